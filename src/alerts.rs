@@ -1,0 +1,50 @@
+//! `POST /v1/alerts`: the risk engine's signed alerts become incidents.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::domain::alert::Alert;
+use crate::error::ApiError;
+use crate::http::{Signed, parse_json};
+
+pub mod intake;
+
+pub use intake::{Ingested, Intake};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/alerts", post(post_alert))
+}
+
+/// Answers `201` for a new alert and `200` for a repeat of a known `alert_id`,
+/// only once the alert and its incident are committed.
+#[tracing::instrument(skip_all, fields(alert.id, incident.id))]
+async fn post_alert(
+    State(state): State<AppState>,
+    signed: Signed,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let alert = Alert::parse(&parse_json(&signed.body)?)?;
+    tracing::Span::current().record("alert.id", alert.alert_id.as_str());
+    let source = format!("risk-engine:{}", signed.key_id);
+    let ingested = state.intake().submit(alert, source).await?;
+    tracing::Span::current().record("incident.id", ingested.incident_id.as_str());
+    let status = if ingested.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({
+            "alert_id": ingested.alert_id,
+            "incident_id": ingested.incident_id,
+            "priority": ingested.priority,
+            "incident_status": ingested.incident_status,
+            "duplicate": ingested.duplicate,
+        })),
+    ))
+}

@@ -1,0 +1,320 @@
+//! The intake pipeline: alerts in, incidents out, in batched transactions.
+//!
+//! Handlers hand validated alerts to a queue and wait. Worker tasks take
+//! whatever has queued up (one alert when traffic is light, up to
+//! [`MAX_BATCH`] under load) and store the whole batch in one transaction, so
+//! the cost of a durable commit, and of the audit chain's head lock, is shared
+//! by every alert in it. Each caller is answered only after the commit.
+//!
+//! Batches are processed in (account, alert id) order, so concurrent batches
+//! take incident locks in one global order and cannot deadlock each other.
+//! Should a batch fail anyway, its alerts are retried one transaction each,
+//! and only an alert that fails on its own gets an error.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::json;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::domain::alert::Alert;
+use crate::domain::audit::AuditRecord;
+use crate::domain::incident::{Incident, IncidentStatus};
+use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::storage::{InsertedAlert, LiveIncident, WriteTx};
+
+/// The most alerts stored in one transaction.
+pub const MAX_BATCH: usize = 64;
+/// How many alerts may wait for a worker before callers wait to enqueue.
+const QUEUE_CAPACITY: usize = 4096;
+/// How many earlier alerts of an incident a correlation rule looks at.
+const CORRELATION_LIMIT: i64 = 100;
+/// How often a single alert is retried after a deadlock or serialisation failure.
+const RETRIES: usize = 3;
+
+/// The handle handlers submit alerts through.
+#[derive(Clone)]
+pub struct Intake {
+    sender: mpsc::Sender<Job>,
+}
+
+/// The receiving end, consumed by [`run_workers`].
+pub struct IntakeQueue(mpsc::Receiver<Job>);
+
+struct Job {
+    alert: Alert,
+    /// Who sent it, for the audit log: `risk-engine:<key id>`.
+    source: String,
+    reply: oneshot::Sender<Result<Ingested, Arc<anyhow::Error>>>,
+}
+
+/// What became of an alert.
+#[derive(Clone, Debug)]
+pub struct Ingested {
+    pub alert_id: String,
+    pub incident_id: String,
+    pub priority: Priority,
+    pub incident_status: IncidentStatus,
+    /// The alert id was seen before; nothing was changed.
+    pub duplicate: bool,
+}
+
+impl Intake {
+    pub fn new() -> (Intake, IntakeQueue) {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        (Intake { sender }, IntakeQueue(receiver))
+    }
+
+    /// Stores an alert and returns its incident once committed.
+    pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job {
+                alert,
+                source,
+                reply,
+            })
+            .await
+            .map_err(|_| ApiError::Unavailable("the service is shutting down".into()))?;
+        match answer.await {
+            Ok(Ok(ingested)) => Ok(ingested),
+            Ok(Err(cause)) => Err(ApiError::Internal(anyhow::anyhow!("{cause:#}"))),
+            Err(_) => Err(ApiError::Unavailable("the service is shutting down".into())),
+        }
+    }
+}
+
+/// Runs `workers` intake workers until `cancel` fires.
+pub async fn run_workers(
+    state: AppState,
+    queue: IntakeQueue,
+    workers: usize,
+    cancel: CancellationToken,
+) {
+    let queue = Arc::new(Mutex::new(queue.0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        let (state, queue, cancel) = (state.clone(), queue.clone(), cancel.clone());
+        tasks.spawn(async move {
+            while let Some(batch) = next_batch(&queue, &cancel).await {
+                process(&state, batch).await;
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits for one job, then takes every job already queued, up to [`MAX_BATCH`].
+async fn next_batch(
+    queue: &Mutex<mpsc::Receiver<Job>>,
+    cancel: &CancellationToken,
+) -> Option<Vec<Job>> {
+    let mut queue = queue.lock().await;
+    let first = tokio::select! {
+        _ = cancel.cancelled() => return None,
+        job = queue.recv() => job?,
+    };
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+async fn process(state: &AppState, mut batch: Vec<Job>) {
+    batch.sort_by(|a, b| {
+        (&a.alert.account_id, &a.alert.alert_id).cmp(&(&b.alert.account_id, &b.alert.alert_id))
+    });
+    metrics::histogram!("holdfast_intake_batch_size").record(batch.len() as f64);
+    match ingest(state, &batch).await {
+        Ok(results) => {
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.reply.send(Ok(result));
+            }
+        }
+        Err(error) if batch.len() > 1 => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                size = batch.len(),
+                "an intake batch failed; storing its alerts one by one"
+            );
+            for job in batch {
+                let result = ingest_alone(state, &job).await;
+                let _ = job.reply.send(result.map_err(Arc::new));
+            }
+        }
+        Err(error) => {
+            let job = batch.pop().expect("a batch of one");
+            let result = match is_retryable(&error) {
+                true => ingest_alone(state, &job).await,
+                false => Err(error),
+            };
+            let _ = job.reply.send(result.map_err(Arc::new));
+        }
+    }
+}
+
+async fn ingest_alone(state: &AppState, job: &Job) -> anyhow::Result<Ingested> {
+    let mut attempt = 0;
+    loop {
+        match ingest(state, std::slice::from_ref(job)).await {
+            Ok(mut results) => return Ok(results.remove(0)),
+            Err(error) if attempt < RETRIES && is_retryable(&error) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(5 * attempt as u64)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Deadlocks and serialisation failures succeed when simply tried again.
+fn is_retryable(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+/// Stores `jobs` in one transaction.
+async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>> {
+    let now = state.clock().now();
+    let mut tx = state
+        .db()
+        .begin()
+        .await
+        .context("Failed to start the intake transaction")?;
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let result = ingest_one(state, &mut tx, &job.alert, &job.source, now)
+            .await
+            .with_context(|| format!("Failed to store alert {}", job.alert.alert_id))?;
+        results.push(result);
+    }
+    let committed = tx
+        .commit()
+        .await
+        .context("Failed to commit the intake transaction")?;
+    state.after_commit(committed);
+    for (job, result) in jobs.iter().zip(&results) {
+        count(&job.alert, result);
+    }
+    Ok(results)
+}
+
+fn count(alert: &Alert, result: &Ingested) {
+    if result.duplicate {
+        metrics::counter!("holdfast_alerts_duplicate_total", "kind" => alert.kind.as_str())
+            .increment(1);
+    } else {
+        metrics::counter!("holdfast_alerts_total", "kind" => alert.kind.as_str()).increment(1);
+    }
+}
+
+async fn ingest_one(
+    state: &AppState,
+    tx: &mut WriteTx,
+    alert: &Alert,
+    source: &str,
+    now: Timestamp,
+) -> anyhow::Result<Ingested> {
+    if let InsertedAlert::Duplicate { incident_id } = tx.insert_alert(alert, now).await? {
+        let incident = tx
+            .lock_incident(&incident_id)
+            .await?
+            .context("a stored alert's incident is missing")?;
+        return Ok(Ingested {
+            alert_id: alert.alert_id.to_string(),
+            incident_id,
+            priority: incident.priority,
+            incident_status: incident.status,
+            duplicate: true,
+        });
+    }
+
+    let rules = &state.config().priority_rules;
+    let alone = rules.assess(std::slice::from_ref(alert));
+    let candidate = Incident::open(
+        crate::ids::new_id(),
+        alert.account_id.to_string(),
+        alone.clone(),
+        rules.sla(alone.priority),
+        now,
+    );
+    let (mut incident, opened) = match tx.open_or_lock_live_incident(candidate).await? {
+        LiveIncident::Opened(incident) => (incident, true),
+        LiveIncident::Existing(incident) => (incident, false),
+    };
+    tx.attach_alert(alert.alert_id.as_str(), &incident.id)
+        .await?;
+    tx.audit(
+        AuditRecord::new(now, source, "alert.received")
+            .incident(&incident.id, &incident.account_id)
+            .detail(json!({"alert_id": alert.alert_id, "kind": alert.kind, "score": alone.score})),
+    );
+
+    if opened {
+        metrics::counter!("holdfast_incidents_opened_total", "priority" => incident.priority.as_str()).increment(1);
+        tx.audit(
+            AuditRecord::new(now, "system", "incident.opened")
+                .incident(&incident.id, &incident.account_id)
+                .detail(json!({
+                    "priority": incident.priority,
+                    "score": incident.score,
+                    "acknowledge_by": incident.deadlines.acknowledge_by,
+                    "contain_by": incident.deadlines.contain_by,
+                })),
+        );
+    } else {
+        let lookback = rules.lookback();
+        let mut related = tx
+            .incident_alerts_between(
+                &incident.id,
+                alert.occurred_at.minus(lookback),
+                alert.occurred_at.plus(lookback),
+                CORRELATION_LIMIT,
+            )
+            .await?;
+        if !related.iter().any(|a| a.alert_id == alert.alert_id) {
+            related.push(alert.clone());
+        }
+        let assessment = rules.assess(&related);
+        if let Some(before) = incident.reassess(assessment, |p| rules.sla(p), now) {
+            tx.audit(
+                AuditRecord::new(now, "system", "incident.priority_raised")
+                    .incident(&incident.id, &incident.account_id)
+                    .detail(json!({
+                        "from": before,
+                        "to": incident.priority,
+                        "alert_id": alert.alert_id,
+                        "acknowledge_by": incident.deadlines.acknowledge_by,
+                        "contain_by": incident.deadlines.contain_by,
+                    })),
+            );
+        }
+    }
+
+    if incident.priority == Priority::P1 && incident.status != IncidentStatus::Contained {
+        crate::containment::contain_automatically(state, tx, &mut incident, alert, now).await?;
+    }
+    if !opened || incident.status != IncidentStatus::Open {
+        tx.save_incident(&incident).await?;
+    }
+
+    Ok(Ingested {
+        alert_id: alert.alert_id.to_string(),
+        incident_id: incident.id,
+        priority: incident.priority,
+        incident_status: incident.status,
+        duplicate: false,
+    })
+}

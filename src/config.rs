@@ -1,0 +1,469 @@
+//! Typed configuration from `HOLDFAST_*` environment variables (SPEC §1).
+//!
+//! Every value is parsed and checked at start; a bad value stops the start
+//! with a message naming the variable. Secrets are wrapped so `Debug` never
+//! prints them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use ring::hmac;
+use zeroize::Zeroizing;
+
+use crate::domain::priority::PriorityRules;
+use crate::domain::time::parse_duration;
+use crate::signing::{KeyRing, SigningKey};
+use crate::storage::DatabaseKind;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://holdfast.db";
+pub const MASTER_KEY_FILE: &str = "holdfast.key";
+/// The id of the ingest key used in development when `HOLDFAST_INGEST_KEYS` is unset.
+pub const DEVELOPMENT_KEY_ID: &str = "dev";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The 32-byte key that encrypts secrets at rest. `Debug` hides it.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    pub fn parse_base64(text: &str) -> Result<Self, String> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| "is not standard base64".to_owned())?,
+        );
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("decodes to {} bytes; 32 are required", bytes.len()))?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key for `purpose`, derived so that no two uses share key material.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.bytes());
+        hmac::sign(&key, purpose.as_bytes())
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes")
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
+
+/// Where Holdfast sends what the exchange must do; `None` simulates the exchange.
+#[derive(Clone, Debug)]
+pub struct ExchangeConfig {
+    pub account_control_url: String,
+    pub notify_url: String,
+    pub key: SigningKey,
+}
+
+/// How the outbox retries deliveries the exchange did not confirm.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// The wait after the first failure; it doubles after each (with jitter).
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub ingest_keys: KeyRing,
+    pub master_key: MasterKey,
+    pub priority_rules: PriorityRules,
+    pub playbooks_dir: PathBuf,
+    pub exchange: Option<ExchangeConfig>,
+    /// The address account holders reach Holdfast at; links are built from it.
+    pub public_url: String,
+    pub request_timeout: Duration,
+    pub outbound_retry: RetryPolicy,
+    pub sla_check_interval: Duration,
+    /// Warnings about development defaults, logged once telemetry is up.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        })
+    }
+
+    /// Reads the configuration through `var`, which returns a variable's value if set.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut warnings = Vec::new();
+        let environment = match var("HOLDFAST_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => bail!("HOLDFAST_ENV: `{other}` is neither development nor production"),
+        };
+        let production = environment == Environment::Production;
+
+        let listen = var("HOLDFAST_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen.parse().with_context(|| {
+            format!("HOLDFAST_LISTEN: `{listen}` is not an address such as 127.0.0.1:8080")
+        })?;
+
+        let database_url =
+            var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database = DatabaseKind::of_url(&database_url).context(
+            "HOLDFAST_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:",
+        )?;
+        if production && database == DatabaseKind::Sqlite {
+            bail!(
+                "HOLDFAST_DATABASE_URL: production needs PostgreSQL; SQLite serves one development instance only"
+            );
+        }
+        let database_max_connections = parse_or(&var, "HOLDFAST_DATABASE_MAX_CONNECTIONS", 16u32)?;
+
+        let redis_url = var("HOLDFAST_REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            bail!("HOLDFAST_REDIS_URL: must start with redis:// or rediss://");
+        }
+
+        let master_key = match var("HOLDFAST_MASTER_KEY") {
+            Some(text) => MasterKey::parse_base64(&text)
+                .map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY: {e}"))?,
+            None if production => {
+                bail!("HOLDFAST_MASTER_KEY: required in production (base64 of 32 random bytes)")
+            }
+            None => {
+                let (key, created) = development_master_key(Path::new(MASTER_KEY_FILE))?;
+                warnings.push(if created {
+                    format!("HOLDFAST_MASTER_KEY is unset: generated a development master key into {MASTER_KEY_FILE} (mode 0600)")
+                } else {
+                    format!("HOLDFAST_MASTER_KEY is unset: using the development master key in {MASTER_KEY_FILE}")
+                });
+                key
+            }
+        };
+
+        let ingest_keys = match var("HOLDFAST_INGEST_KEYS") {
+            Some(text) => {
+                KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_INGEST_KEYS: {e}"))?
+            }
+            None if production => {
+                bail!("HOLDFAST_INGEST_KEYS: required in production (key_id=base64secret,…)")
+            }
+            None => {
+                warnings.push(format!(
+                    "HOLDFAST_INGEST_KEYS is unset: accepting requests signed with the development key `{DEVELOPMENT_KEY_ID}` \
+                     derived from the master key (sign them with `holdfast sign`)"
+                ));
+                KeyRing::from_keys([development_ingest_key(&master_key)])
+            }
+        };
+        if ingest_keys.is_empty() {
+            bail!("HOLDFAST_INGEST_KEYS: no keys given");
+        }
+
+        let priority_rules = match var("HOLDFAST_PRIORITY_RULES") {
+            Some(path) => load_rules(Path::new(&path)).context("HOLDFAST_PRIORITY_RULES")?,
+            None if Path::new("priority.toml").exists() => load_rules(Path::new("priority.toml"))?,
+            None => PriorityRules::built_in(),
+        };
+
+        let playbooks_dir =
+            PathBuf::from(var("HOLDFAST_PLAYBOOKS").unwrap_or_else(|| "playbooks".into()));
+
+        let exchange = match (
+            var("HOLDFAST_ACCOUNT_CONTROL_URL"),
+            var("HOLDFAST_NOTIFY_URL"),
+            var("HOLDFAST_OUTBOUND_KEY"),
+        ) {
+            (None, None, _) if production => {
+                bail!(
+                    "HOLDFAST_ACCOUNT_CONTROL_URL and HOLDFAST_NOTIFY_URL: required in production"
+                )
+            }
+            (None, None, _) => {
+                warnings.push(
+                    "HOLDFAST_ACCOUNT_CONTROL_URL and HOLDFAST_NOTIFY_URL are unset: SIMULATING THE EXCHANGE. \
+                     Holds and notifications are recorded, not sent; nothing reaches real accounts."
+                        .into(),
+                );
+                None
+            }
+            (Some(account_control_url), Some(notify_url), Some(key)) => {
+                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url)?;
+                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url)?;
+                let key = SigningKey::parse(&key)
+                    .map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
+                Some(ExchangeConfig {
+                    account_control_url,
+                    notify_url,
+                    key,
+                })
+            }
+            (Some(_), Some(_), None) => {
+                bail!("HOLDFAST_OUTBOUND_KEY: required when the exchange URLs are set")
+            }
+            (Some(_), None, _) => {
+                bail!("HOLDFAST_NOTIFY_URL: required when HOLDFAST_ACCOUNT_CONTROL_URL is set")
+            }
+            (None, Some(_), _) => {
+                bail!("HOLDFAST_ACCOUNT_CONTROL_URL: required when HOLDFAST_NOTIFY_URL is set")
+            }
+        };
+
+        let public_url = match var("HOLDFAST_PUBLIC_URL") {
+            Some(url) => {
+                check_http_url("HOLDFAST_PUBLIC_URL", &url)?;
+                url.trim_end_matches('/').to_owned()
+            }
+            None if production => bail!(
+                "HOLDFAST_PUBLIC_URL: required in production (the https address holders reach)"
+            ),
+            None => format!("http://{listen}"),
+        };
+
+        Ok(Config {
+            environment,
+            listen,
+            database_url,
+            database_max_connections,
+            redis_url,
+            ingest_keys,
+            master_key,
+            priority_rules,
+            playbooks_dir,
+            exchange,
+            public_url,
+            request_timeout: duration_or(&var, "HOLDFAST_REQUEST_TIMEOUT", "10s")?,
+            outbound_retry: RetryPolicy {
+                max_attempts: parse_or(&var, "HOLDFAST_OUTBOUND_MAX_ATTEMPTS", 8u32)?.max(1),
+                base_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_BASE", "1s")?,
+                max_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_MAX", "5m")?,
+            },
+            sla_check_interval: duration_or(&var, "HOLDFAST_SLA_CHECK_INTERVAL", "5s")?,
+            warnings,
+        })
+    }
+}
+
+/// The development ingest key, derived from the master key so every
+/// installation has its own and `holdfast sign` can recompute it.
+pub fn development_ingest_key(master_key: &MasterKey) -> SigningKey {
+    SigningKey::new(
+        DEVELOPMENT_KEY_ID,
+        &master_key.derive("holdfast development ingest key v1"),
+    )
+}
+
+fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("Failed to read {}", path.display()))?;
+    PriorityRules::parse(&path.display().to_string(), &text).map_err(anyhow::Error::msg)
+}
+
+/// Reads the development master key from `path`, creating it (mode 0600) if absent.
+fn development_master_key(path: &Path) -> anyhow::Result<(MasterKey, bool)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = MasterKey::parse_base64(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok((key, false))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+                .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+            write_private_file(path, text.as_bytes())
+                .with_context(|| format!("Failed to write {}", path.display()))?;
+            Ok((MasterKey::from_bytes(bytes), true))
+        }
+        Err(e) => Err(e).with_context(|| format!("Failed to read {}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+fn check_http_url(name: &str, url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        bail!("{name}: `{url}` must start with http:// or https://");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        bail!("{name}: `{url}` has no host");
+    }
+    Ok(())
+}
+
+fn parse_or<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: `{text}` is not a valid number")),
+    }
+}
+
+fn duration_or(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: &str,
+) -> anyhow::Result<Duration> {
+    let text = var(name).unwrap_or_else(|| default.to_owned());
+    if let Some(ms) = text.trim().strip_suffix("ms") {
+        return ms
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| anyhow::anyhow!("{name}: `{text}` is not a duration"));
+    }
+    parse_duration(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| vars.get(name).cloned())
+    }
+
+    fn production() -> Vec<(&'static str, String)> {
+        vec![
+            ("HOLDFAST_ENV", "production".into()),
+            ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast".into()),
+            ("HOLDFAST_MASTER_KEY", SECRET.into()),
+            ("HOLDFAST_INGEST_KEYS", format!("engine={SECRET}")),
+            (
+                "HOLDFAST_ACCOUNT_CONTROL_URL",
+                "https://exchange/control".into(),
+            ),
+            ("HOLDFAST_NOTIFY_URL", "https://exchange/notify".into()),
+            ("HOLDFAST_OUTBOUND_KEY", format!("holdfast={SECRET}")),
+            ("HOLDFAST_PUBLIC_URL", "https://holdfast.example".into()),
+        ]
+    }
+
+    fn without(vars: &[(&'static str, String)], name: &str) -> anyhow::Result<Config> {
+        let vars: Vec<(&str, &str)> = vars
+            .iter()
+            .filter(|(k, _)| *k != name)
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        config(&vars)
+    }
+
+    #[test]
+    fn a_complete_production_configuration_loads() {
+        let vars = production();
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = config(&vars).unwrap();
+        assert_eq!(config.environment, Environment::Production);
+        assert!(config.warnings.is_empty());
+    }
+
+    #[test]
+    fn production_refuses_every_insecure_default() {
+        let vars = production();
+        for name in [
+            "HOLDFAST_MASTER_KEY",
+            "HOLDFAST_INGEST_KEYS",
+            "HOLDFAST_PUBLIC_URL",
+        ] {
+            let error = without(&vars, name).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{name}: {error}");
+        }
+        let error = without(&vars, "HOLDFAST_DATABASE_URL")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("production needs PostgreSQL"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let error = config(&[
+            ("HOLDFAST_LISTEN", "nowhere"),
+            ("HOLDFAST_MASTER_KEY", SECRET),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().starts_with("HOLDFAST_LISTEN"));
+        let error = config(&[("HOLDFAST_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("HOLDFAST_MASTER_KEY: decodes to 5 bytes"),
+            "{error}"
+        );
+        let error = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_INGEST_KEYS", "k=c2hvcnQ="),
+        ])
+        .unwrap_err();
+        assert!(error.to_string().starts_with("HOLDFAST_INGEST_KEYS"));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let config = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_INGEST_KEYS", &format!("engine={SECRET}")),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains(SECRET));
+        assert!(!printed.contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,10 @@
+//! The domain: Holdfast's rules as plain Rust, tested without a server or a
+//! database.
+
+pub mod alert;
+pub mod audit;
+pub mod hold;
+pub mod incident;
+pub mod priority;
+pub mod time;
+pub mod validation;

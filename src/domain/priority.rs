@@ -1,0 +1,674 @@
+//! Incident priority: weighted rules read from a file the security team can tune.
+//!
+//! Each alert scores the sum of the points of the rules that fire for it. A rule
+//! may look back at the incident's earlier alerts (`after`), which is how a
+//! suspicious login followed by a withdrawal to a new address becomes urgent
+//! even though neither alert is alarming on its own. An incident's priority is
+//! set by the highest-scoring alert it holds, and only ever rises.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::alert::{Alert, AlertId, AlertKind, Signals};
+use super::time::parse_duration;
+
+/// Incident priority, `P1` the most urgent. Ordered so that `P1 < P4`: the
+/// smaller of two priorities is the more urgent one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Priority {
+    P1,
+    P2,
+    P3,
+    P4,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::P1, Priority::P2, Priority::P3, Priority::P4];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::P1 => "P1",
+            Priority::P2 => "P2",
+            Priority::P3 => "P3",
+            Priority::P4 => "P4",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// Serious incidents: lifting their freeze needs a second agent's approval.
+    pub fn is_serious(self) -> bool {
+        self <= Priority::P2
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How fast an incident of one priority must be acknowledged and contained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sla {
+    pub acknowledge: Duration,
+    pub contain: Duration,
+}
+
+/// One rule that fired, as listed in an incident's `priority_reasons`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub rule: String,
+    pub description: String,
+    pub points: u32,
+    pub alert_id: AlertId,
+}
+
+/// The verdict for a set of alerts belonging to one incident.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    pub priority: Priority,
+    pub score: u32,
+    /// Every rule that fired for any of the alerts, highest points first.
+    pub reasons: Vec<Reason>,
+}
+
+/// The loaded, validated rules file.
+#[derive(Clone, Debug)]
+pub struct PriorityRules {
+    /// Minimum score for P1, P2 and P3, strictly decreasing.
+    thresholds: [(Priority, u32); 3],
+    sla: BTreeMap<Priority, Sla>,
+    rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    id: String,
+    description: String,
+    points: u32,
+    kind: Option<AlertKind>,
+    when: Vec<Condition>,
+    after: Option<Correlation>,
+}
+
+/// The rule also needs an earlier alert of the same incident matching these conditions.
+#[derive(Clone, Debug)]
+struct Correlation {
+    kind: AlertKind,
+    within: Duration,
+    when: Vec<Condition>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Condition {
+    Flag(Flag, bool),
+    AtLeast(Measure, f64),
+    Below(Measure, f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Flag {
+    NewDevice,
+    NewCountry,
+    ImpossibleTravel,
+    AnonymizingNetwork,
+    CredentialChangeWithin24h,
+    NewDestination,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Measure {
+    FailedMfaAttempts,
+    UsdValue,
+    RiskScore,
+}
+
+impl Flag {
+    const ALL: [(Flag, &'static str); 6] = [
+        (Flag::NewDevice, "new_device"),
+        (Flag::NewCountry, "new_country"),
+        (Flag::ImpossibleTravel, "impossible_travel"),
+        (Flag::AnonymizingNetwork, "anonymizing_network"),
+        (
+            Flag::CredentialChangeWithin24h,
+            "credential_change_within_24h",
+        ),
+        (Flag::NewDestination, "new_destination"),
+    ];
+
+    fn kind(self) -> AlertKind {
+        match self {
+            Flag::NewDestination => AlertKind::LargeWithdrawal,
+            _ => AlertKind::SuspiciousLogin,
+        }
+    }
+
+    fn read(self, alert: &Alert) -> bool {
+        match (&alert.signals, self) {
+            (Signals::Login(l), Flag::NewDevice) => l.new_device,
+            (Signals::Login(l), Flag::NewCountry) => l.new_country,
+            (Signals::Login(l), Flag::ImpossibleTravel) => l.impossible_travel,
+            (Signals::Login(l), Flag::AnonymizingNetwork) => l.anonymizing_network,
+            (Signals::Login(l), Flag::CredentialChangeWithin24h) => l.credential_change_within_24h,
+            (Signals::Withdrawal(w), Flag::NewDestination) => w.new_destination,
+            _ => false,
+        }
+    }
+}
+
+impl Measure {
+    const ALL: [(Measure, &'static str); 3] = [
+        (Measure::FailedMfaAttempts, "failed_mfa_attempts"),
+        (Measure::UsdValue, "usd_value"),
+        (Measure::RiskScore, "risk_score"),
+    ];
+
+    /// The alert kind carrying this measure; `None` when every alert can.
+    fn kind(self) -> Option<AlertKind> {
+        match self {
+            Measure::FailedMfaAttempts => Some(AlertKind::SuspiciousLogin),
+            Measure::UsdValue => Some(AlertKind::LargeWithdrawal),
+            Measure::RiskScore => None,
+        }
+    }
+
+    fn read(self, alert: &Alert) -> Option<f64> {
+        match (&alert.signals, self) {
+            (Signals::Login(l), Measure::FailedMfaAttempts) => {
+                Some(f64::from(l.failed_mfa_attempts))
+            }
+            (Signals::Withdrawal(w), Measure::UsdValue) => Some(w.usd_value.approximate()),
+            (_, Measure::RiskScore) => alert.risk_score,
+            _ => None,
+        }
+    }
+}
+
+impl Condition {
+    fn holds(self, alert: &Alert) -> bool {
+        match self {
+            Condition::Flag(flag, expected) => flag.read(alert) == expected,
+            Condition::AtLeast(measure, limit) => measure.read(alert).is_some_and(|v| v >= limit),
+            Condition::Below(measure, limit) => measure.read(alert).is_some_and(|v| v < limit),
+        }
+    }
+
+    fn kind(self) -> Option<AlertKind> {
+        match self {
+            Condition::Flag(flag, _) => Some(flag.kind()),
+            Condition::AtLeast(measure, _) | Condition::Below(measure, _) => measure.kind(),
+        }
+    }
+}
+
+impl Rule {
+    fn fires(&self, alert: &Alert, incident_alerts: &[Alert]) -> bool {
+        self.kind.is_none_or(|kind| kind == alert.kind)
+            && self.when.iter().all(|c| c.holds(alert))
+            && self.after.as_ref().is_none_or(|after| {
+                incident_alerts.iter().any(|earlier| {
+                    earlier.alert_id != alert.alert_id
+                        && earlier.kind == after.kind
+                        && earlier.occurred_at <= alert.occurred_at
+                        && alert.occurred_at.since(earlier.occurred_at) <= after.within
+                        && after.when.iter().all(|c| c.holds(earlier))
+                })
+            })
+    }
+}
+
+impl PriorityRules {
+    /// The rules shipped with Holdfast (`priority.toml` at the repository root).
+    pub const BUILT_IN: &'static str = include_str!("../../priority.toml");
+
+    /// Parses and validates a rules file; `origin` names it in error messages.
+    pub fn parse(origin: &str, text: &str) -> Result<Self, String> {
+        let file: RulesFile = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+        file.validate().map_err(|e| format!("{origin}: {e}"))
+    }
+
+    pub fn built_in() -> Self {
+        Self::parse("built-in priority.toml", Self::BUILT_IN).expect("the built-in rules are valid")
+    }
+
+    pub fn sla(&self, priority: Priority) -> Sla {
+        self.sla[&priority]
+    }
+
+    pub fn priority_for(&self, score: u32) -> Priority {
+        self.thresholds
+            .iter()
+            .find(|(_, minimum)| score >= *minimum)
+            .map_or(Priority::P4, |(priority, _)| *priority)
+    }
+
+    /// Scores every alert of an incident against the others and takes the worst.
+    pub fn assess(&self, incident_alerts: &[Alert]) -> Assessment {
+        let mut score = 0;
+        let mut reasons = Vec::new();
+        for alert in incident_alerts {
+            let mut alert_score = 0;
+            for rule in self
+                .rules
+                .iter()
+                .filter(|rule| rule.fires(alert, incident_alerts))
+            {
+                alert_score += rule.points;
+                reasons.push(Reason {
+                    rule: rule.id.clone(),
+                    description: rule.description.clone(),
+                    points: rule.points,
+                    alert_id: alert.alert_id.clone(),
+                });
+            }
+            score = score.max(alert_score);
+        }
+        reasons.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.rule.cmp(&b.rule)));
+        Assessment {
+            priority: self.priority_for(score),
+            score,
+            reasons,
+        }
+    }
+
+    /// How far back an `after` rule looks; alerts older than this never matter.
+    pub fn lookback(&self) -> Duration {
+        self.rules
+            .iter()
+            .filter_map(|rule| rule.after.as_ref().map(|after| after.within))
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+// The file format, before validation.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    priorities: BTreeMap<String, u32>,
+    sla: BTreeMap<String, SlaSpec>,
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaSpec {
+    acknowledge: String,
+    contain: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    description: String,
+    points: u32,
+    kind: Option<String>,
+    #[serde(default)]
+    when: toml::Table,
+    after: Option<AfterSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AfterSpec {
+    kind: String,
+    within: String,
+    #[serde(default)]
+    when: toml::Table,
+}
+
+impl RulesFile {
+    fn validate(self) -> Result<PriorityRules, String> {
+        let thresholds = self.thresholds()?;
+        let sla = self.sla()?;
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for (index, spec) in self.rules.into_iter().enumerate() {
+            let context = format!("rules[{index}] (`{}`)", spec.id);
+            if rules.iter().any(|rule: &Rule| rule.id == spec.id) {
+                return Err(format!("{context}: the id is used by an earlier rule"));
+            }
+            rules.push(spec.validate().map_err(|e| format!("{context}: {e}"))?);
+        }
+        if rules.is_empty() {
+            return Err("there are no [[rules]]".into());
+        }
+        Ok(PriorityRules {
+            thresholds,
+            sla,
+            rules,
+        })
+    }
+
+    fn thresholds(&self) -> Result<[(Priority, u32); 3], String> {
+        for name in self.priorities.keys() {
+            if !["P1", "P2", "P3"].contains(&name.as_str()) {
+                return Err(format!(
+                    "[priorities]: unknown key `{name}` (expected P1, P2 and P3; P4 is everything below P3)"
+                ));
+            }
+        }
+        let minimum = |p: Priority| {
+            self.priorities
+                .get(p.as_str())
+                .copied()
+                .ok_or_else(|| format!("[priorities]: `{p}` is missing"))
+        };
+        let thresholds = [
+            (Priority::P1, minimum(Priority::P1)?),
+            (Priority::P2, minimum(Priority::P2)?),
+            (Priority::P3, minimum(Priority::P3)?),
+        ];
+        if !(thresholds[0].1 > thresholds[1].1
+            && thresholds[1].1 > thresholds[2].1
+            && thresholds[2].1 > 0)
+        {
+            return Err("[priorities]: the minimum scores must satisfy P1 > P2 > P3 > 0".into());
+        }
+        Ok(thresholds)
+    }
+
+    fn sla(&self) -> Result<BTreeMap<Priority, Sla>, String> {
+        let mut sla = BTreeMap::new();
+        for (name, spec) in &self.sla {
+            let priority =
+                Priority::parse(name).ok_or_else(|| format!("[sla.{name}]: unknown priority"))?;
+            let duration = |field: &str, text: &str| {
+                parse_duration(text).map_err(|e| format!("[sla.{name}].{field}: {e}"))
+            };
+            let acknowledge = duration("acknowledge", &spec.acknowledge)?;
+            let contain = duration("contain", &spec.contain)?;
+            if contain < acknowledge {
+                return Err(format!(
+                    "[sla.{name}]: `contain` must not be shorter than `acknowledge`"
+                ));
+            }
+            sla.insert(
+                priority,
+                Sla {
+                    acknowledge,
+                    contain,
+                },
+            );
+        }
+        for priority in Priority::ALL {
+            if !sla.contains_key(&priority) {
+                return Err(format!("[sla.{priority}] is missing"));
+            }
+        }
+        Ok(sla)
+    }
+}
+
+impl RuleSpec {
+    fn validate(self) -> Result<Rule, String> {
+        if self.id.trim().is_empty() || self.description.trim().is_empty() {
+            return Err("`id` and `description` must not be empty".into());
+        }
+        let kind = self.kind.as_deref().map(parse_kind).transpose()?;
+        let when = parse_conditions("when", &self.when)?;
+        if when.is_empty() && self.after.is_none() {
+            return Err("a rule needs at least one condition in `when` or an `after`".into());
+        }
+        for condition in &when {
+            match (condition.kind(), kind) {
+                (Some(needed), Some(kind)) if needed != kind => {
+                    return Err(format!(
+                        "a `when` condition reads a {needed} signal but the rule is for {kind} alerts"
+                    ));
+                }
+                (Some(needed), None) => {
+                    return Err(format!(
+                        "a `when` condition reads a {needed} signal: set `kind = \"{needed}\"`"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let after = self.after.map(AfterSpec::validate).transpose()?;
+        Ok(Rule {
+            id: self.id,
+            description: self.description,
+            points: self.points,
+            kind,
+            when,
+            after,
+        })
+    }
+}
+
+impl AfterSpec {
+    fn validate(self) -> Result<Correlation, String> {
+        let kind = parse_kind(&self.kind).map_err(|e| format!("after.{e}"))?;
+        let within = parse_duration(&self.within).map_err(|e| format!("after.within: {e}"))?;
+        let when = parse_conditions("after.when", &self.when)?;
+        if let Some(condition) = when.iter().find(|c| c.kind().is_some_and(|k| k != kind)) {
+            return Err(format!(
+                "an `after.when` condition does not apply to {kind} alerts: {condition:?}"
+            ));
+        }
+        Ok(Correlation { kind, within, when })
+    }
+}
+
+fn parse_kind(text: &str) -> Result<AlertKind, String> {
+    AlertKind::parse(text).ok_or_else(|| {
+        format!("kind: unknown alert kind `{text}` (expected suspicious_login or large_withdrawal)")
+    })
+}
+
+fn parse_conditions(section: &str, table: &toml::Table) -> Result<Vec<Condition>, String> {
+    table
+        .iter()
+        .map(|(key, value)| {
+            parse_condition(key, value).map_err(|e| format!("{section}.{key}: {e}"))
+        })
+        .collect()
+}
+
+fn parse_condition(key: &str, value: &toml::Value) -> Result<Condition, String> {
+    if let Some((flag, _)) = Flag::ALL.iter().find(|(_, name)| *name == key) {
+        return value
+            .as_bool()
+            .map(|expected| Condition::Flag(*flag, expected))
+            .ok_or_else(|| "must be true or false".to_owned());
+    }
+    let number = || match value {
+        toml::Value::Integer(n) => Ok(*n as f64),
+        toml::Value::Float(n) => Ok(*n),
+        _ => Err("must be a number".to_owned()),
+    };
+    for (measure, name) in Measure::ALL {
+        if key.strip_suffix("_at_least") == Some(name) {
+            return number().map(|n| Condition::AtLeast(measure, n));
+        }
+        if key.strip_suffix("_below") == Some(name) {
+            return number().map(|n| Condition::Below(measure, n));
+        }
+    }
+    let flags: Vec<&str> = Flag::ALL.iter().map(|(_, name)| *name).collect();
+    let measures: Vec<&str> = Measure::ALL.iter().map(|(_, name)| *name).collect();
+    Err(format!(
+        "unknown condition (flags: {}; measures, with suffix _at_least or _below: {})",
+        flags.join(", "),
+        measures.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn alert(
+        id: &str,
+        kind: &str,
+        at: &str,
+        section: serde_json::Value,
+        risk: Option<f64>,
+    ) -> Alert {
+        let mut body =
+            json!({"alert_id": id, "kind": kind, "account_id": "acct-1", "occurred_at": at});
+        let key = if kind == "suspicious_login" {
+            "login"
+        } else {
+            "withdrawal"
+        };
+        body[key] = section;
+        if let Some(risk) = risk {
+            body["risk_score"] = json!(risk);
+        }
+        Alert::parse(&body).unwrap()
+    }
+
+    fn rules() -> PriorityRules {
+        PriorityRules::built_in()
+    }
+
+    #[test]
+    fn a_quarter_million_to_a_new_destination_is_p1() {
+        let w = alert(
+            "a",
+            "large_withdrawal",
+            "2026-11-23T04:00:00Z",
+            json!({"usd_value": "250000", "new_destination": true}),
+            None,
+        );
+        assert_eq!(rules().assess(&[w]).priority, Priority::P1);
+    }
+
+    #[test]
+    fn a_takeover_login_followed_by_a_withdrawal_to_a_new_destination_rises_to_p1() {
+        let login = alert(
+            "l",
+            "suspicious_login",
+            "2026-11-23T04:00:00Z",
+            json!({"impossible_travel": true, "failed_mfa_attempts": 3}),
+            None,
+        );
+        let alone = rules().assess(std::slice::from_ref(&login));
+        assert!(
+            alone.priority > Priority::P1,
+            "the login alone is {:?}",
+            alone.priority
+        );
+        let withdrawal = alert(
+            "w",
+            "large_withdrawal",
+            "2026-11-23T10:00:00Z",
+            json!({"usd_value": "20000", "new_destination": true}),
+            None,
+        );
+        let together = rules().assess(&[login, withdrawal]);
+        assert_eq!(together.priority, Priority::P1);
+        assert!(
+            together
+                .reasons
+                .iter()
+                .any(|r| r.alert_id.as_str() == "w" && r.points >= 50)
+        );
+    }
+
+    #[test]
+    fn the_same_withdrawal_more_than_a_day_after_the_login_is_not_p1() {
+        let login = alert(
+            "l",
+            "suspicious_login",
+            "2026-11-20T04:00:00Z",
+            json!({"impossible_travel": true, "failed_mfa_attempts": 3}),
+            None,
+        );
+        let withdrawal = alert(
+            "w",
+            "large_withdrawal",
+            "2026-11-23T10:00:00Z",
+            json!({"usd_value": "20000", "new_destination": true}),
+            None,
+        );
+        assert!(rules().assess(&[login, withdrawal]).priority > Priority::P1);
+    }
+
+    #[test]
+    fn a_new_device_in_a_new_country_alone_is_p3() {
+        let login = alert(
+            "l",
+            "suspicious_login",
+            "2026-11-23T04:00:00Z",
+            json!({"new_device": true, "new_country": true}),
+            None,
+        );
+        assert_eq!(rules().assess(&[login]).priority, Priority::P3);
+    }
+
+    #[test]
+    fn a_small_withdrawal_to_a_known_destination_with_low_risk_is_p4() {
+        let w = alert(
+            "w",
+            "large_withdrawal",
+            "2026-11-23T04:00:00Z",
+            json!({"usd_value": "1200", "new_destination": false}),
+            Some(0.1),
+        );
+        let assessment = rules().assess(&[w]);
+        assert_eq!(assessment.priority, Priority::P4);
+        assert!(assessment.reasons.is_empty());
+    }
+
+    #[test]
+    fn every_priority_has_an_sla_with_the_documented_deadlines() {
+        let rules = rules();
+        let minutes = |p| {
+            (
+                rules.sla(p).acknowledge.as_secs() / 60,
+                rules.sla(p).contain.as_secs() / 60,
+            )
+        };
+        assert_eq!(minutes(Priority::P1), (5, 15));
+        assert_eq!(minutes(Priority::P2), (15, 60));
+        assert_eq!(minutes(Priority::P3), (240, 1440));
+        assert_eq!(minutes(Priority::P4), (1440, 4320));
+    }
+
+    #[test]
+    fn errors_name_the_rule_and_the_condition() {
+        let text = PriorityRules::BUILT_IN.replacen("new_device = true", "new_devise = true", 1);
+        let error = PriorityRules::parse("priority.toml", &text).unwrap_err();
+        assert!(
+            error.starts_with(
+                "priority.toml: rules[0] (`new_device`): when.new_devise: unknown condition"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_condition_for_the_other_kind_is_rejected() {
+        let text = PriorityRules::BUILT_IN.replacen(
+            "when = { new_device = true }",
+            "when = { new_destination = true }",
+            1,
+        );
+        let error = PriorityRules::parse("p.toml", &text).unwrap_err();
+        assert!(
+            error.contains("reads a large_withdrawal signal but the rule is for suspicious_login"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered() {
+        let text = PriorityRules::BUILT_IN.replacen("P2 = 50", "P2 = 90", 1);
+        assert!(
+            PriorityRules::parse("p.toml", &text)
+                .unwrap_err()
+                .contains("P1 > P2 > P3")
+        );
+    }
+}

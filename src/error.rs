@@ -1,0 +1,282 @@
+//! Errors.
+//!
+//! The rule: outside the request path (start-up, commands, background tasks)
+//! errors are `anyhow::Error` with context saying what failed. Code with one
+//! way to fail has its own small error type. What a client sees is an
+//! [`ApiError`], rendered as an RFC 9457 problem (`application/problem+json`).
+//! A 5xx body never carries internal details: the cause is attached to the
+//! response and logged once, inside the request's span, by
+//! [`log_server_errors`].
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::domain::incident::IllegalTransition;
+use crate::domain::validation::FieldError;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// What a client is told went wrong. Each variant documents its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not well-formed JSON (or not a valid form).
+    #[error("{0}")]
+    Malformed(String),
+    /// 401: missing or wrong credentials or signature; `kind` ends the problem type.
+    #[error("{detail}")]
+    Unauthorized { kind: &'static str, detail: String },
+    /// 403: authenticated but not allowed; `kind` is `forbidden` or `mfa-required`.
+    #[error("{detail}")]
+    Forbidden { kind: &'static str, detail: String },
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the change conflicts with the resource's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body is over the size limit.
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    /// 422: well-formed but invalid; names every bad field.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// 422 with its own type and extra members (a wrong code and the tries left).
+    #[error("{detail}")]
+    Rejected {
+        kind: &'static str,
+        detail: String,
+        extra: Map<String, Value>,
+    },
+    /// 423: the agent is locked out for `retry_after` seconds.
+    #[error("locked")]
+    Locked { retry_after: u64 },
+    /// 429: too many requests; try again in `retry_after` seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after: u64,
+        extra: Map<String, Value>,
+    },
+    /// 503: a dependency (database, Redis) does not answer.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: anything else. The cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: &str) -> Self {
+        ApiError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} was not found"))
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            kind: "forbidden",
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unauthorized(kind: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Locked { .. } => StatusCode::LOCKED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed-request",
+            ApiError::Unauthorized { kind, .. }
+            | ApiError::Forbidden { kind, .. }
+            | ApiError::Rejected { kind, .. } => kind,
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge(_) => "payload-too-large",
+            ApiError::Invalid(_) => "validation-failed",
+            ApiError::Locked { .. } => "account-locked",
+            ApiError::TooManyRequests { .. } => "rate-limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal-error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Invalid(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid fields: {}", fields.join(", "))
+            }
+            ApiError::Locked { retry_after } => {
+                format!(
+                    "too many failed attempts; this agent is locked for another {retry_after} seconds"
+                )
+            }
+            ApiError::Internal(_) => {
+                "the server could not complete the request; it has been logged".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Builds a problem response. Used for errors raised outside handlers too.
+pub fn problem(
+    status: StatusCode,
+    kind: &str,
+    detail: &str,
+    extra: Map<String, Value>,
+) -> Response {
+    let mut body = json!({
+        "type": format!("/problems/{kind}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let Value::Object(map) = &mut body {
+        map.extend(extra);
+    }
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    );
+    response
+}
+
+/// The cause of a 5xx, carried to [`log_server_errors`] in the response extensions.
+#[derive(Clone)]
+struct ServerErrorCause(Arc<anyhow::Error>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut extra = Map::new();
+        match &self {
+            ApiError::Invalid(errors) => {
+                extra.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or_default(),
+                );
+            }
+            ApiError::Rejected { extra: more, .. }
+            | ApiError::TooManyRequests { extra: more, .. } => {
+                extra.extend(more.clone());
+            }
+            _ => {}
+        }
+        let mut response = problem(status, self.kind(), &self.detail(), extra);
+        match self {
+            ApiError::Locked { retry_after } | ApiError::TooManyRequests { retry_after, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            }
+            ApiError::Internal(cause) => {
+                response
+                    .extensions_mut()
+                    .insert(ServerErrorCause(Arc::new(cause)));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Logs the cause of every 5xx once, in the request's span.
+pub async fn log_server_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(ServerErrorCause(cause)) = response.extensions().get::<ServerErrorCause>() {
+        tracing::error!(error = format!("{cause:#}"), "request failed");
+    }
+    response
+}
+
+/// Gives error responses that did not come from an [`ApiError`] (an unknown
+/// route, a wrong method, a timeout) a problem body too.
+pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| {
+            value
+                .as_bytes()
+                .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (kind, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "this resource does not accept that method",
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type",
+            "send the body as application/json",
+        ),
+        s if s.is_server_error() => (
+            "internal-error",
+            "the server could not complete the request",
+        ),
+        _ => ("bad-request", "the request could not be processed"),
+    };
+    let mut rebuilt = problem(status, kind, detail, Map::new());
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        rebuilt.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    rebuilt
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut => {
+                ApiError::Unavailable("the database is not answering; try again".into())
+            }
+            other => ApiError::Internal(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(error: IllegalTransition) -> Self {
+        ApiError::Conflict(error.to_string())
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ApiError::Invalid(errors)
+    }
+}

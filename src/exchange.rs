@@ -1,0 +1,184 @@
+//! The exchange, as Holdfast talks to it: account control (holds, session
+//! revocation, second-factor checks) and notifications to account holders.
+//!
+//! Requests are signed like inbound alerts (SPEC §2). With no exchange URLs
+//! configured, a built-in simulation records each request and confirms it, so
+//! a development instance runs end to end; the start-up log says so loudly.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::ExchangeConfig;
+use crate::domain::time::Timestamp;
+
+pub const ACCOUNT_CONTROL: &str = "account_control";
+pub const NOTIFY: &str = "notify";
+
+/// How long one request to the exchange may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many requests the simulation remembers.
+const SIMULATION_MEMORY: usize = 1000;
+
+#[derive(Clone)]
+pub enum Exchange {
+    Remote(Arc<Remote>),
+    Simulated(Arc<Simulation>),
+}
+
+pub struct Remote {
+    client: reqwest::Client,
+    config: ExchangeConfig,
+}
+
+/// The development stand-in: confirms everything, remembers the last requests.
+#[derive(Default)]
+pub struct Simulation {
+    received: Mutex<VecDeque<Value>>,
+}
+
+/// Why the exchange did not confirm a request.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the exchange could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the exchange answered HTTP {0}")]
+    Status(u16),
+    #[error("the exchange's answer was not a confirmation: {0}")]
+    NotConfirmed(String),
+}
+
+impl Exchange {
+    pub fn new(config: Option<ExchangeConfig>) -> anyhow::Result<Self> {
+        Ok(match config {
+            Some(config) => {
+                let client = reqwest::Client::builder()
+                    .timeout(REQUEST_TIMEOUT)
+                    .connect_timeout(Duration::from_secs(3))
+                    .build()?;
+                Exchange::Remote(Arc::new(Remote { client, config }))
+            }
+            None => Exchange::Simulated(Arc::new(Simulation::default())),
+        })
+    }
+
+    /// Sends `body` to `destination` and returns the exchange's answer, which
+    /// must be HTTP 200 with a JSON object.
+    pub async fn send(
+        &self,
+        destination: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<Value, DeliveryError> {
+        match self {
+            Exchange::Remote(remote) => remote.send(destination, body, now).await,
+            Exchange::Simulated(simulation) => Ok(simulation.answer(destination, body)),
+        }
+    }
+
+    /// The simulation's memory of requests, newest last; `None` against a real exchange.
+    pub fn simulated_requests(&self) -> Option<Vec<Value>> {
+        match self {
+            Exchange::Remote(_) => None,
+            Exchange::Simulated(simulation) => Some(
+                simulation
+                    .received
+                    .lock()
+                    .expect("simulation lock")
+                    .iter()
+                    .cloned()
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Remote {
+    async fn send(
+        &self,
+        destination: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<Value, DeliveryError> {
+        let url = match destination {
+            ACCOUNT_CONTROL => &self.config.account_control_url,
+            _ => &self.config.notify_url,
+        };
+        let mut request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        for (name, value) in self.config.key.headers(now, body.as_bytes()) {
+            request = request.header(name, value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Unreachable(without_url(&e)))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(DeliveryError::Status(status.as_u16()));
+        }
+        let answer: Value = response
+            .json()
+            .await
+            .map_err(|_| DeliveryError::NotConfirmed("the body is not JSON".into()))?;
+        if !answer.is_object() {
+            return Err(DeliveryError::NotConfirmed(
+                "the body is not a JSON object".into(),
+            ));
+        }
+        Ok(answer)
+    }
+}
+
+/// A transport error's description without the URL, which may carry credentials.
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    kind.to_owned()
+}
+
+impl Simulation {
+    fn answer(&self, destination: &str, body: &str) -> Value {
+        let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let key = request
+            .get("idempotency_key")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let answer = match (destination, request.get("action").and_then(Value::as_str)) {
+            // Simulated holders have no 2-step method of their own.
+            (ACCOUNT_CONTROL, Some("check_second_factor")) => {
+                json!({"idempotency_key": key, "status": "none"})
+            }
+            _ => json!({"idempotency_key": key, "status": "done"}),
+        };
+        let mut received = self.received.lock().expect("simulation lock");
+        if received.len() == SIMULATION_MEMORY {
+            received.pop_front();
+        }
+        received.push_back(json!({"destination": destination, "request": request}));
+        answer
+    }
+}
+
+/// Whether an account-control answer confirms the request with `idempotency_key`.
+pub fn confirms(answer: &Value, idempotency_key: &str) -> Result<(), DeliveryError> {
+    let status = answer.get("status").and_then(Value::as_str);
+    let key = answer.get("idempotency_key").and_then(Value::as_str);
+    match (status, key) {
+        (Some("done"), Some(key)) if key == idempotency_key => Ok(()),
+        (Some("done"), _) => Err(DeliveryError::NotConfirmed(
+            "the idempotency key does not match".into(),
+        )),
+        _ => Err(DeliveryError::NotConfirmed("status is not \"done\"".into())),
+    }
+}

@@ -1,0 +1,99 @@
+//! Request extractors shared by every feature: signed requests, JSON bodies
+//! with the application's own problem responses, and the body size limit.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::domain::validation::FieldError;
+use crate::error::ApiError;
+use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+
+/// The largest request body accepted (SPEC §2).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Reads a request body, refusing more than [`MAX_BODY_BYTES`] with a 413.
+pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                ApiError::TooLarge(MAX_BODY_BYTES)
+            } else {
+                ApiError::Malformed("the request body could not be read".into())
+            }
+        })
+}
+
+/// Parses a body as JSON; malformed JSON is a 400.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))
+}
+
+/// A request signed with a trusted key (SPEC §2): which key, and the raw body.
+pub struct Signed {
+    pub key_id: String,
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let body = read_body(&parts.headers, body).await?;
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+        };
+        let key_id = state
+            .config()
+            .ingest_keys
+            .verify(
+                header(KEY_ID_HEADER),
+                header(TIMESTAMP_HEADER),
+                header(SIGNATURE_HEADER),
+                &body,
+                state.clock().now(),
+            )
+            .map_err(|error| ApiError::unauthorized("invalid-signature", error.to_string()))?;
+        Ok(Signed {
+            key_id: key_id.to_owned(),
+            body,
+        })
+    }
+}
+
+/// A request body type that validates itself, naming every bad field.
+pub trait FromJson: Sized {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>>;
+}
+
+/// A JSON body parsed by its type's [`FromJson`]: 400 when it is not JSON,
+/// 422 with every bad field when it is not valid.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = read_body(&parts.headers, body).await?;
+        let value = parse_json(&bytes)?;
+        T::from_json(&value)
+            .map(JsonBody)
+            .map_err(ApiError::Invalid)
+    }
+}

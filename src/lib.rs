@@ -1,0 +1,26 @@
+//! Holdfast: account-security incident response for a cryptocurrency exchange.
+//!
+//! - [`domain`]: the rules (priority, incident states, holds, the audit
+//!   chain) in plain Rust, with no HTTP or SQL.
+//! - [`storage`]: the one place SQL lives, for PostgreSQL and SQLite.
+//! - Feature modules ([`alerts`], [`holds`], …) translate HTTP to the domain.
+//! - [`app`] assembles the router, state and background tasks.
+
+pub mod alerts;
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod containment;
+pub mod domain;
+pub mod error;
+pub mod exchange;
+pub mod holds;
+pub mod http;
+pub mod ids;
+pub mod outbox;
+pub mod signing;
+pub mod sla;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,90 @@
+//! The SLA watcher: finds incidents past a deadline, flags them, puts an
+//! escalation on their timeline and notifies the leads (template `sla_breach`).
+//!
+//! Deadlines live in the database, so a restart loses nothing. Several
+//! instances may run the watcher: on PostgreSQL each locks the rows it handles
+//! with `FOR UPDATE SKIP LOCKED` and skips those another holds; on SQLite the
+//! single write connection serialises them. A breach is recorded once, so it
+//! is escalated once.
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::domain::audit::AuditRecord;
+use crate::outbox::queue_notification;
+
+/// How many overdue incidents one pass handles.
+const BATCH: i64 = 100;
+
+pub async fn watch_until_cancelled(state: AppState, cancel: CancellationToken) {
+    let mut interval = tokio::time::interval(state.config().sla_check_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        loop {
+            match escalate_overdue(&state).await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "SLA check failed; retrying at the next tick"
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Escalates the incidents past a deadline; returns how many it handled.
+pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    let mut incidents = tx.lock_overdue_incidents(now, BATCH).await?;
+    for incident in &mut incidents {
+        for breach in incident.record_breaches(now) {
+            let deadline = match breach {
+                crate::domain::incident::Breach::Acknowledge => incident.deadlines.acknowledge_by,
+                crate::domain::incident::Breach::Contain => incident.deadlines.contain_by,
+            };
+            tracing::warn!(incident.id = %incident.id, priority = %incident.priority, deadline = breach.as_str(), "SLA breached; escalating");
+            metrics::counter!("holdfast_sla_breaches_total", "priority" => incident.priority.as_str(), "deadline" => breach.as_str())
+                .increment(1);
+            tx.audit(
+                AuditRecord::new(now, "system", "incident.sla_breached")
+                    .incident(&incident.id, &incident.account_id)
+                    .detail(json!({"deadline": breach.as_str(), "due_at": deadline, "priority": incident.priority})),
+            );
+            tx.audit(
+                AuditRecord::new(now, "system", "incident.escalated")
+                    .incident(&incident.id, &incident.account_id)
+                    .detail(json!({"to": "leads", "deadline": breach.as_str()})),
+            );
+            queue_notification(
+                &mut tx,
+                &format!("sla_breach:{}:{}", incident.id, breach.as_str()),
+                &incident.account_id,
+                "sla_breach",
+                json!({
+                    "audience": "leads",
+                    "incident_id": incident.id,
+                    "priority": incident.priority,
+                    "deadline": breach.as_str(),
+                    "due_at": deadline,
+                    "status": incident.status,
+                }),
+                now,
+            )
+            .await?;
+        }
+        tx.save_incident(incident).await?;
+    }
+    let committed = tx.commit().await?;
+    state.after_commit(committed);
+    Ok(incidents.len())
+}

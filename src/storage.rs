@@ -1,0 +1,304 @@
+//! Storage: the one place SQL lives.
+//!
+//! Holdfast runs on PostgreSQL (production, several instances) or on an
+//! embedded SQLite file (development, one instance). Both backends store the
+//! same tables (see `migrations/`), so most statements are written once and
+//! compiled for each backend by [`on_backend!`]; where the dialects differ
+//! (row locks, batch inserts) each backend gets its own statement side by side.
+//!
+//! Every change goes through a [`WriteTx`], which buffers the audit entries the
+//! change produces and chains them into the audit log just before commit, in
+//! the same transaction, so a change and its audit entry land together or not
+//! at all.
+//!
+//! SQLite allows one writer at a time; rather than let concurrent writers
+//! fail with `SQLITE_BUSY`, all writes go through a pool of one connection and
+//! queue for it, while reads use a separate pool of read-only connections that
+//! see the last committed state (WAL mode).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::domain::audit::AuditRecord;
+
+mod alerts;
+mod audit;
+mod holds;
+mod incidents;
+mod outbox;
+mod types;
+
+pub use alerts::{AlertRow, InsertedAlert};
+pub use audit::AuditRow;
+pub use incidents::{IncidentFilter, LiveIncident};
+pub use outbox::{OutboxMessage, OutboxStatus};
+
+/// Runs `$body` with `$conn` bound to the backend's executor. The body is
+/// compiled once per backend, so it may use any type both backends encode.
+macro_rules! on_backend {
+    ($target:expr, $conn:ident => $body:expr) => {
+        match $target {
+            $crate::storage::Backend::Postgres($conn) => $body,
+            $crate::storage::Backend::Sqlite($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Something that is one of the two backends: a pool, a connection, a transaction.
+pub enum Backend<P, S> {
+    Postgres(P),
+    Sqlite(S),
+}
+
+/// Which database an URL selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Postgres,
+    Sqlite,
+}
+
+impl DatabaseKind {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else {
+            None
+        }
+    }
+}
+
+/// Connection pools for one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pools: Pools,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Postgres(PgPool),
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+}
+
+/// How long a request waits for a pooled connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Database {
+    /// Opens pools for `url` (`postgres://…` or `sqlite:…`); nothing is migrated here.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let pools = match DatabaseKind::of_url(url) {
+            Some(DatabaseKind::Postgres) => {
+                let options = PgConnectOptions::from_str(url)
+                    .context("Failed to parse the PostgreSQL URL")?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await
+                    .context("Failed to connect to PostgreSQL")?;
+                Pools::Postgres(pool)
+            }
+            Some(DatabaseKind::Sqlite) => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .context("Failed to parse the SQLite URL")?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a commit is on disk before Holdfast answers the request.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(ACQUIRE_TIMEOUT);
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options.clone())
+                    .await
+                    .context("Failed to open the SQLite database")?;
+                let reader = SqlitePoolOptions::new()
+                    .max_connections(max_connections.clamp(1, 8))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options.create_if_missing(false).read_only(true))
+                    .await
+                    .context("Failed to open the SQLite database for reading")?;
+                Pools::Sqlite { writer, reader }
+            }
+            None => anyhow::bail!(
+                "the database URL must start with postgres://, postgresql:// or sqlite:"
+            ),
+        };
+        Ok(Self { pools })
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        match self.pools {
+            Pools::Postgres(_) => DatabaseKind::Postgres,
+            Pools::Sqlite { .. } => DatabaseKind::Sqlite,
+        }
+    }
+
+    /// Applies the migrations of this backend (`migrations/postgres` or `migrations/sqlite`).
+    /// Safe to run from several instances at once: PostgreSQL takes an advisory lock.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.pools {
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await,
+        }
+        .context("Failed to apply database migrations")
+    }
+
+    /// The pool for reads outside a transaction.
+    pub(crate) fn reader(&self) -> Backend<&PgPool, &SqlitePool> {
+        match &self.pools {
+            Pools::Postgres(pool) => Backend::Postgres(pool),
+            Pools::Sqlite { reader, .. } => Backend::Sqlite(reader),
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
+        let tx = match &self.pools {
+            Pools::Postgres(pool) => Backend::Postgres(pool.begin().await?),
+            Pools::Sqlite { writer, .. } => Backend::Sqlite(writer.begin().await?),
+        };
+        Ok(WriteTx {
+            tx,
+            audit: Vec::new(),
+            holds_changed: Vec::new(),
+            outbox_enqueued: false,
+        })
+    }
+
+    /// Answers when the database does (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Postgres(pool) => pool.close().await,
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+        }
+    }
+}
+
+type PgTx = sqlx::Transaction<'static, sqlx::Postgres>;
+type SqliteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+/// A write transaction and what it will record in the audit log.
+///
+/// Dropping it without [`WriteTx::commit`] rolls everything back.
+pub struct WriteTx {
+    tx: Backend<PgTx, SqliteTx>,
+    /// Audit entries of this change, chained into the log at commit.
+    audit: Vec<AuditRecord>,
+    /// Accounts whose holds this transaction changed.
+    holds_changed: Vec<String>,
+    /// Whether a message was queued for the exchange.
+    outbox_enqueued: bool,
+}
+
+/// What a committed transaction changed that in-memory state must follow.
+#[derive(Debug, Default)]
+pub struct Committed {
+    pub holds_changed: Vec<String>,
+    pub outbox_enqueued: bool,
+}
+
+impl WriteTx {
+    /// The transaction's connection, for one statement.
+    pub(crate) fn conn(&mut self) -> Backend<&mut sqlx::PgConnection, &mut sqlx::SqliteConnection> {
+        match &mut self.tx {
+            Backend::Postgres(tx) => Backend::Postgres(&mut **tx),
+            Backend::Sqlite(tx) => Backend::Sqlite(&mut **tx),
+        }
+    }
+
+    /// Records an audit entry, appended to the chain when the transaction commits.
+    pub fn audit(&mut self, record: AuditRecord) {
+        self.audit.push(record);
+    }
+
+    /// Chains the buffered audit entries and commits.
+    ///
+    /// The audit head is locked last, just before commit, so transactions hold
+    /// it only for the time of their own commit and never wait on another lock
+    /// while holding it.
+    pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
+        let records = std::mem::take(&mut self.audit);
+        audit::append(&mut self, records).await?;
+        match self.tx {
+            Backend::Postgres(tx) => tx.commit().await?,
+            Backend::Sqlite(tx) => tx.commit().await?,
+        }
+        let mut holds_changed = self.holds_changed;
+        holds_changed.sort();
+        holds_changed.dedup();
+        Ok(Committed {
+            holds_changed,
+            outbox_enqueued: self.outbox_enqueued,
+        })
+    }
+}
+
+/// Whether an error is a unique-constraint violation (a lost race on an insert).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// Implements `FromRow` for both backends' rows with one body, in which
+/// `$row` is the row and `sqlx::Row` is in scope.
+macro_rules! from_row {
+    ($ty:ty, |$row:ident| $body:expr) => {
+        impl sqlx::FromRow<'_, sqlx::postgres::PgRow> for $ty {
+            fn from_row($row: &sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                #[allow(unused_imports)]
+                use sqlx::Row;
+                $body
+            }
+        }
+        impl sqlx::FromRow<'_, sqlx::sqlite::SqliteRow> for $ty {
+            fn from_row($row: &sqlx::sqlite::SqliteRow) -> Result<Self, sqlx::Error> {
+                #[allow(unused_imports)]
+                use sqlx::Row;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use from_row;
+
+/// Decodes a column stored as text into a domain value, naming the column when it does not parse.
+pub(crate) fn parsed<T>(
+    column: &str,
+    text: String,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("unexpected value `{text}`").into(),
+    })
+}
+
+/// Decodes a column stored as JSON text.
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    column: &str,
+    text: String,
+) -> Result<T, sqlx::Error> {
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: e.into(),
+    })
+}

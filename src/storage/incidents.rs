@@ -1,0 +1,275 @@
+//! Incidents. At most one incident per account is live (not resolved or
+//! dismissed); a partial unique index enforces it, so concurrent alerts of one
+//! account can never open two.
+
+use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Resolution};
+use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
+
+macro_rules! columns {
+    () => {
+        "id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
+         acknowledge_by, contain_by, acknowledge_breached_at, contain_breached_at, assignee,
+         acknowledged_at, contained_at, closed_at, resolution, resolution_note"
+    };
+}
+
+super::from_row!(Incident, |row| Ok(Incident {
+    id: row.try_get("id")?,
+    account_id: row.try_get("account_id")?,
+    status: parsed("status", row.try_get("status")?, IncidentStatus::parse)?,
+    priority: parsed("priority", row.try_get("priority")?, Priority::parse)?,
+    score: u32::try_from(row.try_get::<i64, _>("score")?).unwrap_or(0),
+    priority_reasons: json("priority_reasons", row.try_get("priority_reasons")?)?,
+    opened_at: row.try_get("opened_at")?,
+    updated_at: row.try_get("updated_at")?,
+    deadlines: Deadlines {
+        acknowledge_by: row.try_get("acknowledge_by")?,
+        contain_by: row.try_get("contain_by")?
+    },
+    acknowledge_breached_at: row.try_get("acknowledge_breached_at")?,
+    contain_breached_at: row.try_get("contain_breached_at")?,
+    assignee: row.try_get("assignee")?,
+    acknowledged_at: row.try_get("acknowledged_at")?,
+    contained_at: row.try_get("contained_at")?,
+    closed_at: row.try_get("closed_at")?,
+    resolution: row
+        .try_get::<Option<String>, _>("resolution")?
+        .map(|text| parsed("resolution", text, Resolution::parse))
+        .transpose()?,
+    resolution_note: row.try_get("resolution_note")?,
+}));
+
+/// The outcome of looking for an account's live incident.
+pub enum LiveIncident {
+    /// The account had none; this one was just inserted.
+    Opened(Incident),
+    /// The account's live incident, locked until the transaction ends.
+    Existing(Incident),
+}
+
+/// Which incidents to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    pub status: Option<IncidentStatus>,
+    pub priority: Option<Priority>,
+    pub account_id: Option<String>,
+    /// Only incidents opened before this one (`opened_at`, `id`): the page cursor.
+    pub before: Option<(Timestamp, String)>,
+    pub limit: i64,
+}
+
+fn reasons_json(incident: &Incident) -> Result<String, sqlx::Error> {
+    serde_json::to_string(&incident.priority_reasons).map_err(|e| sqlx::Error::Encode(e.into()))
+}
+
+impl WriteTx {
+    /// Inserts `candidate` as the account's live incident unless it has one,
+    /// in which case that one is locked and returned.
+    pub async fn open_or_lock_live_incident(
+        &mut self,
+        candidate: Incident,
+    ) -> Result<LiveIncident, sqlx::Error> {
+        loop {
+            let reasons = reasons_json(&candidate)?;
+            let inserted = on_backend!(self.conn(), c => sqlx::query(
+                "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
+                                        acknowledge_by, contain_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (account_id) WHERE status NOT IN ('resolved', 'dismissed') DO NOTHING",
+            )
+            .bind(&candidate.id)
+            .bind(&candidate.account_id)
+            .bind(candidate.status.as_str())
+            .bind(candidate.priority.as_str())
+            .bind(i64::from(candidate.score))
+            .bind(&reasons)
+            .bind(candidate.opened_at)
+            .bind(candidate.updated_at)
+            .bind(candidate.deadlines.acknowledge_by)
+            .bind(candidate.deadlines.contain_by)
+            .execute(c)
+            .await?
+            .rows_affected());
+            if inserted == 1 {
+                return Ok(LiveIncident::Opened(candidate));
+            }
+            if let Some(existing) = self.lock_live_incident(&candidate.account_id).await? {
+                return Ok(LiveIncident::Existing(existing));
+            }
+            // The live incident closed between the two statements: try again.
+        }
+    }
+
+    async fn lock_live_incident(
+        &mut self,
+        account_id: &str,
+    ) -> Result<Option<Incident>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
+                 WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed') FOR UPDATE"
+                ))
+                .bind(account_id)
+                .fetch_optional(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
+                 WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed')"
+                ))
+                .bind(account_id)
+                .fetch_optional(c)
+                .await
+            }
+        }
+    }
+
+    /// Locks one incident for a change.
+    pub async fn lock_incident(&mut self, id: &str) -> Result<Option<Incident>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents WHERE id = $1 FOR UPDATE"
+                ))
+                .bind(id)
+                .fetch_optional(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(c)
+                .await
+            }
+        }
+    }
+
+    /// Writes back a locked incident.
+    pub async fn save_incident(&mut self, incident: &Incident) -> Result<(), sqlx::Error> {
+        let reasons = reasons_json(incident)?;
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE incidents SET status = $2, priority = $3, score = $4, priority_reasons = $5, updated_at = $6,
+                    acknowledge_by = $7, contain_by = $8, acknowledge_breached_at = $9, contain_breached_at = $10,
+                    assignee = $11, acknowledged_at = $12, contained_at = $13, closed_at = $14, resolution = $15,
+                    resolution_note = $16
+             WHERE id = $1",
+        )
+        .bind(&incident.id)
+        .bind(incident.status.as_str())
+        .bind(incident.priority.as_str())
+        .bind(i64::from(incident.score))
+        .bind(&reasons)
+        .bind(incident.updated_at)
+        .bind(incident.deadlines.acknowledge_by)
+        .bind(incident.deadlines.contain_by)
+        .bind(incident.acknowledge_breached_at)
+        .bind(incident.contain_breached_at)
+        .bind(&incident.assignee)
+        .bind(incident.acknowledged_at)
+        .bind(incident.contained_at)
+        .bind(incident.closed_at)
+        .bind(incident.resolution.map(Resolution::as_str))
+        .bind(&incident.resolution_note)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Locks up to `limit` incidents that have missed a deadline not yet
+    /// recorded. Rows another instance is handling are skipped, not waited for.
+    pub async fn lock_overdue_incidents(
+        &mut self,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Incident>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => sqlx::query_as(concat!(
+                "SELECT ", columns!(), " FROM incidents
+                 WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
+                    OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
+                 ORDER BY acknowledge_by LIMIT $2 FOR UPDATE SKIP LOCKED"
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(c)
+            .await,
+            // One writer at a time: the write transaction is the lock.
+            Backend::Sqlite(c) => sqlx::query_as(concat!(
+                "SELECT ", columns!(), " FROM incidents
+                 WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
+                    OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
+                 ORDER BY acknowledge_by LIMIT $2"
+            ))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(c)
+            .await,
+        }
+    }
+
+    /// Locks the most urgent unassigned incident still waiting for an agent:
+    /// highest priority, then earliest acknowledge deadline.
+    pub async fn lock_next_unassigned_incident(&mut self) -> Result<Option<Incident>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => sqlx::query_as(concat!(
+                "SELECT ", columns!(), " FROM incidents
+                 WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
+                 ORDER BY priority, acknowledge_by, id LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ))
+            .fetch_optional(c)
+            .await,
+            Backend::Sqlite(c) => sqlx::query_as(concat!(
+                "SELECT ", columns!(), " FROM incidents
+                 WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
+                 ORDER BY priority, acknowledge_by, id LIMIT 1"
+            ))
+            .fetch_optional(c)
+            .await,
+        }
+    }
+}
+
+impl Database {
+    pub async fn incident(&self, id: &str) -> Result<Option<Incident>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    /// A page of incidents matching `filter`, newest first.
+    pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, sqlx::Error> {
+        let (before_at, before_id) = filter.before.clone().unzip();
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            "SELECT ", columns!(), " FROM incidents
+             WHERE ($1 IS NULL OR status = $1)
+               AND ($2 IS NULL OR priority = $2)
+               AND ($3 IS NULL OR account_id = $3)
+               AND ($4 IS NULL OR opened_at < $4 OR (opened_at = $4 AND id < $5))
+             ORDER BY opened_at DESC, id DESC LIMIT $6"
+        ))
+        .bind(filter.status.map(IncidentStatus::as_str))
+        .bind(filter.priority.map(Priority::as_str))
+        .bind(filter.account_id.as_deref())
+        .bind(before_at)
+        .bind(before_id)
+        .bind(filter.limit)
+        .fetch_all(pool)
+        .await)
+    }
+}

@@ -1,0 +1,217 @@
+//! The transactional outbox: messages for the exchange, written in the same
+//! transaction as the change that calls for them and delivered afterwards.
+//!
+//! A message keeps its idempotency key and exact body for every attempt, so
+//! the exchange can recognise a retry. A delivery claims the message for a
+//! lease; if the instance dies mid-delivery the lease runs out and another
+//! delivery (with the same key) follows.
+
+use std::time::Duration;
+
+use super::{Backend, Database, WriteTx, on_backend, parsed};
+use crate::domain::time::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Delivered => "delivered",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            OutboxStatus::Pending,
+            OutboxStatus::Delivered,
+            OutboxStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A message for the exchange.
+#[derive(Clone, Debug)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub idempotency_key: String,
+    /// `account_control` or `notify`.
+    pub destination: String,
+    /// The exact JSON body sent on every attempt.
+    pub body: String,
+    pub created_at: Timestamp,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    pub response: Option<String>,
+    /// The playbook run step waiting for this message, if any.
+    pub run_id: Option<String>,
+}
+
+super::from_row!(OutboxMessage, |row| Ok(OutboxMessage {
+    id: row.try_get("id")?,
+    idempotency_key: row.try_get("idempotency_key")?,
+    destination: row.try_get("destination")?,
+    body: row.try_get("body")?,
+    created_at: row.try_get("created_at")?,
+    status: parsed("status", row.try_get("status")?, OutboxStatus::parse)?,
+    attempts: row.try_get("attempts")?,
+    next_attempt_at: row.try_get("next_attempt_at")?,
+    last_error: row.try_get("last_error")?,
+    response: row.try_get("response")?,
+    run_id: row.try_get("run_id")?,
+}));
+
+macro_rules! columns {
+    () => {
+        "id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, last_error, response, run_id"
+    };
+}
+
+impl WriteTx {
+    /// Queues a message; a message with the same idempotency key is kept as is.
+    pub async fn enqueue(
+        &mut self,
+        id: &str,
+        idempotency_key: &str,
+        destination: &str,
+        body: &str,
+        run_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let inserted = on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO outbox (id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, run_id)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(idempotency_key)
+        .bind(destination)
+        .bind(body)
+        .bind(at)
+        .bind(run_id)
+        .execute(c)
+        .await?
+        .rows_affected());
+        self.outbox_enqueued |= inserted == 1;
+        Ok(inserted == 1)
+    }
+
+    /// Claims up to `limit` due messages for `lease`, counting the attempt.
+    pub async fn claim_due_messages(
+        &mut self,
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, sqlx::Error> {
+        let lease_until = now.plus(lease);
+        match self.conn() {
+            Backend::Postgres(c) => sqlx::query_as(concat!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                              ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING ", columns!()
+            ))
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(c)
+            .await,
+            Backend::Sqlite(c) => sqlx::query_as(concat!(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                              ORDER BY next_attempt_at LIMIT $3)
+                 RETURNING ", columns!()
+            ))
+            .bind(now)
+            .bind(lease_until)
+            .bind(limit)
+            .fetch_all(c)
+            .await,
+        }
+    }
+
+    /// Records the exchange's confirmation. Returns false when the message was
+    /// already settled (another delivery won).
+    pub async fn settle_message(
+        &mut self,
+        id: &str,
+        status: OutboxStatus,
+        response: Option<&str>,
+        error: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let updated = on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE outbox SET status = $2, response = $3, last_error = $4, delivered_at = $5
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(response)
+        .bind(error)
+        .bind(at)
+        .execute(c)
+        .await?
+        .rows_affected());
+        Ok(updated == 1)
+    }
+
+    /// Schedules another attempt after a failed one.
+    pub async fn retry_message(
+        &mut self,
+        id: &str,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(next_attempt_at)
+        .bind(error)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn message_in_tx(
+        &mut self,
+        idempotency_key: &str,
+    ) -> Result<Option<OutboxMessage>, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
+            .bind(idempotency_key)
+            .fetch_optional(c)
+            .await)
+    }
+}
+
+impl Database {
+    pub async fn message(
+        &self,
+        idempotency_key: &str,
+    ) -> Result<Option<OutboxMessage>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
+            .bind(idempotency_key)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    /// When the next pending message is due, for the delivery loop to sleep until then.
+    pub async fn next_message_due(&self) -> Result<Option<Timestamp>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await)
+    }
+}
