@@ -345,15 +345,18 @@ fn parse_signals(
             let amount = decimal(fields, "withdrawal.amount", amount_text);
             let usd_text = fields.required_str(withdrawal, "withdrawal.usd_value");
             let usd_value = decimal(fields, "withdrawal.usd_value", usd_text);
-            let signals = WithdrawalSignals {
-                withdrawal_id: text(fields, "withdrawal.withdrawal_id"),
-                asset: text(fields, "withdrawal.asset"),
+            let withdrawal_id = text(fields, "withdrawal.withdrawal_id");
+            let asset = text(fields, "withdrawal.asset");
+            let destination = text(fields, "withdrawal.destination");
+            let new_destination = fields.flag(withdrawal, "withdrawal.new_destination");
+            Some(Signals::Withdrawal(WithdrawalSignals {
+                withdrawal_id,
+                asset,
                 amount,
                 usd_value: usd_value?,
-                destination: text(fields, "withdrawal.destination"),
-                new_destination: fields.flag(withdrawal, "withdrawal.new_destination"),
-            };
-            Some(Signals::Withdrawal(signals))
+                destination,
+                new_destination,
+            }))
         }
     }
 }

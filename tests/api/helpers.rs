@@ -1,0 +1,430 @@
+//! Starting a real Holdfast on port 0 against a fresh database, and talking
+//! to it as the risk engine, the exchange and agents do.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use holdfast::app::{AppState, Application};
+use holdfast::clock::Clock;
+use holdfast::config::Config;
+use holdfast::signing::SigningKey;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::fake_exchange::FakeExchange;
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates a `sqlite` and a `postgres` test for each named `async fn(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HOLDFAST_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn random_base64(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut buffer).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(buffer)
+}
+
+pub fn unique_name() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// A database made for one test and removed after it, even if it fails.
+pub struct TestDatabase {
+    pub url: String,
+    backend: Backend,
+    name: String,
+    dir: Option<PathBuf>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let name = format!("holdfast_test_{}", unique_name());
+        match backend {
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by the tests and does not answer: {e}"));
+                sqlx::Executor::execute(
+                    &mut connection,
+                    sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
+                )
+                .await
+                .expect("create the test database");
+                let base = admin.rsplit_once('/').expect("a database URL has a path").0;
+                Self {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    name,
+                    dir: None,
+                }
+            }
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).expect("create the test directory");
+                let url = format!("sqlite://{}", dir.join("holdfast.db").display());
+                Self {
+                    url,
+                    backend,
+                    name,
+                    dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    /// A plain connection for inspecting or tampering with the database.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url).await?;
+                Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
+            }
+            Backend::Sqlite => {
+                let mut c =
+                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await?;
+                Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
+            }
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self.backend {
+            Backend::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+            }
+            Backend::Sqlite => {
+                let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Postgres => {
+                let name = self.name.clone();
+                // Drop runs outside any runtime guarantee: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        if let Ok(mut c) =
+                            <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url())
+                                .await
+                        {
+                            let _ = sqlx::Executor::execute(
+                                &mut c,
+                                sqlx::AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                )),
+                            )
+                            .await;
+                        }
+                    });
+                })
+                .join();
+            }
+            Backend::Sqlite => {
+                if let Some(dir) = &self.dir {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+            }
+        }
+    }
+}
+
+/// Settings a test may change before the app starts.
+pub struct TestSettings {
+    pub vars: HashMap<String, String>,
+}
+
+impl TestSettings {
+    pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
+/// A running Holdfast, its database, its clock, and the fake exchange it talks to.
+pub struct TestApp {
+    pub address: String,
+    pub state: AppState,
+    pub clock: Clock,
+    pub client: reqwest::Client,
+    /// The risk engine's signing key.
+    pub ingest_key: SigningKey,
+    pub exchange: FakeExchange,
+    pub db: TestDatabase,
+    pub backend: Backend,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(
+    backend: Backend,
+    customise: impl FnOnce(&mut TestSettings),
+) -> TestApp {
+    let db = TestDatabase::create(backend).await;
+    let clock = Clock::system();
+    let exchange = FakeExchange::start(clock.clone()).await;
+    let ingest_secret = random_base64(32);
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let mut settings = TestSettings {
+        vars: HashMap::new(),
+    };
+    settings
+        .set("HOLDFAST_LISTEN", "127.0.0.1:0")
+        .set("HOLDFAST_DATABASE_URL", db.url.clone())
+        .set("HOLDFAST_DATABASE_MAX_CONNECTIONS", "8")
+        .set("HOLDFAST_MASTER_KEY", random_base64(32))
+        .set(
+            "HOLDFAST_INGEST_KEYS",
+            format!("risk-engine={ingest_secret}"),
+        )
+        .set(
+            "HOLDFAST_ACCOUNT_CONTROL_URL",
+            exchange.account_control_url(),
+        )
+        .set("HOLDFAST_NOTIFY_URL", exchange.notify_url())
+        .set("HOLDFAST_OUTBOUND_KEY", exchange.signing_key_setting())
+        .set("HOLDFAST_OUTBOUND_RETRY_BASE", "20ms")
+        .set("HOLDFAST_OUTBOUND_RETRY_MAX", "200ms")
+        .set("HOLDFAST_SLA_CHECK_INTERVAL", "1h")
+        .set(
+            "HOLDFAST_PRIORITY_RULES",
+            format!("{manifest}/priority.toml"),
+        )
+        .set("HOLDFAST_PLAYBOOKS", format!("{manifest}/playbooks"));
+    customise(&mut settings);
+    let vars = settings.vars;
+    let config =
+        Config::from_vars(|name| vars.get(name).cloned()).expect("a valid test configuration");
+
+    let application = Application::build(config, clock.clone())
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let state = application.state();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+
+    TestApp {
+        address,
+        state,
+        clock,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        ingest_key: SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap(),
+        exchange,
+        db,
+        backend,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends `body` signed by the risk engine.
+    pub async fn signed(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .body(body.to_vec());
+        for (name, value) in self.ingest_key.headers(self.clock.now(), body) {
+            request = request.header(name, value);
+        }
+        request
+            .send()
+            .await
+            .expect("the request reaches the server")
+    }
+
+    pub async fn post_alert(&self, alert: &Value) -> Response {
+        self.signed(
+            reqwest::Method::POST,
+            "/v1/alerts",
+            alert.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    /// Posts an alert that must be accepted; returns the answer's body.
+    pub async fn ingest(&self, alert: &Value) -> Value {
+        let response = self.post_alert(alert).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "alert refused: {status} {body}"
+        );
+        body
+    }
+
+    pub async fn holds(&self, account_id: &str) -> Value {
+        let response = self
+            .signed(
+                reqwest::Method::GET,
+                &format!("/v1/accounts/{account_id}/holds"),
+                b"",
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asserts a problem+json response and returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    for member in ["type", "title", "status", "detail"] {
+        assert!(
+            body.get(member).is_some(),
+            "problem without `{member}`: {body}"
+        );
+    }
+    assert_eq!(body["status"], status.as_u16());
+    body
+}
+
+/// The alert of SPEC §4's first example, for `account`.
+pub fn p1_withdrawal(alert_id: &str, account: &str) -> Value {
+    serde_json::json!({
+        "alert_id": alert_id,
+        "kind": "large_withdrawal",
+        "account_id": account,
+        "occurred_at": "2026-11-23T04:00:00Z",
+        "withdrawal": {"withdrawal_id": "w-91", "asset": "BTC", "amount": "2.5", "usd_value": "250000",
+                       "destination": "bc1qexample", "new_destination": true}
+    })
+}
+
+/// A P3 login alert (new device, new country).
+pub fn p3_login(alert_id: &str, account: &str) -> Value {
+    serde_json::json!({
+        "alert_id": alert_id,
+        "kind": "suspicious_login",
+        "account_id": account,
+        "occurred_at": "2026-11-23T04:00:00Z",
+        "login": {"ip": "203.0.113.9", "country": "BR", "device_id": "d-77", "new_device": true, "new_country": true}
+    })
+}
+
+/// A P4 withdrawal (small, known destination, low risk).
+pub fn p4_withdrawal(alert_id: &str, account: &str) -> Value {
+    serde_json::json!({
+        "alert_id": alert_id,
+        "kind": "large_withdrawal",
+        "account_id": account,
+        "occurred_at": "2026-11-23T04:00:00Z",
+        "risk_score": 0.1,
+        "withdrawal": {"usd_value": "1200", "new_destination": false}
+    })
+}

@@ -1,0 +1,12 @@
+//! Holdfast's integration tests: the real server on port 0, real PostgreSQL
+//! and SQLite, and a fake exchange. Every storage behaviour runs on both
+//! backends (`…::sqlite` and `…::postgres`).
+
+mod helpers;
+
+mod alerts;
+mod audit;
+mod fake_exchange;
+mod health;
+mod holds;
+mod sla;
