@@ -23,10 +23,7 @@ pub fn routes() -> Router<AppState> {
 /// Answers `201` for a new alert and `200` for a repeat of a known `alert_id`,
 /// only once the alert and its incident are committed.
 #[tracing::instrument(skip_all, fields(alert.id, incident.id))]
-async fn post_alert(
-    State(state): State<AppState>,
-    signed: Signed,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn post_alert(State(state): State<AppState>, signed: Signed) -> Result<(StatusCode, Json<Value>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?)?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let source = format!("risk-engine:{}", signed.key_id);

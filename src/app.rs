@@ -20,13 +20,20 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::agents;
 use crate::alerts::{self, Intake, intake::IntakeQueue};
+use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::error::{self, ApiError};
 use crate::exchange::Exchange;
 use crate::holds::{self, cache::LocalHoldCache};
+use crate::incidents;
 use crate::outbox::{self, OutboxSignal};
+use crate::playbooks::{self, Playbooks};
+use crate::ratelimit::{KeyedLimiter, SWEEP_INTERVAL};
+use crate::runs;
 use crate::sla;
 use crate::storage::{Committed, Database, DatabaseKind};
 
@@ -48,6 +55,29 @@ struct Inner {
     outbox_signal: OutboxSignal,
     exchange: Exchange,
     metrics: PrometheusHandle,
+    secrets: SecretBox,
+    limits: Limits,
+    playbooks: Playbooks,
+}
+
+/// The per-client rate limits.
+pub struct Limits {
+    pub login: KeyedLimiter,
+    pub step_up: KeyedLimiter,
+}
+
+impl Limits {
+    fn new() -> Self {
+        Self {
+            login: KeyedLimiter::new("sign-in", 30, 20),
+            step_up: KeyedLimiter::new("step-up", 30, 20),
+        }
+    }
+
+    fn forget_idle(&self) {
+        self.login.forget_idle();
+        self.step_up.forget_idle();
+    }
 }
 
 impl AppState {
@@ -79,6 +109,18 @@ impl AppState {
         &self.0.exchange
     }
 
+    pub fn secrets(&self) -> &SecretBox {
+        &self.0.secrets
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    pub fn playbooks(&self) -> &Playbooks {
+        &self.0.playbooks
+    }
+
     /// Brings in-memory state in line with a committed change.
     pub fn after_commit(&self, committed: Committed) {
         for account_id in &committed.holds_changed {
@@ -99,11 +141,13 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(alerts::routes())
         .merge(holds::routes())
+        .merge(auth::routes())
+        .merge(agents::routes())
+        .merge(incidents::routes())
+        .merge(playbooks::routes())
+        .merge(runs::routes())
         .layer(middleware::from_fn(error::log_server_errors))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
         .layer(middleware::from_fn(record_latency))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -170,8 +214,7 @@ fn metrics_handle() -> PrometheusHandle {
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
                     &[
-                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                        10.0,
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
                     ],
                 )
                 .and_then(|builder| {
@@ -202,8 +245,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
-        let exchange = Exchange::new(config.exchange.clone())?;
+        let exchange = Exchange::new(config.exchange.clone(), config.outbound_retry.timeout)?;
         let (intake, intake_queue) = Intake::new();
+        let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
+        let playbooks = Playbooks::load(&config.playbooks_dir, &config.playbook_keys)?;
         let state = AppState(Arc::new(Inner {
             config,
             db,
@@ -213,6 +258,9 @@ impl Application {
             outbox_signal: OutboxSignal::default(),
             exchange,
             metrics: metrics_handle(),
+            secrets,
+            limits: Limits::new(),
+            playbooks,
         }));
         Ok(Self {
             listener,
@@ -222,9 +270,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -237,10 +283,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops taking requests, finishes
     /// those in flight, and stops the background tasks.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application {
             listener,
             state,
@@ -258,16 +301,13 @@ impl Application {
             workers,
             cancel.clone(),
         ));
-        background.spawn(outbox::deliver_until_cancelled(
-            state.clone(),
-            cancel.clone(),
-        ));
+        background.spawn(outbox::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
+        background.spawn(runs::sweep_until_cancelled(state.clone(), cancel.clone()));
 
         let app = router(state.clone());
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
 
         cancel.cancel();
         let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -279,6 +319,16 @@ impl Application {
         }
         state.db().close().await;
         served.context("the HTTP server failed")
+    }
+}
+
+async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = interval.tick() => state.limits().forget_idle(),
+        }
     }
 }
 

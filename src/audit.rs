@@ -38,9 +38,7 @@ pub async fn verify(db: &Database) -> anyhow::Result<Verdict> {
         if current_head < beyond.seq {
             return Ok(Verdict::Broken(ChainBreak {
                 seq: beyond.seq,
-                problem: format!(
-                    "not written by Holdfast: the log's recorded head is entry {current_head} (inserted)"
-                ),
+                problem: format!("not written by Holdfast: the log's recorded head is entry {current_head} (inserted)"),
             }));
         }
     }

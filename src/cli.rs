@@ -6,10 +6,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use base64::Engine;
+
+use crate::agents;
 use crate::app::{Application, shutdown_signal};
 use crate::audit::{self, Verdict};
 use crate::clock::Clock;
 use crate::config::{self, Config, MasterKey};
+use crate::crypto::SecretBox;
+use crate::domain::agent::Role;
+use crate::playbooks::{self, PlaybookKeys, Playbooks};
 use crate::signing::SigningKey;
 use crate::storage::Database;
 use crate::telemetry;
@@ -37,6 +43,15 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the security team's agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Verify, sign and create signing keys for playbooks.
+    #[command(subcommand)]
+    Playbooks(PlaybooksCommand),
+    /// Manage the master key that encrypts secrets at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Sign a request the way the risk engine does, and print or send it.
     ///
     /// Without --key it signs with this installation's development key
@@ -49,6 +64,60 @@ enum AuditCommand {
     /// Walk the hash chain; exit 1 naming the first bad entry if any row was
     /// changed, removed or inserted.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentCommand {
+    /// Create an agent and print its password and TOTP secret, once.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// analyst, lead or admin.
+        #[arg(long)]
+        role: String,
+        /// Print {"username", "password", "totp_secret", "otpauth_uri"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlaybooksCommand {
+    /// Print each playbook's verdict; exit 1 if any fails. Checks signatures
+    /// when HOLDFAST_PLAYBOOK_KEYS is set.
+    Verify {
+        /// The playbook directory (default: HOLDFAST_PLAYBOOKS or ./playbooks).
+        dir: Option<PathBuf>,
+    },
+    /// Create an Ed25519 signing key pair for playbooks.
+    Keygen {
+        /// The id the public key is trusted under.
+        #[arg(long, default_value = "security-team")]
+        key_id: String,
+    },
+    /// Sign playbook files, writing <file>.sig next to each.
+    Sign {
+        /// The private key printed by `holdfast playbooks keygen`.
+        #[arg(long, env = "HOLDFAST_PLAYBOOK_SIGNING_KEY", hide_env_values = true)]
+        key: String,
+        #[arg(long, default_value = "security-team")]
+        key_id: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every secret under a new master key, in one transaction.
+    ///
+    /// Then set HOLDFAST_MASTER_KEY to the new key and, until every instance
+    /// has restarted, HOLDFAST_MASTER_KEY_PREVIOUS to the old one.
+    Rotate {
+        /// The new master key (base64 of 32 bytes); omit to generate one.
+        #[arg(long, env = "HOLDFAST_NEW_MASTER_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,10 +141,7 @@ struct SignArgs {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("holdfast: cannot start the async runtime: {error}");
@@ -114,6 +180,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Sign(args) => sign(args).await,
+        Command::Agent(AgentCommand::Add { username, role, json }) => add_agent(&username, &role, json).await,
+        Command::Playbooks(command) => playbooks_command(command),
+        Command::Keys(KeysCommand::Rotate { new_key }) => rotate_keys(new_key).await,
     }
 }
 
@@ -130,11 +199,8 @@ async fn serve() -> anyhow::Result<()> {
 
 /// Opens the database named by HOLDFAST_DATABASE_URL, for the maintenance commands.
 async fn connect_from_env() -> anyhow::Result<Database> {
-    let url = std::env::var("HOLDFAST_DATABASE_URL")
-        .unwrap_or_else(|_| config::DEFAULT_DATABASE_URL.into());
-    Database::connect(&url, 2)
-        .await
-        .context("HOLDFAST_DATABASE_URL")
+    let url = std::env::var("HOLDFAST_DATABASE_URL").unwrap_or_else(|_| config::DEFAULT_DATABASE_URL.into());
+    Database::connect(&url, 2).await.context("HOLDFAST_DATABASE_URL")
 }
 
 async fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
@@ -142,18 +208,19 @@ async fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
         Some(text) => SigningKey::parse(text).map_err(|e| anyhow::anyhow!("--key: {e}"))?,
         None => {
             let text = std::fs::read_to_string(config::MASTER_KEY_FILE).with_context(|| {
-                format!("no --key given and no {} here: run `holdfast serve` once in this directory first", config::MASTER_KEY_FILE)
+                format!(
+                    "no --key given and no {} here: run `holdfast serve` once in this directory first",
+                    config::MASTER_KEY_FILE
+                )
             })?;
-            let master = MasterKey::parse_base64(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", config::MASTER_KEY_FILE))?;
+            let master =
+                MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", config::MASTER_KEY_FILE))?;
             config::development_ingest_key(&master)
         }
     };
     let body = match (&args.body, &args.body_file) {
         (Some(body), _) => body.clone().into_bytes(),
-        (None, Some(path)) => {
-            std::fs::read(path).with_context(|| format!("Failed to read {}", path.display()))?
-        }
+        (None, Some(path)) => std::fs::read(path).with_context(|| format!("Failed to read {}", path.display()))?,
         (None, None) => Vec::new(),
     };
     let headers = key.headers(Clock::system().now(), &body);
@@ -166,21 +233,15 @@ async fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     let method = args
         .method
         .unwrap_or_else(|| if body.is_empty() { "GET" } else { "POST" }.into());
-    let method =
-        reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).context("--method")?;
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).context("--method")?;
     let mut request = reqwest::Client::new().request(method, &url);
     if !body.is_empty() {
-        request = request
-            .header("content-type", "application/json")
-            .body(body);
+        request = request.header("content-type", "application/json").body(body);
     }
     for (name, value) in headers {
         request = request.header(name, value);
     }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("Failed to reach {url}"))?;
+    let response = request.send().await.with_context(|| format!("Failed to reach {url}"))?;
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     println!("HTTP {status}");
@@ -193,4 +254,125 @@ async fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+async fn add_agent(username: &str, role: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let role = Role::parse(role).with_context(|| format!("--role: `{role}` is not analyst, lead or admin"))?;
+    let config = Config::from_env()?;
+    let db = Database::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
+    let credentials = agents::add(&db, &secrets, username, role, "cli", Clock::system().now()).await?;
+    if json {
+        let printed = serde_json::json!({
+            "username": credentials.username,
+            "password": credentials.password,
+            "totp_secret": credentials.totp_secret,
+            "otpauth_uri": credentials.otpauth_uri,
+        });
+        println!("{printed}");
+    } else {
+        println!(
+            "Agent `{}` ({role}) created. Shown once; hand over securely:",
+            credentials.username
+        );
+        println!("  password:    {}", credentials.password);
+        println!("  TOTP secret: {}", credentials.totp_secret);
+        println!("  otpauth URI: {}", credentials.otpauth_uri);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn playbooks_command(command: PlaybooksCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PlaybooksCommand::Verify { dir } => {
+            let dir = dir
+                .or_else(|| std::env::var_os("HOLDFAST_PLAYBOOKS").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("playbooks"));
+            let keys = match std::env::var("HOLDFAST_PLAYBOOK_KEYS") {
+                Ok(text) if !text.trim().is_empty() => {
+                    PlaybookKeys::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_PLAYBOOK_KEYS: {e}"))?
+                }
+                _ => PlaybookKeys::default(),
+            };
+            if !dir.is_dir() {
+                anyhow::bail!("{} is not a directory", dir.display());
+            }
+            let playbooks = Playbooks::load(&dir, &keys)?;
+            if playbooks.entries().is_empty() {
+                println!("no playbooks (*.toml) in {}", dir.display());
+                return Ok(ExitCode::from(1));
+            }
+            let mut failed = false;
+            for entry in playbooks.entries() {
+                if let Some(playbook) = &entry.playbook {
+                    let signed = entry
+                        .signed_by
+                        .as_deref()
+                        .map(|k| format!(", signed by {k}"))
+                        .unwrap_or_default();
+                    println!(
+                        "ok    {} v{} sha256:{}{signed}",
+                        playbook.id, playbook.version, entry.digest
+                    );
+                } else {
+                    failed = true;
+                    println!("FAIL  {}", entry.file);
+                    for reason in &entry.reasons {
+                        println!("      {reason}");
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        PlaybooksCommand::Keygen { key_id } => {
+            let (private, public) = playbooks::generate_key()?;
+            println!("Private key (keep secret; for `holdfast playbooks sign --key`):");
+            println!("  {private}");
+            println!("Trust the public key with:");
+            println!("  HOLDFAST_PLAYBOOK_KEYS={key_id}={public}");
+            Ok(ExitCode::SUCCESS)
+        }
+        PlaybooksCommand::Sign { key, key_id, files } => {
+            for file in files {
+                let bytes = std::fs::read(&file).with_context(|| format!("Failed to read {}", file.display()))?;
+                let signature = playbooks::sign(&key, &key_id, &bytes)?;
+                let target = PathBuf::from(format!("{}.sig", file.display()));
+                std::fs::write(&target, signature).with_context(|| format!("Failed to write {}", target.display()))?;
+                println!("signed {} -> {}", file.display(), target.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
+    let config = Config::from_env()?;
+    let (new_key, generated) = match new_key {
+        Some(text) => (
+            MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("--new-key: {e}"))?,
+            None,
+        ),
+        None => {
+            let bytes = crate::crypto::random_bytes::<32>()?;
+            (
+                MasterKey::from_bytes(bytes),
+                Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            )
+        }
+    };
+    let db = Database::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    let current = SecretBox::new(&config.master_key, &config.previous_master_keys);
+    let next = SecretBox::new(&new_key, &[]);
+    let count = agents::reseal_all(&db, &current, &next, Clock::system().now()).await?;
+    println!(
+        "re-encrypted {count} secret(s) under master key {}",
+        next.current_key_id()
+    );
+    if let Some(text) = generated {
+        println!("new master key (set it as HOLDFAST_MASTER_KEY): {text}");
+    }
+    println!("keep the old key in HOLDFAST_MASTER_KEY_PREVIOUS until every instance runs with the new one");
+    Ok(ExitCode::SUCCESS)
 }

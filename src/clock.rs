@@ -23,15 +23,12 @@ impl Clock {
 
     pub fn now(&self) -> Timestamp {
         let system = Timestamp::from_datetime(chrono::Utc::now());
-        Timestamp::from_micros(system.micros() + self.offset_micros.load(Ordering::Relaxed))
-            .unwrap_or(system)
+        Timestamp::from_micros(system.micros() + self.offset_micros.load(Ordering::Relaxed)).unwrap_or(system)
     }
 
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: Duration) {
-        self.offset_micros.fetch_add(
-            i64::try_from(by.as_micros()).unwrap_or(i64::MAX),
-            Ordering::Relaxed,
-        );
+        self.offset_micros
+            .fetch_add(i64::try_from(by.as_micros()).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 }

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::parse_duration;
+use crate::playbooks::PlaybookKeys;
 use crate::signing::{KeyRing, SigningKey};
 use crate::storage::DatabaseKind;
 
@@ -85,6 +86,11 @@ pub struct ExchangeConfig {
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
+    /// How long one request to the exchange may take.
+    pub timeout: Duration,
+    /// How long a delivery keeps its message claimed; after a crash, another
+    /// delivery (same idempotency key) follows once it runs out.
+    pub lease: Duration,
     /// The wait after the first failure; it doubles after each (with jitter).
     pub base_delay: Duration,
     pub max_delay: Duration,
@@ -99,8 +105,12 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub ingest_keys: KeyRing,
     pub master_key: MasterKey,
+    /// Earlier master keys, still accepted for opening secrets during a rotation.
+    pub previous_master_keys: Vec<MasterKey>,
     pub priority_rules: PriorityRules,
     pub playbooks_dir: PathBuf,
+    /// Public keys trusted to sign playbooks; when set, unsigned playbooks never run.
+    pub playbook_keys: PlaybookKeys,
     pub exchange: Option<ExchangeConfig>,
     /// The address account holders reach Holdfast at; links are built from it.
     pub public_url: String,
@@ -114,11 +124,7 @@ pub struct Config {
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_vars(|name| {
-            std::env::var(name)
-                .ok()
-                .filter(|value| !value.trim().is_empty())
-        })
+        Self::from_vars(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
     }
 
     /// Reads the configuration through `var`, which returns a variable's value if set.
@@ -132,19 +138,15 @@ impl Config {
         let production = environment == Environment::Production;
 
         let listen = var("HOLDFAST_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let listen: SocketAddr = listen.parse().with_context(|| {
-            format!("HOLDFAST_LISTEN: `{listen}` is not an address such as 127.0.0.1:8080")
-        })?;
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("HOLDFAST_LISTEN: `{listen}` is not an address such as 127.0.0.1:8080"))?;
 
-        let database_url =
-            var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let database = DatabaseKind::of_url(&database_url).context(
-            "HOLDFAST_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:",
-        )?;
+        let database_url = var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database = DatabaseKind::of_url(&database_url)
+            .context("HOLDFAST_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:")?;
         if production && database == DatabaseKind::Sqlite {
-            bail!(
-                "HOLDFAST_DATABASE_URL: production needs PostgreSQL; SQLite serves one development instance only"
-            );
+            bail!("HOLDFAST_DATABASE_URL: production needs PostgreSQL; SQLite serves one development instance only");
         }
         let database_max_connections = parse_or(&var, "HOLDFAST_DATABASE_MAX_CONNECTIONS", 16u32)?;
 
@@ -156,8 +158,7 @@ impl Config {
         }
 
         let master_key = match var("HOLDFAST_MASTER_KEY") {
-            Some(text) => MasterKey::parse_base64(&text)
-                .map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY: {e}"))?,
+            Some(text) => MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY: {e}"))?,
             None if production => {
                 bail!("HOLDFAST_MASTER_KEY: required in production (base64 of 32 random bytes)")
             }
@@ -172,10 +173,18 @@ impl Config {
             }
         };
 
+        let previous_master_keys = match var("HOLDFAST_MASTER_KEY_PREVIOUS") {
+            Some(text) => text
+                .split(',')
+                .map(|key| {
+                    MasterKey::parse_base64(key).map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY_PREVIOUS: {e}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+
         let ingest_keys = match var("HOLDFAST_INGEST_KEYS") {
-            Some(text) => {
-                KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_INGEST_KEYS: {e}"))?
-            }
+            Some(text) => KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_INGEST_KEYS: {e}"))?,
             None if production => {
                 bail!("HOLDFAST_INGEST_KEYS: required in production (key_id=base64secret,…)")
             }
@@ -197,8 +206,14 @@ impl Config {
             None => PriorityRules::built_in(),
         };
 
-        let playbooks_dir =
-            PathBuf::from(var("HOLDFAST_PLAYBOOKS").unwrap_or_else(|| "playbooks".into()));
+        let playbooks_dir = PathBuf::from(var("HOLDFAST_PLAYBOOKS").unwrap_or_else(|| "playbooks".into()));
+        let playbook_keys = match var("HOLDFAST_PLAYBOOK_KEYS") {
+            Some(text) => PlaybookKeys::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_PLAYBOOK_KEYS: {e}"))?,
+            None if production => {
+                bail!("HOLDFAST_PLAYBOOK_KEYS: required in production; unsigned playbooks must not run")
+            }
+            None => PlaybookKeys::default(),
+        };
 
         let exchange = match (
             var("HOLDFAST_ACCOUNT_CONTROL_URL"),
@@ -206,9 +221,7 @@ impl Config {
             var("HOLDFAST_OUTBOUND_KEY"),
         ) {
             (None, None, _) if production => {
-                bail!(
-                    "HOLDFAST_ACCOUNT_CONTROL_URL and HOLDFAST_NOTIFY_URL: required in production"
-                )
+                bail!("HOLDFAST_ACCOUNT_CONTROL_URL and HOLDFAST_NOTIFY_URL: required in production")
             }
             (None, None, _) => {
                 warnings.push(
@@ -221,8 +234,7 @@ impl Config {
             (Some(account_control_url), Some(notify_url), Some(key)) => {
                 check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url)?;
                 check_http_url("HOLDFAST_NOTIFY_URL", &notify_url)?;
-                let key = SigningKey::parse(&key)
-                    .map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
+                let key = SigningKey::parse(&key).map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
                 Some(ExchangeConfig {
                     account_control_url,
                     notify_url,
@@ -245,11 +257,19 @@ impl Config {
                 check_http_url("HOLDFAST_PUBLIC_URL", &url)?;
                 url.trim_end_matches('/').to_owned()
             }
-            None if production => bail!(
-                "HOLDFAST_PUBLIC_URL: required in production (the https address holders reach)"
-            ),
+            None if production => {
+                bail!("HOLDFAST_PUBLIC_URL: required in production (the https address holders reach)")
+            }
             None => format!("http://{listen}"),
         };
+
+        let outbound_timeout = duration_or(&var, "HOLDFAST_OUTBOUND_TIMEOUT", "10s")?;
+        let outbound_lease = duration_or(&var, "HOLDFAST_OUTBOUND_LEASE", "30s")?;
+        if outbound_lease <= outbound_timeout {
+            bail!(
+                "HOLDFAST_OUTBOUND_LEASE: must be longer than HOLDFAST_OUTBOUND_TIMEOUT, or a slow delivery could be sent twice at once"
+            );
+        }
 
         Ok(Config {
             environment,
@@ -259,13 +279,17 @@ impl Config {
             redis_url,
             ingest_keys,
             master_key,
+            previous_master_keys,
             priority_rules,
             playbooks_dir,
+            playbook_keys,
             exchange,
             public_url,
             request_timeout: duration_or(&var, "HOLDFAST_REQUEST_TIMEOUT", "10s")?,
             outbound_retry: RetryPolicy {
                 max_attempts: parse_or(&var, "HOLDFAST_OUTBOUND_MAX_ATTEMPTS", 8u32)?.max(1),
+                timeout: outbound_timeout,
+                lease: outbound_lease,
                 base_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_BASE", "1s")?,
                 max_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_MAX", "5m")?,
             },
@@ -285,8 +309,7 @@ pub fn development_ingest_key(master_key: &MasterKey) -> SigningKey {
 }
 
 fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("Failed to read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
     PriorityRules::parse(&path.display().to_string(), &text).map_err(anyhow::Error::msg)
 }
 
@@ -294,8 +317,7 @@ fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
 fn development_master_key(path: &Path) -> anyhow::Result<(MasterKey, bool)> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let key = MasterKey::parse_base64(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let key = MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Ok((key, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -303,8 +325,7 @@ fn development_master_key(path: &Path) -> anyhow::Result<(MasterKey, bool)> {
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
                 .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
             let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-            write_private_file(path, text.as_bytes())
-                .with_context(|| format!("Failed to write {}", path.display()))?;
+            write_private_file(path, text.as_bytes()).with_context(|| format!("Failed to write {}", path.display()))?;
             Ok((MasterKey::from_bytes(bytes), true))
         }
         Err(e) => Err(e).with_context(|| format!("Failed to read {}", path.display())),
@@ -325,10 +346,7 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 fn check_http_url(name: &str, url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
         bail!("{name}: `{url}` must start with http:// or https://");
     };
     if rest.is_empty() || rest.starts_with('/') {
@@ -337,11 +355,7 @@ fn check_http_url(name: &str, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_or<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: T,
-) -> anyhow::Result<T> {
+fn parse_or<T: std::str::FromStr>(var: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T> {
     match var(name) {
         None => Ok(default),
         Some(text) => text
@@ -351,11 +365,7 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
-fn duration_or(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: &str,
-) -> anyhow::Result<Duration> {
+fn duration_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> anyhow::Result<Duration> {
     let text = var(name).unwrap_or_else(|| default.to_owned());
     if let Some(ms) = text.trim().strip_suffix("ms") {
         return ms
@@ -374,10 +384,7 @@ mod tests {
     const SECRET: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_vars(|name| vars.get(name).cloned())
     }
 
@@ -387,13 +394,14 @@ mod tests {
             ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast".into()),
             ("HOLDFAST_MASTER_KEY", SECRET.into()),
             ("HOLDFAST_INGEST_KEYS", format!("engine={SECRET}")),
-            (
-                "HOLDFAST_ACCOUNT_CONTROL_URL",
-                "https://exchange/control".into(),
-            ),
+            ("HOLDFAST_ACCOUNT_CONTROL_URL", "https://exchange/control".into()),
             ("HOLDFAST_NOTIFY_URL", "https://exchange/notify".into()),
             ("HOLDFAST_OUTBOUND_KEY", format!("holdfast={SECRET}")),
             ("HOLDFAST_PUBLIC_URL", "https://holdfast.example".into()),
+            (
+                "HOLDFAST_PLAYBOOK_KEYS",
+                "team=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
+            ),
         ]
     }
 
@@ -422,36 +430,25 @@ mod tests {
             "HOLDFAST_MASTER_KEY",
             "HOLDFAST_INGEST_KEYS",
             "HOLDFAST_PUBLIC_URL",
+            "HOLDFAST_PLAYBOOK_KEYS",
         ] {
             let error = without(&vars, name).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}: {error}");
         }
-        let error = without(&vars, "HOLDFAST_DATABASE_URL")
-            .unwrap_err()
-            .to_string();
+        let error = without(&vars, "HOLDFAST_DATABASE_URL").unwrap_err().to_string();
         assert!(error.contains("production needs PostgreSQL"), "{error}");
     }
 
     #[test]
     fn a_bad_value_names_its_variable() {
-        let error = config(&[
-            ("HOLDFAST_LISTEN", "nowhere"),
-            ("HOLDFAST_MASTER_KEY", SECRET),
-        ])
-        .unwrap_err();
+        let error = config(&[("HOLDFAST_LISTEN", "nowhere"), ("HOLDFAST_MASTER_KEY", SECRET)]).unwrap_err();
         assert!(error.to_string().starts_with("HOLDFAST_LISTEN"));
         let error = config(&[("HOLDFAST_MASTER_KEY", "c2hvcnQ=")]).unwrap_err();
         assert!(
-            error
-                .to_string()
-                .contains("HOLDFAST_MASTER_KEY: decodes to 5 bytes"),
+            error.to_string().contains("HOLDFAST_MASTER_KEY: decodes to 5 bytes"),
             "{error}"
         );
-        let error = config(&[
-            ("HOLDFAST_MASTER_KEY", SECRET),
-            ("HOLDFAST_INGEST_KEYS", "k=c2hvcnQ="),
-        ])
-        .unwrap_err();
+        let error = config(&[("HOLDFAST_MASTER_KEY", SECRET), ("HOLDFAST_INGEST_KEYS", "k=c2hvcnQ=")]).unwrap_err();
         assert!(error.to_string().starts_with("HOLDFAST_INGEST_KEYS"));
     }
 

@@ -1,7 +1,12 @@
-//! Automatic containment of P1 incidents, inside the intake transaction: by
-//! the time the alert is answered, the account's `login` and `withdrawal`
-//! holds are stored and the incident is `contained`. The pushes to the
-//! exchange follow through the outbox.
+//! Automatic containment of P1 incidents, inside the intake transaction.
+//!
+//! The verified containment playbook for the alert's kind starts with only
+//! its automatic steps: its holds are stored (and the incident `contained`)
+//! before the alert is answered, and the pushes to the exchange follow
+//! through the outbox. Whatever the playbook does, the account ends up with
+//! `login` and `withdrawal` holds: if no verified containment playbook exists
+//! for the kind, or it froze less, Holdfast places the missing holds itself
+//! and says so on the timeline.
 
 use serde_json::json;
 
@@ -9,42 +14,61 @@ use crate::app::AppState;
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldScope;
-use crate::domain::incident::{Incident, Transition};
+use crate::domain::incident::{Incident, IncidentStatus, Transition};
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
+use crate::runs::{self, Starter};
 use crate::storage::WriteTx;
 
-/// The scopes every automatic containment freezes.
-pub const AUTOMATIC_SCOPES: [HoldScope; 2] = [HoldScope::Login, HoldScope::Withdrawal];
+/// The scopes every automatic containment freezes at least.
+pub const REQUIRED_SCOPES: [HoldScope; 2] = [HoldScope::Login, HoldScope::Withdrawal];
 
 pub async fn contain_automatically(
-    _state: &AppState,
+    state: &AppState,
     tx: &mut WriteTx,
     incident: &mut Incident,
     trigger: &Alert,
     at: Timestamp,
 ) -> anyhow::Result<()> {
-    let reason = format!("Automatic containment of a {} incident", incident.priority);
-    let push_key_prefix = format!("contain:{}:{}", incident.id, trigger.alert_id);
-    holds::place(
-        tx,
-        &Placement {
-            incident,
-            scopes: &AUTOMATIC_SCOPES,
-            reason: &reason,
-            placed_by: "system",
-            expires_at: None,
-            push_key_prefix: &push_key_prefix,
-            run_id: None,
-        },
-        at,
-    )
-    .await?;
-    incident.apply(Transition::Contain, at)?;
-    tx.audit(
-        AuditRecord::new(at, "system", "incident.contained")
-            .incident(&incident.id, &incident.account_id)
-            .detail(json!({"automatic": true, "alert_id": trigger.alert_id})),
-    );
+    match state.playbooks().containment_for(trigger.kind) {
+        Some((loaded, playbook)) => {
+            runs::start(state, tx, incident, loaded, playbook, Starter::System, at).await?;
+        }
+        None => {
+            tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with Holdfast's own holds");
+        }
+    }
+    let in_force = tx.incident_holds_in_tx(&incident.id).await?;
+    let missing: Vec<HoldScope> = REQUIRED_SCOPES
+        .into_iter()
+        .filter(|scope| !in_force.iter().any(|hold| hold.scope == *scope && hold.in_force(at)))
+        .collect();
+    if !missing.is_empty() {
+        let reason = format!("Automatic containment of a {} incident", incident.priority);
+        let push_key_prefix = format!("contain:{}:{}", incident.id, trigger.alert_id);
+        holds::place(
+            tx,
+            &Placement {
+                incident,
+                scopes: &missing,
+                reason: &reason,
+                placed_by: "system",
+                expires_at: None,
+                push_key_prefix: &push_key_prefix,
+                run_id: None,
+            },
+            at,
+        )
+        .await?;
+    }
+    if incident.status != IncidentStatus::Contained {
+        let from = incident.status;
+        incident.apply(Transition::Contain, at)?;
+        tx.audit(
+            AuditRecord::new(at, "system", "incident.contained")
+                .incident(&incident.id, &incident.account_id)
+                .detail(json!({"from": from, "to": incident.status, "automatic": true, "alert_id": trigger.alert_id})),
+        );
+    }
     Ok(())
 }

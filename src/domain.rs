@@ -1,10 +1,13 @@
 //! The domain: Holdfast's rules as plain Rust, tested without a server or a
 //! database.
 
+pub mod agent;
 pub mod alert;
 pub mod audit;
 pub mod hold;
 pub mod incident;
+pub mod playbook;
 pub mod priority;
+pub mod run;
 pub mod time;
 pub mod validation;

@@ -133,25 +133,16 @@ impl ApiError {
                 format!("invalid fields: {}", fields.join(", "))
             }
             ApiError::Locked { retry_after } => {
-                format!(
-                    "too many failed attempts; this agent is locked for another {retry_after} seconds"
-                )
+                format!("too many failed attempts; this agent is locked for another {retry_after} seconds")
             }
-            ApiError::Internal(_) => {
-                "the server could not complete the request; it has been logged".into()
-            }
+            ApiError::Internal(_) => "the server could not complete the request; it has been logged".into(),
             other => other.to_string(),
         }
     }
 }
 
 /// Builds a problem response. Used for errors raised outside handlers too.
-pub fn problem(
-    status: StatusCode,
-    kind: &str,
-    detail: &str,
-    extra: Map<String, Value>,
-) -> Response {
+pub fn problem(status: StatusCode, kind: &str, detail: &str, extra: Map<String, Value>) -> Response {
     let mut body = json!({
         "type": format!("/problems/{kind}"),
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -162,10 +153,9 @@ pub fn problem(
         map.extend(extra);
     }
     let mut response = (status, axum::Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
     response
 }
 
@@ -179,13 +169,9 @@ impl IntoResponse for ApiError {
         let mut extra = Map::new();
         match &self {
             ApiError::Invalid(errors) => {
-                extra.insert(
-                    "errors".into(),
-                    serde_json::to_value(errors).unwrap_or_default(),
-                );
+                extra.insert("errors".into(), serde_json::to_value(errors).unwrap_or_default());
             }
-            ApiError::Rejected { extra: more, .. }
-            | ApiError::TooManyRequests { extra: more, .. } => {
+            ApiError::Rejected { extra: more, .. } | ApiError::TooManyRequests { extra: more, .. } => {
                 extra.extend(more.clone());
             }
             _ => {}
@@ -198,9 +184,7 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             ApiError::Internal(cause) => {
-                response
-                    .extensions_mut()
-                    .insert(ServerErrorCause(Arc::new(cause)));
+                response.extensions_mut().insert(ServerErrorCause(Arc::new(cause)));
             }
             _ => {}
         }
@@ -225,30 +209,17 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| {
-            value
-                .as_bytes()
-                .starts_with(PROBLEM_CONTENT_TYPE.as_bytes())
-        });
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return response;
     }
     let (kind, detail) = match status {
         StatusCode::NOT_FOUND => ("not-found", "no such resource"),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method-not-allowed",
-            "this resource does not accept that method",
-        ),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "this resource does not accept that method"),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "the request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported-media-type",
-            "send the body as application/json",
-        ),
-        s if s.is_server_error() => (
-            "internal-error",
-            "the server could not complete the request",
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "send the body as application/json"),
+        s if s.is_server_error() => ("internal-error", "the server could not complete the request"),
         _ => ("bad-request", "the request could not be processed"),
     };
     let mut rebuilt = problem(status, kind, detail, Map::new());
@@ -261,9 +232,7 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut => {
-                ApiError::Unavailable("the database is not answering; try again".into())
-            }
+            sqlx::Error::PoolTimedOut => ApiError::Unavailable("the database is not answering; try again".into()),
             other => ApiError::Internal(anyhow::Error::new(other).context("database error")),
         }
     }

@@ -17,8 +17,6 @@ use crate::domain::time::Timestamp;
 pub const ACCOUNT_CONTROL: &str = "account_control";
 pub const NOTIFY: &str = "notify";
 
-/// How long one request to the exchange may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many requests the simulation remembers.
 const SIMULATION_MEMORY: usize = 1000;
 
@@ -51,11 +49,11 @@ pub enum DeliveryError {
 }
 
 impl Exchange {
-    pub fn new(config: Option<ExchangeConfig>) -> anyhow::Result<Self> {
+    pub fn new(config: Option<ExchangeConfig>, timeout: Duration) -> anyhow::Result<Self> {
         Ok(match config {
             Some(config) => {
                 let client = reqwest::Client::builder()
-                    .timeout(REQUEST_TIMEOUT)
+                    .timeout(timeout)
                     .connect_timeout(Duration::from_secs(3))
                     .build()?;
                 Exchange::Remote(Arc::new(Remote { client, config }))
@@ -66,12 +64,7 @@ impl Exchange {
 
     /// Sends `body` to `destination` and returns the exchange's answer, which
     /// must be HTTP 200 with a JSON object.
-    pub async fn send(
-        &self,
-        destination: &str,
-        body: &str,
-        now: Timestamp,
-    ) -> Result<Value, DeliveryError> {
+    pub async fn send(&self, destination: &str, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
         match self {
             Exchange::Remote(remote) => remote.send(destination, body, now).await,
             Exchange::Simulated(simulation) => Ok(simulation.answer(destination, body)),
@@ -96,12 +89,7 @@ impl Exchange {
 }
 
 impl Remote {
-    async fn send(
-        &self,
-        destination: &str,
-        body: &str,
-        now: Timestamp,
-    ) -> Result<Value, DeliveryError> {
+    async fn send(&self, destination: &str, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
         let url = match destination {
             ACCOUNT_CONTROL => &self.config.account_control_url,
             _ => &self.config.notify_url,
@@ -127,9 +115,7 @@ impl Remote {
             .await
             .map_err(|_| DeliveryError::NotConfirmed("the body is not JSON".into()))?;
         if !answer.is_object() {
-            return Err(DeliveryError::NotConfirmed(
-                "the body is not a JSON object".into(),
-            ));
+            return Err(DeliveryError::NotConfirmed("the body is not a JSON object".into()));
         }
         Ok(answer)
     }
@@ -150,10 +136,7 @@ fn without_url(error: &reqwest::Error) -> String {
 impl Simulation {
     fn answer(&self, destination: &str, body: &str) -> Value {
         let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-        let key = request
-            .get("idempotency_key")
-            .cloned()
-            .unwrap_or(Value::Null);
+        let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
         let answer = match (destination, request.get("action").and_then(Value::as_str)) {
             // Simulated holders have no 2-step method of their own.
             (ACCOUNT_CONTROL, Some("check_second_factor")) => {
@@ -176,9 +159,7 @@ pub fn confirms(answer: &Value, idempotency_key: &str) -> Result<(), DeliveryErr
     let key = answer.get("idempotency_key").and_then(Value::as_str);
     match (status, key) {
         (Some("done"), Some(key)) if key == idempotency_key => Ok(()),
-        (Some("done"), _) => Err(DeliveryError::NotConfirmed(
-            "the idempotency key does not match".into(),
-        )),
+        (Some("done"), _) => Err(DeliveryError::NotConfirmed("the idempotency key does not match".into())),
         _ => Err(DeliveryError::NotConfirmed("status is not \"done\"".into())),
     }
 }

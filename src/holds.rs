@@ -37,11 +37,7 @@ async fn account_holds(
 }
 
 /// The account's holds in force, from the cache when it has them.
-pub async fn holds_in_force(
-    state: &AppState,
-    account_id: &str,
-    now: Timestamp,
-) -> Result<Arc<[Hold]>, ApiError> {
+pub async fn holds_in_force(state: &AppState, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
     let cache = state.hold_cache();
     match cache.get(account_id) {
         Ok(holds) => Ok(holds),
@@ -70,11 +66,7 @@ pub struct Placement<'a> {
 
 /// Places holds in `tx`, records each on the audit log and queues its push to
 /// the exchange. A scope the incident already freezes is left as it is.
-pub async fn place(
-    tx: &mut WriteTx,
-    placement: &Placement<'_>,
-    at: Timestamp,
-) -> Result<Vec<HoldRecord>, sqlx::Error> {
+pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -> Result<Vec<HoldRecord>, sqlx::Error> {
     let incident = placement.incident;
     let mut placed = Vec::new();
     for &scope in placement.scopes {

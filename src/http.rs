@@ -23,21 +23,18 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiErro
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(ApiError::TooLarge(MAX_BODY_BYTES));
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|error| {
-            if error.into_inner().is::<http_body_util::LengthLimitError>() {
-                ApiError::TooLarge(MAX_BODY_BYTES)
-            } else {
-                ApiError::Malformed("the request body could not be read".into())
-            }
-        })
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
+        if error.into_inner().is::<http_body_util::LengthLimitError>() {
+            ApiError::TooLarge(MAX_BODY_BYTES)
+        } else {
+            ApiError::Malformed("the request body could not be read".into())
+        }
+    })
 }
 
 /// Parses a body as JSON; malformed JSON is a 400.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))
+    serde_json::from_slice(bytes).map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))
 }
 
 /// A request signed with a trusted key (SPEC §2): which key, and the raw body.
@@ -52,12 +49,7 @@ impl FromRequest<AppState> for Signed {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body).await?;
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-        };
+        let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
         let key_id = state
             .config()
             .ingest_keys
@@ -92,8 +84,25 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for JsonBody<T> {
         let (parts, body) = request.into_parts();
         let bytes = read_body(&parts.headers, body).await?;
         let value = parse_json(&bytes)?;
-        T::from_json(&value)
-            .map(JsonBody)
-            .map_err(ApiError::Invalid)
+        T::from_json(&value).map(JsonBody).map_err(ApiError::Invalid)
+    }
+}
+
+/// Like [`JsonBody`], but an empty body counts as `{}`: for actions whose
+/// body only carries optional fields.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = read_body(&parts.headers, body).await?;
+        let value = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            parse_json(&bytes)?
+        };
+        T::from_json(&value).map(OptionalJsonBody).map_err(ApiError::Invalid)
     }
 }

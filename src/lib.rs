@@ -6,21 +6,29 @@
 //! - Feature modules ([`alerts`], [`holds`], …) translate HTTP to the domain.
 //! - [`app`] assembles the router, state and background tasks.
 
+pub mod agents;
 pub mod alerts;
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod containment;
+pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod exchange;
 pub mod holds;
 pub mod http;
 pub mod ids;
+pub mod incidents;
 pub mod outbox;
+pub mod playbooks;
+pub mod ratelimit;
+pub mod runs;
 pub mod signing;
 pub mod sla;
 pub mod storage;
 pub mod telemetry;
+pub mod unfreeze;

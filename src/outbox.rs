@@ -23,8 +23,6 @@ use crate::storage::{OutboxMessage, OutboxStatus};
 
 /// How many messages one pass claims.
 const BATCH: i64 = 32;
-/// How long a claimed message is reserved for its delivery before another may try.
-const LEASE: Duration = Duration::from_secs(30);
 /// The longest the loop sleeps without looking for messages other instances queued.
 const POLL: Duration = Duration::from_millis(500);
 
@@ -67,7 +65,7 @@ async fn next_wait(state: &AppState) -> Duration {
 pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     let mut tx = state.db().begin().await?;
     let messages = tx
-        .claim_due_messages(state.clock().now(), LEASE, BATCH)
+        .claim_due_messages(state.clock().now(), state.config().outbound_retry.lease, BATCH)
         .await?;
     tx.commit().await?;
     let count = messages.len();
@@ -96,26 +94,14 @@ async fn deliver(state: &AppState, message: OutboxMessage) -> anyhow::Result<()>
     let settled = match outcome {
         Ok(answer) => {
             let answer = answer.to_string();
-            tx.settle_message(
-                &message.id,
-                OutboxStatus::Delivered,
-                Some(&answer),
-                None,
-                now,
-            )
-            .await?
+            tx.settle_message(&message.id, OutboxStatus::Delivered, Some(&answer), None, now)
+                .await?
         }
         Err(error) if message.attempts >= policy.max_attempts as i32 => {
             tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
             tx.audit(failure_record(&message, &error, now));
-            tx.settle_message(
-                &message.id,
-                OutboxStatus::Failed,
-                None,
-                Some(&error.to_string()),
-                now,
-            )
-            .await?
+            tx.settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                .await?
         }
         Err(error) => {
             tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
@@ -127,7 +113,9 @@ async fn deliver(state: &AppState, message: OutboxMessage) -> anyhow::Result<()>
     };
     let committed = tx.commit().await?;
     state.after_commit(committed);
-    let _ = settled;
+    if settled && let Some(run_id) = &message.run_id {
+        crate::runs::wake(state, run_id);
+    }
     Ok(())
 }
 
@@ -159,13 +147,8 @@ fn failure_record(message: &OutboxMessage, error: &DeliveryError, at: Timestamp)
 /// with "equal jitter" (half fixed, half random) so retries from many
 /// messages do not arrive in lockstep.
 pub fn backoff(policy: RetryPolicy, attempts: i32) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    let full = policy
-        .base_delay
-        .saturating_mul(1 << exponent)
-        .min(policy.max_delay);
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let full = policy.base_delay.saturating_mul(1 << exponent).min(policy.max_delay);
     let mut random = [0u8; 4];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
     let fraction = f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX);
@@ -180,17 +163,12 @@ mod tests {
     fn backoff_doubles_up_to_the_cap_and_stays_within_its_jitter_band() {
         let policy = RetryPolicy {
             max_attempts: 8,
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(10),
         };
-        for (attempts, full) in [
-            (1, 1.0),
-            (2, 2.0),
-            (3, 4.0),
-            (4, 8.0),
-            (5, 10.0),
-            (12, 10.0),
-        ] {
+        for (attempts, full) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (12, 10.0)] {
             let delay = backoff(policy, attempts).as_secs_f64();
             assert!(
                 delay >= full / 2.0 - 1e-9 && delay <= full + 1e-9,

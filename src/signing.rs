@@ -53,9 +53,7 @@ impl SigningKey {
             .ok_or_else(|| "expected key_id=secret (secret as standard base64)".to_owned())?;
         let id = id.trim();
         if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "key id `{id}` must be non-empty and without spaces"
-            ));
+            return Err(format!("key id `{id}` must be non-empty and without spaces"));
         }
         let secret = base64::engine::general_purpose::STANDARD
             .decode(secret.trim())
@@ -123,11 +121,7 @@ impl KeyRing {
     /// Parses a comma-separated list of `key_id=secret`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut keys = HashMap::new();
-        for entry in text
-            .split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-        {
+        for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
             let key = SigningKey::parse(entry)?;
             if keys.insert(key.id.clone(), key).is_some() {
                 return Err("a key id appears twice".into());
@@ -171,8 +165,7 @@ impl KeyRing {
             .strip_prefix("v1=")
             .and_then(|hex_tag| hex::decode(hex_tag).ok())
             .ok_or(SignatureError::BadSignature)?;
-        hmac::verify(&key.key, &signed_bytes(timestamp, body), &tag)
-            .map_err(|_| SignatureError::BadSignature)?;
+        hmac::verify(&key.key, &signed_bytes(timestamp, body), &tag).map_err(|_| SignatureError::BadSignature)?;
         Ok(&key.id)
     }
 }
@@ -240,16 +233,8 @@ mod tests {
 
     #[test]
     fn short_secrets_and_malformed_entries_are_rejected_with_the_reason() {
-        assert!(
-            KeyRing::parse("k=c2hvcnQ=")
-                .unwrap_err()
-                .contains("at least 32")
-        );
-        assert!(
-            KeyRing::parse("no-equals-sign")
-                .unwrap_err()
-                .contains("key_id=secret")
-        );
+        assert!(KeyRing::parse("k=c2hvcnQ=").unwrap_err().contains("at least 32"));
+        assert!(KeyRing::parse("no-equals-sign").unwrap_err().contains("key_id=secret"));
         assert!(KeyRing::parse("k=***").unwrap_err().contains("base64"));
     }
 }

@@ -21,19 +21,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::domain::audit::AuditRecord;
 
+mod agents;
 mod alerts;
 mod audit;
+mod flows;
 mod holds;
 mod incidents;
 mod outbox;
+mod runs;
 mod types;
 
+pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::{AlertRow, InsertedAlert};
 pub use audit::AuditRow;
 pub use incidents::{IncidentFilter, LiveIncident};
@@ -85,10 +87,7 @@ pub struct Database {
 #[derive(Clone)]
 enum Pools {
     Postgres(PgPool),
-    Sqlite {
-        writer: SqlitePool,
-        reader: SqlitePool,
-    },
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
 }
 
 /// How long a request waits for a pooled connection before it fails.
@@ -99,8 +98,7 @@ impl Database {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         let pools = match DatabaseKind::of_url(url) {
             Some(DatabaseKind::Postgres) => {
-                let options = PgConnectOptions::from_str(url)
-                    .context("Failed to parse the PostgreSQL URL")?;
+                let options = PgConnectOptions::from_str(url).context("Failed to parse the PostgreSQL URL")?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -132,9 +130,7 @@ impl Database {
                     .context("Failed to open the SQLite database for reading")?;
                 Pools::Sqlite { writer, reader }
             }
-            None => anyhow::bail!(
-                "the database URL must start with postgres://, postgresql:// or sqlite:"
-            ),
+            None => anyhow::bail!("the database URL must start with postgres://, postgresql:// or sqlite:"),
         };
         Ok(Self { pools })
     }
@@ -164,6 +160,14 @@ impl Database {
         }
     }
 
+    /// A connection from the read pool, for several statements in a row.
+    pub(crate) async fn reader_connection(&self) -> Result<ReaderConnection, sqlx::Error> {
+        Ok(match &self.pools {
+            Pools::Postgres(pool) => ReaderConnection(Backend::Postgres(pool.acquire().await?)),
+            Pools::Sqlite { reader, .. } => ReaderConnection(Backend::Sqlite(reader.acquire().await?)),
+        })
+    }
+
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         let tx = match &self.pools {
@@ -190,6 +194,20 @@ impl Database {
                 reader.close().await;
                 writer.close().await;
             }
+        }
+    }
+}
+
+/// A pooled read connection of either backend.
+pub(crate) struct ReaderConnection(
+    Backend<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+);
+
+impl ReaderConnection {
+    pub(crate) fn as_conn(&mut self) -> Backend<&mut sqlx::PgConnection, &mut sqlx::SqliteConnection> {
+        match &mut self.0 {
+            Backend::Postgres(c) => Backend::Postgres(&mut **c),
+            Backend::Sqlite(c) => Backend::Sqlite(&mut **c),
         }
     }
 }
@@ -281,11 +299,7 @@ macro_rules! from_row {
 pub(crate) use from_row;
 
 /// Decodes a column stored as text into a domain value, naming the column when it does not parse.
-pub(crate) fn parsed<T>(
-    column: &str,
-    text: String,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> Result<T, sqlx::Error> {
+pub(crate) fn parsed<T>(column: &str, text: String, parse: impl FnOnce(&str) -> Option<T>) -> Result<T, sqlx::Error> {
     parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: format!("unexpected value `{text}`").into(),
@@ -293,10 +307,7 @@ pub(crate) fn parsed<T>(
 }
 
 /// Decodes a column stored as JSON text.
-pub(crate) fn json<T: serde::de::DeserializeOwned>(
-    column: &str,
-    text: String,
-) -> Result<T, sqlx::Error> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(column: &str, text: String) -> Result<T, sqlx::Error> {
     serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: e.into(),

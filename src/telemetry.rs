@@ -38,11 +38,7 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_new(&filter).map_err(|e| anyhow::anyhow!("HOLDFAST_LOG: {e}"))?;
     let json = std::env::var("HOLDFAST_LOG_FORMAT").is_ok_and(|format| format == "json");
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let fmt = if json {
-        fmt.json().boxed()
-    } else {
-        fmt.boxed()
-    };
+    let fmt = if json { fmt.json().boxed() } else { fmt.boxed() };
 
     let provider = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(_) => {

@@ -74,11 +74,7 @@ impl Intake {
     pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Job {
-                alert,
-                source,
-                reply,
-            })
+            .send(Job { alert, source, reply })
             .await
             .map_err(|_| ApiError::Unavailable("the service is shutting down".into()))?;
         match answer.await {
@@ -90,12 +86,7 @@ impl Intake {
 }
 
 /// Runs `workers` intake workers until `cancel` fires.
-pub async fn run_workers(
-    state: AppState,
-    queue: IntakeQueue,
-    workers: usize,
-    cancel: CancellationToken,
-) {
+pub async fn run_workers(state: AppState, queue: IntakeQueue, workers: usize, cancel: CancellationToken) {
     let queue = Arc::new(Mutex::new(queue.0));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers.max(1) {
@@ -110,10 +101,7 @@ pub async fn run_workers(
 }
 
 /// Waits for one job, then takes every job already queued, up to [`MAX_BATCH`].
-async fn next_batch(
-    queue: &Mutex<mpsc::Receiver<Job>>,
-    cancel: &CancellationToken,
-) -> Option<Vec<Job>> {
+async fn next_batch(queue: &Mutex<mpsc::Receiver<Job>>, cancel: &CancellationToken) -> Option<Vec<Job>> {
     let mut queue = queue.lock().await;
     let first = tokio::select! {
         _ = cancel.cancelled() => return None,
@@ -130,9 +118,7 @@ async fn next_batch(
 }
 
 async fn process(state: &AppState, mut batch: Vec<Job>) {
-    batch.sort_by(|a, b| {
-        (&a.alert.account_id, &a.alert.alert_id).cmp(&(&b.alert.account_id, &b.alert.alert_id))
-    });
+    batch.sort_by(|a, b| (&a.alert.account_id, &a.alert.alert_id).cmp(&(&b.alert.account_id, &b.alert.alert_id)));
     metrics::histogram!("holdfast_intake_batch_size").record(batch.len() as f64);
     match ingest(state, &batch).await {
         Ok(results) => {
@@ -200,10 +186,7 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
             .with_context(|| format!("Failed to store alert {}", job.alert.alert_id))?;
         results.push(result);
     }
-    let committed = tx
-        .commit()
-        .await
-        .context("Failed to commit the intake transaction")?;
+    let committed = tx.commit().await.context("Failed to commit the intake transaction")?;
     state.after_commit(committed);
     for (job, result) in jobs.iter().zip(&results) {
         count(&job.alert, result);
@@ -213,8 +196,7 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
 
 fn count(alert: &Alert, result: &Ingested) {
     if result.duplicate {
-        metrics::counter!("holdfast_alerts_duplicate_total", "kind" => alert.kind.as_str())
-            .increment(1);
+        metrics::counter!("holdfast_alerts_duplicate_total", "kind" => alert.kind.as_str()).increment(1);
     } else {
         metrics::counter!("holdfast_alerts_total", "kind" => alert.kind.as_str()).increment(1);
     }
@@ -254,8 +236,7 @@ async fn ingest_one(
         LiveIncident::Opened(incident) => (incident, true),
         LiveIncident::Existing(incident) => (incident, false),
     };
-    tx.attach_alert(alert.alert_id.as_str(), &incident.id)
-        .await?;
+    tx.attach_alert(alert.alert_id.as_str(), &incident.id).await?;
     tx.audit(
         AuditRecord::new(now, source, "alert.received")
             .incident(&incident.id, &incident.account_id)

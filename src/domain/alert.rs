@@ -53,10 +53,7 @@ fn check_identifier(text: &str) -> Result<(), &'static str> {
     if text.chars().count() > MAX_IDENTIFIER_LEN {
         return Err("must be at most 128 characters");
     }
-    if text
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == '/')
-    {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
         return Err("must not contain whitespace, control characters or `/`");
     }
     Ok(())
@@ -257,10 +254,7 @@ impl Alert {
                     "a known device"
                 };
                 match &login.country {
-                    Some(country) => format!(
-                        "Sign-in from {device} in {} ({country}), {at}",
-                        country_name(country)
-                    ),
+                    Some(country) => format!("Sign-in from {device} in {} ({country}), {at}", country_name(country)),
                     None => format!("Sign-in from {device}, {at}"),
                 }
             }
@@ -290,16 +284,10 @@ fn identifier<T>(
     parse: impl Fn(&str) -> Result<T, &'static str>,
 ) -> Option<T> {
     let text = fields.required_str(map, name)?;
-    parse(text)
-        .map_err(|message| fields.error(name, message))
-        .ok()
+    parse(text).map_err(|message| fields.error(name, message)).ok()
 }
 
-fn parse_signals(
-    fields: &mut Fields,
-    map: &Map<String, Value>,
-    kind: AlertKind,
-) -> Option<Signals> {
+fn parse_signals(fields: &mut Fields, map: &Map<String, Value>, kind: AlertKind) -> Option<Signals> {
     match kind {
         AlertKind::SuspiciousLogin => {
             let Some(login) = fields.optional_object(map, "login") else {
@@ -308,9 +296,7 @@ fn parse_signals(
                 }
                 return None;
             };
-            let text = |fields: &mut Fields, name: &str| {
-                fields.optional_str(login, name).map(str::to_owned)
-            };
+            let text = |fields: &mut Fields, name: &str| fields.optional_str(login, name).map(str::to_owned);
             Some(Signals::Login(LoginSignals {
                 ip: text(fields, "login.ip"),
                 country: text(fields, "login.country"),
@@ -320,8 +306,7 @@ fn parse_signals(
                 impossible_travel: fields.flag(login, "login.impossible_travel"),
                 anonymizing_network: fields.flag(login, "login.anonymizing_network"),
                 failed_mfa_attempts: fields.count(login, "login.failed_mfa_attempts"),
-                credential_change_within_24h: fields
-                    .flag(login, "login.credential_change_within_24h"),
+                credential_change_within_24h: fields.flag(login, "login.credential_change_within_24h"),
             }))
         }
         AlertKind::LargeWithdrawal => {
@@ -331,15 +316,9 @@ fn parse_signals(
                 }
                 return None;
             };
-            let text = |fields: &mut Fields, name: &str| {
-                fields.optional_str(withdrawal, name).map(str::to_owned)
-            };
+            let text = |fields: &mut Fields, name: &str| fields.optional_str(withdrawal, name).map(str::to_owned);
             let decimal = |fields: &mut Fields, name: &str, text: Option<&str>| {
-                text.and_then(|text| {
-                    Decimal::parse(text)
-                        .map_err(|message| fields.error(name, message))
-                        .ok()
-                })
+                text.and_then(|text| Decimal::parse(text).map_err(|message| fields.error(name, message)).ok())
             };
             let amount_text = fields.optional_str(withdrawal, "withdrawal.amount");
             let amount = decimal(fields, "withdrawal.amount", amount_text);

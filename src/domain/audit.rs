@@ -81,11 +81,7 @@ pub fn entry_hash(seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] 
     field(record.account_id.as_deref().unwrap_or("\u{0}").as_bytes());
     field(record.detail.as_bytes());
     field(prev_hash);
-    context
-        .finish()
-        .as_ref()
-        .try_into()
-        .expect("SHA-256 is 32 bytes")
+    context.finish().as_ref().try_into().expect("SHA-256 is 32 bytes")
 }
 
 /// Chains `records` after the entry (`head_seq`, `head_hash`), returning each
@@ -155,10 +151,7 @@ impl ChainVerifier {
                     entry.seq - 1
                 )
             } else {
-                format!(
-                    "out of sequence after entry {} (inserted)",
-                    self.expected_seq - 1
-                )
+                format!("out of sequence after entry {} (inserted)", self.expected_seq - 1)
             };
             return Err(ChainBreak {
                 seq: entry.seq,
@@ -170,9 +163,7 @@ impl ChainVerifier {
                 "does not link to the entry before it (an entry was removed, inserted or changed before it)",
             );
         }
-        if entry_hash(entry.seq, &entry.record, &entry.prev_hash).as_slice()
-            != entry.hash.as_slice()
-        {
+        if entry_hash(entry.seq, &entry.record, &entry.prev_hash).as_slice() != entry.hash.as_slice() {
             return broken("its contents do not match its hash (the entry was changed)");
         }
         self.expected_seq += 1;
@@ -187,17 +178,13 @@ impl ChainVerifier {
         if last < head_seq {
             return Err(ChainBreak {
                 seq: last + 1,
-                problem: format!(
-                    "missing: the log ends at entry {last} but {head_seq} entries were written (removed)"
-                ),
+                problem: format!("missing: the log ends at entry {last} but {head_seq} entries were written (removed)"),
             });
         }
         if last > head_seq {
             return Err(ChainBreak {
                 seq: head_seq + 1,
-                problem: format!(
-                    "not written by Holdfast: only {head_seq} entries were written (inserted)"
-                ),
+                problem: format!("not written by Holdfast: only {head_seq} entries were written (inserted)"),
             });
         }
         if self.prev_hash != head_hash {

@@ -78,11 +78,7 @@ pub struct AccountHolds {
 impl AccountHolds {
     /// The holds in force at `now`, from every hold recorded as not lifted.
     pub fn at(account_id: &str, holds: &[Hold], now: Timestamp) -> Self {
-        let holds: Vec<Hold> = holds
-            .iter()
-            .filter(|hold| hold.is_active(now))
-            .cloned()
-            .collect();
+        let holds: Vec<Hold> = holds.iter().filter(|hold| hold.is_active(now)).cloned().collect();
         Self {
             account_id: account_id.to_owned(),
             frozen: holds.iter().any(Hold::is_freeze),
@@ -117,11 +113,7 @@ mod tests {
     #[test]
     fn a_cool_off_restricts_without_freezing_and_disappears_when_it_expires() {
         let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
-        let cool_off = hold(
-            HoldScope::Withdrawal,
-            now,
-            Some(now.plus(Duration::from_secs(86_400))),
-        );
+        let cool_off = hold(HoldScope::Withdrawal, now, Some(now.plus(Duration::from_secs(86_400))));
         let view = AccountHolds::at("a", std::slice::from_ref(&cool_off), now);
         assert!(!view.frozen);
         assert_eq!(view.holds.len(), 1);

@@ -104,10 +104,7 @@ impl IncidentStatus {
             (Contained | Recovering, Transition::Resolve) => Resolved,
             (Open | Acknowledged, Transition::Dismiss) => Dismissed,
             _ => {
-                return Err(IllegalTransition {
-                    from: self,
-                    transition,
-                });
+                return Err(IllegalTransition { from: self, transition });
             }
         };
         Ok(next)
@@ -226,10 +223,7 @@ mod tests {
     #[test]
     fn acknowledging_twice_is_illegal() {
         let error = Acknowledged.apply(Transition::Acknowledge).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "cannot acknowledge an incident that is acknowledged"
-        );
+        assert_eq!(error.to_string(), "cannot acknowledge an incident that is acknowledged");
     }
 
     #[test]
@@ -278,18 +272,12 @@ mod tests {
         assert!(incident.record_breaches(after_ack).is_empty());
         assert!(incident.sla_breached());
 
-        let mut acknowledged =
-            Incident::open("j".into(), "a".into(), incident_assessment(), sla, t0);
+        let mut acknowledged = Incident::open("j".into(), "a".into(), incident_assessment(), sla, t0);
         acknowledged.apply(Transition::Acknowledge, t0).unwrap();
         assert!(acknowledged.record_breaches(after_ack).is_empty());
         let after_contain = t0.plus(Duration::from_secs(901));
-        assert_eq!(
-            acknowledged.record_breaches(after_contain),
-            [Breach::Contain]
-        );
-        acknowledged
-            .apply(Transition::Contain, after_contain)
-            .unwrap();
+        assert_eq!(acknowledged.record_breaches(after_contain), [Breach::Contain]);
+        acknowledged.apply(Transition::Contain, after_contain).unwrap();
         assert!(
             acknowledged
                 .record_breaches(t0.plus(Duration::from_secs(10_000)))
@@ -392,11 +380,7 @@ impl Incident {
     }
 
     /// Moves the incident through the state machine, stamping when it happened.
-    pub fn apply(
-        &mut self,
-        transition: Transition,
-        at: Timestamp,
-    ) -> Result<(), IllegalTransition> {
+    pub fn apply(&mut self, transition: Transition, at: Timestamp) -> Result<(), IllegalTransition> {
         self.status = self.status.apply(transition)?;
         self.updated_at = at;
         match transition {
@@ -420,14 +404,8 @@ impl Incident {
     pub fn record_breaches(&mut self, now: Timestamp) -> Vec<Breach> {
         let mut new = Vec::new();
         let unacknowledged = self.status == IncidentStatus::Open;
-        let uncontained = matches!(
-            self.status,
-            IncidentStatus::Open | IncidentStatus::Acknowledged
-        );
-        if unacknowledged
-            && now >= self.deadlines.acknowledge_by
-            && self.acknowledge_breached_at.is_none()
-        {
+        let uncontained = matches!(self.status, IncidentStatus::Open | IncidentStatus::Acknowledged);
+        if unacknowledged && now >= self.deadlines.acknowledge_by && self.acknowledge_breached_at.is_none() {
             self.acknowledge_breached_at = Some(now);
             new.push(Breach::Acknowledge);
         }

@@ -135,10 +135,7 @@ impl Flag {
         (Flag::NewCountry, "new_country"),
         (Flag::ImpossibleTravel, "impossible_travel"),
         (Flag::AnonymizingNetwork, "anonymizing_network"),
-        (
-            Flag::CredentialChangeWithin24h,
-            "credential_change_within_24h",
-        ),
+        (Flag::CredentialChangeWithin24h, "credential_change_within_24h"),
         (Flag::NewDestination, "new_destination"),
     ];
 
@@ -180,9 +177,7 @@ impl Measure {
 
     fn read(self, alert: &Alert) -> Option<f64> {
         match (&alert.signals, self) {
-            (Signals::Login(l), Measure::FailedMfaAttempts) => {
-                Some(f64::from(l.failed_mfa_attempts))
-            }
+            (Signals::Login(l), Measure::FailedMfaAttempts) => Some(f64::from(l.failed_mfa_attempts)),
             (Signals::Withdrawal(w), Measure::UsdValue) => Some(w.usd_value.approximate()),
             (_, Measure::RiskScore) => alert.risk_score,
             _ => None,
@@ -254,11 +249,7 @@ impl PriorityRules {
         let mut reasons = Vec::new();
         for alert in incident_alerts {
             let mut alert_score = 0;
-            for rule in self
-                .rules
-                .iter()
-                .filter(|rule| rule.fires(alert, incident_alerts))
-            {
+            for rule in self.rules.iter().filter(|rule| rule.fires(alert, incident_alerts)) {
                 alert_score += rule.points;
                 reasons.push(Reason {
                     rule: rule.id.clone(),
@@ -340,11 +331,7 @@ impl RulesFile {
         if rules.is_empty() {
             return Err("there are no [[rules]]".into());
         }
-        Ok(PriorityRules {
-            thresholds,
-            sla,
-            rules,
-        })
+        Ok(PriorityRules { thresholds, sla, rules })
     }
 
     fn thresholds(&self) -> Result<[(Priority, u32); 3], String> {
@@ -366,10 +353,7 @@ impl RulesFile {
             (Priority::P2, minimum(Priority::P2)?),
             (Priority::P3, minimum(Priority::P3)?),
         ];
-        if !(thresholds[0].1 > thresholds[1].1
-            && thresholds[1].1 > thresholds[2].1
-            && thresholds[2].1 > 0)
-        {
+        if !(thresholds[0].1 > thresholds[1].1 && thresholds[1].1 > thresholds[2].1 && thresholds[2].1 > 0) {
             return Err("[priorities]: the minimum scores must satisfy P1 > P2 > P3 > 0".into());
         }
         Ok(thresholds)
@@ -378,11 +362,9 @@ impl RulesFile {
     fn sla(&self) -> Result<BTreeMap<Priority, Sla>, String> {
         let mut sla = BTreeMap::new();
         for (name, spec) in &self.sla {
-            let priority =
-                Priority::parse(name).ok_or_else(|| format!("[sla.{name}]: unknown priority"))?;
-            let duration = |field: &str, text: &str| {
-                parse_duration(text).map_err(|e| format!("[sla.{name}].{field}: {e}"))
-            };
+            let priority = Priority::parse(name).ok_or_else(|| format!("[sla.{name}]: unknown priority"))?;
+            let duration =
+                |field: &str, text: &str| parse_duration(text).map_err(|e| format!("[sla.{name}].{field}: {e}"));
             let acknowledge = duration("acknowledge", &spec.acknowledge)?;
             let contain = duration("contain", &spec.contain)?;
             if contain < acknowledge {
@@ -390,13 +372,7 @@ impl RulesFile {
                     "[sla.{name}]: `contain` must not be shorter than `acknowledge`"
                 ));
             }
-            sla.insert(
-                priority,
-                Sla {
-                    acknowledge,
-                    contain,
-                },
-            );
+            sla.insert(priority, Sla { acknowledge, contain });
         }
         for priority in Priority::ALL {
             if !sla.contains_key(&priority) {
@@ -459,17 +435,14 @@ impl AfterSpec {
 }
 
 fn parse_kind(text: &str) -> Result<AlertKind, String> {
-    AlertKind::parse(text).ok_or_else(|| {
-        format!("kind: unknown alert kind `{text}` (expected suspicious_login or large_withdrawal)")
-    })
+    AlertKind::parse(text)
+        .ok_or_else(|| format!("kind: unknown alert kind `{text}` (expected suspicious_login or large_withdrawal)"))
 }
 
 fn parse_conditions(section: &str, table: &toml::Table) -> Result<Vec<Condition>, String> {
     table
         .iter()
-        .map(|(key, value)| {
-            parse_condition(key, value).map_err(|e| format!("{section}.{key}: {e}"))
-        })
+        .map(|(key, value)| parse_condition(key, value).map_err(|e| format!("{section}.{key}: {e}")))
         .collect()
 }
 
@@ -507,15 +480,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn alert(
-        id: &str,
-        kind: &str,
-        at: &str,
-        section: serde_json::Value,
-        risk: Option<f64>,
-    ) -> Alert {
-        let mut body =
-            json!({"alert_id": id, "kind": kind, "account_id": "acct-1", "occurred_at": at});
+    fn alert(id: &str, kind: &str, at: &str, section: serde_json::Value, risk: Option<f64>) -> Alert {
+        let mut body = json!({"alert_id": id, "kind": kind, "account_id": "acct-1", "occurred_at": at});
         let key = if kind == "suspicious_login" {
             "login"
         } else {
@@ -554,11 +520,7 @@ mod tests {
             None,
         );
         let alone = rules().assess(std::slice::from_ref(&login));
-        assert!(
-            alone.priority > Priority::P1,
-            "the login alone is {:?}",
-            alone.priority
-        );
+        assert!(alone.priority > Priority::P1, "the login alone is {:?}", alone.priority);
         let withdrawal = alert(
             "w",
             "large_withdrawal",
@@ -641,20 +603,15 @@ mod tests {
         let text = PriorityRules::BUILT_IN.replacen("new_device = true", "new_devise = true", 1);
         let error = PriorityRules::parse("priority.toml", &text).unwrap_err();
         assert!(
-            error.starts_with(
-                "priority.toml: rules[0] (`new_device`): when.new_devise: unknown condition"
-            ),
+            error.starts_with("priority.toml: rules[0] (`new_device`): when.new_devise: unknown condition"),
             "{error}"
         );
     }
 
     #[test]
     fn a_condition_for_the_other_kind_is_rejected() {
-        let text = PriorityRules::BUILT_IN.replacen(
-            "when = { new_device = true }",
-            "when = { new_destination = true }",
-            1,
-        );
+        let text =
+            PriorityRules::BUILT_IN.replacen("when = { new_device = true }", "when = { new_destination = true }", 1);
         let error = PriorityRules::parse("p.toml", &text).unwrap_err();
         assert!(
             error.contains("reads a large_withdrawal signal but the rule is for suspicious_login"),

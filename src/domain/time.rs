@@ -82,8 +82,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse_rfc3339(&text)
-            .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 timestamp"))
+        Self::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 timestamp"))
     }
 }
 
@@ -103,9 +102,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => number * 3600,
         "d" => number * 86_400,
         _ => {
-            return Err(format!(
-                "`{text}` has unknown unit `{unit}` (use s, m, h or d)"
-            ));
+            return Err(format!("`{text}` has unknown unit `{unit}` (use s, m, h or d)"));
         }
     };
     Ok(Duration::from_secs(seconds))

@@ -65,11 +65,7 @@ impl Fields {
     }
 
     /// A nested object; `None` (without error) when absent or null.
-    pub fn optional_object<'v>(
-        &mut self,
-        map: &'v Map<String, Value>,
-        path: &str,
-    ) -> Option<&'v Map<String, Value>> {
+    pub fn optional_object<'v>(&mut self, map: &'v Map<String, Value>, path: &str) -> Option<&'v Map<String, Value>> {
         match map.get(leaf(path)) {
             None | Some(Value::Null) => None,
             Some(value) => self.object(value, path),

@@ -78,9 +78,7 @@ impl LocalHoldCache {
     }
 
     pub fn invalidate(&self, account_id: &str) {
-        let mut guard = self.shards[self.shard_of(account_id)]
-            .lock()
-            .expect("hold cache lock");
+        let mut guard = self.shards[self.shard_of(account_id)].lock().expect("hold cache lock");
         guard.generation += 1;
         guard.entries.remove(account_id);
     }

@@ -34,11 +34,7 @@ impl WriteTx {
     ///
     /// On PostgreSQL a concurrent insert of the same id waits for the first
     /// transaction to finish, then sees its row: retries never both win.
-    pub async fn insert_alert(
-        &mut self,
-        alert: &Alert,
-        received_at: Timestamp,
-    ) -> Result<InsertedAlert, sqlx::Error> {
+    pub async fn insert_alert(&mut self, alert: &Alert, received_at: Timestamp) -> Result<InsertedAlert, sqlx::Error> {
         let body = serde_json::to_string(alert).map_err(|e| sqlx::Error::Encode(e.into()))?;
         let inserted = on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, body)
@@ -63,16 +59,12 @@ impl WriteTx {
         .bind(alert.alert_id.as_str())
         .fetch_one(c)
         .await?);
-        let incident_id = incident_id
-            .ok_or_else(|| sqlx::Error::Protocol("a committed alert has no incident".into()))?;
+        let incident_id =
+            incident_id.ok_or_else(|| sqlx::Error::Protocol("a committed alert has no incident".into()))?;
         Ok(InsertedAlert::Duplicate { incident_id })
     }
 
-    pub async fn attach_alert(
-        &mut self,
-        alert_id: &str,
-        incident_id: &str,
-    ) -> Result<(), sqlx::Error> {
+    pub async fn attach_alert(&mut self, alert_id: &str, incident_id: &str) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE alerts SET incident_id = $2 WHERE alert_id = $1")
             .bind(alert_id)
             .bind(incident_id)

@@ -154,11 +154,7 @@ impl Database {
     }
 
     /// Up to `limit` entries after `after_seq`, in order, for walking the chain.
-    pub async fn audit_page(
-        &self,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditRow>, sqlx::Error> {
+    pub async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
             "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash
              FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",

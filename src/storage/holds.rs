@@ -30,12 +30,7 @@ impl WriteTx {
     /// Places `hold` and returns its id, or `None` when the incident already
     /// holds a freeze on that scope. A cool-off on the same scope is replaced:
     /// a freeze is stronger, and a new cool-off restarts the clock.
-    pub async fn place_hold(
-        &mut self,
-        id: &str,
-        hold: &NewHold,
-        at: Timestamp,
-    ) -> Result<Option<String>, sqlx::Error> {
+    pub async fn place_hold(&mut self, id: &str, hold: &NewHold, at: Timestamp) -> Result<Option<String>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query(
             "UPDATE holds SET lifted_at = $3, lifted_by = $4
              WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL AND expires_at IS NOT NULL",
@@ -96,10 +91,7 @@ impl WriteTx {
     }
 
     /// The incident's unlifted holds, read inside the transaction (to verify a step).
-    pub async fn incident_holds_in_tx(
-        &mut self,
-        incident_id: &str,
-    ) -> Result<Vec<HoldRecord>, sqlx::Error> {
+    pub async fn incident_holds_in_tx(&mut self, incident_id: &str) -> Result<Vec<HoldRecord>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_as(
             "SELECT id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at, lifted_at, lifted_by
              FROM holds WHERE incident_id = $1 AND lifted_at IS NULL ORDER BY placed_at, scope",
@@ -112,11 +104,7 @@ impl WriteTx {
 
 impl Database {
     /// The account's holds in force at `now`: the exchange's hot path.
-    pub async fn holds_in_force(
-        &self,
-        account_id: &str,
-        now: Timestamp,
-    ) -> Result<Vec<Hold>, sqlx::Error> {
+    pub async fn holds_in_force(&self, account_id: &str, now: Timestamp) -> Result<Vec<Hold>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(
             "SELECT scope, incident_id, reason, placed_at, expires_at FROM holds
              WHERE account_id = $1 AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)

@@ -67,10 +67,7 @@ fn reasons_json(incident: &Incident) -> Result<String, sqlx::Error> {
 impl WriteTx {
     /// Inserts `candidate` as the account's live incident unless it has one,
     /// in which case that one is locked and returned.
-    pub async fn open_or_lock_live_incident(
-        &mut self,
-        candidate: Incident,
-    ) -> Result<LiveIncident, sqlx::Error> {
+    pub async fn open_or_lock_live_incident(&mut self, candidate: Incident) -> Result<LiveIncident, sqlx::Error> {
         loop {
             let reasons = reasons_json(&candidate)?;
             let inserted = on_backend!(self.conn(), c => sqlx::query(
@@ -102,10 +99,7 @@ impl WriteTx {
         }
     }
 
-    async fn lock_live_incident(
-        &mut self,
-        account_id: &str,
-    ) -> Result<Option<Incident>, sqlx::Error> {
+    async fn lock_live_incident(&mut self, account_id: &str) -> Result<Option<Incident>, sqlx::Error> {
         match self.conn() {
             Backend::Postgres(c) => {
                 sqlx::query_as(concat!(
@@ -146,14 +140,10 @@ impl WriteTx {
                 .await
             }
             Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents WHERE id = $1"
-                ))
-                .bind(id)
-                .fetch_optional(c)
-                .await
+                sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(c)
+                    .await
             }
         }
     }
@@ -192,33 +182,37 @@ impl WriteTx {
 
     /// Locks up to `limit` incidents that have missed a deadline not yet
     /// recorded. Rows another instance is handling are skipped, not waited for.
-    pub async fn lock_overdue_incidents(
-        &mut self,
-        now: Timestamp,
-        limit: i64,
-    ) -> Result<Vec<Incident>, sqlx::Error> {
+    pub async fn lock_overdue_incidents(&mut self, now: Timestamp, limit: i64) -> Result<Vec<Incident>, sqlx::Error> {
         match self.conn() {
-            Backend::Postgres(c) => sqlx::query_as(concat!(
-                "SELECT ", columns!(), " FROM incidents
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
                  WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
                     OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
                  ORDER BY acknowledge_by LIMIT $2 FOR UPDATE SKIP LOCKED"
-            ))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(c)
-            .await,
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
             // One writer at a time: the write transaction is the lock.
-            Backend::Sqlite(c) => sqlx::query_as(concat!(
-                "SELECT ", columns!(), " FROM incidents
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
                  WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
                     OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
                  ORDER BY acknowledge_by LIMIT $2"
-            ))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(c)
-            .await,
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
         }
     }
 
@@ -226,20 +220,28 @@ impl WriteTx {
     /// highest priority, then earliest acknowledge deadline.
     pub async fn lock_next_unassigned_incident(&mut self) -> Result<Option<Incident>, sqlx::Error> {
         match self.conn() {
-            Backend::Postgres(c) => sqlx::query_as(concat!(
-                "SELECT ", columns!(), " FROM incidents
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
                  WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
                  ORDER BY priority, acknowledge_by, id LIMIT 1 FOR UPDATE SKIP LOCKED"
-            ))
-            .fetch_optional(c)
-            .await,
-            Backend::Sqlite(c) => sqlx::query_as(concat!(
-                "SELECT ", columns!(), " FROM incidents
+                ))
+                .fetch_optional(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents
                  WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
                  ORDER BY priority, acknowledge_by, id LIMIT 1"
-            ))
-            .fetch_optional(c)
-            .await,
+                ))
+                .fetch_optional(c)
+                .await
+            }
         }
     }
 }

@@ -28,13 +28,9 @@ impl OutboxStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            OutboxStatus::Pending,
-            OutboxStatus::Delivered,
-            OutboxStatus::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        [OutboxStatus::Pending, OutboxStatus::Delivered, OutboxStatus::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -115,28 +111,34 @@ impl WriteTx {
     ) -> Result<Vec<OutboxMessage>, sqlx::Error> {
         let lease_until = now.plus(lease);
         match self.conn() {
-            Backend::Postgres(c) => sqlx::query_as(concat!(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
                  WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
                               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-                 RETURNING ", columns!()
-            ))
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .fetch_all(c)
-            .await,
-            Backend::Sqlite(c) => sqlx::query_as(concat!(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
+                 RETURNING ",
+                    columns!()
+                ))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
                  WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
                               ORDER BY next_attempt_at LIMIT $3)
-                 RETURNING ", columns!()
-            ))
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .fetch_all(c)
-            .await,
+                 RETURNING ",
+                    columns!()
+                ))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
         }
     }
 
@@ -184,10 +186,7 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn message_in_tx(
-        &mut self,
-        idempotency_key: &str,
-    ) -> Result<Option<OutboxMessage>, sqlx::Error> {
+    pub async fn message_in_tx(&mut self, idempotency_key: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
             .bind(idempotency_key)
             .fetch_optional(c)
@@ -196,10 +195,7 @@ impl WriteTx {
 }
 
 impl Database {
-    pub async fn message(
-        &self,
-        idempotency_key: &str,
-    ) -> Result<Option<OutboxMessage>, sqlx::Error> {
+    pub async fn message(&self, idempotency_key: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
             .bind(idempotency_key)
             .fetch_optional(pool)

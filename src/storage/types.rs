@@ -33,9 +33,9 @@ impl Encode<'_, Postgres> for Timestamp {
 
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Timestamp::from_datetime(<DateTime<Utc> as Decode<
-            Postgres,
-        >>::decode(value)?))
+        Ok(Timestamp::from_datetime(<DateTime<Utc> as Decode<Postgres>>::decode(
+            value,
+        )?))
     }
 }
 
@@ -58,7 +58,6 @@ impl Encode<'_, Sqlite> for Timestamp {
 impl<'r> Decode<'r, Sqlite> for Timestamp {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
         let micros = <i64 as Decode<Sqlite>>::decode(value)?;
-        Timestamp::from_micros(micros)
-            .ok_or_else(|| format!("timestamp out of range: {micros}").into())
+        Timestamp::from_micros(micros).ok_or_else(|| format!("timestamp out of range: {micros}").into())
     }
 }

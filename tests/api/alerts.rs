@@ -1,9 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Backend, assert_problem, on_both_backends, p1_withdrawal, p3_login, p4_withdrawal, spawn_app,
-};
+use crate::helpers::{Backend, assert_problem, on_both_backends, p1_withdrawal, p3_login, p4_withdrawal, spawn_app};
 
 on_both_backends!(
     a_new_alert_is_answered_201_with_its_incident,
@@ -32,16 +30,10 @@ async fn a_new_alert_is_answered_201_with_its_incident(backend: Backend) {
     assert_eq!(body["priority"], "P3");
     assert_eq!(body["incident_status"], "open");
     assert_eq!(body["duplicate"], false);
-    assert!(
-        body["incident_id"]
-            .as_str()
-            .is_some_and(|id| !id.is_empty())
-    );
+    assert!(body["incident_id"].as_str().is_some_and(|id| !id.is_empty()));
 }
 
-async fn a_repeated_alert_id_is_answered_200_with_the_same_incident_and_no_new_one(
-    backend: Backend,
-) {
+async fn a_repeated_alert_id_is_answered_200_with_the_same_incident_and_no_new_one(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = app.ingest(&p3_login("re-1", "acct-1")).await;
 
@@ -90,11 +82,8 @@ async fn fifty_concurrent_retries_of_one_alert_store_it_exactly_once(backend: Ba
 async fn fifty_concurrent_alerts_of_one_account_end_in_one_open_incident(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let alerts: Vec<Value> = (0..50)
-        .map(|i| p3_login(&format!("re-{i}"), "acct-busy"))
-        .collect();
-    let responses =
-        futures_util::future::join_all(alerts.iter().map(|alert| app.post_alert(alert))).await;
+    let alerts: Vec<Value> = (0..50).map(|i| p3_login(&format!("re-{i}"), "acct-busy")).collect();
+    let responses = futures_util::future::join_all(alerts.iter().map(|alert| app.post_alert(alert))).await;
 
     let mut incidents = std::collections::HashSet::new();
     for response in responses {
@@ -105,15 +94,7 @@ async fn fifty_concurrent_alerts_of_one_account_end_in_one_open_incident(backend
     assert_eq!(incidents.len(), 1, "all alerts joined one incident");
     assert_eq!(app.db.count("SELECT COUNT(*) FROM incidents").await, 1);
     let incident_id = incidents.into_iter().next().unwrap();
-    assert_eq!(
-        app.state
-            .db()
-            .incident_alerts(&incident_id)
-            .await
-            .unwrap()
-            .len(),
-        50
-    );
+    assert_eq!(app.state.db().incident_alerts(&incident_id).await.unwrap().len(), 50);
 }
 
 async fn the_four_priority_examples_of_the_spec_hold(backend: Backend) {
@@ -185,9 +166,7 @@ async fn alerts_of_different_accounts_open_different_incidents(backend: Backend)
 async fn malformed_json_is_a_400_problem(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let response = app
-        .signed(Method::POST, "/v1/alerts", b"{\"alert_id\": ")
-        .await;
+    let response = app.signed(Method::POST, "/v1/alerts", b"{\"alert_id\": ").await;
 
     assert_problem(response, StatusCode::BAD_REQUEST).await;
     assert_eq!(app.db.count("SELECT COUNT(*) FROM alerts").await, 0);
@@ -238,11 +217,7 @@ async fn an_unknown_kind_is_a_422(backend: Backend) {
     let mut alert = p3_login("re-1", "acct-1");
     alert["kind"] = json!("password_spray");
 
-    let problem = assert_problem(
-        app.post_alert(&alert).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    let problem = assert_problem(app.post_alert(&alert).await, StatusCode::UNPROCESSABLE_ENTITY).await;
 
     assert_eq!(problem["errors"][0]["field"], "kind");
 }
@@ -269,14 +244,9 @@ async fn unsigned_or_badly_signed_alerts_are_refused_with_401(backend: Backend) 
         .send()
         .await
         .unwrap();
-    let unknown_key = send(
-        "someone",
-        headers[1].1.clone(),
-        headers[2].1.clone(),
-        body.clone(),
-    )
-    .await
-    .unwrap();
+    let unknown_key = send("someone", headers[1].1.clone(), headers[2].1.clone(), body.clone())
+        .await
+        .unwrap();
     let tampered = send(
         "risk-engine",
         headers[1].1.clone(),
@@ -285,9 +255,7 @@ async fn unsigned_or_badly_signed_alerts_are_refused_with_401(backend: Backend) 
     )
     .await
     .unwrap();
-    let old = now
-        .minus(std::time::Duration::from_secs(301))
-        .unix_seconds();
+    let old = now.minus(std::time::Duration::from_secs(301)).unix_seconds();
     let stale = send(
         "risk-engine",
         old.to_string(),

@@ -34,14 +34,8 @@ async fn disable_append_only_guard(app: &TestApp) {
             .await
             .unwrap(),
         Backend::Sqlite => {
-            app.db
-                .execute("DROP TRIGGER audit_log_no_update")
-                .await
-                .unwrap();
-            app.db
-                .execute("DROP TRIGGER audit_log_no_delete")
-                .await
-                .unwrap()
+            app.db.execute("DROP TRIGGER audit_log_no_update").await.unwrap();
+            app.db.execute("DROP TRIGGER audit_log_no_delete").await.unwrap()
         }
     };
 }
@@ -75,10 +69,7 @@ async fn a_removed_entry_is_named_by_audit_verify(backend: Backend) {
     let app = with_activity(backend).await;
     disable_append_only_guard(&app).await;
 
-    app.db
-        .execute("DELETE FROM audit_log WHERE seq = 2")
-        .await
-        .unwrap();
+    app.db.execute("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
     let output = audit_verify(&app);
 
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -107,10 +98,7 @@ async fn an_inserted_entry_is_named_by_audit_verify(backend: Backend) {
 
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains(&format!("audit entry {}:", last + 1)),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("audit entry {}:", last + 1)), "{stdout}");
 }
 
 async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
@@ -142,17 +130,12 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
 async fn postgres_refuses_updates_and_deletes_of_the_audit_log() {
     let app = with_activity(Backend::Postgres).await;
 
-    let update = app
-        .db
-        .execute("UPDATE audit_log SET actor = 'x' WHERE seq = 1")
-        .await;
+    let update = app.db.execute("UPDATE audit_log SET actor = 'x' WHERE seq = 1").await;
     let delete = app.db.execute("DELETE FROM audit_log WHERE seq = 1").await;
     let truncate = app.db.execute("TRUNCATE audit_log").await;
 
     for result in [update, delete, truncate] {
-        let error = result
-            .expect_err("the audit log is append-only")
-            .to_string();
+        let error = result.expect_err("the audit log is append-only").to_string();
         assert!(error.contains("append-only"), "{error}");
     }
 }

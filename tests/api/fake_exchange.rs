@@ -79,11 +79,7 @@ impl FakeExchange {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await });
-        Self {
-            base,
-            setting,
-            inner,
-        }
+        Self { base, setting, inner }
     }
 
     pub fn account_control_url(&self) -> String {
@@ -130,46 +126,29 @@ impl FakeExchange {
     }
 
     /// Waits for the account-control requests of `action` for `account`.
-    pub async fn wait_for_actions(
-        &self,
-        account: &str,
-        action: &str,
-        count: usize,
-    ) -> Vec<Received> {
-        self.wait_for(
-            &format!("{count} {action} request(s) for {account}"),
-            |received| {
-                let matching: Vec<Received> = received
-                    .iter()
-                    .filter(|r| {
-                        r.endpoint == "account_control"
-                            && r.field("account_id") == account
-                            && r.field("action") == action
-                    })
-                    .cloned()
-                    .collect();
-                (matching.len() >= count).then_some(matching)
-            },
-        )
+    pub async fn wait_for_actions(&self, account: &str, action: &str, count: usize) -> Vec<Received> {
+        self.wait_for(&format!("{count} {action} request(s) for {account}"), |received| {
+            let matching: Vec<Received> = received
+                .iter()
+                .filter(|r| {
+                    r.endpoint == "account_control" && r.field("account_id") == account && r.field("action") == action
+                })
+                .cloned()
+                .collect();
+            (matching.len() >= count).then_some(matching)
+        })
         .await
     }
 
     /// Waits for a notification with `template` for `account`.
     pub async fn wait_for_notification(&self, account: &str, template: &str) -> Received {
-        self.wait_for(
-            &format!("a {template} notification for {account}"),
-            |received| {
-                received
-                    .iter()
-                    .rev()
-                    .find(|r| {
-                        r.endpoint == "notify"
-                            && r.field("account_id") == account
-                            && r.field("template") == template
-                    })
-                    .cloned()
-            },
-        )
+        self.wait_for(&format!("a {template} notification for {account}"), |received| {
+            received
+                .iter()
+                .rev()
+                .find(|r| r.endpoint == "notify" && r.field("account_id") == account && r.field("template") == template)
+                .cloned()
+        })
         .await
     }
 }
@@ -197,11 +176,7 @@ fn record(inner: &Inner, endpoint: &'static str, headers: &HeaderMap, body: &Byt
     parsed
 }
 
-async fn account_control(
-    State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn account_control(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
     let request = record(&inner, "account_control", &headers, &body);
     loop {
         let released = inner.released.notified();
@@ -210,10 +185,7 @@ async fn account_control(
         }
         released.await;
     }
-    let key = request
-        .get("idempotency_key")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
     let (fail, second_factor) = {
         let mut behaviour = inner.behaviour.lock().unwrap();
         let fail = behaviour.failures_left > 0;
@@ -229,8 +201,7 @@ async fn account_control(
         return match second_factor {
             Some(code) => {
                 let valid = request.get("code").and_then(Value::as_str) == Some(code.as_str());
-                Json(json!({"idempotency_key": key, "status": "done", "valid": valid}))
-                    .into_response()
+                Json(json!({"idempotency_key": key, "status": "done", "valid": valid})).into_response()
             }
             None => Json(json!({"idempotency_key": key, "status": "none"})).into_response(),
         };
@@ -240,9 +211,6 @@ async fn account_control(
 
 async fn notify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
     let request = record(&inner, "notify", &headers, &body);
-    let key = request
-        .get("idempotency_key")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
     Json(json!({"idempotency_key": key, "status": "done"})).into_response()
 }

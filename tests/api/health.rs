@@ -31,18 +31,8 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
 async fn unknown_routes_and_methods_get_problem_bodies(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let missing = app
-        .client
-        .get(app.url("/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
-    let wrong_method = app
-        .client
-        .delete(app.url("/v1/alerts"))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.client.get(app.url("/v1/nothing-here")).send().await.unwrap();
+    let wrong_method = app.client.delete(app.url("/v1/alerts")).send().await.unwrap();
 
     assert_problem(missing, StatusCode::NOT_FOUND).await;
     assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
@@ -50,10 +40,7 @@ async fn unknown_routes_and_methods_get_problem_bodies(backend: Backend) {
 
 #[tokio::test]
 async fn sigterm_stops_the_service_cleanly() {
-    let dir = std::env::temp_dir().join(format!(
-        "holdfast-sigterm-{}",
-        crate::helpers::unique_name()
-    ));
+    let dir = std::env::temp_dir().join(format!("holdfast-sigterm-{}", crate::helpers::unique_name()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -72,16 +59,10 @@ async fn sigterm_stops_the_service_cleanly() {
         .spawn()
         .unwrap();
     let client = reqwest::Client::new();
-    crate::helpers::eventually(
-        "the service starts",
-        std::time::Duration::from_secs(20),
-        || {
-            let request = client
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send();
-            async move { request.await.ok().filter(|r| r.status().is_success()) }
-        },
-    )
+    crate::helpers::eventually("the service starts", std::time::Duration::from_secs(20), || {
+        let request = client.get(format!("http://127.0.0.1:{port}/healthz")).send();
+        async move { request.await.ok().filter(|r| r.status().is_success()) }
+    })
     .await;
 
     std::process::Command::new("kill")

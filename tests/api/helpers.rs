@@ -45,8 +45,7 @@ pub(crate) use on_both_backends;
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_admin_url() -> String {
-    std::env::var("HOLDFAST_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("HOLDFAST_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn random_base64(bytes: usize) -> String {
@@ -75,13 +74,12 @@ impl TestDatabase {
                 let admin = postgres_admin_url();
                 let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by the tests and does not answer: {e}"));
-                sqlx::Executor::execute(
-                    &mut connection,
-                    sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")),
-                )
-                .await
-                .expect("create the test database");
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is required by the tests and does not answer: {e}")
+                    });
+                sqlx::Executor::execute(&mut connection, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create the test database");
                 let base = admin.rsplit_once('/').expect("a database URL has a path").0;
                 Self {
                     url: format!("{base}/{name}"),
@@ -113,8 +111,7 @@ impl TestDatabase {
                 Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
             }
             Backend::Sqlite => {
-                let mut c =
-                    <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await?;
+                let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await?;
                 Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
             }
         }
@@ -152,14 +149,11 @@ impl Drop for TestDatabase {
                         .unwrap();
                     runtime.block_on(async {
                         if let Ok(mut c) =
-                            <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url())
-                                .await
+                            <sqlx::PgConnection as sqlx::Connection>::connect(&postgres_admin_url()).await
                         {
                             let _ = sqlx::Executor::execute(
                                 &mut c,
-                                sqlx::AssertSqlSafe(format!(
-                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                                )),
+                                sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
                             )
                             .await;
                         }
@@ -197,8 +191,10 @@ pub struct TestApp {
     /// The risk engine's signing key.
     pub ingest_key: SigningKey,
     pub exchange: FakeExchange,
-    pub db: TestDatabase,
+    pub db: std::sync::Arc<TestDatabase>,
     pub backend: Backend,
+    /// The settings this instance started with.
+    pub settings: HashMap<String, String>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -207,46 +203,56 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
-    backend: Backend,
-    customise: impl FnOnce(&mut TestSettings),
-) -> TestApp {
-    let db = TestDatabase::create(backend).await;
+pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut TestSettings)) -> TestApp {
+    let db = std::sync::Arc::new(TestDatabase::create(backend).await);
     let clock = Clock::system();
     let exchange = FakeExchange::start(clock.clone()).await;
     let ingest_secret = random_base64(32);
     let manifest = env!("CARGO_MANIFEST_DIR");
-    let mut settings = TestSettings {
-        vars: HashMap::new(),
-    };
+    let mut settings = TestSettings { vars: HashMap::new() };
     settings
         .set("HOLDFAST_LISTEN", "127.0.0.1:0")
         .set("HOLDFAST_DATABASE_URL", db.url.clone())
         .set("HOLDFAST_DATABASE_MAX_CONNECTIONS", "8")
         .set("HOLDFAST_MASTER_KEY", random_base64(32))
-        .set(
-            "HOLDFAST_INGEST_KEYS",
-            format!("risk-engine={ingest_secret}"),
-        )
-        .set(
-            "HOLDFAST_ACCOUNT_CONTROL_URL",
-            exchange.account_control_url(),
-        )
+        .set("HOLDFAST_INGEST_KEYS", format!("risk-engine={ingest_secret}"))
+        .set("HOLDFAST_ACCOUNT_CONTROL_URL", exchange.account_control_url())
         .set("HOLDFAST_NOTIFY_URL", exchange.notify_url())
         .set("HOLDFAST_OUTBOUND_KEY", exchange.signing_key_setting())
         .set("HOLDFAST_OUTBOUND_RETRY_BASE", "20ms")
         .set("HOLDFAST_OUTBOUND_RETRY_MAX", "200ms")
         .set("HOLDFAST_SLA_CHECK_INTERVAL", "1h")
-        .set(
-            "HOLDFAST_PRIORITY_RULES",
-            format!("{manifest}/priority.toml"),
-        )
+        .set("HOLDFAST_PRIORITY_RULES", format!("{manifest}/priority.toml"))
         .set("HOLDFAST_PLAYBOOKS", format!("{manifest}/playbooks"));
     customise(&mut settings);
-    let vars = settings.vars;
-    let config =
-        Config::from_vars(|name| vars.get(name).cloned()).expect("a valid test configuration");
+    start(backend, db, clock, exchange, settings.vars).await
+}
 
+/// Starts another instance on `existing`'s database, clock and fake exchange
+/// (as behind a load balancer), with its settings changed by `customise`.
+pub async fn spawn_app_on(existing: &TestApp, customise: impl FnOnce(&mut TestSettings)) -> TestApp {
+    let mut settings = TestSettings {
+        vars: existing.settings.clone(),
+    };
+    customise(&mut settings);
+    start(
+        existing.backend,
+        existing.db.clone(),
+        existing.clock.clone(),
+        existing.exchange.clone(),
+        settings.vars,
+    )
+    .await
+}
+
+async fn start(
+    backend: Backend,
+    db: std::sync::Arc<TestDatabase>,
+    clock: Clock,
+    exchange: FakeExchange,
+    vars: HashMap<String, String>,
+) -> TestApp {
+    let config = Config::from_vars(|name| vars.get(name).cloned()).expect("a valid test configuration");
     let application = Application::build(config, clock.clone())
         .await
         .expect("the application builds");
@@ -256,6 +262,7 @@ pub async fn spawn_app_with(
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;
     }));
+    let ingest_setting = vars["HOLDFAST_INGEST_KEYS"].split(',').next().unwrap().to_owned();
 
     TestApp {
         address,
@@ -265,10 +272,11 @@ pub async fn spawn_app_with(
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        ingest_key: SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap(),
+        ingest_key: SigningKey::parse(&ingest_setting).unwrap(),
         exchange,
         db,
         backend,
+        settings: vars,
         stop: Some(stop),
         server: Some(server),
     }
@@ -281,26 +289,16 @@ impl TestApp {
 
     /// Sends `body` signed by the risk engine.
     pub async fn signed(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .body(body.to_vec());
+        let mut request = self.client.request(method, self.url(path)).body(body.to_vec());
         for (name, value) in self.ingest_key.headers(self.clock.now(), body) {
             request = request.header(name, value);
         }
-        request
-            .send()
-            .await
-            .expect("the request reaches the server")
+        request.send().await.expect("the request reaches the server")
     }
 
     pub async fn post_alert(&self, alert: &Value) -> Response {
-        self.signed(
-            reqwest::Method::POST,
-            "/v1/alerts",
-            alert.to_string().as_bytes(),
-        )
-        .await
+        self.signed(reqwest::Method::POST, "/v1/alerts", alert.to_string().as_bytes())
+            .await
     }
 
     /// Posts an alert that must be accepted; returns the answer's body.
@@ -317,11 +315,7 @@ impl TestApp {
 
     pub async fn holds(&self, account_id: &str) -> Value {
         let response = self
-            .signed(
-                reqwest::Method::GET,
-                &format!("/v1/accounts/{account_id}/holds"),
-                b"",
-            )
+            .signed(reqwest::Method::GET, &format!("/v1/accounts/{account_id}/holds"), b"")
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
@@ -364,10 +358,7 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -385,10 +376,7 @@ pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
     assert_eq!(content_type, "application/problem+json");
     let body: Value = response.json().await.unwrap();
     for member in ["type", "title", "status", "detail"] {
-        assert!(
-            body.get(member).is_some(),
-            "problem without `{member}`: {body}"
-        );
+        assert!(body.get(member).is_some(), "problem without `{member}`: {body}");
     }
     assert_eq!(body["status"], status.as_u16());
     body
@@ -427,4 +415,127 @@ pub fn p4_withdrawal(alert_id: &str, account: &str) -> Value {
         "risk_score": 0.1,
         "withdrawal": {"usd_value": "1200", "new_destination": false}
     })
+}
+
+/// An agent created for a test, signed in.
+#[derive(Clone, Debug)]
+pub struct TestAgent {
+    pub username: String,
+    pub password: String,
+    /// The raw TOTP seed.
+    pub secret: Vec<u8>,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Creates an agent the way `holdfast agent add` does.
+    pub async fn create_agent(
+        &self,
+        username: &str,
+        role: holdfast::domain::agent::Role,
+    ) -> holdfast::agents::Credentials {
+        holdfast::agents::add(
+            self.state.db(),
+            self.state.secrets(),
+            username,
+            role,
+            "test",
+            self.clock.now(),
+        )
+        .await
+        .expect("create the agent")
+    }
+
+    /// Moves the clock to the next TOTP step and returns the code for it, so
+    /// no code a test sends has been used before.
+    pub fn fresh_code(&self, secret: &[u8]) -> String {
+        self.clock.advance(Duration::from_secs(30));
+        holdfast::auth::totp::code_at(secret, self.clock.now())
+    }
+
+    pub async fn login(&self, username: &str, password: &str, otp: &str) -> Response {
+        self.client
+            .post(self.url("/v1/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password, "otp": otp}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an agent with `role` and signs it in.
+    pub async fn agent(&self, username: &str, role: holdfast::domain::agent::Role) -> TestAgent {
+        let credentials = self.create_agent(username, role).await;
+        let secret = totp_rs::Secret::try_from_base32(&credentials.totp_secret)
+            .unwrap()
+            .as_ref()
+            .to_vec();
+        let response = self
+            .login(username, &credentials.password, &self.fresh_code(&secret))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        let body: Value = response.json().await.unwrap();
+        TestAgent {
+            username: username.to_owned(),
+            password: credentials.password,
+            secret,
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn step_up(&self, agent: &TestAgent) -> Response {
+        let code = self.fresh_code(&agent.secret);
+        self.client
+            .post(self.url("/v1/auth/step-up"))
+            .bearer_auth(&agent.token)
+            .json(&serde_json::json!({"otp": code}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn get_as(&self, agent: &TestAgent, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(&agent.token)
+    }
+
+    pub fn post_as(&self, agent: &TestAgent, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(&agent.token)
+    }
+
+    /// An incident as `GET /v1/incidents/{id}` shows it.
+    pub async fn incident(&self, agent: &TestAgent, id: &str) -> Value {
+        let response = self.get_as(agent, &format!("/v1/incidents/{id}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// Starts a playbook run with a fresh inline step-up.
+    pub async fn start_run(&self, agent: &TestAgent, incident_id: &str, playbook_id: &str) -> Response {
+        let code = self.fresh_code(&agent.secret);
+        self.post_as(agent, &format!("/v1/incidents/{incident_id}/runs"))
+            .header("x-holdfast-otp", code)
+            .json(&serde_json::json!({"playbook_id": playbook_id}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the run reaches `status`; returns it.
+    pub async fn wait_for_run(&self, agent: &TestAgent, run_id: &str, status: &str) -> Value {
+        eventually(
+            &format!("run {run_id} to be {status}"),
+            Duration::from_secs(15),
+            || async {
+                let run: Value = self
+                    .get_as(agent, &format!("/v1/runs/{run_id}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                (run["status"] == status).then_some(run)
+            },
+        )
+        .await
+    }
 }

@@ -1,8 +1,6 @@
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{
-    Backend, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app,
-};
+use crate::helpers::{Backend, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app};
 
 on_both_backends!(
     a_p1_alert_freezes_login_and_withdrawal_before_it_is_answered,
@@ -58,9 +56,7 @@ async fn the_holds_check_must_be_signed(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let signed = app
-        .signed(Method::GET, "/v1/accounts/acct-1/holds", b"")
-        .await;
+    let signed = app.signed(Method::GET, "/v1/accounts/acct-1/holds", b"").await;
 
     assert_problem(unsigned, StatusCode::UNAUTHORIZED).await;
     assert_eq!(signed.status(), StatusCode::OK);
@@ -70,19 +66,13 @@ async fn containment_is_pushed_to_the_exchange_signed_and_once_per_scope(backend
     let app = spawn_app(backend).await;
     let answer = app.ingest(&p1_withdrawal("re-1", "acct-1")).await;
 
-    let pushes = app
-        .exchange
-        .wait_for_actions("acct-1", "place_hold", 2)
-        .await;
+    let pushes = app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
 
     let mut scopes: Vec<&str> = pushes.iter().map(|p| p.field("scope")).collect();
     scopes.sort();
     assert_eq!(scopes, ["login", "withdrawal"]);
     for push in &pushes {
-        assert!(
-            push.signature_valid,
-            "the push is signed with the outbound key"
-        );
+        assert!(push.signature_valid, "the push is signed with the outbound key");
         assert_eq!(push.body["incident_id"], answer["incident_id"]);
         assert!(!push.field("idempotency_key").is_empty());
     }
@@ -93,13 +83,9 @@ async fn a_failing_exchange_is_retried_with_the_same_idempotency_key(backend: Ba
     app.exchange.fail_next(3);
 
     app.ingest(&p1_withdrawal("re-1", "acct-1")).await;
-    let pushes = app
-        .exchange
-        .wait_for_actions("acct-1", "place_hold", 5)
-        .await;
+    let pushes = app.exchange.wait_for_actions("acct-1", "place_hold", 5).await;
 
-    let keys: std::collections::HashSet<&str> =
-        pushes.iter().map(|p| p.field("idempotency_key")).collect();
+    let keys: std::collections::HashSet<&str> = pushes.iter().map(|p| p.field("idempotency_key")).collect();
     assert_eq!(keys.len(), 2, "retries reuse each push's key: {keys:?}");
     crate::helpers::eventually(
         "both pushes recorded as delivered",

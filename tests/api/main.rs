@@ -6,6 +6,7 @@ mod helpers;
 
 mod alerts;
 mod audit;
+mod auth;
 mod fake_exchange;
 mod health;
 mod holds;

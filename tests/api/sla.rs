@@ -8,9 +8,7 @@ on_both_backends!(
     the_watcher_runs_on_its_own,
 );
 
-async fn an_incident_past_its_acknowledge_deadline_is_flagged_escalated_and_notified_once(
-    backend: Backend,
-) {
+async fn an_incident_past_its_acknowledge_deadline_is_flagged_escalated_and_notified_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let answer = app.ingest(&p3_login("re-1", "acct-1")).await;
     let incident_id = answer["incident_id"].as_str().unwrap();
@@ -27,10 +25,7 @@ async fn an_incident_past_its_acknowledge_deadline_is_flagged_escalated_and_noti
         .filter(|e| e.record.action == "incident.escalated")
         .count();
     assert_eq!(escalations, 1, "escalated once");
-    let notification = app
-        .exchange
-        .wait_for_notification("acct-1", "sla_breach")
-        .await;
+    let notification = app.exchange.wait_for_notification("acct-1", "sla_breach").await;
     assert!(notification.signature_valid);
     assert_eq!(notification.body["data"]["incident_id"], incident_id);
     assert_eq!(notification.body["data"]["audience"], "leads");
@@ -63,13 +58,9 @@ async fn the_watcher_runs_on_its_own(backend: Backend) {
 
     app.clock.advance(Duration::from_secs(4 * 3600 + 1));
 
-    eventually(
-        "the watcher flags the incident",
-        Duration::from_secs(10),
-        || {
-            let (db, id) = (app.state.db().clone(), incident_id.clone());
-            async move { db.incident(&id).await.unwrap().filter(|i| i.sla_breached()) }
-        },
-    )
+    eventually("the watcher flags the incident", Duration::from_secs(10), || {
+        let (db, id) = (app.state.db().clone(), incident_id.clone());
+        async move { db.incident(&id).await.unwrap().filter(|i| i.sla_breached()) }
+    })
     .await;
 }

@@ -1,0 +1,241 @@
+//! Agents of the security team: creating them (`holdfast agent add`, or an
+//! admin through the API), listing and disabling them.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::{CurrentAgent, totp, totp_context};
+use crate::crypto::{self, SecretBox};
+use crate::domain::agent::{Lockout, Permission, Role};
+use crate::domain::audit::AuditRecord;
+use crate::domain::time::Timestamp;
+use crate::domain::validation::{FieldError, Fields};
+use crate::error::ApiError;
+use crate::http::{FromJson, JsonBody};
+use crate::storage::{AgentRecord, Database, is_unique_violation};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/agents", get(list_agents).post(add_agent))
+        .route("/v1/agents/{username}/disable", post(disable_agent))
+}
+
+/// What a new agent is told once: never stored in the clear, never shown again.
+#[derive(Serialize)]
+pub struct Credentials {
+    pub username: String,
+    pub role: Role,
+    pub password: String,
+    /// The TOTP seed, base32, for an authenticator app.
+    pub totp_secret: String,
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddAgentError {
+    #[error("{0}")]
+    InvalidUsername(&'static str),
+    #[error("an agent named `{0}` already exists")]
+    Taken(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Usernames: 3 to 64 of `a-z 0-9 . _ -`, starting with a letter.
+pub fn check_username(username: &str) -> Result<(), &'static str> {
+    let valid_chars = username
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !(3..=64).contains(&username.len()) || !valid_chars || !username.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter");
+    }
+    Ok(())
+}
+
+/// Creates an agent with a random password and TOTP seed, and returns them once.
+pub async fn add(
+    db: &Database,
+    secrets: &SecretBox,
+    username: &str,
+    role: Role,
+    by: &str,
+    at: Timestamp,
+) -> Result<Credentials, AddAgentError> {
+    check_username(username).map_err(AddAgentError::InvalidUsername)?;
+    let password = crypto::new_password().map_err(anyhow::Error::from)?;
+    let seed = zeroize::Zeroizing::new(crypto::random_bytes::<{ totp::SECRET_BYTES }>().map_err(anyhow::Error::from)?);
+    let for_hashing = password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&for_hashing))
+        .await
+        .map_err(|e| anyhow::anyhow!("password hashing panicked: {e}"))??;
+    let id = crate::ids::new_id();
+    let (sealed, key_id) = secrets
+        .seal(seed.as_slice(), &totp_context(&id))
+        .map_err(anyhow::Error::from)?;
+    let agent = AgentRecord {
+        id,
+        username: username.to_owned(),
+        role,
+        password_hash,
+        totp_secret: sealed,
+        totp_key_id: key_id,
+        last_totp_step: 0,
+        lockout: Lockout::default(),
+        created_at: at,
+        disabled_at: None,
+    };
+    let mut tx = db.begin().await.map_err(anyhow::Error::from)?;
+    match tx.insert_agent(&agent).await {
+        Err(e) if is_unique_violation(&e) => return Err(AddAgentError::Taken(username.to_owned())),
+        other => other.map_err(anyhow::Error::from)?,
+    }
+    tx.audit(AuditRecord::new(at, by, "agent.created").detail(json!({"username": username, "role": role})));
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(Credentials {
+        username: username.to_owned(),
+        role,
+        password,
+        totp_secret: totp::base32(seed.as_slice()),
+        otpauth_uri: totp::otpauth_uri(seed.as_slice(), username),
+    })
+}
+
+async fn list_agents(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+    agent.require(Permission::ManageAgents)?;
+    let now = state.clock().now();
+    let agents: Vec<Value> = state
+        .db()
+        .agents()
+        .await?
+        .into_iter()
+        .map(|a| {
+            json!({
+                "username": a.username,
+                "role": a.role,
+                "created_at": a.created_at,
+                "disabled": a.disabled_at.is_some(),
+                "locked_until": a.lockout.locked_until.filter(|until| *until > now),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"agents": agents})))
+}
+
+struct AddAgentRequest {
+    username: String,
+    role: Role,
+}
+
+impl FromJson for AddAgentRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let username = fields.required_str(map, "username").and_then(|name| {
+            check_username(name)
+                .map_err(|message| fields.error("username", message))
+                .ok()
+                .map(|()| name.to_owned())
+        });
+        let role = fields.required_str(map, "role").and_then(|text| {
+            Role::parse(text).or_else(|| {
+                fields.error("role", "must be one of analyst, lead, admin");
+                None
+            })
+        });
+        match (username, role) {
+            (Some(username), Some(role)) => Ok(AddAgentRequest { username, role }),
+            _ => Err(fields.into_errors()),
+        }
+    }
+}
+
+async fn add_agent(
+    State(state): State<AppState>,
+    mut agent: CurrentAgent,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<AddAgentRequest>,
+) -> Result<(StatusCode, Json<Credentials>), ApiError> {
+    agent.require(Permission::ManageAgents)?;
+    agent.require_fresh_mfa(&state, &headers).await?;
+    let now = state.clock().now();
+    match add(
+        state.db(),
+        state.secrets(),
+        &request.username,
+        request.role,
+        &agent.actor(),
+        now,
+    )
+    .await
+    {
+        Ok(credentials) => Ok((StatusCode::CREATED, Json(credentials))),
+        Err(AddAgentError::Taken(name)) => Err(ApiError::Conflict(format!("an agent named `{name}` already exists"))),
+        Err(AddAgentError::InvalidUsername(message)) => Err(ApiError::invalid("username", message)),
+        Err(AddAgentError::Other(error)) => Err(ApiError::Internal(error)),
+    }
+}
+
+async fn disable_agent(
+    State(state): State<AppState>,
+    mut agent: CurrentAgent,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    agent.require(Permission::ManageAgents)?;
+    agent.require_fresh_mfa(&state, &headers).await?;
+    let target = state
+        .db()
+        .agent_by_username(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the agent"))?;
+    if target.id == agent.id {
+        return Err(ApiError::Conflict("an admin cannot disable themselves".into()));
+    }
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    tx.disable_agent(&target.id, now).await?;
+    let revoked = tx.revoke_sessions_of(&target.id, now).await?;
+    tx.audit(
+        AuditRecord::new(now, agent.actor(), "agent.disabled")
+            .detail(json!({"username": username, "sessions_revoked": revoked})),
+    );
+    tx.commit().await?;
+    Ok(Json(json!({"username": username, "disabled": true})))
+}
+
+/// Re-seals every agent's TOTP seed from `current` to `next`, in one
+/// transaction; returns how many.
+pub async fn reseal_all(db: &Database, current: &SecretBox, next: &SecretBox, at: Timestamp) -> anyhow::Result<usize> {
+    let mut tx = db.begin().await?;
+    let agents = tx.lock_all_agents().await?;
+    for agent in &agents {
+        let context = totp_context(&agent.id);
+        let seed = current
+            .open(&agent.totp_secret, &agent.totp_key_id, &context)
+            .map_err(|e| anyhow::anyhow!("agent {}: {e}", agent.username))?;
+        let (sealed, key_id) = next.seal(&seed, &context)?;
+        tx.reseal_agent_secret(&agent.id, &sealed, &key_id).await?;
+    }
+    tx.audit(
+        AuditRecord::new(at, "cli", "keys.rotated")
+            .detail(json!({"to_key_id": next.current_key_id(), "secrets": agents.len()})),
+    );
+    tx.commit().await?;
+    Ok(agents.len())
+}

@@ -1,0 +1,380 @@
+//! Agents signing in: password + TOTP login, bearer sessions, step-up.
+//!
+//! Signing in does not elevate. Sensitive actions need a step-up in the last
+//! five minutes (`POST /v1/auth/step-up`) or an `X-Holdfast-OTP` header that
+//! steps up inline. Every accepted TOTP code advances the agent's last
+//! accepted time step by compare-and-set, so a code (or any older one) is
+//! accepted once. Five failed password or code attempts within fifteen
+//! minutes lock the agent for fifteen minutes; attempts are counted per agent,
+//! and separately rate-limited per client address.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::crypto::{self, token_hash};
+use crate::domain::agent::{ELEVATION, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME};
+use crate::domain::audit::AuditRecord;
+use crate::domain::time::Timestamp;
+use crate::domain::validation::{FieldError, Fields};
+use crate::error::ApiError;
+use crate::http::{FromJson, JsonBody};
+use crate::storage::{AgentRecord, SessionRecord};
+
+pub mod totp;
+
+pub const OTP_HEADER: &str = "x-holdfast-otp";
+
+/// A session's last-seen time is written at most this often.
+const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/step-up", post(step_up))
+}
+
+/// The client's address, for per-address rate limits. Never logged.
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        Ok(ClientAddress(address))
+    }
+}
+
+struct LoginRequest {
+    username: String,
+    password: String,
+    otp: String,
+}
+
+impl FromJson for LoginRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let username = fields.required_str(map, "username").map(str::to_owned);
+        let password = fields.required_str(map, "password").map(str::to_owned);
+        let otp = fields.required_str(map, "otp").map(str::to_owned);
+        match (username, password, otp) {
+            (Some(username), Some(password), Some(otp)) => Ok(LoginRequest {
+                username,
+                password,
+                otp,
+            }),
+            _ => Err(fields.into_errors()),
+        }
+    }
+}
+
+struct StepUpRequest {
+    otp: String,
+}
+
+impl FromJson for StepUpRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let otp = fields.required_str(map, "otp").map(str::to_owned);
+        fields.finish(|| otp).map(|otp| StepUpRequest {
+            otp: otp.unwrap_or_default(),
+        })
+    }
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized("invalid-credentials", "the username, password or code is wrong")
+}
+
+#[tracing::instrument(skip_all)]
+async fn login(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Json<Value>, ApiError> {
+    state.limits().login.check(&client)?;
+    let now = state.clock().now();
+    let Some(agent) = state.db().agent_by_username(&request.username).await? else {
+        // Spend the time a real check would, so unknown usernames are not revealed.
+        let password = request.password.clone();
+        let _ = tokio::task::spawn_blocking(move || crypto::verify_password(crypto::decoy_password_hash(), &password))
+            .await;
+        let mut tx = state.db().begin().await?;
+        tx.audit(
+            AuditRecord::new(now, "anonymous", "agent.login_failed").detail(json!({"reason": "unknown_username"})),
+        );
+        tx.commit().await?;
+        return Err(invalid_credentials());
+    };
+    if agent.disabled_at.is_some() {
+        return Err(invalid_credentials());
+    }
+    if let Some(remaining) = agent.lockout.remaining(now) {
+        return Err(ApiError::Locked {
+            retry_after: remaining.as_secs().max(1),
+        });
+    }
+    let hash = agent.password_hash.clone();
+    let password = request.password.clone();
+    let password_ok = tokio::task::spawn_blocking(move || crypto::verify_password(&hash, &password))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
+    if !password_ok {
+        record_failure(&state, &agent, "agent.login_failed", "bad_password").await?;
+        return Err(invalid_credentials());
+    }
+    let step = check_code(&state, &agent, &request.otp, "agent.login_failed").await?;
+
+    let token = crypto::new_token().map_err(anyhow::Error::from)?;
+    let session = SessionRecord {
+        id: crate::ids::new_id(),
+        agent_id: agent.id.clone(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now.plus(SESSION_LIFETIME),
+        elevated_until: None,
+        revoked_at: None,
+    };
+    let mut tx = state.db().begin().await?;
+    let accepted = accept_step(&mut tx, &agent, step, "agent.login_failed", now).await?;
+    if !accepted {
+        tx.commit().await?;
+        return Err(replayed());
+    }
+    tx.save_lockout(&agent.id, &Default::default()).await?;
+    tx.insert_session(&session, &token_hash(&token)).await?;
+    tx.audit(AuditRecord::new(now, actor(&agent), "agent.login").detail(json!({"session_id": session.id})));
+    tx.commit().await?;
+    tracing::info!(agent = %agent.username, "agent signed in");
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": session.expires_at,
+        "idle_timeout_seconds": SESSION_IDLE_TIMEOUT.as_secs(),
+        "role": agent.role,
+    })))
+}
+
+#[tracing::instrument(skip_all, fields(agent = %agent.username))]
+async fn step_up(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    agent: CurrentAgent,
+    JsonBody(request): JsonBody<StepUpRequest>,
+) -> Result<Json<Value>, ApiError> {
+    state.limits().step_up.check(&client)?;
+    let elevated_until = elevate(&state, &agent, &request.otp).await?;
+    Ok(Json(json!({"elevated_until": elevated_until})))
+}
+
+/// Verifies `code` for the agent behind `session` and elevates the session.
+async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result<Timestamp, ApiError> {
+    let now = state.clock().now();
+    let agent = state
+        .db()
+        .agent_by_username(&current.username)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unauthorized", "the agent no longer exists"))?;
+    if let Some(remaining) = agent.lockout.remaining(now) {
+        return Err(ApiError::Locked {
+            retry_after: remaining.as_secs().max(1),
+        });
+    }
+    let step = check_code(state, &agent, code, "agent.step_up_failed").await?;
+    let mut tx = state.db().begin().await?;
+    if !accept_step(&mut tx, &agent, step, "agent.step_up_failed", now).await? {
+        tx.commit().await?;
+        return Err(replayed());
+    }
+    let until = now.plus(ELEVATION);
+    tx.save_lockout(&agent.id, &Default::default()).await?;
+    tx.elevate_session(&current.session_id, until).await?;
+    tx.audit(AuditRecord::new(now, actor(&agent), "agent.step_up").detail(json!({"elevated_until": until})));
+    tx.commit().await?;
+    Ok(until)
+}
+
+fn replayed() -> ApiError {
+    ApiError::unauthorized("otp-replayed", "this code was already used; wait for the next one")
+}
+
+/// Checks a code's validity (not yet its freshness); a wrong code is a counted failure.
+async fn check_code(state: &AppState, agent: &AgentRecord, code: &str, failure_action: &str) -> Result<i64, ApiError> {
+    let now = state.clock().now();
+    let seed = state
+        .secrets()
+        .open(&agent.totp_secret, &agent.totp_key_id, &totp_context(&agent.id))
+        .map_err(|e| anyhow::anyhow!("Failed to open the TOTP seed of agent {}: {e}", agent.username))?;
+    match totp::matching_step(&seed, code.trim(), now) {
+        Some(step) => Ok(step),
+        None => {
+            record_failure(state, agent, failure_action, "bad_otp").await?;
+            Err(invalid_credentials())
+        }
+    }
+}
+
+/// Accepts `step` by compare-and-set inside `tx` (which the caller commits);
+/// a replayed step is recorded as a failed attempt.
+async fn accept_step(
+    tx: &mut crate::storage::WriteTx,
+    agent: &AgentRecord,
+    step: i64,
+    failure_action: &str,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    let Some(locked) = tx.lock_agent(&agent.id).await? else {
+        return Ok(false);
+    };
+    if let Some(remaining) = locked.lockout.remaining(now) {
+        return Err(ApiError::Locked {
+            retry_after: remaining.as_secs().max(1),
+        });
+    }
+    if tx.accept_totp_step(&agent.id, step).await? {
+        return Ok(true);
+    }
+    let lockout = locked.lockout.after_failure(now);
+    tx.save_lockout(&agent.id, &lockout).await?;
+    tx.audit(AuditRecord::new(now, actor(agent), failure_action).detail(json!({"reason": "otp_replayed"})));
+    if lockout.remaining(now).is_some() && locked.lockout.remaining(now).is_none() {
+        tx.audit(
+            AuditRecord::new(now, "system", "agent.locked")
+                .detail(json!({"agent": agent.username, "until": lockout.locked_until})),
+        );
+    }
+    Ok(false)
+}
+
+/// Counts a failed attempt against the agent, locking it at the threshold.
+async fn record_failure(state: &AppState, agent: &AgentRecord, action: &str, reason: &str) -> Result<(), ApiError> {
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    let Some(locked) = tx.lock_agent(&agent.id).await? else {
+        return Ok(());
+    };
+    let lockout = locked.lockout.after_failure(now);
+    tx.save_lockout(&agent.id, &lockout).await?;
+    tx.audit(AuditRecord::new(now, actor(agent), action).detail(json!({"reason": reason})));
+    if lockout.remaining(now).is_some() && locked.lockout.remaining(now).is_none() {
+        tracing::warn!(agent = %agent.username, "agent locked after repeated failed attempts");
+        tx.audit(
+            AuditRecord::new(now, "system", "agent.locked")
+                .detail(json!({"agent": agent.username, "until": lockout.locked_until})),
+        );
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The associated data a TOTP seed is sealed with: its owner and purpose.
+pub fn totp_context(agent_id: &str) -> String {
+    format!("holdfast:totp:{agent_id}")
+}
+
+pub fn actor(agent: &AgentRecord) -> String {
+    format!("agent:{}", agent.username)
+}
+
+/// The agent behind a request's bearer token.
+#[derive(Clone, Debug)]
+pub struct CurrentAgent {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub session_id: String,
+    pub elevated_until: Option<Timestamp>,
+}
+
+impl CurrentAgent {
+    /// `agent:<username>`, as the audit log names actors.
+    pub fn actor(&self) -> String {
+        format!("agent:{}", self.username)
+    }
+
+    /// 403 unless the agent's role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!("the {} role may not do this", self.role)))
+        }
+    }
+
+    /// For sensitive actions: the time of a step-up in the last five minutes,
+    /// taking an `X-Holdfast-OTP` header as an inline step-up; otherwise a 403
+    /// `mfa-required`.
+    pub async fn require_fresh_mfa(&mut self, state: &AppState, headers: &HeaderMap) -> Result<Timestamp, ApiError> {
+        let now = state.clock().now();
+        if let Some(code) = headers.get(OTP_HEADER).and_then(|value| value.to_str().ok()) {
+            let until = elevate(state, self, code).await?;
+            self.elevated_until = Some(until);
+            return Ok(now);
+        }
+        match self.elevated_until {
+            Some(until) if until > now => Ok(until.minus(ELEVATION)),
+            _ => Err(ApiError::Forbidden {
+                kind: "mfa-required",
+                detail: "this action needs a fresh step-up: POST /v1/auth/step-up or send X-Holdfast-OTP".into(),
+            }),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentAgent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("unauthorized", "sign in and send Authorization: Bearer <token>"))?;
+        let (session, agent) = state
+            .db()
+            .session_by_token(&token_hash(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unauthorized", "the token is not valid"))?;
+        let now = state.clock().now();
+        let expired = session.revoked_at.is_some()
+            || now >= session.expires_at
+            || now >= session.last_seen_at.plus(SESSION_IDLE_TIMEOUT)
+            || agent.disabled_at.is_some();
+        if expired {
+            return Err(ApiError::unauthorized(
+                "session-expired",
+                "the session has ended; sign in again",
+            ));
+        }
+        if now.since(session.last_seen_at) >= TOUCH_EVERY {
+            let mut tx = state.db().begin().await?;
+            tx.touch_session(&session.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(CurrentAgent {
+            id: agent.id,
+            username: agent.username,
+            role: agent.role,
+            session_id: session.id,
+            elevated_until: session.elevated_until,
+        })
+    }
+}

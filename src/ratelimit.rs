@@ -1,0 +1,69 @@
+//! Rate limits per client address (and, for the unfreeze flow, per account),
+//! with governor's GCRA buckets. A refusal says how long to wait.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+pub struct KeyedLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+    what: &'static str,
+}
+
+impl KeyedLimiter {
+    /// Allows `burst` requests at once per key, refilled at `per_minute`.
+    pub fn new(what: &'static str, per_minute: u32, burst: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+        let burst = NonZeroU32::new(burst.max(1)).expect("at least one");
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            clock: DefaultClock::default(),
+            what,
+        }
+    }
+
+    /// Takes one request from `key`'s bucket, or says when to retry.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.limiter.check_key(&key.to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            ApiError::TooManyRequests {
+                detail: format!("too many {} requests; try again later", self.what),
+                retry_after: wait.as_secs().max(1),
+                extra: Default::default(),
+            }
+        })
+    }
+
+    /// Forgets keys whose buckets are full again, so memory follows the
+    /// number of recent clients, not every client ever seen.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// How often idle buckets are dropped.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_refused_after_its_burst_and_others_are_not() {
+        let limiter = KeyedLimiter::new("test", 1, 3);
+        for _ in 0..3 {
+            assert!(limiter.check("a").is_ok());
+        }
+        match limiter.check("a") {
+            Err(ApiError::TooManyRequests { retry_after, .. }) => assert!(retry_after >= 1),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(limiter.check("b").is_ok());
+    }
+}

@@ -1,0 +1,276 @@
+//! Agents and their sessions.
+
+use super::{Backend, Database, WriteTx, on_backend, parsed};
+use crate::domain::agent::{Lockout, Role};
+use crate::domain::time::Timestamp;
+
+/// An agent as stored. The password hash and sealed TOTP seed never leave
+/// the service.
+#[derive(Clone)]
+pub struct AgentRecord {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub password_hash: String,
+    /// Nonce and AES-256-GCM ciphertext of the TOTP seed.
+    pub totp_secret: Vec<u8>,
+    pub totp_key_id: String,
+    pub last_totp_step: i64,
+    pub lockout: Lockout,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for AgentRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+super::from_row!(AgentRecord, |row| Ok(AgentRecord {
+    id: row.try_get("id")?,
+    username: row.try_get("username")?,
+    role: parsed("role", row.try_get("role")?, Role::parse)?,
+    password_hash: row.try_get("password_hash")?,
+    totp_secret: row.try_get("totp_secret")?,
+    totp_key_id: row.try_get("totp_key_id")?,
+    last_totp_step: row.try_get("last_totp_step")?,
+    lockout: Lockout {
+        failed_attempts: u32::try_from(row.try_get::<i32, _>("failed_attempts")?).unwrap_or(0),
+        window_started_at: row.try_get("failure_window_started_at")?,
+        locked_until: row.try_get("locked_until")?,
+    },
+    created_at: row.try_get("created_at")?,
+    disabled_at: row.try_get("disabled_at")?,
+}));
+
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub id: String,
+    pub agent_id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub elevated_until: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+super::from_row!(SessionRecord, |row| Ok(SessionRecord {
+    id: row.try_get("session_id")?,
+    agent_id: row.try_get("agent_id")?,
+    created_at: row.try_get("session_created_at")?,
+    last_seen_at: row.try_get("last_seen_at")?,
+    expires_at: row.try_get("expires_at")?,
+    elevated_until: row.try_get("elevated_until")?,
+    revoked_at: row.try_get("revoked_at")?,
+}));
+
+macro_rules! agent_columns {
+    () => {
+        "a.id, a.username, a.role, a.password_hash, a.totp_secret, a.totp_key_id, a.last_totp_step, a.failed_attempts,
+         a.failure_window_started_at, a.locked_until, a.created_at, a.disabled_at"
+    };
+}
+
+impl WriteTx {
+    pub async fn insert_agent(&mut self, agent: &AgentRecord) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO agents (id, username, role, password_hash, totp_secret, totp_key_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&agent.id)
+        .bind(&agent.username)
+        .bind(agent.role.as_str())
+        .bind(&agent.password_hash)
+        .bind(&agent.totp_secret)
+        .bind(&agent.totp_key_id)
+        .bind(agent.created_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Locks an agent's row, so failed attempts and TOTP steps are counted one at a time.
+    pub async fn lock_agent(&mut self, id: &str) -> Result<Option<AgentRecord>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    agent_columns!(),
+                    " FROM agents a WHERE a.id = $1 FOR UPDATE"
+                ))
+                .bind(id)
+                .fetch_optional(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a WHERE a.id = $1"))
+                    .bind(id)
+                    .fetch_optional(c)
+                    .await
+            }
+        }
+    }
+
+    pub async fn save_lockout(&mut self, agent_id: &str, lockout: &Lockout) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE agents SET failed_attempts = $2, failure_window_started_at = $3, locked_until = $4 WHERE id = $1",
+        )
+        .bind(agent_id)
+        .bind(lockout.failed_attempts as i32)
+        .bind(lockout.window_started_at)
+        .bind(lockout.locked_until)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Accepts TOTP time step `step` for the agent if it is newer than every
+    /// step accepted before: a compare-and-set, so of two requests carrying
+    /// the same code exactly one wins.
+    pub async fn accept_totp_step(&mut self, agent_id: &str, step: i64) -> Result<bool, sqlx::Error> {
+        let updated = on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE agents SET last_totp_step = $2 WHERE id = $1 AND last_totp_step < $2",
+        )
+        .bind(agent_id)
+        .bind(step)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(updated == 1)
+    }
+
+    pub async fn insert_session(&mut self, session: &SessionRecord, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO sessions (id, token_hash, agent_id, created_at, last_seen_at, expires_at, elevated_until)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&session.id)
+        .bind(token_hash)
+        .bind(&session.agent_id)
+        .bind(session.created_at)
+        .bind(session.last_seen_at)
+        .bind(session.expires_at)
+        .bind(session.elevated_until)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn elevate_session(&mut self, session_id: &str, until: Timestamp) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE id = $1")
+            .bind(session_id)
+            .bind(until)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn touch_session(&mut self, session_id: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2")
+            .bind(session_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn revoke_sessions_of(&mut self, agent_id: &str, at: Timestamp) -> Result<u64, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL")
+            .bind(agent_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))
+    }
+
+    pub async fn disable_agent(&mut self, agent_id: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE agents SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+            .bind(agent_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Every agent's sealed seed, for re-sealing under a new master key.
+    pub async fn lock_all_agents(&mut self) -> Result<Vec<AgentRecord>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    agent_columns!(),
+                    " FROM agents a ORDER BY a.id FOR UPDATE"
+                ))
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a ORDER BY a.id"))
+                    .fetch_all(c)
+                    .await
+            }
+        }
+    }
+
+    pub async fn reseal_agent_secret(
+        &mut self,
+        agent_id: &str,
+        sealed: &[u8],
+        key_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE agents SET totp_secret = $2, totp_key_id = $3 WHERE id = $1")
+            .bind(agent_id)
+            .bind(sealed)
+            .bind(key_id)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+}
+
+impl Database {
+    pub async fn agent_by_username(&self, username: &str) -> Result<Option<AgentRecord>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a WHERE a.username = $1"))
+            .bind(username)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    pub async fn agents(&self) -> Result<Vec<AgentRecord>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a ORDER BY a.username"))
+            .fetch_all(pool)
+            .await)
+    }
+
+    /// The session a bearer token opens, with its agent.
+    pub async fn session_by_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<(SessionRecord, AgentRecord)>, sqlx::Error> {
+        let row = on_backend!(self.reader(), pool => {
+            let row = sqlx::query(concat!(
+                "SELECT s.id AS session_id, s.agent_id, s.created_at AS session_created_at, s.last_seen_at, s.expires_at,
+                        s.elevated_until, s.revoked_at, ", agent_columns!(), "
+                 FROM sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = $1"
+            ))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|row| Ok::<_, sqlx::Error>((sqlx::FromRow::from_row(&row)?, sqlx::FromRow::from_row(&row)?)))
+                .transpose()?
+        });
+        Ok(row)
+    }
+}

@@ -1,0 +1,286 @@
+//! Playbook runs, their steps and approvals.
+
+use sqlx::{PgConnection, SqliteConnection};
+
+use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use crate::domain::playbook::PlaybookKind;
+use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
+use crate::domain::time::Timestamp;
+
+type Conn<'a> = Backend<&'a mut PgConnection, &'a mut SqliteConnection>;
+
+/// A run's own row, before its steps and approvals are attached.
+struct RunRow(Run);
+
+super::from_row!(RunRow, |row| Ok(RunRow(Run {
+    id: row.try_get("id")?,
+    incident_id: row.try_get("incident_id")?,
+    playbook: PlaybookRef {
+        id: row.try_get("playbook_id")?,
+        version: u32::try_from(row.try_get::<i64, _>("playbook_version")?).unwrap_or(0),
+        digest: row.try_get("playbook_digest")?,
+        kind: parsed("playbook_kind", row.try_get("playbook_kind")?, PlaybookKind::parse)?,
+    },
+    status: parsed("status", row.try_get("status")?, RunStatus::parse)?,
+    started_by: row.try_get("started_by")?,
+    started_by_name: row.try_get("started_by_name")?,
+    automatic_only: row.try_get("automatic_only")?,
+    elevated_at: row.try_get("elevated_at")?,
+    created_at: row.try_get("created_at")?,
+    updated_at: row.try_get("updated_at")?,
+    finished_at: row.try_get("finished_at")?,
+    failure: row.try_get("failure")?,
+    steps: Vec::new(),
+    approvals: Vec::new(),
+})));
+
+super::from_row!(RunStep, |row| Ok(RunStep {
+    position: u32::try_from(row.try_get::<i32, _>("position")?).unwrap_or(0),
+    step: json("definition", row.try_get("definition")?)?,
+    status: parsed("status", row.try_get("status")?, StepStatus::parse)?,
+    waiting_for: row
+        .try_get::<Option<String>, _>("waiting_for")?
+        .map(|text| parsed("waiting_for", text, Gate::parse))
+        .transpose()?,
+    started_at: row.try_get("started_at")?,
+    finished_at: row.try_get("finished_at")?,
+    outcome: row
+        .try_get::<Option<String>, _>("outcome")?
+        .map(|text| json("outcome", text))
+        .transpose()?,
+}));
+
+super::from_row!(Approval, |row| Ok(Approval {
+    agent_id: row.try_get("agent_id")?,
+    username: row.try_get("username")?,
+    approved_at: row.try_get("approved_at")?,
+}));
+
+macro_rules! run_columns {
+    () => {
+        "id, incident_id, playbook_id, playbook_version, playbook_digest, playbook_kind, status, started_by,
+         started_by_name, automatic_only, elevated_at, created_at, updated_at, finished_at, failure"
+    };
+}
+
+/// Attaches a run's steps and approvals.
+async fn complete(conn: Conn<'_>, mut run: Run) -> Result<Run, sqlx::Error> {
+    match conn {
+        Backend::Postgres(c) => {
+            run.steps = sqlx::query_as(
+                "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
+                 FROM run_steps WHERE run_id = $1 ORDER BY position",
+            )
+            .bind(&run.id)
+            .fetch_all(&mut *c)
+            .await?;
+            run.approvals = sqlx::query_as(
+                "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
+            )
+            .bind(&run.id)
+            .fetch_all(&mut *c)
+            .await?;
+        }
+        Backend::Sqlite(c) => {
+            run.steps = sqlx::query_as(
+                "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
+                 FROM run_steps WHERE run_id = $1 ORDER BY position",
+            )
+            .bind(&run.id)
+            .fetch_all(&mut *c)
+            .await?;
+            run.approvals = sqlx::query_as(
+                "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
+            )
+            .bind(&run.id)
+            .fetch_all(&mut *c)
+            .await?;
+        }
+    }
+    Ok(run)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
+}
+
+impl WriteTx {
+    pub async fn insert_run(&mut self, run: &Run) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO runs (id, incident_id, playbook_id, playbook_version, playbook_digest, playbook_kind, status,
+                               started_by, started_by_name, automatic_only, elevated_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&run.id)
+        .bind(&run.incident_id)
+        .bind(&run.playbook.id)
+        .bind(i64::from(run.playbook.version))
+        .bind(&run.playbook.digest)
+        .bind(run.playbook.kind.as_str())
+        .bind(run.status.as_str())
+        .bind(&run.started_by)
+        .bind(&run.started_by_name)
+        .bind(run.automatic_only)
+        .bind(run.elevated_at)
+        .bind(run.created_at)
+        .bind(run.updated_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        for step in &run.steps {
+            let definition = encode(&step.step)?;
+            on_backend!(self.conn(), c => sqlx::query(
+                "INSERT INTO run_steps (run_id, position, name, action, definition, status)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&run.id)
+            .bind(step.position as i32)
+            .bind(&step.step.name)
+            .bind(step.step.action.name())
+            .bind(&definition)
+            .bind(step.status.as_str())
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Locks a run for the runner. Lock its incident first: every writer
+    /// takes the incident's lock before the run's, so they never deadlock.
+    pub async fn lock_run(&mut self, id: &str) -> Result<Option<Run>, sqlx::Error> {
+        let row: Option<RunRow> = match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    run_columns!(),
+                    " FROM runs WHERE id = $1 FOR UPDATE"
+                ))
+                .bind(id)
+                .fetch_optional(c)
+                .await?
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(c)
+                    .await?
+            }
+        };
+        match row {
+            Some(RunRow(run)) => Ok(Some(complete(self.conn(), run).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes back a locked run and every step whose state changed.
+    pub async fn save_run(&mut self, run: &Run, before: &Run) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE runs SET status = $2, elevated_at = $3, updated_at = $4, finished_at = $5, failure = $6 WHERE id = $1",
+        )
+        .bind(&run.id)
+        .bind(run.status.as_str())
+        .bind(run.elevated_at)
+        .bind(run.updated_at)
+        .bind(run.finished_at)
+        .bind(&run.failure)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        for step in run.steps.iter().filter(|step| !before.steps.contains(step)) {
+            let outcome = step.outcome.as_ref().map(encode).transpose()?;
+            on_backend!(self.conn(), c => sqlx::query(
+                "UPDATE run_steps SET status = $3, waiting_for = $4, started_at = $5, finished_at = $6, outcome = $7
+                 WHERE run_id = $1 AND position = $2",
+            )
+            .bind(&run.id)
+            .bind(step.position as i32)
+            .bind(step.status.as_str())
+            .bind(step.waiting_for.map(Gate::as_str))
+            .bind(step.started_at)
+            .bind(step.finished_at)
+            .bind(outcome)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        }
+        Ok(())
+    }
+
+    /// Records an approval; false when this agent already approved the run.
+    pub async fn insert_approval(&mut self, run_id: &str, approval: &Approval) -> Result<bool, sqlx::Error> {
+        let inserted = on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO run_approvals (run_id, agent_id, username, approved_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (run_id, agent_id) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(&approval.agent_id)
+        .bind(&approval.username)
+        .bind(approval.approved_at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(inserted == 1)
+    }
+
+    /// The unfinished run of `playbook_id` on the incident, if there is one.
+    pub async fn unfinished_run(
+        &mut self,
+        incident_id: &str,
+        playbook_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_scalar(
+            "SELECT id FROM runs WHERE incident_id = $1 AND playbook_id = $2 AND status IN ('running', 'waiting') LIMIT 1",
+        )
+        .bind(incident_id)
+        .bind(playbook_id)
+        .fetch_optional(c)
+        .await)
+    }
+}
+
+impl Database {
+    pub async fn run(&self, id: &str) -> Result<Option<Run>, sqlx::Error> {
+        let mut conn = self.reader_connection().await?;
+        let row: Option<RunRow> = on_backend!(conn.as_conn(), c => sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(c)
+            .await?);
+        match row {
+            Some(RunRow(run)) => Ok(Some(complete(conn.as_conn(), run).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// An incident's runs, oldest first.
+    pub async fn incident_runs(&self, incident_id: &str) -> Result<Vec<Run>, sqlx::Error> {
+        let mut conn = self.reader_connection().await?;
+        let rows: Vec<RunRow> = on_backend!(conn.as_conn(), c => sqlx::query_as(concat!(
+            "SELECT ", run_columns!(), " FROM runs WHERE incident_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(incident_id)
+        .fetch_all(c)
+        .await?);
+        let mut runs = Vec::with_capacity(rows.len());
+        for RunRow(run) in rows {
+            runs.push(complete(conn.as_conn(), run).await?);
+        }
+        Ok(runs)
+    }
+
+    /// Runs confirming an effect (`running`), oldest change first: after a
+    /// restart, these are the runs to pick up again.
+    pub async fn runs_in_progress(
+        &self,
+        older_than: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT id, incident_id FROM runs WHERE status = 'running' AND updated_at <= $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(older_than)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
+}
