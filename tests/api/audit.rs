@@ -22,6 +22,7 @@ async fn with_activity(backend: Backend) -> TestApp {
     let app = spawn_app(backend).await;
     app.ingest(&p1_withdrawal("re-1", "acct-1")).await;
     app.ingest(&p3_login("re-2", "acct-2")).await;
+    app.settle().await;
     app
 }
 
@@ -112,16 +113,11 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
         .await
         .unwrap();
 
-    let actions: Vec<&str> = timeline.iter().map(|e| e.record.action.as_str()).collect();
+    // The intake transaction's entries come first; the run's later steps follow.
+    let actions: Vec<&str> = timeline.iter().map(|e| e.record.action.as_str()).take(7).collect();
     assert_eq!(
         actions,
-        [
-            "alert.received",
-            "incident.opened",
-            "hold.placed",
-            "hold.placed",
-            "incident.contained"
-        ]
+        ["alert.received", "incident.opened", "run.started", "hold.placed", "hold.placed", "incident.contained", "run.step_started"]
     );
     assert!(timeline[0].record.actor.starts_with("risk-engine:"));
 }

@@ -539,3 +539,16 @@ impl TestApp {
         .await
     }
 }
+
+impl TestApp {
+    /// Waits until nothing is left in flight: every message delivered (or
+    /// failed) and no run still confirming an effect.
+    pub async fn settle(&self) {
+        eventually("background work to settle", Duration::from_secs(15), || async {
+            let pending = self.db.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await;
+            let running = self.db.count("SELECT COUNT(*) FROM runs WHERE status = 'running'").await;
+            (pending == 0 && running == 0).then_some(())
+        })
+        .await;
+    }
+}
