@@ -117,7 +117,15 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
     let actions: Vec<&str> = timeline.iter().map(|e| e.record.action.as_str()).take(7).collect();
     assert_eq!(
         actions,
-        ["alert.received", "incident.opened", "run.started", "hold.placed", "hold.placed", "incident.contained", "run.step_started"]
+        [
+            "alert.received",
+            "incident.opened",
+            "run.started",
+            "hold.placed",
+            "hold.placed",
+            "incident.contained",
+            "run.step_started"
+        ]
     );
     assert!(timeline[0].record.actor.starts_with("risk-engine:"));
 }

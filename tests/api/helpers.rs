@@ -545,8 +545,14 @@ impl TestApp {
     /// failed) and no run still confirming an effect.
     pub async fn settle(&self) {
         eventually("background work to settle", Duration::from_secs(15), || async {
-            let pending = self.db.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").await;
-            let running = self.db.count("SELECT COUNT(*) FROM runs WHERE status = 'running'").await;
+            let pending = self
+                .db
+                .count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                .await;
+            let running = self
+                .db
+                .count("SELECT COUNT(*) FROM runs WHERE status = 'running'")
+                .await;
             (pending == 0 && running == 0).then_some(())
         })
         .await;

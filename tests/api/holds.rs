@@ -91,11 +91,9 @@ async fn a_failing_exchange_is_retried_with_the_same_idempotency_key(backend: Ba
         "both pushes recorded as delivered",
         std::time::Duration::from_secs(10),
         || async {
-            (app.db
-                .count("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'")
-                .await
-                == 2)
-                .then_some(())
+            let sql =
+                "SELECT COUNT(*) FROM outbox WHERE status = 'delivered' AND idempotency_key LIKE '%:place_hold:%'";
+            (app.db.count(sql).await == 2).then_some(())
         },
     )
     .await;
