@@ -10,4 +10,8 @@ mod auth;
 mod fake_exchange;
 mod health;
 mod holds;
+mod incidents;
+mod playbooks;
+mod roles;
+mod runs;
 mod sla;
