@@ -21,16 +21,40 @@ async fn the_list_filters_and_pages_newest_first_with_the_most_urgent_first_with
     let app = spawn_app(backend).await;
     let agent = app.agent("ana", Role::Analyst).await;
     for i in 0..3 {
-        app.ingest(&p4_withdrawal(&format!("p4-{i}"), &format!("acct-p4-{i}"))).await;
+        app.ingest(&p4_withdrawal(&format!("p4-{i}"), &format!("acct-p4-{i}")))
+            .await;
         app.ingest(&p3_login(&format!("p3-{i}"), &format!("acct-p3-{i}"))).await;
     }
     app.ingest(&p1_withdrawal("p1", "acct-p1")).await;
 
-    let first: Value = app.get_as(&agent, "/v1/incidents?limit=4").send().await.unwrap().json().await.unwrap();
-    let priorities: Vec<&str> = first["incidents"].as_array().unwrap().iter().map(|i| i["priority"].as_str().unwrap()).collect();
-    assert_eq!(priorities, ["P1", "P3", "P3", "P4"], "the newest four (p1, p3-2, p4-2, p3-1), most urgent first");
+    let first: Value = app
+        .get_as(&agent, "/v1/incidents?limit=4")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let priorities: Vec<&str> = first["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["priority"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        priorities,
+        ["P1", "P3", "P3", "P4"],
+        "the newest four (p1, p3-2, p4-2, p3-1), most urgent first"
+    );
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second: Value = app.get_as(&agent, &format!("/v1/incidents?limit=4&cursor={cursor}")).send().await.unwrap().json().await.unwrap();
+    let second: Value = app
+        .get_as(&agent, &format!("/v1/incidents?limit=4&cursor={cursor}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(second["incidents"].as_array().unwrap().len(), 3);
     assert!(second["next_cursor"].is_null());
     let seen: HashSet<&str> = first["incidents"]
@@ -42,13 +66,38 @@ async fn the_list_filters_and_pages_newest_first_with_the_most_urgent_first_with
         .collect();
     assert_eq!(seen.len(), 7);
 
-    let p3: Value = app.get_as(&agent, "/v1/incidents?priority=P3").send().await.unwrap().json().await.unwrap();
+    let p3: Value = app
+        .get_as(&agent, "/v1/incidents?priority=P3")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p3["incidents"].as_array().unwrap().len(), 3);
-    let contained: Value = app.get_as(&agent, "/v1/incidents?status=contained").send().await.unwrap().json().await.unwrap();
+    let contained: Value = app
+        .get_as(&agent, "/v1/incidents?status=contained")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(contained["incidents"][0]["account_id"], "acct-p1");
-    let account: Value = app.get_as(&agent, "/v1/incidents?account_id=acct-p3-1").send().await.unwrap().json().await.unwrap();
+    let account: Value = app
+        .get_as(&agent, "/v1/incidents?account_id=acct-p3-1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(account["incidents"].as_array().unwrap().len(), 1);
-    let bad = app.get_as(&agent, "/v1/incidents?status=nonsense&priority=P9").send().await.unwrap();
+    let bad = app
+        .get_as(&agent, "/v1/incidents?status=nonsense&priority=P9")
+        .send()
+        .await
+        .unwrap();
     let problem = assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
 }
@@ -56,7 +105,10 @@ async fn the_list_filters_and_pages_newest_first_with_the_most_urgent_first_with
 async fn the_detail_shows_sla_alerts_holds_reasons_and_a_timeline_of_who_did_what_when(backend: Backend) {
     let app = spawn_app(backend).await;
     let agent = app.agent("ana", Role::Analyst).await;
-    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let incident = app.incident(&agent, &id).await;
 
@@ -71,7 +123,11 @@ async fn the_detail_shows_sla_alerts_holds_reasons_and_a_timeline_of_who_did_wha
     assert_eq!(incident["alerts"][0]["alert_id"], "re-1");
     assert_eq!(incident["holds"].as_array().unwrap().len(), 2);
     let timeline = incident["timeline"].as_array().unwrap();
-    assert!(timeline.iter().all(|e| e["at"].is_string() && e["actor"].is_string() && e["event"].is_string()));
+    assert!(
+        timeline
+            .iter()
+            .all(|e| e["at"].is_string() && e["actor"].is_string() && e["event"].is_string())
+    );
     assert_eq!(timeline[0]["event"], "alert.received");
     assert_eq!(incident["runs"][0]["playbook_id"], "contain-large-withdrawal");
 }
@@ -82,8 +138,22 @@ async fn next_claims_the_most_urgent_unassigned_incident_and_then_answers_204(ba
     app.ingest(&p4_withdrawal("a", "acct-a")).await;
     app.ingest(&p3_login("b", "acct-b")).await;
 
-    let first: Value = app.post_as(&agent, "/v1/incidents/next").send().await.unwrap().json().await.unwrap();
-    let second: Value = app.post_as(&agent, "/v1/incidents/next").send().await.unwrap().json().await.unwrap();
+    let first: Value = app
+        .post_as(&agent, "/v1/incidents/next")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second: Value = app
+        .post_as(&agent, "/v1/incidents/next")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let none = app.post_as(&agent, "/v1/incidents/next").send().await.unwrap();
 
     assert_eq!(first["priority"], "P3");
@@ -111,7 +181,12 @@ async fn concurrent_claims_never_hand_out_the_same_incident_twice(backend: Backe
     for response in claims {
         let response = response.unwrap();
         match response.status() {
-            StatusCode::OK => claimed.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()),
+            StatusCode::OK => claimed.push(
+                response.json::<Value>().await.unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            ),
             StatusCode::NO_CONTENT => empty += 1,
             other => panic!("unexpected {other}"),
         }
@@ -126,17 +201,41 @@ async fn illegal_transitions_are_409_and_legal_ones_are_on_the_timeline(backend:
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let open = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    let contained = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"].as_str().unwrap().to_owned();
+    let open = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let contained = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let resolve_open = app.post_as(&lead, &format!("/v1/incidents/{open}/resolve")).json(&json!({"resolution": "user_error"})).send().await.unwrap();
+    let resolve_open = app
+        .post_as(&lead, &format!("/v1/incidents/{open}/resolve"))
+        .json(&json!({"resolution": "user_error"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(resolve_open, StatusCode::CONFLICT).await;
-    let acknowledged = app.post_as(&analyst, &format!("/v1/incidents/{open}/acknowledge")).send().await.unwrap();
+    let acknowledged = app
+        .post_as(&analyst, &format!("/v1/incidents/{open}/acknowledge"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(acknowledged.status(), StatusCode::OK);
     assert_eq!(acknowledged.json::<Value>().await.unwrap()["status"], "acknowledged");
-    let twice = app.post_as(&analyst, &format!("/v1/incidents/{open}/acknowledge")).send().await.unwrap();
+    let twice = app
+        .post_as(&analyst, &format!("/v1/incidents/{open}/acknowledge"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(twice, StatusCode::CONFLICT).await;
-    let dismiss_contained = app.post_as(&analyst, &format!("/v1/incidents/{contained}/dismiss")).json(&json!({"note": "x"})).send().await.unwrap();
+    let dismiss_contained = app
+        .post_as(&analyst, &format!("/v1/incidents/{contained}/dismiss"))
+        .json(&json!({"note": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(dismiss_contained, StatusCode::CONFLICT).await;
 
     let resolved = app
@@ -149,7 +248,13 @@ async fn illegal_transitions_are_409_and_legal_ones_are_on_the_timeline(backend:
     let resolved: Value = resolved.json().await.unwrap();
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["resolution"], "confirmed_takeover");
-    let event = resolved["timeline"].as_array().unwrap().iter().find(|e| e["event"] == "incident.resolved").unwrap().clone();
+    let event = resolved["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "incident.resolved")
+        .unwrap()
+        .clone();
     assert_eq!(event["actor"], "agent:lee");
     assert_eq!(event["detail"]["note"], "holder confirmed on the phone");
 }
@@ -157,15 +262,41 @@ async fn illegal_transitions_are_409_and_legal_ones_are_on_the_timeline(backend:
 async fn resolving_needs_a_valid_resolution(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let missing = app.post_as(&lead, &format!("/v1/incidents/{id}/resolve")).json(&json!({})).send().await.unwrap();
-    let wrong = app.post_as(&lead, &format!("/v1/incidents/{id}/resolve")).json(&json!({"resolution": "solved", "note": 5})).send().await.unwrap();
-    let malformed = app.post_as(&lead, &format!("/v1/incidents/{id}/resolve")).body("{").send().await.unwrap();
+    let missing = app
+        .post_as(&lead, &format!("/v1/incidents/{id}/resolve"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let wrong = app
+        .post_as(&lead, &format!("/v1/incidents/{id}/resolve"))
+        .json(&json!({"resolution": "solved", "note": 5}))
+        .send()
+        .await
+        .unwrap();
+    let malformed = app
+        .post_as(&lead, &format!("/v1/incidents/{id}/resolve"))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
 
-    assert_eq!(assert_problem(missing, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"], "resolution");
+    assert_eq!(
+        assert_problem(missing, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"],
+        "resolution"
+    );
     let problem = assert_problem(wrong, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["resolution", "note"]);
     assert_problem(malformed, StatusCode::BAD_REQUEST).await;
 }
@@ -173,9 +304,17 @@ async fn resolving_needs_a_valid_resolution(backend: Backend) {
 async fn a_dismissed_incident_is_closed_and_the_next_alert_opens_a_new_one(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let first = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let first = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let dismissed = app.post_as(&analyst, &format!("/v1/incidents/{first}/dismiss")).json(&json!({"note": "travelling"})).send().await.unwrap();
+    let dismissed = app
+        .post_as(&analyst, &format!("/v1/incidents/{first}/dismiss"))
+        .json(&json!({"note": "travelling"}))
+        .send()
+        .await
+        .unwrap();
     let later = app.ingest(&p3_login("re-2", "acct-1")).await;
 
     assert_eq!(dismissed.json::<Value>().await.unwrap()["status"], "dismissed");
@@ -186,7 +325,11 @@ async fn an_unknown_incident_is_404(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
 
-    let response = app.get_as(&analyst, "/v1/incidents/does-not-exist").send().await.unwrap();
+    let response = app
+        .get_as(&analyst, "/v1/incidents/does-not-exist")
+        .send()
+        .await
+        .unwrap();
 
     assert_problem(response, StatusCode::NOT_FOUND).await;
 }

@@ -12,6 +12,7 @@ mod health;
 mod holds;
 mod incidents;
 mod playbooks;
+mod restart;
 mod roles;
 mod runs;
 mod sla;

@@ -7,7 +7,10 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, assert_problem, on_both_backends, p3_login, spawn_app, spawn_app_with, unique_name};
 
-on_both_backends!(the_shipped_playbooks_are_listed_verified_with_their_digests, with_signing_keys_only_correctly_signed_playbooks_run);
+on_both_backends!(
+    the_shipped_playbooks_are_listed_verified_with_their_digests,
+    with_signing_keys_only_correctly_signed_playbooks_run
+);
 
 fn holdfast() -> Command {
     Command::new(env!("CARGO_BIN_EXE_holdfast"))
@@ -42,7 +45,14 @@ async fn the_shipped_playbooks_are_listed_verified_with_their_digests(backend: B
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
 
-    let listed: Value = app.get_as(&analyst, "/v1/playbooks").send().await.unwrap().json().await.unwrap();
+    let listed: Value = app
+        .get_as(&analyst, "/v1/playbooks")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
 
     let mut ids = Vec::new();
     for playbook in listed["playbooks"].as_array().unwrap() {
@@ -52,12 +62,23 @@ async fn the_shipped_playbooks_are_listed_verified_with_their_digests(backend: B
         assert!(playbook["reasons"].as_array().unwrap().is_empty());
         ids.push(playbook["id"].as_str().unwrap().to_owned());
     }
-    assert_eq!(ids, ["contain-large-withdrawal", "contain-suspicious-login", "recover-account", "unfreeze-account"]);
+    assert_eq!(
+        ids,
+        [
+            "contain-large-withdrawal",
+            "contain-suspicious-login",
+            "recover-account",
+            "unfreeze-account"
+        ]
+    );
 }
 
 async fn with_signing_keys_only_correctly_signed_playbooks_run(backend: Backend) {
     let dir = PlaybookDir::copy_of_shipped();
-    let keygen = holdfast().args(["playbooks", "keygen", "--key-id", "team"]).output().unwrap();
+    let keygen = holdfast()
+        .args(["playbooks", "keygen", "--key-id", "team"])
+        .output()
+        .unwrap();
     let printed = String::from_utf8(keygen.stdout).unwrap();
     let lines: Vec<&str> = printed.lines().map(str::trim).collect();
     let private = lines[1];
@@ -71,24 +92,58 @@ async fn with_signing_keys_only_correctly_signed_playbooks_run(backend: Backend)
     assert!(sign.status.success(), "{}", String::from_utf8_lossy(&sign.stderr));
     // Tamper with a signed file after signing.
     let recover = std::fs::read_to_string(dir.file("recover-account.toml")).unwrap();
-    std::fs::write(dir.file("recover-account.toml"), recover.replace("mfa = true", "mfa = false")).unwrap();
+    std::fs::write(
+        dir.file("recover-account.toml"),
+        recover.replace("mfa = true", "mfa = false"),
+    )
+    .unwrap();
 
     let app = spawn_app_with(backend, |settings| {
-        settings.set("HOLDFAST_PLAYBOOKS", dir.0.display().to_string()).set("HOLDFAST_PLAYBOOK_KEYS", trusted.clone());
+        settings
+            .set("HOLDFAST_PLAYBOOKS", dir.0.display().to_string())
+            .set("HOLDFAST_PLAYBOOK_KEYS", trusted.clone());
     })
     .await;
     let lead = app.agent("lee", Role::Lead).await;
-    let listed: Value = app.get_as(&lead, "/v1/playbooks").send().await.unwrap().json().await.unwrap();
-    let verdict = |id: &str| listed["playbooks"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap().clone();
+    let listed: Value = app
+        .get_as(&lead, "/v1/playbooks")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verdict = |id: &str| {
+        listed["playbooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone()
+    };
 
     assert_eq!(verdict("contain-suspicious-login")["verified"], true);
     assert_eq!(verdict("contain-suspicious-login")["signed_by"], "team");
     assert_eq!(verdict("recover-account")["verified"], false);
-    assert!(verdict("recover-account")["reasons"][0].as_str().unwrap().contains("does not match"));
+    assert!(
+        verdict("recover-account")["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not match")
+    );
     assert_eq!(verdict("unfreeze-account")["verified"], false);
-    assert!(verdict("unfreeze-account")["reasons"][0].as_str().unwrap().contains("unsigned"));
+    assert!(
+        verdict("unfreeze-account")["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("unsigned")
+    );
 
-    let incident = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let refused = app.start_run(&lead, &incident, "recover-account").await;
     assert_problem(refused, StatusCode::CONFLICT).await;
     let accepted = app.start_run(&lead, &incident, "contain-suspicious-login").await;
@@ -97,7 +152,11 @@ async fn with_signing_keys_only_correctly_signed_playbooks_run(backend: Backend)
 
 #[test]
 fn playbooks_verify_accepts_the_shipped_directory() {
-    let output = holdfast().args(["playbooks", "verify"]).arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks")).output().unwrap();
+    let output = holdfast()
+        .args(["playbooks", "verify"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks"))
+        .output()
+        .unwrap();
 
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
@@ -116,6 +175,9 @@ fn playbooks_verify_names_the_file_and_step_of_every_problem_and_exits_non_zero(
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL  unfreeze-account.toml"), "{stdout}");
-    assert!(stdout.contains("unfreeze-account.toml: step 2: unknown action `approval.skip`"), "{stdout}");
+    assert!(
+        stdout.contains("unfreeze-account.toml: step 2: unknown action `approval.skip`"),
+        "{stdout}"
+    );
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 3, "{stdout}");
 }

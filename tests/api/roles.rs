@@ -4,7 +4,9 @@ use holdfast::domain::agent::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestAgent, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app};
+use crate::helpers::{
+    Backend, TestAgent, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app,
+};
 
 on_both_backends!(
     analysts_may_not_resolve_approve_recover_or_manage_agents,
@@ -26,23 +28,69 @@ async fn forbidden(app: &TestApp, agent: &TestAgent, method: Method, path: &str,
         .await
         .unwrap();
     let problem = assert_problem(response, StatusCode::FORBIDDEN).await;
-    assert!(problem["type"].as_str().unwrap().ends_with("/forbidden"), "{method} {path}: {problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("/forbidden"),
+        "{method} {path}: {problem}"
+    );
 }
 
 async fn analysts_may_not_resolve_approve_recover_or_manage_agents(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    let run: Value = app.start_run(&lead, &incident, "unfreeze-account").await.json().await.unwrap();
+    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run: Value = app
+        .start_run(&lead, &incident, "unfreeze-account")
+        .await
+        .json()
+        .await
+        .unwrap();
     let run_id = run["run_id"].as_str().unwrap();
 
-    forbidden(&app, &analyst, Method::POST, &format!("/v1/incidents/{incident}/resolve"), json!({"resolution": "false_positive"})).await;
-    forbidden(&app, &analyst, Method::POST, &format!("/v1/runs/{run_id}/approve"), json!({})).await;
-    forbidden(&app, &analyst, Method::POST, &format!("/v1/incidents/{incident}/runs"), json!({"playbook_id": "recover-account"})).await;
-    forbidden(&app, &analyst, Method::POST, &format!("/v1/incidents/{incident}/runs"), json!({"playbook_id": "unfreeze-account"})).await;
+    forbidden(
+        &app,
+        &analyst,
+        Method::POST,
+        &format!("/v1/incidents/{incident}/resolve"),
+        json!({"resolution": "false_positive"}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &analyst,
+        Method::POST,
+        &format!("/v1/runs/{run_id}/approve"),
+        json!({}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &analyst,
+        Method::POST,
+        &format!("/v1/incidents/{incident}/runs"),
+        json!({"playbook_id": "recover-account"}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &analyst,
+        Method::POST,
+        &format!("/v1/incidents/{incident}/runs"),
+        json!({"playbook_id": "unfreeze-account"}),
+    )
+    .await;
     forbidden(&app, &analyst, Method::GET, "/v1/agents", json!({})).await;
-    forbidden(&app, &analyst, Method::POST, "/v1/agents", json!({"username": "eve", "role": "admin"})).await;
+    forbidden(
+        &app,
+        &analyst,
+        Method::POST,
+        "/v1/agents",
+        json!({"username": "eve", "role": "admin"}),
+    )
+    .await;
     forbidden(&app, &analyst, Method::POST, "/v1/agents/lee/disable", json!({})).await;
 }
 
@@ -51,7 +99,14 @@ async fn leads_may_not_manage_agents(backend: Backend) {
     let lead = app.agent("lee", Role::Lead).await;
 
     forbidden(&app, &lead, Method::GET, "/v1/agents", json!({})).await;
-    forbidden(&app, &lead, Method::POST, "/v1/agents", json!({"username": "eve", "role": "admin"})).await;
+    forbidden(
+        &app,
+        &lead,
+        Method::POST,
+        "/v1/agents",
+        json!({"username": "eve", "role": "admin"}),
+    )
+    .await;
     forbidden(&app, &lead, Method::POST, "/v1/agents/lee/disable", json!({})).await;
 }
 
@@ -59,26 +114,91 @@ async fn admins_may_not_work_incidents(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.agent("root", Role::Admin).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let p3 = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    let p1 = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"].as_str().unwrap().to_owned();
-    let run: Value = app.start_run(&lead, &p1, "unfreeze-account").await.json().await.unwrap();
+    let p3 = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p1 = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run: Value = app
+        .start_run(&lead, &p1, "unfreeze-account")
+        .await
+        .json()
+        .await
+        .unwrap();
 
     forbidden(&app, &admin, Method::POST, "/v1/incidents/next", json!({})).await;
-    forbidden(&app, &admin, Method::POST, &format!("/v1/incidents/{p3}/acknowledge"), json!({})).await;
-    forbidden(&app, &admin, Method::POST, &format!("/v1/incidents/{p3}/dismiss"), json!({})).await;
-    forbidden(&app, &admin, Method::POST, &format!("/v1/incidents/{p1}/resolve"), json!({"resolution": "user_error"})).await;
-    forbidden(&app, &admin, Method::POST, &format!("/v1/incidents/{p3}/runs"), json!({"playbook_id": "contain-suspicious-login"})).await;
-    forbidden(&app, &admin, Method::POST, &format!("/v1/runs/{}/approve", run["run_id"].as_str().unwrap()), json!({})).await;
-    assert_eq!(app.get_as(&admin, "/v1/incidents").send().await.unwrap().status(), StatusCode::OK, "admins may read");
+    forbidden(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/v1/incidents/{p3}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/v1/incidents/{p3}/dismiss"),
+        json!({}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/v1/incidents/{p1}/resolve"),
+        json!({"resolution": "user_error"}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/v1/incidents/{p3}/runs"),
+        json!({"playbook_id": "contain-suspicious-login"}),
+    )
+    .await;
+    forbidden(
+        &app,
+        &admin,
+        Method::POST,
+        &format!("/v1/runs/{}/approve", run["run_id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        app.get_as(&admin, "/v1/incidents").send().await.unwrap().status(),
+        StatusCode::OK,
+        "admins may read"
+    );
 }
 
 async fn the_agent_who_started_a_run_may_not_approve_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    let run: Value = app.start_run(&lead, &incident, "unfreeze-account").await.json().await.unwrap();
+    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run: Value = app
+        .start_run(&lead, &incident, "unfreeze-account")
+        .await
+        .json()
+        .await
+        .unwrap();
 
-    forbidden(&app, &lead, Method::POST, &format!("/v1/runs/{}/approve", run["run_id"].as_str().unwrap()), json!({})).await;
+    forbidden(
+        &app,
+        &lead,
+        Method::POST,
+        &format!("/v1/runs/{}/approve", run["run_id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
 }
 
 async fn every_agent_endpoint_needs_a_session(backend: Backend) {
@@ -100,8 +220,21 @@ async fn every_agent_endpoint_needs_a_session(backend: Backend) {
         (Method::POST, "/v1/auth/step-up"),
     ];
     for (method, path) in endpoints {
-        let anonymous = app.client.request(method.clone(), app.url(path)).json(&json!({})).send().await.unwrap();
-        let forged = app.client.request(method.clone(), app.url(path)).bearer_auth("forged").json(&json!({})).send().await.unwrap();
+        let anonymous = app
+            .client
+            .request(method.clone(), app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let forged = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth("forged")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         for response in [anonymous, forged] {
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
         }

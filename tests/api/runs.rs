@@ -22,7 +22,10 @@ on_both_backends!(
 async fn a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let incident = app.incident(&analyst, &incident_id).await;
     let run_id = incident["runs"][0]["run_id"].as_str().unwrap().to_owned();
 
@@ -32,15 +35,26 @@ async fn a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end(ba
     assert_eq!(run["playbook"]["version"], 1);
     assert_eq!(run["playbook"]["digest"].as_str().unwrap().len(), 64);
     assert_eq!(run["started_by"], "system");
-    assert!(run["steps"].as_array().unwrap().iter().all(|s| s["status"] == "succeeded"));
-    app.exchange.wait_for_actions("acct-1", "cancel_pending_withdrawals", 1).await;
+    assert!(
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "succeeded")
+    );
+    app.exchange
+        .wait_for_actions("acct-1", "cancel_pending_withdrawals", 1)
+        .await;
     app.exchange.wait_for_actions("acct-1", "revoke_sessions", 1).await;
 }
 
 async fn an_analyst_contains_a_p3_incident_by_running_the_containment_playbook(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let response = app.start_run(&analyst, &incident_id, "contain-suspicious-login").await;
 
@@ -51,29 +65,66 @@ async fn an_analyst_contains_a_p3_incident_by_running_the_containment_playbook(b
     }
     assert_eq!(run["started_by"], "agent:ana");
     assert_eq!(app.holds("acct-1").await["frozen"], true);
-    let run = app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded").await;
-    assert!(run["steps"].as_array().unwrap().iter().all(|s| s["started_at"].is_string() && s["finished_at"].is_string()));
+    let run = app
+        .wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
+        .await;
+    assert!(
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["started_at"].is_string() && s["finished_at"].is_string())
+    );
     let incident = app.incident(&analyst, &incident_id).await;
     assert_eq!(incident["status"], "contained");
-    let events: Vec<&str> = incident["timeline"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert!(events.contains(&"run.step_succeeded") && events.contains(&"run.succeeded"), "{events:?}");
+    let events: Vec<&str> = incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.contains(&"run.step_succeeded") && events.contains(&"run.succeeded"),
+        "{events:?}"
+    );
 }
 
 async fn each_step_waits_for_the_exchange_to_confirm_the_one_before(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.exchange.stall();
 
-    let run: Value = app.start_run(&analyst, &incident_id, "contain-suspicious-login").await.json().await.unwrap();
+    let run: Value = app
+        .start_run(&analyst, &incident_id, "contain-suspicious-login")
+        .await
+        .json()
+        .await
+        .unwrap();
     let run_id = run["run_id"].as_str().unwrap();
     app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
 
-    let waiting: Value = app.get_as(&analyst, &format!("/v1/runs/{run_id}")).send().await.unwrap().json().await.unwrap();
+    let waiting: Value = app
+        .get_as(&analyst, &format!("/v1/runs/{run_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(waiting["status"], "running");
     assert_eq!(waiting["steps"][0]["status"], "running");
     assert_eq!(waiting["steps"][1]["status"], "pending");
-    assert!(app.exchange.received().iter().all(|r| r.field("action") != "revoke_sessions"), "step 2 did not start");
+    assert!(
+        app.exchange
+            .received()
+            .iter()
+            .all(|r| r.field("action") != "revoke_sessions"),
+        "step 2 did not start"
+    );
 
     app.exchange.release();
     app.wait_for_run(&analyst, run_id, "succeeded").await;
@@ -85,31 +136,71 @@ async fn a_step_the_exchange_never_confirms_fails_the_run_visibly(backend: Backe
     })
     .await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.exchange.fail_next(1000);
 
-    let run: Value = app.start_run(&analyst, &incident_id, "contain-suspicious-login").await.json().await.unwrap();
-    let run = app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "failed").await;
+    let run: Value = app
+        .start_run(&analyst, &incident_id, "contain-suspicious-login")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run = app
+        .wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "failed")
+        .await;
 
     assert_eq!(run["steps"][0]["status"], "failed");
-    assert!(run["failure"].as_str().unwrap().contains("the exchange did not confirm"), "{run}");
-    let attempts = app.exchange.received().iter().filter(|r| r.field("action") == "place_hold").count();
+    assert!(
+        run["failure"]
+            .as_str()
+            .unwrap()
+            .contains("the exchange did not confirm"),
+        "{run}"
+    );
+    let attempts = app
+        .exchange
+        .received()
+        .iter()
+        .filter(|r| r.field("action") == "place_hold")
+        .count();
     assert_eq!(attempts, 6, "two holds, three attempts each");
     let incident = app.incident(&analyst, &incident_id).await;
-    let events: Vec<&str> = incident["timeline"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert!(events.contains(&"exchange.delivery_failed") && events.contains(&"run.failed"), "{events:?}");
+    let events: Vec<&str> = incident["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.contains(&"exchange.delivery_failed") && events.contains(&"run.failed"),
+        "{events:?}"
+    );
 }
 
 async fn a_recovery_run_moves_the_incident_to_recovering(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let run: Value = app.start_run(&lead, &incident_id, "recover-account").await.json().await.unwrap();
-    app.wait_for_run(&lead, run["run_id"].as_str().unwrap(), "succeeded").await;
+    let run: Value = app
+        .start_run(&lead, &incident_id, "recover-account")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.wait_for_run(&lead, run["run_id"].as_str().unwrap(), "succeeded")
+        .await;
 
     assert_eq!(app.incident(&lead, &incident_id).await["status"], "recovering");
-    app.exchange.wait_for_actions("acct-1", "require_credential_reset", 1).await;
+    app.exchange
+        .wait_for_actions("acct-1", "require_credential_reset", 1)
+        .await;
     let frozen = app.holds("acct-1").await;
     assert_eq!(frozen["holds"].as_array().unwrap().len(), 4, "every scope frozen");
 }
@@ -117,19 +208,38 @@ async fn a_recovery_run_moves_the_incident_to_recovering(backend: Backend) {
 async fn a_step_needing_mfa_waits_for_a_fresh_step_up_and_resumes(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.settle().await;
     app.exchange.stall();
-    let run: Value = app.start_run(&lead, &incident_id, "recover-account").await.json().await.unwrap();
+    let run: Value = app
+        .start_run(&lead, &incident_id, "recover-account")
+        .await
+        .json()
+        .await
+        .unwrap();
     let run_id = run["run_id"].as_str().unwrap().to_owned();
     app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
 
     app.clock.advance(Duration::from_secs(6 * 60));
     app.exchange.release();
-    let waiting = crate::helpers::eventually("the credential reset to wait for MFA", Duration::from_secs(15), || async {
-        let run: Value = app.get_as(&lead, &format!("/v1/runs/{run_id}")).send().await.unwrap().json().await.unwrap();
-        (run["steps"][3]["waiting_for"] == "mfa").then_some(run)
-    })
+    let waiting = crate::helpers::eventually(
+        "the credential reset to wait for MFA",
+        Duration::from_secs(15),
+        || async {
+            let run: Value = app
+                .get_as(&lead, &format!("/v1/runs/{run_id}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (run["steps"][3]["waiting_for"] == "mfa").then_some(run)
+        },
+    )
     .await;
     assert_eq!(waiting["status"], "waiting");
 
@@ -147,24 +257,41 @@ async fn a_second_lead_approves_at_any_time_and_only_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let lee = app.agent("lee", Role::Lead).await;
     let max = app.agent("max", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    let run: Value = app.start_run(&lee, &incident_id, "unfreeze-account").await.json().await.unwrap();
+    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run: Value = app
+        .start_run(&lee, &incident_id, "unfreeze-account")
+        .await
+        .json()
+        .await
+        .unwrap();
     let run_id = run["run_id"].as_str().unwrap();
     assert_eq!(run["status"], "waiting");
     assert_eq!(run["steps"][0]["waiting_for"], "identity");
 
     let approve = || {
-        app.post_as(&max, &format!("/v1/runs/{run_id}/approve")).header("x-holdfast-otp", app.fresh_code(&max.secret)).send()
+        app.post_as(&max, &format!("/v1/runs/{run_id}/approve"))
+            .header("x-holdfast-otp", app.fresh_code(&max.secret))
+            .send()
     };
     let approved = approve().await.unwrap();
     assert_eq!(approved.status(), StatusCode::OK);
     let approved: Value = approved.json().await.unwrap();
     assert_eq!(approved["approvals"][0]["agent"], "max");
-    assert_eq!(approved["steps"][0]["waiting_for"], "identity", "the approval is recorded before its step is reached");
+    assert_eq!(
+        approved["steps"][0]["waiting_for"], "identity",
+        "the approval is recorded before its step is reached"
+    );
     assert_problem(approve().await.unwrap(), StatusCode::CONFLICT).await;
 
     app.clock.advance(Duration::from_secs(5 * 60));
-    let without_mfa = app.post_as(&max, &format!("/v1/runs/{run_id}/approve")).send().await.unwrap();
+    let without_mfa = app
+        .post_as(&max, &format!("/v1/runs/{run_id}/approve"))
+        .send()
+        .await
+        .unwrap();
     let problem = assert_problem(without_mfa, StatusCode::FORBIDDEN).await;
     assert!(problem["type"].as_str().unwrap().ends_with("mfa-required"));
 }
@@ -173,9 +300,17 @@ async fn a_playbook_without_an_approval_step_refuses_approvals(backend: Backend)
     let app = spawn_app(backend).await;
     let lee = app.agent("lee", Role::Lead).await;
     let max = app.agent("max", Role::Lead).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.exchange.stall();
-    let run: Value = app.start_run(&lee, &incident_id, "contain-suspicious-login").await.json().await.unwrap();
+    let run: Value = app
+        .start_run(&lee, &incident_id, "contain-suspicious-login")
+        .await
+        .json()
+        .await
+        .unwrap();
 
     let response = app
         .post_as(&max, &format!("/v1/runs/{}/approve", run["run_id"].as_str().unwrap()))
@@ -191,8 +326,14 @@ async fn a_playbook_without_an_approval_step_refuses_approvals(backend: Backend)
 async fn a_playbook_cannot_run_twice_at_once_on_one_incident(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
-    assert_eq!(app.start_run(&lead, &incident_id, "unfreeze-account").await.status(), StatusCode::CREATED);
+    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.start_run(&lead, &incident_id, "unfreeze-account").await.status(),
+        StatusCode::CREATED
+    );
 
     let second = app.start_run(&lead, &incident_id, "unfreeze-account").await;
 
@@ -202,7 +343,10 @@ async fn a_playbook_cannot_run_twice_at_once_on_one_incident(backend: Backend) {
 async fn starting_a_run_needs_a_fresh_step_up(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"].as_str().unwrap().to_owned();
+    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let response = app
         .post_as(&analyst, &format!("/v1/incidents/{incident_id}/runs"))
@@ -214,5 +358,8 @@ async fn starting_a_run_needs_a_fresh_step_up(backend: Backend) {
 
     let problem = assert_problem(response, StatusCode::FORBIDDEN).await;
     assert!(problem["type"].as_str().unwrap().ends_with("mfa-required"));
-    assert_eq!(assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"], "playbook_id");
+    assert_eq!(
+        assert_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["field"],
+        "playbook_id"
+    );
 }
