@@ -52,6 +52,12 @@ enum Command {
     /// Manage the master key that encrypts secrets at rest.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the current TOTP code for a secret, as an authenticator app would.
+    Otp {
+        /// The base32 TOTP secret `holdfast agent add` printed.
+        #[arg(long, env = "HOLDFAST_TOTP_SECRET", hide_env_values = true)]
+        secret: String,
+    },
     /// Sign a request the way the risk engine does, and print or send it.
     ///
     /// Without --key it signs with this installation's development key
@@ -180,6 +186,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Sign(args) => sign(args).await,
+        Command::Otp { secret } => {
+            let seed = totp_rs::Secret::try_from_base32(secret.trim())
+                .map_err(|_| anyhow::anyhow!("--secret is not base32"))?;
+            println!("{}", crate::auth::totp::code_at(seed.as_ref(), Clock::system().now()));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Agent(AgentCommand::Add { username, role, json }) => add_agent(&username, &role, json).await,
         Command::Playbooks(command) => playbooks_command(command),
         Command::Keys(KeysCommand::Rotate { new_key }) => rotate_keys(new_key).await,
