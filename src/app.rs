@@ -36,6 +36,7 @@ use crate::ratelimit::{KeyedLimiter, SWEEP_INTERVAL};
 use crate::runs;
 use crate::sla;
 use crate::storage::{Committed, Database, DatabaseKind};
+use crate::unfreeze;
 
 /// How many accounts the hold cache remembers.
 const HOLD_CACHE_CAPACITY: usize = 100_000;
@@ -58,25 +59,43 @@ struct Inner {
     secrets: SecretBox,
     limits: Limits,
     playbooks: Playbooks,
+    public_url: String,
 }
 
 /// The per-client rate limits.
 pub struct Limits {
     pub login: KeyedLimiter,
     pub step_up: KeyedLimiter,
+    /// Link requests per client address.
+    pub unfreeze_per_address: KeyedLimiter,
+    /// Link requests per account, whatever the address: caps the messages a
+    /// holder can be sent by someone else.
+    pub unfreeze_per_account: KeyedLimiter,
+    /// Holders' code and answer submissions per client address.
+    pub holder_steps: KeyedLimiter,
 }
 
 impl Limits {
     fn new() -> Self {
         Self {
-            login: KeyedLimiter::new("sign-in", 30, 20),
-            step_up: KeyedLimiter::new("step-up", 30, 20),
+            login: KeyedLimiter::new("sign-in", Duration::from_secs(2), 20),
+            step_up: KeyedLimiter::new("step-up", Duration::from_secs(2), 20),
+            unfreeze_per_address: KeyedLimiter::new("unfreeze", Duration::from_secs(30), 20),
+            unfreeze_per_account: KeyedLimiter::new("unfreeze", Duration::from_secs(12 * 60), 5),
+            holder_steps: KeyedLimiter::new("verification", Duration::from_secs(2), 30),
         }
     }
 
     fn forget_idle(&self) {
-        self.login.forget_idle();
-        self.step_up.forget_idle();
+        for limiter in [
+            &self.login,
+            &self.step_up,
+            &self.unfreeze_per_address,
+            &self.unfreeze_per_account,
+            &self.holder_steps,
+        ] {
+            limiter.forget_idle();
+        }
     }
 }
 
@@ -121,6 +140,11 @@ impl AppState {
         &self.0.playbooks
     }
 
+    /// The base URL links to Holdfast are built from.
+    pub fn public_url(&self) -> &str {
+        &self.0.public_url
+    }
+
     /// Brings in-memory state in line with a committed change.
     pub fn after_commit(&self, committed: Committed) {
         for account_id in &committed.holds_changed {
@@ -146,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(playbooks::routes())
         .merge(runs::routes())
+        .merge(unfreeze::routes(state.clone()))
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
@@ -245,6 +270,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let public_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
         let exchange = Exchange::new(config.exchange.clone(), config.outbound_retry.timeout)?;
         let (intake, intake_queue) = Intake::new();
         let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
@@ -261,6 +290,7 @@ impl Application {
             secrets,
             limits: Limits::new(),
             playbooks,
+            public_url,
         }));
         Ok(Self {
             listener,
@@ -305,6 +335,7 @@ impl Application {
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
         background.spawn(runs::sweep_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(unfreeze::expire_until_cancelled(state.clone(), cancel.clone()));
 
         let app = router(state.clone());
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

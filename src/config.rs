@@ -112,8 +112,9 @@ pub struct Config {
     /// Public keys trusted to sign playbooks; when set, unsigned playbooks never run.
     pub playbook_keys: PlaybookKeys,
     pub exchange: Option<ExchangeConfig>,
-    /// The address account holders reach Holdfast at; links are built from it.
-    pub public_url: String,
+    /// The address account holders reach Holdfast at; links are built from it,
+    /// never from a request's Host header. Unset: the address Holdfast listens on.
+    pub public_url: Option<String>,
     pub request_timeout: Duration,
     pub outbound_retry: RetryPolicy,
     pub sla_check_interval: Duration,
@@ -255,12 +256,12 @@ impl Config {
         let public_url = match var("HOLDFAST_PUBLIC_URL") {
             Some(url) => {
                 check_http_url("HOLDFAST_PUBLIC_URL", &url)?;
-                url.trim_end_matches('/').to_owned()
+                Some(url.trim_end_matches('/').to_owned())
             }
             None if production => {
                 bail!("HOLDFAST_PUBLIC_URL: required in production (the https address holders reach)")
             }
-            None => format!("http://{listen}"),
+            None => None,
         };
 
         let outbound_timeout = duration_or(&var, "HOLDFAST_OUTBOUND_TIMEOUT", "10s")?;

@@ -10,4 +10,5 @@ pub mod playbook;
 pub mod priority;
 pub mod run;
 pub mod time;
+pub mod unfreeze;
 pub mod validation;

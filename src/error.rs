@@ -62,6 +62,12 @@ pub enum ApiError {
         retry_after: u64,
         extra: Map<String, Value>,
     },
+    /// 429 without a retry: the holder used every try; the request is locked.
+    #[error("{0}")]
+    Exhausted(String),
+    /// 410: the resource existed but has expired.
+    #[error("{0}")]
+    Gone(String),
     /// 503: a dependency (database, Redis) does not answer.
     #[error("{0}")]
     Unavailable(String),
@@ -103,7 +109,8 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Locked { .. } => StatusCode::LOCKED,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::Exhausted(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -121,6 +128,8 @@ impl ApiError {
             ApiError::Invalid(_) => "validation-failed",
             ApiError::Locked { .. } => "account-locked",
             ApiError::TooManyRequests { .. } => "rate-limited",
+            ApiError::Exhausted(_) => "attempts-exhausted",
+            ApiError::Gone(_) => "expired",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal-error",
         }

@@ -317,11 +317,12 @@ pub fn summary(incident: &Incident) -> Value {
 /// The incident as `GET /v1/incidents/{id}` shows it.
 pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiError> {
     let db = state.db();
-    let (alerts, holds, timeline, runs) = tokio::try_join!(
+    let (alerts, holds, timeline, runs, flows) = tokio::try_join!(
         db.incident_alerts(&incident.id),
         db.incident_holds(&incident.id),
         db.timeline(&incident.id),
         db.incident_runs(&incident.id),
+        db.incident_flows(&incident.id),
     )?;
     let now = state.clock().now();
     let alerts: Vec<Value> = alerts
@@ -356,6 +357,22 @@ pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiE
         .iter()
         .map(|run| json!({"run_id": run.id, "playbook_id": run.playbook.id, "status": run.status, "created_at": run.created_at}))
         .collect();
+    let unfreeze: Vec<Value> = flows
+        .iter()
+        .map(|flow| {
+            json!({
+                "state": flow.state,
+                "created_at": flow.created_at,
+                "verified_at": flow.verified_at,
+                "queued_at": flow.queued_at,
+                "answers": flow.answers,
+                "decided_at": flow.decided_at,
+                "decided_by": flow.decided_by,
+                "decision_reason": flow.decision_reason,
+                "run_id": flow.run_id,
+            })
+        })
+        .collect();
     let mut body = summary(incident);
     let extra = json!({
         "priority_reasons": incident.priority_reasons,
@@ -367,6 +384,7 @@ pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiE
         "alerts": alerts,
         "holds": holds,
         "runs": runs,
+        "unfreeze_requests": unfreeze,
         "timeline": timeline,
     });
     if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {

@@ -81,8 +81,12 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-async fn deliver(state: &AppState, message: OutboxMessage) -> anyhow::Result<()> {
+async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result<()> {
     let now = state.clock().now();
+    let sealed = message.body.starts_with(SEALED_PREFIX);
+    if sealed {
+        message.body = open_sealed(state, &message)?;
+    }
     let outcome = state
         .exchange()
         .send(&message.destination, &message.body, now)
@@ -111,6 +115,10 @@ async fn deliver(state: &AppState, message: OutboxMessage) -> anyhow::Result<()>
             false
         }
     };
+    if settled && sealed {
+        // The code or token it carried is no longer needed: keep no copy.
+        tx.redact_message(&message.id).await?;
+    }
     let committed = tx.commit().await?;
     state.after_commit(committed);
     if settled && let Some(run_id) = &message.run_id {
@@ -242,4 +250,60 @@ pub async fn queue_notification(
         at,
     )
     .await
+}
+
+/// Bodies carrying a secret (a flow token, a one-time code) are stored sealed
+/// under the master key, opened only to send them, and redacted once settled.
+const SEALED_PREFIX: &str = "sealed:v1:";
+
+fn seal_context(idempotency_key: &str) -> String {
+    format!("holdfast:outbox:{idempotency_key}")
+}
+
+fn open_sealed(state: &AppState, message: &OutboxMessage) -> anyhow::Result<String> {
+    use base64::Engine;
+    let rest = &message.body[SEALED_PREFIX.len()..];
+    let (key_id, encoded) = rest
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("a sealed message without a key id"))?;
+    let sealed = base64::engine::general_purpose::STANDARD.decode(encoded)?;
+    let plain = state
+        .secrets()
+        .open(&sealed, key_id, &seal_context(&message.idempotency_key))?;
+    Ok(String::from_utf8(plain.to_vec())?)
+}
+
+/// Queues a notification whose data holds a secret (SPEC §8 `unfreeze_link`,
+/// `unfreeze_code`): stored sealed, redacted after delivery.
+pub async fn queue_secret_notification(
+    tx: &mut crate::storage::WriteTx,
+    secrets: &crate::crypto::SecretBox,
+    idempotency_key: &str,
+    account_id: &str,
+    template: &str,
+    data: Value,
+    at: Timestamp,
+) -> anyhow::Result<bool> {
+    use base64::Engine;
+    let body = json!({
+        "idempotency_key": idempotency_key,
+        "account_id": account_id,
+        "template": template,
+        "data": data,
+    });
+    let (sealed, key_id) = secrets.seal(body.to_string().as_bytes(), &seal_context(idempotency_key))?;
+    let stored = format!(
+        "{SEALED_PREFIX}{key_id}:{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    );
+    Ok(tx
+        .enqueue(
+            &crate::ids::new_id(),
+            idempotency_key,
+            crate::exchange::NOTIFY,
+            &stored,
+            None,
+            at,
+        )
+        .await?)
 }

@@ -16,12 +16,14 @@ pub struct KeyedLimiter {
 }
 
 impl KeyedLimiter {
-    /// Allows `burst` requests at once per key, refilled at `per_minute`.
-    pub fn new(what: &'static str, per_minute: u32, burst: u32) -> Self {
-        let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+    /// Allows `burst` requests at once per key, refilled one every `refill`.
+    pub fn new(what: &'static str, refill: Duration, burst: u32) -> Self {
         let burst = NonZeroU32::new(burst.max(1)).expect("at least one");
+        let quota = Quota::with_period(refill.max(Duration::from_millis(1)))
+            .expect("a non-zero period")
+            .allow_burst(burst);
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
             what,
         }
@@ -56,7 +58,7 @@ mod tests {
 
     #[test]
     fn a_key_is_refused_after_its_burst_and_others_are_not() {
-        let limiter = KeyedLimiter::new("test", 1, 3);
+        let limiter = KeyedLimiter::new("test", Duration::from_secs(60), 3);
         for _ in 0..3 {
             assert!(limiter.check("a").is_ok());
         }

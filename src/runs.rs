@@ -211,6 +211,7 @@ pub async fn advance(
                 run.failure = Some(failure);
                 run.finished_at = Some(now);
                 run.updated_at = now;
+                crate::unfreeze::on_unfreeze_run_failed(state, tx, run, now).await?;
                 return Ok(());
             }
         }
@@ -218,6 +219,7 @@ pub async fn advance(
     run.status = RunStatus::Succeeded;
     run.finished_at = Some(now);
     run.updated_at = now;
+    crate::unfreeze::on_unfreeze_run_succeeded(state, tx, run, now).await?;
     tx.audit(
         AuditRecord::new(now, "system", "run.succeeded")
             .incident(&incident.id, &incident.account_id)

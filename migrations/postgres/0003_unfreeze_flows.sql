@@ -16,9 +16,11 @@ CREATE TABLE unfreeze_flows (
     code_expires_at              TIMESTAMPTZ,
     code_attempts_left           INTEGER NOT NULL,
     codes_sent                   INTEGER NOT NULL,
+    code_verified_at             TIMESTAMPTZ,
     second_factor_attempts_left  INTEGER NOT NULL,
     -- NULL until the exchange said whether the holder has a 2-step method.
     second_factor_required       BOOLEAN,
+    second_factor_verified_at    TIMESTAMPTZ,
     -- The holder's answers about each flagged activity, as JSON.
     answers                      TEXT,
     -- When the holder finished every verification step.
@@ -35,3 +37,10 @@ CREATE UNIQUE INDEX unfreeze_flows_one_live_per_account ON unfreeze_flows (accou
 CREATE INDEX unfreeze_flows_by_incident ON unfreeze_flows (incident_id);
 CREATE INDEX unfreeze_flows_in_review ON unfreeze_flows (queued_at) WHERE state = 'in_review';
 CREATE INDEX unfreeze_flows_decided ON unfreeze_flows (decided_at) WHERE decided_at IS NOT NULL;
+
+-- A cool-off (a hold with an expiry) may stand beside a freeze of the same
+-- scope, so an unfreeze can put the cool-off in place before it lifts the
+-- freeze and the account is never unrestricted in between.
+ALTER TABLE holds ADD COLUMN is_freeze BOOLEAN GENERATED ALWAYS AS (expires_at IS NULL) STORED;
+DROP INDEX holds_one_per_incident_scope;
+CREATE UNIQUE INDEX holds_one_per_incident_scope_kind ON holds (incident_id, scope, is_freeze) WHERE lifted_at IS NULL;

@@ -98,6 +98,16 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    /// The ids of every alert of an incident.
+    pub async fn incident_alert_ids(&mut self, incident_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_scalar("SELECT alert_id FROM alerts WHERE incident_id = $1 ORDER BY occurred_at")
+            .bind(incident_id)
+            .fetch_all(c)
+            .await)
+    }
+}
+
 impl Database {
     /// An incident's alerts in the order they occurred.
     pub async fn incident_alerts(&self, incident_id: &str) -> Result<Vec<AlertRow>, sqlx::Error> {

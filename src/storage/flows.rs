@@ -1,8 +1,209 @@
 //! The holder's unfreeze flows.
 
-use super::{WriteTx, on_backend};
+use std::time::Duration;
+
+use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use crate::domain::time::Timestamp;
+use crate::domain::unfreeze::{Flow, FlowState};
+
+super::from_row!(Flow, |row| Ok(Flow {
+    id: row.try_get("id")?,
+    account_id: row.try_get("account_id")?,
+    incident_id: row.try_get("incident_id")?,
+    state: parsed("state", row.try_get("state")?, FlowState::parse)?,
+    created_at: row.try_get("created_at")?,
+    updated_at: row.try_get("updated_at")?,
+    expires_at: row.try_get("expires_at")?,
+    code_hash: row.try_get("code_hash")?,
+    code_expires_at: row.try_get("code_expires_at")?,
+    code_attempts_left: u32::try_from(row.try_get::<i32, _>("code_attempts_left")?).unwrap_or(0),
+    codes_sent: u32::try_from(row.try_get::<i32, _>("codes_sent")?).unwrap_or(0),
+    code_verified_at: row.try_get("code_verified_at")?,
+    second_factor_attempts_left: u32::try_from(row.try_get::<i32, _>("second_factor_attempts_left")?).unwrap_or(0),
+    second_factor_required: row.try_get("second_factor_required")?,
+    second_factor_verified_at: row.try_get("second_factor_verified_at")?,
+    answers: row
+        .try_get::<Option<String>, _>("answers")?
+        .map(|text| json("answers", text))
+        .transpose()?,
+    verified_at: row.try_get("verified_at")?,
+    queued_at: row.try_get("queued_at")?,
+    decided_at: row.try_get("decided_at")?,
+    decided_by: row.try_get("decided_by")?,
+    decision_reason: row.try_get("decision_reason")?,
+    run_id: row.try_get("run_id")?,
+}));
+
+macro_rules! columns {
+    () => {
+        "id, account_id, incident_id, state, created_at, updated_at, expires_at, code_hash, code_expires_at,
+         code_attempts_left, codes_sent, code_verified_at, second_factor_attempts_left, second_factor_required,
+         second_factor_verified_at, answers, verified_at, queued_at, decided_at, decided_by, decision_reason, run_id"
+    };
+}
+
+/// Selects flows by a condition, locking them on PostgreSQL.
+macro_rules! lock_flows {
+    ($tx:expr, $condition:literal, |$query:ident| $bind:expr, $fetch:ident) => {
+        match $tx.conn() {
+            Backend::Postgres(c) => {
+                let $query = sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM unfreeze_flows WHERE ",
+                    $condition,
+                    " FOR UPDATE"
+                ));
+                $bind.$fetch(c).await
+            }
+            Backend::Sqlite(c) => {
+                let $query = sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM unfreeze_flows WHERE ",
+                    $condition
+                ));
+                $bind.$fetch(c).await
+            }
+        }
+    };
+}
 
 impl WriteTx {
+    pub async fn insert_flow(&mut self, flow: &Flow, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO unfreeze_flows (id, token_hash, account_id, incident_id, state, created_at, updated_at, expires_at,
+                                         code_attempts_left, codes_sent, second_factor_attempts_left)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&flow.id)
+        .bind(token_hash)
+        .bind(&flow.account_id)
+        .bind(&flow.incident_id)
+        .bind(flow.state.as_str())
+        .bind(flow.created_at)
+        .bind(flow.updated_at)
+        .bind(flow.expires_at)
+        .bind(flow.code_attempts_left as i32)
+        .bind(flow.codes_sent as i32)
+        .bind(flow.second_factor_attempts_left as i32)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Writes back a locked flow.
+    pub async fn save_flow(&mut self, flow: &Flow) -> Result<(), sqlx::Error> {
+        let answers = flow
+            .answers
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| sqlx::Error::Encode(e.into()))?;
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE unfreeze_flows SET state = $2, updated_at = $3, expires_at = $4, code_hash = $5, code_expires_at = $6,
+                    code_attempts_left = $7, codes_sent = $8, code_verified_at = $9, second_factor_attempts_left = $10,
+                    second_factor_required = $11, second_factor_verified_at = $12, answers = $13, verified_at = $14,
+                    queued_at = $15, decided_at = $16, decided_by = $17, decision_reason = $18, run_id = $19
+             WHERE id = $1",
+        )
+        .bind(&flow.id)
+        .bind(flow.state.as_str())
+        .bind(flow.updated_at)
+        .bind(flow.expires_at)
+        .bind(&flow.code_hash)
+        .bind(flow.code_expires_at)
+        .bind(flow.code_attempts_left as i32)
+        .bind(flow.codes_sent as i32)
+        .bind(flow.code_verified_at)
+        .bind(flow.second_factor_attempts_left as i32)
+        .bind(flow.second_factor_required)
+        .bind(flow.second_factor_verified_at)
+        .bind(answers)
+        .bind(flow.verified_at)
+        .bind(flow.queued_at)
+        .bind(flow.decided_at)
+        .bind(&flow.decided_by)
+        .bind(&flow.decision_reason)
+        .bind(&flow.run_id)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives a flow a new token; the old link stops working.
+    pub async fn rotate_flow_token(&mut self, flow_id: &str, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE unfreeze_flows SET token_hash = $2 WHERE id = $1")
+            .bind(flow_id)
+            .bind(token_hash)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn lock_flow_by_token(&mut self, token_hash: &[u8]) -> Result<Option<Flow>, sqlx::Error> {
+        lock_flows!(self, "token_hash = $1", |query| query.bind(token_hash), fetch_optional)
+    }
+
+    pub async fn lock_live_flow(&mut self, account_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+        lock_flows!(
+            self,
+            "account_id = $1 AND state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')",
+            |query| query.bind(account_id),
+            fetch_optional
+        )
+    }
+
+    /// The incident's flow waiting for an agent's decision.
+    pub async fn lock_flow_in_review(&mut self, incident_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+        lock_flows!(
+            self,
+            "incident_id = $1 AND state = 'in_review'",
+            |query| query.bind(incident_id),
+            fetch_optional
+        )
+    }
+
+    /// The flow a run is unfreezing.
+    pub async fn lock_flow_of_run(&mut self, run_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+        lock_flows!(self, "run_id = $1", |query| query.bind(run_id), fetch_optional)
+    }
+
+    /// Live flows past their lifetime.
+    pub async fn lock_overdue_flows(&mut self, now: Timestamp, limit: i64) -> Result<Vec<Flow>, sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM unfreeze_flows
+                 WHERE state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')
+                   AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM unfreeze_flows
+                 WHERE state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')
+                   AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+                ))
+                .bind(now)
+                .bind(limit)
+                .fetch_all(c)
+                .await
+            }
+        }
+    }
+
     /// Whether the holder of the incident's account finished the unfreeze
     /// flow's verification (one-time code, second factor, activity answers).
     pub async fn holder_verified(&mut self, incident_id: &str) -> Result<bool, sqlx::Error> {
@@ -14,5 +215,69 @@ impl WriteTx {
         .fetch_one(c)
         .await)?;
         Ok(count > 0)
+    }
+}
+
+impl Database {
+    pub async fn flow_by_token(&self, token_hash: &[u8]) -> Result<Option<Flow>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM unfreeze_flows WHERE token_hash = $1"))
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    /// Flows waiting for an agent, oldest first.
+    pub async fn flows_in_review(&self) -> Result<Vec<Flow>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            "SELECT ", columns!(), " FROM unfreeze_flows WHERE state = 'in_review' ORDER BY queued_at, id"
+        ))
+        .fetch_all(pool)
+        .await)
+    }
+
+    pub async fn incident_flows(&self, incident_id: &str) -> Result<Vec<Flow>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            "SELECT ", columns!(), " FROM unfreeze_flows WHERE incident_id = $1 ORDER BY created_at"
+        ))
+        .bind(incident_id)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// The flow's place in the review queue (1 = next).
+    pub async fn queue_position(&self, flow: &Flow) -> Result<u32, sqlx::Error> {
+        let ahead: i64 = on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM unfreeze_flows
+             WHERE state = 'in_review' AND (queued_at < $1 OR (queued_at = $1 AND id < $2))",
+        )
+        .bind(flow.queued_at)
+        .bind(&flow.id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(u32::try_from(ahead).unwrap_or(u32::MAX - 1) + 1)
+    }
+
+    /// For the wait estimate: how long the last reviews took from queueing to
+    /// decision, and how many were decided since `since`.
+    pub async fn review_history(&self, since: Timestamp, last: i64) -> Result<(Vec<Duration>, u32), sqlx::Error> {
+        let decided: Vec<(Timestamp, Timestamp)> = on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT queued_at, decided_at FROM unfreeze_flows
+             WHERE queued_at IS NOT NULL AND decided_at IS NOT NULL AND decided_at >= queued_at
+             ORDER BY decided_at DESC LIMIT $1",
+        )
+        .bind(last)
+        .fetch_all(pool)
+        .await)?;
+        let in_window: i64 = on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM unfreeze_flows WHERE queued_at IS NOT NULL AND decided_at >= $1",
+        )
+        .bind(since)
+        .fetch_one(pool)
+        .await)?;
+        let durations = decided
+            .into_iter()
+            .map(|(queued, decided)| decided.since(queued))
+            .collect();
+        Ok((durations, u32::try_from(in_window).unwrap_or(u32::MAX)))
     }
 }

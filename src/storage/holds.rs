@@ -28,24 +28,26 @@ super::from_row!(Hold, |row| Ok(Hold {
 
 impl WriteTx {
     /// Places `hold` and returns its id, or `None` when the incident already
-    /// holds a freeze on that scope. A cool-off on the same scope is replaced:
-    /// a freeze is stronger, and a new cool-off restarts the clock.
+    /// freezes that scope. A freeze and a cool-off of one scope may stand side
+    /// by side; a new cool-off replaces an earlier one (it restarts the clock).
     pub async fn place_hold(&mut self, id: &str, hold: &NewHold, at: Timestamp) -> Result<Option<String>, sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE holds SET lifted_at = $3, lifted_by = $4
-             WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL AND expires_at IS NOT NULL",
-        )
-        .bind(&hold.incident_id)
-        .bind(hold.scope.as_str())
-        .bind(at)
-        .bind(&hold.placed_by)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+        if hold.expires_at.is_some() {
+            on_backend!(self.conn(), c => sqlx::query(
+                "UPDATE holds SET lifted_at = $3, lifted_by = $4
+                 WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL AND expires_at IS NOT NULL",
+            )
+            .bind(&hold.incident_id)
+            .bind(hold.scope.as_str())
+            .bind(at)
+            .bind(&hold.placed_by)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        }
         let inserted = on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO holds (id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (incident_id, scope) WHERE lifted_at IS NULL DO NOTHING",
+             ON CONFLICT (incident_id, scope, is_freeze) WHERE lifted_at IS NULL DO NOTHING",
         )
         .bind(id)
         .bind(&hold.account_id)
@@ -62,7 +64,8 @@ impl WriteTx {
         Ok((inserted == 1).then(|| id.to_owned()))
     }
 
-    /// Lifts the incident's unlifted holds on `scopes` and returns them.
+    /// Lifts the incident's freezes on `scopes` and returns them. Cool-offs
+    /// are not lifted: they end on their own.
     pub async fn lift_holds(
         &mut self,
         incident_id: &str,
@@ -74,7 +77,7 @@ impl WriteTx {
         for scope in scopes {
             let rows: Vec<HoldRecord> = on_backend!(self.conn(), c => sqlx::query_as(
                 "UPDATE holds SET lifted_at = $3, lifted_by = $4
-                 WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL
+                 WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL AND expires_at IS NULL
                  RETURNING id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at, lifted_at, lifted_by",
             )
             .bind(incident_id)

@@ -186,6 +186,16 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Replaces a settled message's body, which carried a secret, with a note.
+    pub async fn redact_message(&mut self, id: &str) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE outbox SET body = '{\"redacted\": true}' WHERE id = $1")
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn message_in_tx(&mut self, idempotency_key: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
             .bind(idempotency_key)

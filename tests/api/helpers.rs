@@ -320,20 +320,6 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
-
-    /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
-        self.shutdown().await;
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
-        }
-    }
 }
 
 impl Drop for TestApp {
@@ -420,7 +406,6 @@ pub fn p4_withdrawal(alert_id: &str, account: &str) -> Value {
 /// An agent created for a test, signed in.
 #[derive(Clone, Debug)]
 pub struct TestAgent {
-    pub username: String,
     pub password: String,
     /// The raw TOTP seed.
     pub secret: Vec<u8>,
@@ -475,7 +460,6 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK, "login of {username}");
         let body: Value = response.json().await.unwrap();
         TestAgent {
-            username: username.to_owned(),
             password: credentials.password,
             secret,
             token: body["token"].as_str().unwrap().to_owned(),
@@ -556,5 +540,49 @@ impl TestApp {
             (pending == 0 && running == 0).then_some(())
         })
         .await;
+    }
+}
+
+impl TestApp {
+    /// Asks for an unfreeze link as the holder would.
+    pub async fn request_unfreeze(&self, account_id: &str) -> Response {
+        self.client
+            .post(self.url("/v1/unfreeze"))
+            .json(&serde_json::json!({"account_id": account_id}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The flow token of the newest link sent to the holder of `account_id`.
+    pub async fn unfreeze_token(&self, account_id: &str) -> String {
+        let link = self.exchange.wait_for_notification(account_id, "unfreeze_link").await;
+        link.body["data"]["flow_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The newest one-time code sent to the holder of `account_id`.
+    pub async fn unfreeze_code(&self, account_id: &str) -> String {
+        let message = self.exchange.wait_for_notification(account_id, "unfreeze_code").await;
+        message.body["data"]["code"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn flow_post(&self, token: &str, step: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(&format!("/v1/unfreeze/{token}/{step}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn flow_status(&self, token: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/unfreeze/{token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 }

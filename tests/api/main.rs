@@ -16,3 +16,4 @@ mod restart;
 mod roles;
 mod runs;
 mod sla;
+mod unfreeze;

@@ -1,0 +1,487 @@
+//! The account holder's self-service unfreeze flow.
+//!
+//! ```text
+//! awaiting_code ──► awaiting_second_factor ──► awaiting_activity_review ──► in_review ──► unfrozen
+//!      │                    │                          │                        └───────► rejected
+//!      │                    │                          └──► unfrozen (P3/P4, every activity "mine")
+//!      └────────────────────┴──► locked (tries exhausted)      any live state ──► expired (24 h)
+//! ```
+//! The second-factor step is skipped when the exchange says the holder has
+//! no 2-step method of their own.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::priority::Priority;
+use super::time::Timestamp;
+
+/// How long a flow stays open.
+pub const FLOW_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// How long a one-time code is valid.
+pub const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Wrong one-time codes allowed before the flow locks.
+pub const CODE_ATTEMPTS: u32 = 5;
+/// Wrong second-factor codes allowed before the flow locks.
+pub const SECOND_FACTOR_ATTEMPTS: u32 = 5;
+/// Codes that may be sent for one flow (the first and four resends).
+pub const MAX_CODES_SENT: u32 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    AwaitingCode,
+    AwaitingSecondFactor,
+    AwaitingActivityReview,
+    InReview,
+    Unfrozen,
+    Rejected,
+    Expired,
+    Locked,
+}
+
+impl FlowState {
+    pub const ALL: [FlowState; 8] = [
+        FlowState::AwaitingCode,
+        FlowState::AwaitingSecondFactor,
+        FlowState::AwaitingActivityReview,
+        FlowState::InReview,
+        FlowState::Unfrozen,
+        FlowState::Rejected,
+        FlowState::Expired,
+        FlowState::Locked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowState::AwaitingCode => "awaiting_code",
+            FlowState::AwaitingSecondFactor => "awaiting_second_factor",
+            FlowState::AwaitingActivityReview => "awaiting_activity_review",
+            FlowState::InReview => "in_review",
+            FlowState::Unfrozen => "unfrozen",
+            FlowState::Rejected => "rejected",
+            FlowState::Expired => "expired",
+            FlowState::Locked => "locked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Live flows can still move; at most one per account.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            FlowState::AwaitingCode
+                | FlowState::AwaitingSecondFactor
+                | FlowState::AwaitingActivityReview
+                | FlowState::InReview
+        )
+    }
+}
+
+/// The holder's answer about one flagged activity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub alert_id: String,
+    /// "This was me".
+    pub mine: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flow {
+    pub id: String,
+    pub account_id: String,
+    pub incident_id: String,
+    pub state: FlowState,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Keyed hash of the current one-time code.
+    pub code_hash: Option<Vec<u8>>,
+    pub code_expires_at: Option<Timestamp>,
+    pub code_attempts_left: u32,
+    pub codes_sent: u32,
+    pub code_verified_at: Option<Timestamp>,
+    pub second_factor_attempts_left: u32,
+    /// `None` until the exchange said whether the holder has a 2-step method.
+    pub second_factor_required: Option<bool>,
+    /// When the second factor was passed (or found not needed).
+    pub second_factor_verified_at: Option<Timestamp>,
+    pub answers: Option<Vec<Answer>>,
+    /// When the holder finished every verification step.
+    pub verified_at: Option<Timestamp>,
+    pub queued_at: Option<Timestamp>,
+    pub decided_at: Option<Timestamp>,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    pub run_id: Option<String>,
+}
+
+/// Why a holder's step was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    /// The step is not the flow's current one.
+    #[error("this step is not open: the flow is {0}")]
+    NotNow(&'static str),
+    /// Wrong code; this many tries are left.
+    #[error("the code is not right")]
+    Wrong { tries_left: u32 },
+    /// The code expired; ask for a new one.
+    #[error("the code has expired; ask for a new one")]
+    CodeExpired,
+    /// The last try was used: the flow is locked.
+    #[error("too many wrong codes; this request is locked")]
+    Locked,
+    #[error("no more codes can be sent for this request")]
+    TooManyCodes,
+}
+
+impl Flow {
+    /// A new flow for a frozen account, waiting for its first one-time code.
+    pub fn new(id: String, account_id: String, incident_id: String, now: Timestamp) -> Self {
+        Self {
+            id,
+            account_id,
+            incident_id,
+            state: FlowState::AwaitingCode,
+            created_at: now,
+            updated_at: now,
+            expires_at: now.plus(FLOW_LIFETIME),
+            code_hash: None,
+            code_expires_at: None,
+            code_attempts_left: CODE_ATTEMPTS,
+            codes_sent: 0,
+            code_verified_at: None,
+            second_factor_attempts_left: SECOND_FACTOR_ATTEMPTS,
+            second_factor_required: None,
+            second_factor_verified_at: None,
+            answers: None,
+            verified_at: None,
+            queued_at: None,
+            decided_at: None,
+            decided_by: None,
+            decision_reason: None,
+            run_id: None,
+        }
+    }
+
+    /// Marks a live flow past its lifetime as expired; true if it changed.
+    pub fn expire_if_due(&mut self, now: Timestamp) -> bool {
+        if self.state.is_live() && now >= self.expires_at {
+            self.state = FlowState::Expired;
+            self.updated_at = now;
+            return true;
+        }
+        false
+    }
+
+    fn require(&self, state: FlowState) -> Result<(), StepError> {
+        if self.state == state {
+            Ok(())
+        } else {
+            Err(StepError::NotNow(self.state.as_str()))
+        }
+    }
+
+    /// Replaces the current code (a resend invalidates the previous one).
+    pub fn issue_code(&mut self, code_hash: Vec<u8>, now: Timestamp) -> Result<(), StepError> {
+        self.require(FlowState::AwaitingCode)?;
+        if self.codes_sent >= MAX_CODES_SENT {
+            return Err(StepError::TooManyCodes);
+        }
+        self.code_hash = Some(code_hash);
+        self.code_expires_at = Some(now.plus(CODE_LIFETIME));
+        self.codes_sent += 1;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Checks the one-time code; `matches` tells whether it matched the hash.
+    pub fn submit_code(&mut self, matches: bool, now: Timestamp) -> Result<(), StepError> {
+        self.require(FlowState::AwaitingCode)?;
+        if self.code_expires_at.is_none_or(|expiry| now >= expiry) {
+            return Err(StepError::CodeExpired);
+        }
+        self.updated_at = now;
+        if matches {
+            self.code_hash = None;
+            self.code_expires_at = None;
+            self.code_verified_at = Some(now);
+            self.state = FlowState::AwaitingSecondFactor;
+            return Ok(());
+        }
+        self.code_attempts_left = self.code_attempts_left.saturating_sub(1);
+        if self.code_attempts_left == 0 {
+            self.state = FlowState::Locked;
+            return Err(StepError::Locked);
+        }
+        Err(StepError::Wrong {
+            tries_left: self.code_attempts_left,
+        })
+    }
+
+    /// The exchange says the holder has no 2-step method: the step is skipped.
+    pub fn skip_second_factor(&mut self, now: Timestamp) -> Result<(), StepError> {
+        self.require(FlowState::AwaitingSecondFactor)?;
+        self.second_factor_required = Some(false);
+        self.second_factor_verified_at = Some(now);
+        self.state = FlowState::AwaitingActivityReview;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The exchange judged the holder's own 2-step code.
+    pub fn submit_second_factor(&mut self, valid: bool, now: Timestamp) -> Result<(), StepError> {
+        self.require(FlowState::AwaitingSecondFactor)?;
+        self.second_factor_required = Some(true);
+        self.updated_at = now;
+        if valid {
+            self.second_factor_verified_at = Some(now);
+            self.state = FlowState::AwaitingActivityReview;
+            return Ok(());
+        }
+        self.second_factor_attempts_left = self.second_factor_attempts_left.saturating_sub(1);
+        if self.second_factor_attempts_left == 0 {
+            self.state = FlowState::Locked;
+            return Err(StepError::Locked);
+        }
+        Err(StepError::Wrong {
+            tries_left: self.second_factor_attempts_left,
+        })
+    }
+
+    /// Records the holder's answers and decides where the flow goes: straight
+    /// to `unfrozen` for a low-risk incident whose every activity was the
+    /// holder's own, to the agents' queue otherwise.
+    ///
+    /// `automatic_available` is false when no verified unfreeze playbook can
+    /// lift the freeze; then every flow goes to the agents.
+    pub fn submit_answers(
+        &mut self,
+        answers: Vec<Answer>,
+        priority: Priority,
+        automatic_available: bool,
+        now: Timestamp,
+    ) -> Result<Route, StepError> {
+        self.require(FlowState::AwaitingActivityReview)?;
+        let all_mine = answers.iter().all(|answer| answer.mine);
+        self.answers = Some(answers);
+        self.verified_at = Some(now);
+        self.updated_at = now;
+        if automatic_available && all_mine && matches!(priority, Priority::P3 | Priority::P4) {
+            self.state = FlowState::Unfrozen;
+            self.decided_at = Some(now);
+            self.decided_by = Some("automatic".into());
+            Ok(Route::Unfreeze)
+        } else {
+            self.state = FlowState::InReview;
+            self.queued_at = Some(now);
+            Ok(Route::Review)
+        }
+    }
+
+    /// An agent's unfreeze run lifted the freeze.
+    pub fn mark_unfrozen(&mut self, by: &str, run_id: &str, now: Timestamp) {
+        self.state = FlowState::Unfrozen;
+        self.decided_at.get_or_insert(now);
+        self.decided_by.get_or_insert_with(|| by.to_owned());
+        self.run_id = Some(run_id.to_owned());
+        self.updated_at = now;
+    }
+
+    /// The automatic unfreeze could not finish (the exchange did not confirm
+    /// a step): the request goes to the agents' queue instead.
+    pub fn reopen_for_review(&mut self, now: Timestamp) {
+        self.state = FlowState::InReview;
+        self.queued_at = Some(now);
+        self.decided_at = None;
+        self.decided_by = None;
+        self.updated_at = now;
+    }
+
+    /// An agent refused to unfreeze, telling the holder why.
+    pub fn reject(&mut self, by: &str, reason: &str, now: Timestamp) -> Result<(), StepError> {
+        if !self.state.is_live() {
+            return Err(StepError::NotNow(self.state.as_str()));
+        }
+        self.state = FlowState::Rejected;
+        self.decided_at = Some(now);
+        self.decided_by = Some(by.to_owned());
+        self.decision_reason = Some(reason.to_owned());
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The progress shown to the holder: each step and whether it is done.
+    pub fn steps(&self) -> [(&'static str, bool); 4] {
+        [
+            ("code", self.code_verified_at.is_some()),
+            ("second_factor", self.second_factor_verified_at.is_some()),
+            ("activity_review", self.verified_at.is_some()),
+            ("unfreeze", self.state == FlowState::Unfrozen),
+        ]
+    }
+}
+
+/// Where a verified flow goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Lifted at once by the `unfreeze-account` playbook.
+    Unfreeze,
+    /// Queued for an agent.
+    Review,
+}
+
+/// Estimates how long a holder at `position` in the review queue will wait.
+///
+/// Throughput first: if agents decided at least three reviews within the
+/// recent `window`, they clear about `decided / window` reviews per second,
+/// so position `p` waits about `p × window / decided` (Little's law for a
+/// queue served at a steady rate). With fewer recent decisions throughput
+/// cannot be measured; then each position ahead is taken to cost the median
+/// time recent reviews took from queueing to decision (conservative: it
+/// ignores agents working in parallel), and with no history at all a prior of
+/// `default_per_review`. The answer is rounded up to whole minutes, between
+/// one minute and two days: a holder is told "about 20 minutes", not
+/// "1,197 seconds" or "never".
+pub fn estimate_wait(
+    position: u32,
+    recent_durations: &[Duration],
+    decided_in_window: u32,
+    window: Duration,
+    default_per_review: Duration,
+) -> Duration {
+    let position = position.max(1);
+    let raw = if decided_in_window >= 3 {
+        window.mul_f64(f64::from(position) / f64::from(decided_in_window))
+    } else if !recent_durations.is_empty() {
+        let mut sorted = recent_durations.to_vec();
+        sorted.sort();
+        sorted[sorted.len() / 2] * position
+    } else {
+        default_per_review * position
+    };
+    let minutes = raw.as_secs().div_ceil(60).clamp(1, 48 * 60);
+    Duration::from_secs(minutes * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: u64) -> Timestamp {
+        Timestamp::parse_rfc3339("2026-11-23T04:00:00Z")
+            .unwrap()
+            .plus(Duration::from_secs(minutes * 60))
+    }
+
+    fn flow() -> Flow {
+        let mut flow = Flow::new("f".into(), "a".into(), "i".into(), at(0));
+        flow.issue_code(vec![1], at(0)).unwrap();
+        flow
+    }
+
+    #[test]
+    fn the_happy_path_reaches_automatic_unfreeze_for_a_low_risk_incident() {
+        let mut flow = flow();
+        flow.submit_code(true, at(1)).unwrap();
+        flow.submit_second_factor(true, at(2)).unwrap();
+        let route = flow
+            .submit_answers(
+                vec![Answer {
+                    alert_id: "x".into(),
+                    mine: true,
+                }],
+                Priority::P3,
+                true,
+                at(3),
+            )
+            .unwrap();
+        assert_eq!(route, Route::Unfreeze);
+        assert_eq!(flow.state, FlowState::Unfrozen);
+        assert!(flow.steps().iter().all(|(_, done)| *done));
+    }
+
+    #[test]
+    fn a_serious_incident_or_a_disowned_activity_goes_to_review() {
+        for (priority, mine) in [(Priority::P1, true), (Priority::P2, true), (Priority::P4, false)] {
+            let mut flow = flow();
+            flow.submit_code(true, at(1)).unwrap();
+            flow.skip_second_factor(at(1)).unwrap();
+            let route = flow
+                .submit_answers(
+                    vec![Answer {
+                        alert_id: "x".into(),
+                        mine,
+                    }],
+                    priority,
+                    true,
+                    at(2),
+                )
+                .unwrap();
+            assert_eq!(route, Route::Review, "{priority:?} mine={mine}");
+            assert_eq!(flow.state, FlowState::InReview);
+        }
+    }
+
+    #[test]
+    fn five_wrong_codes_lock_the_flow() {
+        let mut flow = flow();
+        for tries_left in (1..5).rev() {
+            assert_eq!(flow.submit_code(false, at(1)), Err(StepError::Wrong { tries_left }));
+        }
+        assert_eq!(flow.submit_code(false, at(1)), Err(StepError::Locked));
+        assert_eq!(flow.state, FlowState::Locked);
+        assert_eq!(flow.submit_code(true, at(1)), Err(StepError::NotNow("locked")));
+    }
+
+    #[test]
+    fn a_code_expires_after_ten_minutes_and_a_resend_replaces_it() {
+        let mut flow = flow();
+        assert_eq!(flow.submit_code(true, at(10)), Err(StepError::CodeExpired));
+        flow.issue_code(vec![2], at(10)).unwrap();
+        assert_eq!(flow.code_hash, Some(vec![2]));
+        flow.submit_code(true, at(11)).unwrap();
+    }
+
+    #[test]
+    fn codes_stop_after_five_sends() {
+        let mut flow = flow();
+        for _ in 1..MAX_CODES_SENT {
+            flow.issue_code(vec![3], at(1)).unwrap();
+        }
+        assert_eq!(flow.issue_code(vec![4], at(1)), Err(StepError::TooManyCodes));
+    }
+
+    #[test]
+    fn a_live_flow_expires_after_a_day() {
+        let mut flow = flow();
+        assert!(!flow.expire_if_due(at(24 * 60 - 1)));
+        assert!(flow.expire_if_due(at(24 * 60)));
+        assert_eq!(flow.state, FlowState::Expired);
+    }
+
+    #[test]
+    fn the_wait_follows_recent_throughput() {
+        let hour = Duration::from_secs(3600);
+        // Six reviews decided in the last hour: ten minutes each.
+        assert_eq!(estimate_wait(3, &[], 6, hour, hour), Duration::from_secs(30 * 60));
+    }
+
+    #[test]
+    fn without_throughput_the_wait_follows_the_median_handling_time() {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        let recent = [minutes(5), minutes(20), minutes(400)];
+        assert_eq!(estimate_wait(2, &recent, 1, minutes(60), minutes(30)), minutes(40));
+        assert_eq!(estimate_wait(2, &[], 0, minutes(60), minutes(30)), minutes(60));
+    }
+
+    #[test]
+    fn the_wait_is_whole_minutes_between_one_minute_and_two_days() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(estimate_wait(1, &[], 1000, hour, hour), Duration::from_secs(60));
+        assert_eq!(estimate_wait(500, &[], 0, hour, hour), Duration::from_secs(48 * 3600));
+    }
+}
