@@ -16,6 +16,25 @@ pub mod intake;
 
 pub use intake::{Ingested, Intake};
 
+/// The fast path for retries: an alert id known to be stored is answered
+/// from a read of its incident, without a write transaction.
+async fn known_duplicate(state: &AppState, alert: &Alert) -> Result<Option<Ingested>, ApiError> {
+    let Some(incident_id) = state.shared().known_alert(alert.alert_id.as_str()).await else {
+        return Ok(None);
+    };
+    let Some(incident) = state.db().incident(&incident_id).await? else {
+        return Ok(None);
+    };
+    metrics::counter!("holdfast_alerts_duplicate_total", "kind" => alert.kind.as_str()).increment(1);
+    Ok(Some(Ingested {
+        alert_id: alert.alert_id.to_string(),
+        incident_id,
+        priority: incident.priority,
+        incident_status: incident.status,
+        duplicate: true,
+    }))
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/alerts", post(post_alert))
 }
@@ -26,8 +45,15 @@ pub fn routes() -> Router<AppState> {
 async fn post_alert(State(state): State<AppState>, signed: Signed) -> Result<(StatusCode, Json<Value>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?)?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
-    let source = format!("risk-engine:{}", signed.key_id);
-    let ingested = state.intake().submit(alert, source).await?;
+    let ingested = match known_duplicate(&state, &alert).await? {
+        Some(duplicate) => duplicate,
+        None => {
+            state
+                .intake()
+                .submit(alert, format!("risk-engine:{}", signed.key_id))
+                .await?
+        }
+    };
     tracing::Span::current().record("incident.id", ingested.incident_id.as_str());
     let status = if ingested.duplicate {
         StatusCode::OK

@@ -28,18 +28,17 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::error::{self, ApiError};
 use crate::exchange::Exchange;
-use crate::holds::{self, cache::LocalHoldCache};
+use crate::holds;
 use crate::incidents;
 use crate::outbox::{self, OutboxSignal};
 use crate::playbooks::{self, Playbooks};
-use crate::ratelimit::{KeyedLimiter, SWEEP_INTERVAL};
+use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs;
+use crate::shared::Shared;
 use crate::sla;
 use crate::storage::{Committed, Database, DatabaseKind};
 use crate::unfreeze;
 
-/// How many accounts the hold cache remembers.
-const HOLD_CACHE_CAPACITY: usize = 100_000;
 /// How long shutdown waits for background work to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -52,51 +51,13 @@ struct Inner {
     db: Database,
     clock: Clock,
     intake: Intake,
-    hold_cache: LocalHoldCache,
+    shared: Shared,
     outbox_signal: OutboxSignal,
     exchange: Exchange,
     metrics: PrometheusHandle,
     secrets: SecretBox,
-    limits: Limits,
     playbooks: Playbooks,
     public_url: String,
-}
-
-/// The per-client rate limits.
-pub struct Limits {
-    pub login: KeyedLimiter,
-    pub step_up: KeyedLimiter,
-    /// Link requests per client address.
-    pub unfreeze_per_address: KeyedLimiter,
-    /// Link requests per account, whatever the address: caps the messages a
-    /// holder can be sent by someone else.
-    pub unfreeze_per_account: KeyedLimiter,
-    /// Holders' code and answer submissions per client address.
-    pub holder_steps: KeyedLimiter,
-}
-
-impl Limits {
-    fn new() -> Self {
-        Self {
-            login: KeyedLimiter::new("sign-in", Duration::from_secs(2), 20),
-            step_up: KeyedLimiter::new("step-up", Duration::from_secs(2), 20),
-            unfreeze_per_address: KeyedLimiter::new("unfreeze", Duration::from_secs(30), 20),
-            unfreeze_per_account: KeyedLimiter::new("unfreeze", Duration::from_secs(12 * 60), 5),
-            holder_steps: KeyedLimiter::new("verification", Duration::from_secs(2), 30),
-        }
-    }
-
-    fn forget_idle(&self) {
-        for limiter in [
-            &self.login,
-            &self.step_up,
-            &self.unfreeze_per_address,
-            &self.unfreeze_per_account,
-            &self.holder_steps,
-        ] {
-            limiter.forget_idle();
-        }
-    }
 }
 
 impl AppState {
@@ -116,8 +77,9 @@ impl AppState {
         &self.0.intake
     }
 
-    pub fn hold_cache(&self) -> &LocalHoldCache {
-        &self.0.hold_cache
+    /// State shared by every instance (Redis), or this instance's own.
+    pub fn shared(&self) -> &Shared {
+        &self.0.shared
     }
 
     pub fn outbox_signal(&self) -> &OutboxSignal {
@@ -132,10 +94,6 @@ impl AppState {
         &self.0.secrets
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.0.limits
-    }
-
     pub fn playbooks(&self) -> &Playbooks {
         &self.0.playbooks
     }
@@ -145,11 +103,9 @@ impl AppState {
         &self.0.public_url
     }
 
-    /// Brings in-memory state in line with a committed change.
-    pub fn after_commit(&self, committed: Committed) {
-        for account_id in &committed.holds_changed {
-            self.0.hold_cache.invalidate(account_id);
-        }
+    /// Brings cached state in line with a committed change.
+    pub async fn after_commit(&self, committed: Committed) {
+        self.0.shared.invalidate_holds(&committed.holds_changed).await;
         if committed.outbox_enqueued {
             self.0.outbox_signal.wake();
         }
@@ -217,6 +173,7 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
         .ping()
         .await
         .map_err(|_| ApiError::Unavailable("the database does not answer".into()))?;
+    state.shared().ping().await?;
     Ok(axum::Json(serde_json::json!({"status": "ready"})))
 }
 
@@ -278,17 +235,17 @@ impl Application {
         let (intake, intake_queue) = Intake::new();
         let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
         let playbooks = Playbooks::load(&config.playbooks_dir, &config.playbook_keys)?;
+        let shared = Shared::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
         let state = AppState(Arc::new(Inner {
             config,
             db,
             clock,
             intake,
-            hold_cache: LocalHoldCache::new(HOLD_CACHE_CAPACITY),
+            shared,
             outbox_signal: OutboxSignal::default(),
             exchange,
             metrics: metrics_handle(),
             secrets,
-            limits: Limits::new(),
             playbooks,
             public_url,
         }));
@@ -358,7 +315,7 @@ async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = interval.tick() => state.limits().forget_idle(),
+            _ = interval.tick() => state.shared().forget_idle(),
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::http::{FromJson, JsonBody};
+use crate::shared::Limit;
 use crate::storage::{AgentRecord, SessionRecord};
 
 pub mod totp;
@@ -108,7 +109,7 @@ async fn login(
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    state.limits().login.check(&client)?;
+    state.shared().check(Limit::Login, &client).await?;
     let now = state.clock().now();
     let Some(agent) = state.db().agent_by_username(&request.username).await? else {
         // Spend the time a real check would, so unknown usernames are not revealed.
@@ -177,7 +178,7 @@ async fn step_up(
     agent: CurrentAgent,
     JsonBody(request): JsonBody<StepUpRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    state.limits().step_up.check(&client)?;
+    state.shared().check(Limit::StepUp, &client).await?;
     let elevated_until = elevate(&state, &agent, &request.otp).await?;
     Ok(Json(json!({"elevated_until": elevated_until})))
 }

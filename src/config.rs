@@ -103,6 +103,8 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments can share a Redis.
+    pub redis_prefix: String,
     pub ingest_keys: KeyRing,
     pub master_key: MasterKey,
     /// Earlier master keys, still accepted for opening secrets during a rotation.
@@ -278,6 +280,7 @@ impl Config {
             database_url,
             database_max_connections,
             redis_url,
+            redis_prefix: var("HOLDFAST_REDIS_PREFIX").unwrap_or_else(|| "holdfast:".into()),
             ingest_keys,
             master_key,
             previous_master_keys,

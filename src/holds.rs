@@ -18,8 +18,6 @@ use crate::http::Signed;
 use crate::outbox::{AccountAction, queue_action};
 use crate::storage::WriteTx;
 
-pub mod cache;
-
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/accounts/{account_id}/holds", get(account_holds))
 }
@@ -38,15 +36,7 @@ async fn account_holds(
 
 /// The account's holds in force, from the cache when it has them.
 pub async fn holds_in_force(state: &AppState, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
-    let cache = state.hold_cache();
-    match cache.get(account_id) {
-        Ok(holds) => Ok(holds),
-        Err(ticket) => {
-            let holds: Arc<[Hold]> = state.db().holds_in_force(account_id, now).await?.into();
-            cache.finish_load(ticket, account_id, holds.clone());
-            Ok(holds)
-        }
-    }
+    state.shared().holds(state.db(), account_id, now).await
 }
 
 /// Holds to place on an incident's account.

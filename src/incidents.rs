@@ -147,7 +147,7 @@ async fn claim_next(State(state): State<AppState>, agent: CurrentAgent) -> Resul
     incident.updated_at = now;
     tx.save_incident(&incident).await?;
     tx.audit(AuditRecord::new(now, agent.actor(), "incident.claimed").incident(&incident.id, &incident.account_id));
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(Json(detail(&state, &incident).await?).into_response())
 }
 
@@ -267,7 +267,7 @@ async fn change(
     }
     also(&mut incident);
     record_transition(&mut tx, &incident, &agent.actor(), from, note.as_deref(), now).await?;
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(Json(detail(state, &incident).await?))
 }
 

@@ -120,7 +120,7 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         tx.redact_message(&message.id).await?;
     }
     let committed = tx.commit().await?;
-    state.after_commit(committed);
+    state.after_commit(committed).await;
     if settled && let Some(run_id) = &message.run_id {
         crate::runs::wake(state, run_id);
     }

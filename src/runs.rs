@@ -505,7 +505,7 @@ pub async fn advance_by_id(state: &AppState, run_id: &str) -> anyhow::Result<()>
     if incident != incident_before {
         tx.save_incident(&incident).await?;
     }
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(())
 }
 
@@ -607,7 +607,7 @@ async fn start_run(
     if incident != before {
         tx.save_incident(&incident).await?;
     }
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok((StatusCode::CREATED, Json(run_json(&run))))
 }
 
@@ -729,7 +729,7 @@ where
     if incident != incident_before {
         tx.save_incident(&incident).await?;
     }
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(Json(run_json(&run)))
 }
 

@@ -85,6 +85,6 @@ pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
         tx.save_incident(incident).await?;
     }
     let committed = tx.commit().await?;
-    state.after_commit(committed);
+    state.after_commit(committed).await;
     Ok(incidents.len())
 }

@@ -43,6 +43,7 @@ use crate::exchange::ACCOUNT_CONTROL;
 use crate::http::{FromJson, JsonBody};
 use crate::outbox::{queue_notification, queue_secret_notification};
 use crate::runs::{self, Starter};
+use crate::shared::Limit;
 use crate::storage::WriteTx;
 
 pub mod web;
@@ -212,7 +213,7 @@ async fn request_link(
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<LinkRequest>,
 ) -> Result<Response, ApiError> {
-    accept_link_request(&state, &request.account_id, &client)?;
+    accept_link_request(&state, &request.account_id, &client).await?;
     let mut response = (StatusCode::ACCEPTED, ACCEPTED_BODY).into_response();
     response
         .headers_mut()
@@ -221,9 +222,9 @@ async fn request_link(
 }
 
 /// Takes a link request: rate limits, then the work on a background task.
-pub fn accept_link_request(state: &AppState, account_id: &str, client: &str) -> Result<(), ApiError> {
-    state.limits().unfreeze_per_address.check(client)?;
-    state.limits().unfreeze_per_account.check(account_id)?;
+pub async fn accept_link_request(state: &AppState, account_id: &str, client: &str) -> Result<(), ApiError> {
+    state.shared().check(Limit::UnfreezePerAddress, client).await?;
+    state.shared().check(Limit::UnfreezePerAccount, account_id).await?;
     let (state, account_id) = (state.clone(), account_id.to_owned());
     tokio::spawn(async move {
         if let Err(error) = open_flow(&state, &account_id).await {
@@ -289,7 +290,7 @@ async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("Failed to send a code: {e:?}"))?;
     }
     tx.save_flow(&flow).await?;
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(())
 }
 
@@ -397,7 +398,7 @@ async fn finish(state: &AppState, locked: Locked) -> Result<(), HolderError> {
     if flow.state != before {
         record_change(state, &mut tx, &flow, before, now).await?;
     }
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(())
 }
 
@@ -851,7 +852,7 @@ async fn submit_code(
     Path(token): Path<String>,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.limits().holder_steps.check(&client)?;
+    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(enter_code(&state, &token, &request.code).await?))
 }
 
@@ -860,7 +861,7 @@ async fn resend_code_handler(
     ClientAddress(client): ClientAddress,
     Path(token): Path<String>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.limits().holder_steps.check(&client)?;
+    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(resend_code(&state, &token).await?))
 }
 
@@ -870,7 +871,7 @@ async fn submit_second_factor(
     Path(token): Path<String>,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.limits().holder_steps.check(&client)?;
+    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(enter_second_factor(&state, &token, &request.code).await?))
 }
 
@@ -880,7 +881,7 @@ async fn submit_activity(
     Path(token): Path<String>,
     JsonBody(request): JsonBody<ActivityRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.limits().holder_steps.check(&client)?;
+    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(answer_activities(&state, &token, request.answers).await?))
 }
 
@@ -951,7 +952,7 @@ async fn reject(
         .map_err(HolderError::Step)?;
     tx.save_flow(&flow).await?;
     record_change(&state, &mut tx, &flow, before, now).await?;
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(Json(
         json!({"incident_id": incident_id, "state": flow.state, "reason": flow.decision_reason}),
     ))
@@ -969,7 +970,7 @@ pub async fn expire_overdue(state: &AppState) -> anyhow::Result<usize> {
             record_change(state, &mut tx, flow, before, now).await?;
         }
     }
-    state.after_commit(tx.commit().await?);
+    state.after_commit(tx.commit().await?).await;
     Ok(flows.len())
 }
 

@@ -122,6 +122,11 @@ async fn process(state: &AppState, mut batch: Vec<Job>) {
     metrics::histogram!("holdfast_intake_batch_size").record(batch.len() as f64);
     match ingest(state, &batch).await {
         Ok(results) => {
+            let stored: Vec<(String, String)> = results
+                .iter()
+                .map(|r| (r.alert_id.clone(), r.incident_id.clone()))
+                .collect();
+            state.shared().remember_alerts(&stored).await;
             for (job, result) in batch.into_iter().zip(results) {
                 let _ = job.reply.send(Ok(result));
             }
@@ -187,7 +192,7 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
         results.push(result);
     }
     let committed = tx.commit().await.context("Failed to commit the intake transaction")?;
-    state.after_commit(committed);
+    state.after_commit(committed).await;
     for (job, result) in jobs.iter().zip(&results) {
         count(&job.alert, result);
     }

@@ -451,7 +451,7 @@ async fn request_submit(
     }
     let account_id = field("account_id").trim();
     let accepted = match crate::domain::alert::AccountId::parse(account_id) {
-        Ok(_) => super::accept_link_request(&state, account_id, &client),
+        Ok(_) => super::accept_link_request(&state, account_id, &client).await,
         // An unusable ID gets the same answer as an unknown account.
         Err(_) => Ok(()),
     };
@@ -654,7 +654,7 @@ async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<Fl
 }
 
 /// Checks a flow form's CSRF token, origin and rate limit.
-fn check_form(
+async fn check_form(
     state: &AppState,
     token: &str,
     headers: &HeaderMap,
@@ -666,7 +666,12 @@ fn check_form(
     if !constant_time_eq(sent, &csrf_for_flow(state, token)) || !same_origin(state, headers) {
         return Err(forbidden(lang));
     }
-    if state.limits().holder_steps.check(client).is_err() {
+    if state
+        .shared()
+        .check(crate::shared::Limit::HolderSteps, client)
+        .await
+        .is_err()
+    {
         let t = lang.t();
         return Err(html_response(
             StatusCode::TOO_MANY_REQUESTS,
@@ -685,7 +690,7 @@ async fn code_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client) {
+    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
         return refused;
     }
     let code = form.get("code").map(String::as_str).unwrap_or("");
@@ -702,7 +707,7 @@ async fn resend_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client) {
+    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
         return refused;
     }
     let result = super::resend_code(&state, &token).await;
@@ -718,7 +723,7 @@ async fn second_factor_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client) {
+    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
         return refused;
     }
     let code = form.get("code").map(String::as_str).unwrap_or("");
@@ -735,7 +740,7 @@ async fn activity_submit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client) {
+    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
         return refused;
     }
     let answers: Vec<Answer> = form

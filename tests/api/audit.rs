@@ -29,7 +29,7 @@ async fn with_activity(backend: Backend) -> TestApp {
 /// Lets the test play an attacker with direct database access.
 async fn disable_append_only_guard(app: &TestApp) {
     match app.backend {
-        Backend::Postgres => app
+        Backend::Postgres | Backend::PostgresWithRedis => app
             .db
             .execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
             .await
@@ -84,7 +84,7 @@ async fn an_inserted_entry_is_named_by_audit_verify(backend: Backend) {
     let last = app.db.count("SELECT MAX(seq) FROM audit_log").await;
 
     let forged_at = match backend {
-        Backend::Postgres => "now()".to_owned(),
+        Backend::Postgres | Backend::PostgresWithRedis => "now()".to_owned(),
         Backend::Sqlite => "0".to_owned(),
     };
     app.db

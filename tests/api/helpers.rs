@@ -16,14 +16,28 @@ use tokio::sync::oneshot;
 
 use crate::fake_exchange::FakeExchange;
 
-/// Which database a test runs against.
+/// What a test runs against: a database, and whether Redis holds the shared state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL with Redis, as several production instances run.
+    PostgresWithRedis,
 }
 
-/// Generates a `sqlite` and a `postgres` test for each named `async fn(Backend)`.
+impl Backend {
+    pub fn is_postgres(self) -> bool {
+        self != Backend::Sqlite
+    }
+}
+
+/// The Redis server tests use, each under its own key prefix.
+pub fn redis_url() -> String {
+    std::env::var("HOLDFAST_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Generates a `sqlite`, a `postgres` and a `postgres_with_redis` test for each
+/// named `async fn(Backend)`.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
@@ -36,6 +50,11 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
                     super::$name($crate::helpers::Backend::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres_with_redis() {
+                    super::$name($crate::helpers::Backend::PostgresWithRedis).await
                 }
             }
         )*
@@ -69,8 +88,8 @@ pub struct TestDatabase {
 impl TestDatabase {
     pub async fn create(backend: Backend) -> Self {
         let name = format!("holdfast_test_{}", unique_name());
-        match backend {
-            Backend::Postgres => {
+        match backend.is_postgres() {
+            true => {
                 let admin = postgres_admin_url();
                 let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                     .await
@@ -88,7 +107,7 @@ impl TestDatabase {
                     dir: None,
                 }
             }
-            Backend::Sqlite => {
+            false => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir).expect("create the test directory");
                 let url = format!("sqlite://{}", dir.join("holdfast.db").display());
@@ -105,12 +124,12 @@ impl TestDatabase {
     /// A plain connection for inspecting or tampering with the database.
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match self.backend {
-            Backend::Postgres => {
+        match self.backend.is_postgres() {
+            true => {
                 let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url).await?;
                 Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
             }
-            Backend::Sqlite => {
+            false => {
                 let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url).await?;
                 Ok(sqlx::Executor::execute(&mut c, sql).await?.rows_affected())
             }
@@ -120,7 +139,7 @@ impl TestDatabase {
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::PostgresWithRedis => {
                 let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
                     .await
                     .unwrap();
@@ -138,8 +157,8 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        match self.backend {
-            Backend::Postgres => {
+        match self.backend.is_postgres() {
+            true => {
                 let name = self.name.clone();
                 // Drop runs outside any runtime guarantee: use a thread with its own.
                 let _ = std::thread::spawn(move || {
@@ -161,7 +180,7 @@ impl Drop for TestDatabase {
                 })
                 .join();
             }
-            Backend::Sqlite => {
+            false => {
                 if let Some(dir) = &self.dir {
                     let _ = std::fs::remove_dir_all(dir);
                 }
@@ -224,6 +243,11 @@ pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut TestSe
         .set("HOLDFAST_SLA_CHECK_INTERVAL", "1h")
         .set("HOLDFAST_PRIORITY_RULES", format!("{manifest}/priority.toml"))
         .set("HOLDFAST_PLAYBOOKS", format!("{manifest}/playbooks"));
+    if backend == Backend::PostgresWithRedis {
+        settings
+            .set("HOLDFAST_REDIS_URL", redis_url())
+            .set("HOLDFAST_REDIS_PREFIX", format!("test:{}:", unique_name()));
+    }
     customise(&mut settings);
     start(backend, db, clock, exchange, settings.vars).await
 }
@@ -324,6 +348,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(prefix) = self.settings.get("HOLDFAST_REDIS_PREFIX") {
+            forget_redis_keys(prefix);
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -585,4 +612,25 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
+}
+
+/// Deletes every Redis key under a test's prefix.
+fn forget_redis_keys(prefix: &str) {
+    let pattern = format!("{prefix}*");
+    let _ = std::thread::spawn(move || {
+        let Ok(client) = redis::Client::open(redis_url()) else {
+            return;
+        };
+        let Ok(mut connection) = client.get_connection() else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query(&mut connection)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
+        }
+    })
+    .join();
 }

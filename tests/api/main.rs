@@ -12,6 +12,7 @@ mod fake_exchange;
 mod health;
 mod holds;
 mod incidents;
+mod instances;
 mod playbooks;
 mod restart;
 mod roles;

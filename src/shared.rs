@@ -1,0 +1,358 @@
+//! Ephemeral state every instance must agree on: the hold cache and its
+//! invalidation, rate-limit buckets, and the fast path for repeated alerts.
+//!
+//! Without `HOLDFAST_REDIS_URL` it lives in the process (one instance). With
+//! it, it lives in Redis under `HOLDFAST_REDIS_PREFIX`:
+//!
+//! - `holds:<account>`: the account's holds in force (JSON, 60 s), and
+//!   `holds:v:<account>`: a version bumped by every change after its commit.
+//!   A reader stores what it loaded only if the version did not move while it
+//!   read the database (a Lua compare-and-set), so a load that raced with a
+//!   change never puts stale holds back. If Redis fails, reads fall back to
+//!   the database and a failed invalidation is bounded by the 60 s lifetime.
+//! - `rl:<limit>:<key>`: a GCRA bucket (the theoretical arrival time), kept
+//!   by a Lua script on Redis's own clock.
+//! - `alert:<alert id>`: the incident of an alert already stored, so a retry
+//!   is answered from a read instead of a write transaction.
+//!
+//! TOTP replay marks are not here: an agent's last accepted time step is a
+//! compare-and-set in the database, which every instance shares and which a
+//! Redis flush cannot reset.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+use crate::cache::LocalCache;
+use crate::domain::hold::Hold;
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::ratelimit::KeyedLimiter;
+use crate::storage::Database;
+
+/// How many accounts (and alert ids) the in-process caches remember.
+const LOCAL_CAPACITY: usize = 100_000;
+/// How long Redis keeps an account's cached holds.
+const HOLDS_TTL_SECONDS: u64 = 60;
+/// How long Redis keeps the version of an account's holds.
+const VERSION_TTL_SECONDS: u64 = 86_400;
+/// How long a stored alert id is remembered for the fast path.
+const ALERT_TTL_SECONDS: u64 = 86_400;
+
+/// The rate limits, each with its refill interval and burst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    Login,
+    StepUp,
+    /// Unfreeze link requests per client address.
+    UnfreezePerAddress,
+    /// Unfreeze link requests per account, whatever the address: caps the
+    /// messages someone else can make a holder receive.
+    UnfreezePerAccount,
+    /// A holder's code and answer submissions per client address.
+    HolderSteps,
+}
+
+impl Limit {
+    const ALL: [Limit; 5] = [
+        Limit::Login,
+        Limit::StepUp,
+        Limit::UnfreezePerAddress,
+        Limit::UnfreezePerAccount,
+        Limit::HolderSteps,
+    ];
+
+    /// (name, one request refilled every, burst)
+    fn spec(self) -> (&'static str, Duration, u32) {
+        match self {
+            Limit::Login => ("sign-in", Duration::from_secs(2), 20),
+            Limit::StepUp => ("step-up", Duration::from_secs(2), 20),
+            Limit::UnfreezePerAddress => ("unfreeze", Duration::from_secs(30), 20),
+            Limit::UnfreezePerAccount => ("unfreeze", Duration::from_secs(12 * 60), 5),
+            Limit::HolderSteps => ("verification", Duration::from_secs(2), 30),
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Limit::Login => "login",
+            Limit::StepUp => "step-up",
+            Limit::UnfreezePerAddress => "unfreeze-address",
+            Limit::UnfreezePerAccount => "unfreeze-account",
+            Limit::HolderSteps => "holder-steps",
+        }
+    }
+}
+
+pub enum Shared {
+    InProcess(InProcess),
+    Redis(RedisState),
+}
+
+pub struct InProcess {
+    holds: LocalCache<Arc<[Hold]>>,
+    alerts: LocalCache<Arc<str>>,
+    limiters: Vec<(Limit, KeyedLimiter)>,
+}
+
+pub struct RedisState {
+    connection: ConnectionManager,
+    prefix: String,
+    store_if_unchanged: Script,
+    take_token: Script,
+}
+
+fn too_many(limit: Limit, wait: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: format!("too many {} requests; try again later", limit.spec().0),
+        retry_after: wait.as_secs().max(1),
+        extra: Default::default(),
+    }
+}
+
+impl Shared {
+    pub async fn connect(redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+        let Some(url) = redis_url else {
+            let limiters = Limit::ALL
+                .into_iter()
+                .map(|limit| {
+                    let (name, refill, burst) = limit.spec();
+                    (limit, KeyedLimiter::new(name, refill, burst))
+                })
+                .collect();
+            return Ok(Shared::InProcess(InProcess {
+                holds: LocalCache::new(LOCAL_CAPACITY),
+                alerts: LocalCache::new(LOCAL_CAPACITY),
+                limiters,
+            }));
+        };
+        let client = redis::Client::open(url).context("HOLDFAST_REDIS_URL is not a valid Redis URL")?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2);
+        let connection = client
+            .get_connection_manager_with_config(config)
+            .await
+            .context("Failed to connect to Redis (HOLDFAST_REDIS_URL)")?;
+        Ok(Shared::Redis(RedisState {
+            connection,
+            prefix: prefix.to_owned(),
+            store_if_unchanged: Script::new(
+                "if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+                     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1
+                 end
+                 return 0",
+            ),
+            // GCRA: KEYS[1] holds the theoretical arrival time in ms. A request
+            // is allowed if it arrives no earlier than `burst` intervals before
+            // it; the answer is 0 (allowed) or the milliseconds to wait.
+            take_token: Script::new(
+                "local interval = tonumber(ARGV[1])
+                 local burst = tonumber(ARGV[2])
+                 local t = redis.call('TIME')
+                 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+                 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+                 if tat < now then tat = now end
+                 local new_tat = tat + interval
+                 local allow_at = new_tat - burst * interval
+                 if now < allow_at then return allow_at - now end
+                 redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+                 return 0",
+            ),
+        }))
+    }
+
+    /// Answers when the shared state does (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        match self {
+            Shared::InProcess(_) => Ok(()),
+            Shared::Redis(redis) => {
+                let mut connection = redis.connection.clone();
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+                    .map(drop)
+                    .map_err(|_| ApiError::Unavailable("Redis does not answer".into()))
+            }
+        }
+    }
+
+    /// Takes one request from `key`'s bucket of `limit`, or says when to retry.
+    /// If Redis fails, the request is allowed: a limit is a brake, not a lock.
+    pub async fn check(&self, limit: Limit, key: &str) -> Result<(), ApiError> {
+        match self {
+            Shared::InProcess(local) => {
+                let limiter = &local
+                    .limiters
+                    .iter()
+                    .find(|(l, _)| *l == limit)
+                    .expect("every limit has a limiter")
+                    .1;
+                limiter.check(key)
+            }
+            Shared::Redis(redis) => {
+                let (_, refill, burst) = limit.spec();
+                let mut connection = redis.connection.clone();
+                let wait: Result<u64, _> = redis
+                    .take_token
+                    .key(format!("{}rl:{}:{key}", redis.prefix, limit.key()))
+                    .arg(refill.as_millis() as u64)
+                    .arg(burst)
+                    .invoke_async(&mut connection)
+                    .await;
+                match wait {
+                    Ok(0) => Ok(()),
+                    Ok(ms) => Err(too_many(limit, Duration::from_millis(ms))),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "Redis rate limit unavailable; allowing the request");
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// The account's holds in force, from the cache or the database.
+    pub async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+        match self {
+            Shared::InProcess(local) => match local.holds.get(account_id) {
+                Ok(holds) => Ok(holds),
+                Err(ticket) => {
+                    let holds: Arc<[Hold]> = db.holds_in_force(account_id, now).await?.into();
+                    local.holds.finish_load(ticket, account_id, holds.clone());
+                    Ok(holds)
+                }
+            },
+            Shared::Redis(redis) => redis.holds(db, account_id, now).await,
+        }
+    }
+
+    /// Forgets cached holds of accounts whose holds changed (after commit).
+    pub async fn invalidate_holds(&self, accounts: &[String]) {
+        match self {
+            Shared::InProcess(local) => accounts.iter().for_each(|account| local.holds.invalidate(account)),
+            Shared::Redis(redis) => {
+                if accounts.is_empty() {
+                    return;
+                }
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for account in accounts {
+                    let version = format!("{}holds:v:{account}", redis.prefix);
+                    pipe.incr(&version, 1).ignore();
+                    pipe.expire(&version, VERSION_TTL_SECONDS as i64).ignore();
+                    pipe.del(format!("{}holds:{account}", redis.prefix)).ignore();
+                }
+                let mut connection = redis.connection.clone();
+                for attempt in 1..=3 {
+                    match pipe.query_async::<()>(&mut connection).await {
+                        Ok(()) => return,
+                        Err(error) if attempt == 3 => {
+                            tracing::error!(error = %error, "invalidating cached holds in Redis failed; they expire within 60 s");
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20 * attempt)).await,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Remembers that these alerts are stored, with their incidents.
+    pub async fn remember_alerts(&self, alerts: &[(String, String)]) {
+        match self {
+            Shared::InProcess(local) => {
+                for (alert_id, incident_id) in alerts {
+                    local.alerts.insert(alert_id, Arc::from(incident_id.as_str()));
+                }
+            }
+            Shared::Redis(redis) => {
+                if alerts.is_empty() {
+                    return;
+                }
+                let mut pipe = redis::pipe();
+                for (alert_id, incident_id) in alerts {
+                    pipe.set_ex(
+                        format!("{}alert:{alert_id}", redis.prefix),
+                        incident_id,
+                        ALERT_TTL_SECONDS,
+                    )
+                    .ignore();
+                }
+                let mut connection = redis.connection.clone();
+                if let Err(error) = pipe.query_async::<()>(&mut connection).await {
+                    tracing::warn!(error = %error, "remembering alert ids in Redis failed");
+                }
+            }
+        }
+    }
+
+    /// The incident of an alert id already stored, if remembered.
+    pub async fn known_alert(&self, alert_id: &str) -> Option<String> {
+        match self {
+            Shared::InProcess(local) => local.alerts.get(alert_id).ok().map(|id| id.to_string()),
+            Shared::Redis(redis) => {
+                let mut connection = redis.connection.clone();
+                connection
+                    .get(format!("{}alert:{alert_id}", redis.prefix))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+        }
+    }
+
+    /// Drops idle in-process rate-limit buckets.
+    pub fn forget_idle(&self) {
+        if let Shared::InProcess(local) = self {
+            local.limiters.iter().for_each(|(_, limiter)| limiter.forget_idle());
+        }
+    }
+}
+
+impl RedisState {
+    async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+        let key = format!("{}holds:{account_id}", self.prefix);
+        let version_key = format!("{}holds:v:{account_id}", self.prefix);
+        let mut connection = self.connection.clone();
+        // One round trip for both: the cached holds, and the version a miss loads against.
+        let cached: Result<(Option<String>, Option<String>), _> = redis::pipe()
+            .get(&key)
+            .get(&version_key)
+            .query_async(&mut connection)
+            .await;
+        let version = match cached {
+            Ok((Some(json), _)) => {
+                if let Ok(holds) = serde_json::from_str::<Vec<Hold>>(&json) {
+                    return Ok(holds.into());
+                }
+                None
+            }
+            Ok((None, version)) => Some(version.unwrap_or_default()),
+            Err(error) => {
+                tracing::warn!(error = %error, "Redis unavailable for the holds check; reading the database");
+                None
+            }
+        };
+        let holds: Arc<[Hold]> = db.holds_in_force(account_id, now).await?.into();
+        if let Some(version) = version {
+            let json = serde_json::to_string(&*holds).map_err(anyhow::Error::from)?;
+            let stored: Result<i64, _> = self
+                .store_if_unchanged
+                .key(&key)
+                .key(&version_key)
+                .arg(version)
+                .arg(json)
+                .arg(HOLDS_TTL_SECONDS)
+                .invoke_async(&mut connection)
+                .await;
+            if let Err(error) = stored {
+                tracing::warn!(error = %error, "caching holds in Redis failed");
+            }
+        }
+        Ok(holds)
+    }
+}
