@@ -276,6 +276,26 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// Runs a `SELECT` (built from the bracketed `concat!` parts) that locks its
+/// rows on PostgreSQL with `$lock` (`FOR UPDATE` or `FOR UPDATE SKIP LOCKED`).
+/// On SQLite the same `SELECT` runs bare: its single write connection already
+/// serialises every writer, so the transaction itself is the lock.
+macro_rules! select_locked {
+    ($tx:expr, [$($sql:tt)+], $lock:literal, |$query:ident| $bind:expr, $fetch:ident) => {
+        match $tx.conn() {
+            $crate::storage::Backend::Postgres(c) => {
+                let $query = sqlx::query_as(concat!($($sql)+, " ", $lock));
+                $bind.$fetch(c).await
+            }
+            $crate::storage::Backend::Sqlite(c) => {
+                let $query = sqlx::query_as(concat!($($sql)+));
+                $bind.$fetch(c).await
+            }
+        }
+    };
+}
+pub(crate) use select_locked;
+
 /// Implements `FromRow` for both backends' rows with one body, in which
 /// `$row` is the row and `sqlx::Row` is in scope.
 macro_rules! from_row {

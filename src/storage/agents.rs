@@ -1,6 +1,6 @@
 //! Agents and their sessions.
 
-use super::{Backend, Database, WriteTx, on_backend, parsed};
+use super::{Database, WriteTx, on_backend, parsed, select_locked};
 use crate::domain::agent::{Lockout, Role};
 use crate::domain::time::Timestamp;
 
@@ -97,24 +97,13 @@ impl WriteTx {
 
     /// Locks an agent's row, so failed attempts and TOTP steps are counted one at a time.
     pub async fn lock_agent(&mut self, id: &str) -> Result<Option<AgentRecord>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    agent_columns!(),
-                    " FROM agents a WHERE a.id = $1 FOR UPDATE"
-                ))
-                .bind(id)
-                .fetch_optional(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a WHERE a.id = $1"))
-                    .bind(id)
-                    .fetch_optional(c)
-                    .await
-            }
-        }
+        select_locked!(
+            self,
+            ["SELECT ", agent_columns!(), " FROM agents a WHERE a.id = $1"],
+            "FOR UPDATE",
+            |query| query.bind(id),
+            fetch_optional
+        )
     }
 
     pub async fn save_lockout(&mut self, agent_id: &str, lockout: &Lockout) -> Result<(), sqlx::Error> {
@@ -205,22 +194,13 @@ impl WriteTx {
 
     /// Every agent's sealed seed, for re-sealing under a new master key.
     pub async fn lock_all_agents(&mut self) -> Result<Vec<AgentRecord>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    agent_columns!(),
-                    " FROM agents a ORDER BY a.id FOR UPDATE"
-                ))
-                .fetch_all(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!("SELECT ", agent_columns!(), " FROM agents a ORDER BY a.id"))
-                    .fetch_all(c)
-                    .await
-            }
-        }
+        select_locked!(
+            self,
+            ["SELECT ", agent_columns!(), " FROM agents a ORDER BY a.id"],
+            "FOR UPDATE",
+            |query| query,
+            fetch_all
+        )
     }
 
     pub async fn reseal_agent_secret(

@@ -1,6 +1,6 @@
 //! The hash-chained audit log, which also serves as every incident's timeline.
 
-use super::{Backend, Database, WriteTx, on_backend};
+use super::{Backend, Database, WriteTx, on_backend, select_locked};
 use crate::domain::audit::{AuditRecord, StoredEntry, chain};
 use crate::domain::time::Timestamp;
 
@@ -45,18 +45,13 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
     }
     // The head row serialises appends: a second transaction waits here until
     // the first commits, then reads the head the first one wrote.
-    let (head_seq, head_hash): (i64, Vec<u8>) = match tx.conn() {
-        Backend::Postgres(c) => {
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-                .fetch_one(c)
-                .await?
-        }
-        Backend::Sqlite(c) => {
-            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-                .fetch_one(c)
-                .await?
-        }
-    };
+    let (head_seq, head_hash): (i64, Vec<u8>) = select_locked!(
+        tx,
+        ["SELECT seq, hash FROM audit_head WHERE id = 1"],
+        "FOR UPDATE",
+        |query| query,
+        fetch_one
+    )?;
     let head_hash: [u8; 32] = head_hash
         .try_into()
         .map_err(|_| sqlx::Error::Protocol("the audit head hash is not 32 bytes".into()))?;

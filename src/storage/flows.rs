@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use super::{Database, WriteTx, json, on_backend, parsed, select_locked};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState};
 
@@ -39,33 +39,6 @@ macro_rules! columns {
         "id, account_id, incident_id, state, created_at, updated_at, expires_at, code_hash, code_expires_at,
          code_attempts_left, codes_sent, code_verified_at, second_factor_attempts_left, second_factor_required,
          second_factor_verified_at, answers, verified_at, queued_at, decided_at, decided_by, decision_reason, run_id"
-    };
-}
-
-/// Selects flows by a condition, locking them on PostgreSQL.
-macro_rules! lock_flows {
-    ($tx:expr, $condition:literal, |$query:ident| $bind:expr, $fetch:ident) => {
-        match $tx.conn() {
-            Backend::Postgres(c) => {
-                let $query = sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM unfreeze_flows WHERE ",
-                    $condition,
-                    " FOR UPDATE"
-                ));
-                $bind.$fetch(c).await
-            }
-            Backend::Sqlite(c) => {
-                let $query = sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM unfreeze_flows WHERE ",
-                    $condition
-                ));
-                $bind.$fetch(c).await
-            }
-        }
     };
 }
 
@@ -145,13 +118,25 @@ impl WriteTx {
     }
 
     pub async fn lock_flow_by_token(&mut self, token_hash: &[u8]) -> Result<Option<Flow>, sqlx::Error> {
-        lock_flows!(self, "token_hash = $1", |query| query.bind(token_hash), fetch_optional)
+        select_locked!(
+            self,
+            ["SELECT ", columns!(), " FROM unfreeze_flows WHERE token_hash = $1"],
+            "FOR UPDATE",
+            |query| query.bind(token_hash),
+            fetch_optional
+        )
     }
 
     pub async fn lock_live_flow(&mut self, account_id: &str) -> Result<Option<Flow>, sqlx::Error> {
-        lock_flows!(
+        select_locked!(
             self,
-            "account_id = $1 AND state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')",
+            [
+                "SELECT ",
+                columns!(),
+                " FROM unfreeze_flows WHERE account_id = $1
+                 AND state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')"
+            ],
+            "FOR UPDATE",
             |query| query.bind(account_id),
             fetch_optional
         )
@@ -159,9 +144,14 @@ impl WriteTx {
 
     /// The incident's flow waiting for an agent's decision.
     pub async fn lock_flow_in_review(&mut self, incident_id: &str) -> Result<Option<Flow>, sqlx::Error> {
-        lock_flows!(
+        select_locked!(
             self,
-            "incident_id = $1 AND state = 'in_review'",
+            [
+                "SELECT ",
+                columns!(),
+                " FROM unfreeze_flows WHERE incident_id = $1 AND state = 'in_review'"
+            ],
+            "FOR UPDATE",
             |query| query.bind(incident_id),
             fetch_optional
         )
@@ -169,39 +159,30 @@ impl WriteTx {
 
     /// The flow a run is unfreezing.
     pub async fn lock_flow_of_run(&mut self, run_id: &str) -> Result<Option<Flow>, sqlx::Error> {
-        lock_flows!(self, "run_id = $1", |query| query.bind(run_id), fetch_optional)
+        select_locked!(
+            self,
+            ["SELECT ", columns!(), " FROM unfreeze_flows WHERE run_id = $1"],
+            "FOR UPDATE",
+            |query| query.bind(run_id),
+            fetch_optional
+        )
     }
 
     /// Live flows past their lifetime.
     pub async fn lock_overdue_flows(&mut self, now: Timestamp, limit: i64) -> Result<Vec<Flow>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM unfreeze_flows
-                 WHERE state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')
-                   AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM unfreeze_flows
+        select_locked!(
+            self,
+            [
+                "SELECT ",
+                columns!(),
+                " FROM unfreeze_flows
                  WHERE state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')
                    AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
-        }
+            ],
+            "FOR UPDATE SKIP LOCKED",
+            |query| query.bind(now).bind(limit),
+            fetch_all
+        )
     }
 
     /// Whether the holder of the incident's account finished the unfreeze

@@ -2,7 +2,7 @@
 //! dismissed); a partial unique index enforces it, so concurrent alerts of one
 //! account can never open two.
 
-use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use super::{Database, WriteTx, json, on_backend, parsed, select_locked};
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Resolution};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -100,52 +100,28 @@ impl WriteTx {
     }
 
     async fn lock_live_incident(&mut self, account_id: &str) -> Result<Option<Incident>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
-                 WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed') FOR UPDATE"
-                ))
-                .bind(account_id)
-                .fetch_optional(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
-                 WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed')"
-                ))
-                .bind(account_id)
-                .fetch_optional(c)
-                .await
-            }
-        }
+        select_locked!(
+            self,
+            [
+                "SELECT ",
+                columns!(),
+                " FROM incidents WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed')"
+            ],
+            "FOR UPDATE",
+            |query| query.bind(account_id),
+            fetch_optional
+        )
     }
 
     /// Locks one incident for a change.
     pub async fn lock_incident(&mut self, id: &str) -> Result<Option<Incident>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents WHERE id = $1 FOR UPDATE"
-                ))
-                .bind(id)
-                .fetch_optional(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(c)
-                    .await
-            }
-        }
+        select_locked!(
+            self,
+            ["SELECT ", columns!(), " FROM incidents WHERE id = $1"],
+            "FOR UPDATE",
+            |query| query.bind(id),
+            fetch_optional
+        )
     }
 
     /// Writes back a locked incident.
@@ -183,66 +159,39 @@ impl WriteTx {
     /// Locks up to `limit` incidents that have missed a deadline not yet
     /// recorded. Rows another instance is handling are skipped, not waited for.
     pub async fn lock_overdue_incidents(&mut self, now: Timestamp, limit: i64) -> Result<Vec<Incident>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
-                 WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
-                    OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
-                 ORDER BY acknowledge_by LIMIT $2 FOR UPDATE SKIP LOCKED"
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
-            // One writer at a time: the write transaction is the lock.
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
+        select_locked!(
+            self,
+            [
+                "SELECT ",
+                columns!(),
+                " FROM incidents
                  WHERE (status = 'open' AND acknowledge_breached_at IS NULL AND acknowledge_by <= $1)
                     OR (status IN ('open', 'acknowledged') AND contain_breached_at IS NULL AND contain_by <= $1)
                  ORDER BY acknowledge_by LIMIT $2"
-                ))
-                .bind(now)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
-        }
+            ],
+            "FOR UPDATE SKIP LOCKED",
+            |query| query.bind(now).bind(limit),
+            fetch_all
+        )
     }
 
     /// Locks the most urgent unassigned incident still waiting for an agent:
-    /// highest priority, then earliest acknowledge deadline.
+    /// highest priority, then earliest acknowledge deadline. Incidents other
+    /// agents are claiming are skipped, so two claims never get the same one.
     pub async fn lock_next_unassigned_incident(&mut self) -> Result<Option<Incident>, sqlx::Error> {
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
-                 WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
-                 ORDER BY priority, acknowledge_by, id LIMIT 1 FOR UPDATE SKIP LOCKED"
-                ))
-                .fetch_optional(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    columns!(),
-                    " FROM incidents
+        select_locked!(
+            self,
+            [
+                "SELECT ",
+                columns!(),
+                " FROM incidents
                  WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
                  ORDER BY priority, acknowledge_by, id LIMIT 1"
-                ))
-                .fetch_optional(c)
-                .await
-            }
-        }
+            ],
+            "FOR UPDATE SKIP LOCKED",
+            |query| query,
+            fetch_optional
+        )
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sqlx::{PgConnection, SqliteConnection};
 
-use super::{Backend, Database, WriteTx, json, on_backend, parsed};
+use super::{Backend, Database, WriteTx, json, on_backend, parsed, select_locked};
 use crate::domain::playbook::PlaybookKind;
 use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
 use crate::domain::time::Timestamp;
@@ -65,38 +65,21 @@ macro_rules! run_columns {
 
 /// Attaches a run's steps and approvals.
 async fn complete(conn: Conn<'_>, mut run: Run) -> Result<Run, sqlx::Error> {
-    match conn {
-        Backend::Postgres(c) => {
-            run.steps = sqlx::query_as(
-                "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
-                 FROM run_steps WHERE run_id = $1 ORDER BY position",
-            )
-            .bind(&run.id)
-            .fetch_all(&mut *c)
-            .await?;
-            run.approvals = sqlx::query_as(
-                "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
-            )
-            .bind(&run.id)
-            .fetch_all(&mut *c)
-            .await?;
-        }
-        Backend::Sqlite(c) => {
-            run.steps = sqlx::query_as(
-                "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
-                 FROM run_steps WHERE run_id = $1 ORDER BY position",
-            )
-            .bind(&run.id)
-            .fetch_all(&mut *c)
-            .await?;
-            run.approvals = sqlx::query_as(
-                "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
-            )
-            .bind(&run.id)
-            .fetch_all(&mut *c)
-            .await?;
-        }
-    }
+    on_backend!(conn, c => {
+        run.steps = sqlx::query_as(
+            "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
+             FROM run_steps WHERE run_id = $1 ORDER BY position",
+        )
+        .bind(&run.id)
+        .fetch_all(&mut *c)
+        .await?;
+        run.approvals = sqlx::query_as(
+            "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
+        )
+        .bind(&run.id)
+        .fetch_all(&mut *c)
+        .await?;
+    });
     Ok(run)
 }
 
@@ -149,24 +132,13 @@ impl WriteTx {
     /// Locks a run for the runner. Lock its incident first: every writer
     /// takes the incident's lock before the run's, so they never deadlock.
     pub async fn lock_run(&mut self, id: &str) -> Result<Option<Run>, sqlx::Error> {
-        let row: Option<RunRow> = match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    run_columns!(),
-                    " FROM runs WHERE id = $1 FOR UPDATE"
-                ))
-                .bind(id)
-                .fetch_optional(c)
-                .await?
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(c)
-                    .await?
-            }
-        };
+        let row: Option<RunRow> = select_locked!(
+            self,
+            ["SELECT ", run_columns!(), " FROM runs WHERE id = $1"],
+            "FOR UPDATE",
+            |query| query.bind(id),
+            fetch_optional
+        )?;
         match row {
             Some(RunRow(run)) => Ok(Some(complete(self.conn(), run).await?)),
             None => Ok(None),

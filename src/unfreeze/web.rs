@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -653,97 +653,80 @@ async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<Fl
     }
 }
 
-/// Checks a flow form's CSRF token, origin and rate limit.
-async fn check_form(
-    state: &AppState,
-    token: &str,
-    headers: &HeaderMap,
-    form: &HashMap<String, String>,
-    client: &str,
-) -> Result<(), Response> {
-    let lang = Lang::pick(form, headers);
-    let sent = form.get("csrf").map(String::as_str).unwrap_or("");
-    if !constant_time_eq(sent, &csrf_for_flow(state, token)) || !same_origin(state, headers) {
-        return Err(forbidden(lang));
+/// A holder's form post on a flow page, already checked: its CSRF token, that
+/// it came from Holdfast's own page, and the per-address rate limit.
+struct FlowForm {
+    token: String,
+    lang: Lang,
+    fields: HashMap<String, String>,
+}
+
+impl FlowForm {
+    fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map(String::as_str).unwrap_or("")
     }
-    if state
-        .shared()
-        .check(crate::shared::Limit::HolderSteps, client)
-        .await
-        .is_err()
-    {
+}
+
+impl FromRequest<AppState> for FlowForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(token) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ClientAddress(client) = ClientAddress::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let lang = Lang::pick(&query, &parts.headers);
+        let headers = parts.headers.clone();
+        let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let t = lang.t();
-        return Err(html_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            page(lang, t.title, html! { p role="alert" { (t.too_many) } }),
-        ));
+        if !constant_time_eq(
+            fields.get("csrf").map(String::as_str).unwrap_or(""),
+            &csrf_for_flow(state, &token),
+        ) || !same_origin(state, &headers)
+        {
+            return Err(forbidden(lang));
+        }
+        if state
+            .shared()
+            .check(crate::shared::Limit::HolderSteps, &client)
+            .await
+            .is_err()
+        {
+            return Err(html_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                page(lang, t.title, html! { p role="alert" { (t.too_many) } }),
+            ));
+        }
+        Ok(FlowForm { token, lang, fields })
     }
-    Ok(())
 }
 
-async fn code_submit(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
-        return refused;
-    }
-    let code = form.get("code").map(String::as_str).unwrap_or("");
-    let result = super::enter_code(&state, &token, code).await;
-    after_step(&state, lang, &token, result).await
+async fn code_submit(State(state): State<AppState>, form: FlowForm) -> Response {
+    let result = super::enter_code(&state, &form.token, form.field("code")).await;
+    after_step(&state, form.lang, &form.token, result).await
 }
 
-async fn resend_submit(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
-        return refused;
-    }
-    let result = super::resend_code(&state, &token).await;
-    after_step(&state, lang, &token, result).await
+async fn resend_submit(State(state): State<AppState>, form: FlowForm) -> Response {
+    let result = super::resend_code(&state, &form.token).await;
+    after_step(&state, form.lang, &form.token, result).await
 }
 
-async fn second_factor_submit(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
-        return refused;
-    }
-    let code = form.get("code").map(String::as_str).unwrap_or("");
-    let result = super::enter_second_factor(&state, &token, code).await;
-    after_step(&state, lang, &token, result).await
+async fn second_factor_submit(State(state): State<AppState>, form: FlowForm) -> Response {
+    let result = super::enter_second_factor(&state, &form.token, form.field("code")).await;
+    after_step(&state, form.lang, &form.token, result).await
 }
 
-async fn activity_submit(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
-    if let Err(refused) = check_form(&state, &token, &headers, &form, &client).await {
-        return refused;
-    }
+async fn activity_submit(State(state): State<AppState>, form: FlowForm) -> Response {
     let answers: Vec<Answer> = form
+        .fields
         .iter()
         .filter_map(|(key, value)| {
             let alert_id = key.strip_prefix("answer:")?;
@@ -753,6 +736,6 @@ async fn activity_submit(
             })
         })
         .collect();
-    let result = super::answer_activities(&state, &token, answers).await;
-    after_step(&state, lang, &token, result).await
+    let result = super::answer_activities(&state, &form.token, answers).await;
+    after_step(&state, form.lang, &form.token, result).await
 }
