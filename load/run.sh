@@ -35,7 +35,10 @@ echo "# intake, PostgreSQL"
 fresh_pg; serve "$PG/$DB" ""
 "$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run pg1
 rss "intake run 1"
-for run in 2 3; do
+# Memory as history grows: keep posting new alerts (new accounts, new
+# incidents) and watch the resident size level off once the bounded caches
+# are full.
+for run in $(seq 2 "${MEMORY_ROUNDS:-8}"); do
     "$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run pg$run >/dev/null
     rss "intake run $run"
 done
