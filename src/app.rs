@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +29,7 @@ use crate::crypto::SecretBox;
 use crate::error::{self, ApiError};
 use crate::exchange::Exchange;
 use crate::holds;
+use crate::http::MAX_BODY_BYTES;
 use crate::incidents;
 use crate::outbox::{self, OutboxSignal};
 use crate::playbooks::{self, Playbooks};
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(unfreeze::routes(state.clone()))
         .layer(middleware::from_fn(error::log_server_errors))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
         .layer(middleware::from_fn(record_latency))

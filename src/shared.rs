@@ -68,11 +68,15 @@ impl Limit {
     /// (name, one request refilled every, burst)
     fn spec(self) -> (&'static str, Duration, u32) {
         match self {
-            Limit::Login => ("sign-in", Duration::from_secs(2), 20),
-            Limit::StepUp => ("step-up", Duration::from_secs(2), 20),
-            Limit::UnfreezePerAddress => ("unfreeze", Duration::from_secs(30), 20),
+            // Per address, generous: many agents or holders may share one
+            // (an office, or the exchange's own servers relaying its app).
+            // Per-agent lockout and per-flow tries are the real brakes.
+            Limit::Login => ("sign-in", Duration::from_secs(1), 60),
+            Limit::StepUp => ("step-up", Duration::from_secs(1), 60),
+            Limit::UnfreezePerAddress => ("unfreeze", Duration::from_secs(1), 100),
+            // Per account: five links, then one every twelve minutes.
             Limit::UnfreezePerAccount => ("unfreeze", Duration::from_secs(12 * 60), 5),
-            Limit::HolderSteps => ("verification", Duration::from_secs(2), 30),
+            Limit::HolderSteps => ("verification", Duration::from_millis(500), 120),
         }
     }
 

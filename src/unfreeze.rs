@@ -213,7 +213,7 @@ async fn request_link(
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<LinkRequest>,
 ) -> Result<Response, ApiError> {
-    accept_link_request(&state, &request.account_id, &client).await?;
+    accept_link_request(&state, &request.account_id, &client).await;
     let mut response = (StatusCode::ACCEPTED, ACCEPTED_BODY).into_response();
     response
         .headers_mut()
@@ -221,17 +221,28 @@ async fn request_link(
     Ok(response)
 }
 
-/// Takes a link request: rate limits, then the work on a background task.
-pub async fn accept_link_request(state: &AppState, account_id: &str, client: &str) -> Result<(), ApiError> {
-    state.shared().check(Limit::UnfreezePerAddress, client).await?;
-    state.shared().check(Limit::UnfreezePerAccount, account_id).await?;
+/// Takes a link request: the work happens on a background task, unless a
+/// rate limit (per client address, per account) is exceeded, in which case
+/// the request is dropped. Either way the caller answers the same `202`: a
+/// refusal would be a second answer, and the spec promises one.
+pub async fn accept_link_request(state: &AppState, account_id: &str, client: &str) {
+    let allowed = state.shared().check(Limit::UnfreezePerAddress, client).await.is_ok()
+        && state
+            .shared()
+            .check(Limit::UnfreezePerAccount, account_id)
+            .await
+            .is_ok();
+    if !allowed {
+        metrics::counter!("holdfast_unfreeze_requests_dropped_total").increment(1);
+        tracing::info!("an unfreeze link request over its rate limit was dropped");
+        return;
+    }
     let (state, account_id) = (state.clone(), account_id.to_owned());
     tokio::spawn(async move {
         if let Err(error) = open_flow(&state, &account_id).await {
             tracing::error!(error = format!("{error:#}"), "opening an unfreeze flow failed");
         }
     });
-    Ok(())
 }
 
 /// Opens a flow for a frozen account (or refreshes its live one) and sends

@@ -450,20 +450,9 @@ async fn request_submit(
         return forbidden(lang);
     }
     let account_id = field("account_id").trim();
-    let accepted = match crate::domain::alert::AccountId::parse(account_id) {
-        Ok(_) => super::accept_link_request(&state, account_id, &client).await,
-        // An unusable ID gets the same answer as an unknown account.
-        Err(_) => Ok(()),
-    };
-    if accepted.is_err() {
-        return html_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            page(
-                lang,
-                t.title,
-                html! { h1 { (t.title) } p role="alert" { (t.too_many) } },
-            ),
-        );
+    // An unusable ID gets the same answer as an unknown account.
+    if crate::domain::alert::AccountId::parse(account_id).is_ok() {
+        super::accept_link_request(&state, account_id, &client).await;
     }
     let body = html! { h1 { (t.sent_heading) } p { (t.sent_body) } };
     html_response(StatusCode::ACCEPTED, page(lang, t.sent_heading, body))

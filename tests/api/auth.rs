@@ -262,7 +262,7 @@ async fn sign_in_is_rate_limited_per_client_address(backend: Backend) {
     let app = spawn_app(backend).await;
 
     let mut limited = None;
-    for _ in 0..40 {
+    for _ in 0..100 {
         let response = app.login("nobody", "nope", "123456").await;
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
             limited = Some(response);

@@ -36,7 +36,7 @@ async fn rate_limits_are_shared_between_instances() {
     let b = spawn_app_on(&a, |_| {}).await;
 
     let mut allowed = 0;
-    for attempt in 0..40 {
+    for attempt in 0..130 {
         let instance = if attempt % 2 == 0 { &a } else { &b };
         let response = instance.login("nobody", "nope", "123456").await;
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
@@ -45,7 +45,12 @@ async fn rate_limits_are_shared_between_instances() {
         allowed += 1;
     }
 
-    assert_eq!(allowed, 20, "one bucket of 20 for both instances, not 20 each");
+    // A bucket of 60 (plus what refills, one a second, while the loop runs)
+    // for both instances: two buckets would let about 120 through.
+    assert!(
+        (60..100).contains(&allowed),
+        "one bucket for both instances: {allowed} allowed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
