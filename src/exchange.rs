@@ -5,8 +5,7 @@
 //! configured, a built-in simulation records each request and confirms it, so
 //! a development instance runs end to end; the start-up log says so loudly.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,9 +15,6 @@ use crate::domain::time::Timestamp;
 
 pub const ACCOUNT_CONTROL: &str = "account_control";
 pub const NOTIFY: &str = "notify";
-
-/// How many requests the simulation remembers.
-const SIMULATION_MEMORY: usize = 1000;
 
 #[derive(Clone)]
 pub enum Exchange {
@@ -31,11 +27,10 @@ pub struct Remote {
     config: ExchangeConfig,
 }
 
-/// The development stand-in: confirms everything, remembers the last requests.
+/// The development stand-in: logs what it was asked (never the secrets a
+/// notification carries) and confirms everything.
 #[derive(Default)]
-pub struct Simulation {
-    received: Mutex<VecDeque<Value>>,
-}
+pub struct Simulation;
 
 /// Why the exchange did not confirm a request.
 #[derive(Debug, thiserror::Error)]
@@ -68,22 +63,6 @@ impl Exchange {
         match self {
             Exchange::Remote(remote) => remote.send(destination, body, now).await,
             Exchange::Simulated(simulation) => Ok(simulation.answer(destination, body)),
-        }
-    }
-
-    /// The simulation's memory of requests, newest last; `None` against a real exchange.
-    pub fn simulated_requests(&self) -> Option<Vec<Value>> {
-        match self {
-            Exchange::Remote(_) => None,
-            Exchange::Simulated(simulation) => Some(
-                simulation
-                    .received
-                    .lock()
-                    .expect("simulation lock")
-                    .iter()
-                    .cloned()
-                    .collect(),
-            ),
         }
     }
 }
@@ -136,20 +115,27 @@ fn without_url(error: &reqwest::Error) -> String {
 impl Simulation {
     fn answer(&self, destination: &str, body: &str) -> Value {
         let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let text = |name: &str| request.get(name).and_then(Value::as_str).unwrap_or("");
         let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
-        let answer = match (destination, request.get("action").and_then(Value::as_str)) {
-            // Simulated holders have no 2-step method of their own.
-            (ACCOUNT_CONTROL, Some("check_second_factor")) => {
-                json!({"idempotency_key": key, "status": "none"})
-            }
-            _ => json!({"idempotency_key": key, "status": "done"}),
-        };
-        let mut received = self.received.lock().expect("simulation lock");
-        if received.len() == SIMULATION_MEMORY {
-            received.pop_front();
+        if destination == NOTIFY {
+            tracing::info!(
+                template = text("template"),
+                account.id = text("account_id"),
+                "simulated exchange: notification recorded, not sent"
+            );
+            return json!({"idempotency_key": key, "status": "done"});
         }
-        received.push_back(json!({"destination": destination, "request": request}));
-        answer
+        tracing::info!(
+            action = text("action"),
+            scope = text("scope"),
+            account.id = text("account_id"),
+            "simulated exchange: account control confirmed"
+        );
+        match text("action") {
+            // Simulated holders have no 2-step method of their own.
+            "check_second_factor" => json!({"idempotency_key": key, "status": "none"}),
+            _ => json!({"idempotency_key": key, "status": "done"}),
+        }
     }
 }
 

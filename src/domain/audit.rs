@@ -47,11 +47,6 @@ impl AuditRecord {
         self
     }
 
-    pub fn account(mut self, account_id: &str) -> Self {
-        self.account_id = Some(account_id.to_owned());
-        self
-    }
-
     pub fn detail(mut self, detail: impl Serialize) -> Self {
         self.detail = serde_json::to_string(&detail).unwrap_or_else(|_| "{}".into());
         self

@@ -40,11 +40,6 @@ impl Priority {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == text)
     }
-
-    /// Serious incidents: lifting their freeze needs a second agent's approval.
-    pub fn is_serious(self) -> bool {
-        self <= Priority::P2
-    }
 }
 
 impl fmt::Display for Priority {

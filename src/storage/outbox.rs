@@ -205,13 +205,6 @@ impl WriteTx {
 }
 
 impl Database {
-    pub async fn message(&self, idempotency_key: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
-        on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
-            .bind(idempotency_key)
-            .fetch_optional(pool)
-            .await)
-    }
-
     /// When the next pending message is due, for the delivery loop to sleep until then.
     pub async fn next_message_due(&self) -> Result<Option<Timestamp>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_scalar(
