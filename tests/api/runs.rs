@@ -151,6 +151,8 @@ async fn a_step_the_exchange_never_confirms_fails_the_run_visibly(backend: Backe
     let run = app
         .wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "failed")
         .await;
+    // The run fails with its first unconfirmed message; let the other finish its tries too.
+    app.settle().await;
 
     assert_eq!(run["steps"][0]["status"], "failed");
     assert!(
@@ -221,7 +223,15 @@ async fn a_step_needing_mfa_waits_for_a_fresh_step_up_and_resumes(backend: Backe
         .await
         .unwrap();
     let run_id = run["run_id"].as_str().unwrap().to_owned();
-    app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
+    // The containment already froze login and withdrawals: this run adds trading and api.
+    app.exchange
+        .wait_for("the run's trading hold to reach the exchange", |received| {
+            received
+                .iter()
+                .any(|r| r.field("action") == "place_hold" && r.field("scope") == "trading")
+                .then_some(())
+        })
+        .await;
 
     app.clock.advance(Duration::from_secs(6 * 60));
     app.exchange.release();
