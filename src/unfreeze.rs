@@ -16,7 +16,8 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -857,42 +858,51 @@ impl FromJson for ActivityRequest {
     }
 }
 
+/// The flow token of a holder's step, once the step passed the per-address
+/// rate limit.
+struct HolderStep(String);
+
+impl FromRequestParts<AppState> for HolderStep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientAddress(client) = ClientAddress::from_request_parts(parts, state).await?;
+        state.shared().check(Limit::HolderSteps, &client).await?;
+        let Path(token) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("this link is not valid".into()))?;
+        Ok(HolderStep(token))
+    }
+}
+
 async fn submit_code(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
+    HolderStep(token): HolderStep,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(enter_code(&state, &token, &request.code).await?))
 }
 
 async fn resend_code_handler(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
+    HolderStep(token): HolderStep,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(resend_code(&state, &token).await?))
 }
 
 async fn submit_second_factor(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
+    HolderStep(token): HolderStep,
     JsonBody(request): JsonBody<CodeRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(enter_second_factor(&state, &token, &request.code).await?))
 }
 
 async fn submit_activity(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    Path(token): Path<String>,
+    HolderStep(token): HolderStep,
     JsonBody(request): JsonBody<ActivityRequest>,
 ) -> Result<Json<FlowStatus>, ApiError> {
-    state.shared().check(Limit::HolderSteps, &client).await?;
     Ok(Json(answer_activities(&state, &token, request.answers).await?))
 }
 
