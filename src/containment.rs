@@ -12,7 +12,6 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::domain::alert::Alert;
-use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldScope;
 use crate::domain::incident::{Incident, IncidentStatus, Transition};
 use crate::domain::time::Timestamp;
@@ -62,13 +61,8 @@ pub async fn contain_automatically(
         .await?;
     }
     if incident.status != IncidentStatus::Contained {
-        let from = incident.status;
-        incident.apply(Transition::Contain, at)?;
-        tx.audit(
-            AuditRecord::new(at, "system", "incident.contained")
-                .incident(&incident.id, &incident.account_id)
-                .detail(json!({"from": from, "to": incident.status, "automatic": true, "alert_id": trigger.alert_id})),
-        );
+        let detail = json!({"automatic": true, "alert_id": trigger.alert_id});
+        tx.audit(incident.transition(Transition::Contain, "system", detail, at)?);
     }
     Ok(())
 }

@@ -81,11 +81,21 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        let (parts, body) = request.into_parts();
-        let bytes = read_body(&parts.headers, body).await?;
-        let value = parse_json(&bytes)?;
-        T::from_json(&value).map(JsonBody).map_err(ApiError::Invalid)
+        parse_body(request, false).await.map(JsonBody)
     }
+}
+
+/// Reads and validates a JSON body; with `empty_is_object`, an empty body
+/// counts as `{}`.
+async fn parse_body<T: FromJson>(request: Request, empty_is_object: bool) -> Result<T, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = read_body(&parts.headers, body).await?;
+    let value = if empty_is_object && bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        parse_json(&bytes)?
+    };
+    T::from_json(&value).map_err(ApiError::Invalid)
 }
 
 /// Like [`JsonBody`], but an empty body counts as `{}`: for actions whose
@@ -96,13 +106,6 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
-        let (parts, body) = request.into_parts();
-        let bytes = read_body(&parts.headers, body).await?;
-        let value = if bytes.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Default::default())
-        } else {
-            parse_json(&bytes)?
-        };
-        T::from_json(&value).map(OptionalJsonBody).map_err(ApiError::Invalid)
+        parse_body(request, true).await.map(OptionalJsonBody)
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::http::{FromJson, OptionalJsonBody};
-use crate::storage::{IncidentFilter, WriteTx};
+use crate::storage::IncidentFilter;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -260,34 +260,16 @@ async fn change(
         .lock_incident(id)
         .await?
         .ok_or_else(|| ApiError::not_found("the incident"))?;
-    let from = incident.status;
-    incident.apply(transition, now)?;
+    also(&mut incident);
+    let detail_of_change = json!({"note": note, "resolution": incident.resolution});
+    let record = incident.transition(transition, &agent.actor(), detail_of_change, now)?;
     if incident.assignee.is_none() {
         incident.assignee = Some(agent.username.clone());
     }
-    also(&mut incident);
-    record_transition(&mut tx, &incident, &agent.actor(), from, note.as_deref(), now).await?;
+    tx.save_incident(&incident).await?;
+    tx.audit(record);
     state.after_commit(tx.commit().await?).await;
     Ok(Json(detail(state, &incident).await?))
-}
-
-/// Saves a changed incident and puts the change on its timeline.
-pub async fn record_transition(
-    tx: &mut WriteTx,
-    incident: &Incident,
-    actor: &str,
-    from: IncidentStatus,
-    note: Option<&str>,
-    at: Timestamp,
-) -> Result<(), sqlx::Error> {
-    tx.save_incident(incident).await?;
-    let action = format!("incident.{}", incident.status);
-    tx.audit(
-        AuditRecord::new(at, actor, action)
-            .incident(&incident.id, &incident.account_id)
-            .detail(json!({"from": from, "to": incident.status, "note": note, "resolution": incident.resolution})),
-    );
-    Ok(())
 }
 
 fn sla(incident: &Incident) -> Value {

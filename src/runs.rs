@@ -136,22 +136,18 @@ pub async fn start(
     if matches!(playbook.kind, PlaybookKind::Recovery | PlaybookKind::Unfreeze)
         && incident.status == IncidentStatus::Contained
     {
-        let from = incident.status;
-        incident.apply(Transition::StartRecovery, now)?;
-        transition_recorded(tx, incident, &run, from, now);
+        let record = incident.transition(
+            Transition::StartRecovery,
+            &run.started_by_name,
+            json!({"run_id": run.id}),
+            now,
+        )?;
+        tx.audit(record);
     }
     let before = run.clone();
     advance(state, tx, &mut run, incident, now).await?;
     tx.save_run(&run, &before).await?;
     Ok(run)
-}
-
-fn transition_recorded(tx: &mut WriteTx, incident: &Incident, run: &Run, from: IncidentStatus, at: Timestamp) {
-    tx.audit(
-        AuditRecord::new(at, &run.started_by_name, format!("incident.{}", incident.status))
-            .incident(&incident.id, &incident.account_id)
-            .detail(json!({"from": from, "to": incident.status, "run_id": run.id})),
-    );
 }
 
 /// What one step allows after this pass.
@@ -338,9 +334,7 @@ async fn execute(
                     IncidentStatus::Open | IncidentStatus::Acknowledged | IncidentStatus::Recovering
                 )
             {
-                let from = incident.status;
-                incident.apply(Transition::Contain, now)?;
-                transition_recorded(tx, incident, run, from, now);
+                tx.audit(incident.transition(Transition::Contain, actor, json!({"run_id": run.id}), now)?);
             }
             let messages: Vec<String> = placed
                 .iter()
@@ -642,7 +636,7 @@ async fn approve_run(
         return Err(ApiError::forbidden("the agent who started a run cannot approve it"));
     }
     let elevated_at = agent.require_fresh_mfa(&state, &headers).await?;
-    change_run(&state, &run_id, |tx, run, incident, now| {
+    change_run(&state, &found, |tx, run, incident, now| {
         Box::pin(async move {
             if !run.needs_approvals() {
                 return Err(ApiError::Conflict("this run's playbook needs no approval".into()));
@@ -683,7 +677,7 @@ async fn resume_run(
         .ok_or_else(|| ApiError::not_found("the run"))?;
     agent.require(found.playbook.kind.permission())?;
     let elevated_at = agent.require_fresh_mfa(&state, &headers).await?;
-    change_run(&state, &run_id, |tx, run, incident, now| {
+    change_run(&state, &found, |tx, run, incident, now| {
         Box::pin(async move {
             run.elevated_at = run.elevated_at.max(Some(elevated_at));
             tx.audit(
@@ -699,16 +693,12 @@ async fn resume_run(
 
 type ChangeFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>>;
 
-/// Locks a run (incident first), applies `change`, advances and commits.
-async fn change_run<F>(state: &AppState, run_id: &str, change: F) -> Result<Json<Value>, ApiError>
+/// Locks a run found by the caller (incident first), applies `change`,
+/// advances and commits.
+async fn change_run<F>(state: &AppState, found: &Run, change: F) -> Result<Json<Value>, ApiError>
 where
     F: for<'a> FnOnce(&'a mut WriteTx, &'a mut Run, &'a Incident, Timestamp) -> ChangeFuture<'a>,
 {
-    let found = state
-        .db()
-        .run(run_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the run"))?;
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     let mut incident = tx
@@ -716,7 +706,7 @@ where
         .await?
         .ok_or_else(|| ApiError::not_found("the incident"))?;
     let mut run = tx
-        .lock_run(run_id)
+        .lock_run(&found.id)
         .await?
         .ok_or_else(|| ApiError::not_found("the run"))?;
     if run.status.is_finished() {

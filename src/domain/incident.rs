@@ -12,6 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditRecord;
 use super::priority::{Priority, Sla};
 use super::time::Timestamp;
 
@@ -370,8 +371,7 @@ impl Incident {
                 self.priority_reasons.push(reason);
             }
         }
-        self.priority_reasons
-            .sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.rule.cmp(&b.rule)));
+        super::priority::sort_reasons(&mut self.priority_reasons);
         self.updated_at = at;
         (self.priority != before).then(|| {
             self.deadlines = self.deadlines.tightened(at, sla_of(self.priority));
@@ -390,6 +390,29 @@ impl Incident {
             Transition::StartRecovery => {}
         }
         Ok(())
+    }
+
+    /// Applies `transition` and returns the timeline entry recording it:
+    /// `incident.<new status>` by `actor`, with `from` and `to` added to `detail`.
+    pub fn transition(
+        &mut self,
+        transition: Transition,
+        actor: &str,
+        detail: serde_json::Value,
+        at: Timestamp,
+    ) -> Result<AuditRecord, IllegalTransition> {
+        let from = self.status;
+        self.apply(transition, at)?;
+        let mut detail = if detail.is_object() {
+            detail
+        } else {
+            serde_json::json!({})
+        };
+        detail["from"] = serde_json::json!(from);
+        detail["to"] = serde_json::json!(self.status);
+        Ok(AuditRecord::new(at, actor, format!("incident.{}", self.status))
+            .incident(&self.id, &self.account_id)
+            .detail(detail))
     }
 
     pub fn sla_breached(&self) -> bool {

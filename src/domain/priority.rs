@@ -255,7 +255,7 @@ impl PriorityRules {
             }
             score = score.max(alert_score);
         }
-        reasons.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.rule.cmp(&b.rule)));
+        sort_reasons(&mut reasons);
         Assessment {
             priority: self.priority_for(score),
             score,
@@ -271,6 +271,11 @@ impl PriorityRules {
             .max()
             .unwrap_or(Duration::ZERO)
     }
+}
+
+/// Orders reasons as incidents list them: most points first, then by rule.
+pub fn sort_reasons(reasons: &mut [Reason]) {
+    reasons.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.rule.cmp(&b.rule)));
 }
 
 // The file format, before validation.
