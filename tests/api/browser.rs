@@ -10,8 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
-use holdfast::domain::agent::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{Backend, eventually, p3_login, spawn_app, unique_name};
 
@@ -74,16 +73,7 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
     let app = spawn_app(Backend::Sqlite).await;
     app.exchange.set_second_factor(Some("246810"));
     app.ingest(&p3_login("re-1", "acct-8842")).await;
-    let analyst = app.agent("ana", Role::Analyst).await;
-    let incident = app.incident_of(&analyst, "acct-8842").await;
-    let run: Value = app
-        .start_run(&analyst, &incident, "contain-suspicious-login")
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
-        .await;
+    app.contain_as_analyst("acct-8842").await;
     assert_eq!(app.holds("acct-8842").await["frozen"], true);
 
     let driver = Driver::start().await;

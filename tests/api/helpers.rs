@@ -337,6 +337,11 @@ impl TestApp {
         body
     }
 
+    /// Posts an alert that must be accepted; returns its incident's id.
+    pub async fn ingest_incident(&self, alert: &Value) -> String {
+        self.ingest(alert).await["incident_id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn holds(&self, account_id: &str) -> Value {
         let response = self
             .signed(reqwest::Method::GET, &format!("/v1/accounts/{account_id}/holds"), b"")
@@ -633,4 +638,36 @@ fn forget_redis_keys(prefix: &str) {
         }
     })
     .join();
+}
+
+impl TestApp {
+    /// The id of the live incident of `account`.
+    pub async fn incident_of(&self, agent: &TestAgent, account: &str) -> String {
+        let page: Value = self
+            .get_as(agent, &format!("/v1/incidents?account_id={account}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["incidents"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Contains `account`'s incident as an analyst would, running the
+    /// containment playbook to the end: a P3 account is then frozen.
+    pub async fn contain_as_analyst(&self, account: &str) {
+        let analyst = self
+            .agent(&format!("contain-{account}"), holdfast::domain::agent::Role::Analyst)
+            .await;
+        let incident = self.incident_of(&analyst, account).await;
+        let run: Value = self
+            .start_run(&analyst, &incident, "contain-suspicious-login")
+            .await
+            .json()
+            .await
+            .unwrap();
+        self.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
+            .await;
+    }
 }

@@ -105,10 +105,7 @@ async fn the_list_filters_and_pages_newest_first_with_the_most_urgent_first_with
 async fn the_detail_shows_sla_alerts_holds_reasons_and_a_timeline_of_who_did_what_when(backend: Backend) {
     let app = spawn_app(backend).await;
     let agent = app.agent("ana", Role::Analyst).await;
-    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
 
     let incident = app.incident(&agent, &id).await;
 
@@ -201,14 +198,8 @@ async fn illegal_transitions_are_409_and_legal_ones_are_on_the_timeline(backend:
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let open = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let contained = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let open = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
+    let contained = app.ingest_incident(&p1_withdrawal("re-2", "acct-2")).await;
 
     let resolve_open = app
         .post_as(&lead, &format!("/v1/incidents/{open}/resolve"))
@@ -262,10 +253,7 @@ async fn illegal_transitions_are_409_and_legal_ones_are_on_the_timeline(backend:
 async fn resolving_needs_a_valid_resolution(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
 
     let missing = app
         .post_as(&lead, &format!("/v1/incidents/{id}/resolve"))
@@ -304,10 +292,7 @@ async fn resolving_needs_a_valid_resolution(backend: Backend) {
 async fn a_dismissed_incident_is_closed_and_the_next_alert_opens_a_new_one(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let first = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
 
     let dismissed = app
         .post_as(&analyst, &format!("/v1/incidents/{first}/dismiss"))

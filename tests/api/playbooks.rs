@@ -140,10 +140,7 @@ async fn with_signing_keys_only_correctly_signed_playbooks_run(backend: Backend)
             .contains("unsigned")
     );
 
-    let incident = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
     let refused = app.start_run(&lead, &incident, "recover-account").await;
     assert_problem(refused, StatusCode::CONFLICT).await;
     let accepted = app.start_run(&lead, &incident, "contain-suspicious-login").await;

@@ -38,10 +38,7 @@ async fn analysts_may_not_resolve_approve_recover_or_manage_agents(backend: Back
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     let run: Value = app
         .start_run(&lead, &incident, "unfreeze-account")
         .await
@@ -114,14 +111,8 @@ async fn admins_may_not_work_incidents(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.agent("root", Role::Admin).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let p3 = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let p1 = app.ingest(&p1_withdrawal("re-2", "acct-2")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let p3 = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
+    let p1 = app.ingest_incident(&p1_withdrawal("re-2", "acct-2")).await;
     let run: Value = app
         .start_run(&lead, &p1, "unfreeze-account")
         .await
@@ -180,10 +171,7 @@ async fn admins_may_not_work_incidents(backend: Backend) {
 async fn the_agent_who_started_a_run_may_not_approve_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     let run: Value = app
         .start_run(&lead, &incident, "unfreeze-account")
         .await

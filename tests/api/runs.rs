@@ -22,10 +22,7 @@ on_both_backends!(
 async fn a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     let incident = app.incident(&analyst, &incident_id).await;
     let run_id = incident["runs"][0]["run_id"].as_str().unwrap().to_owned();
 
@@ -51,10 +48,7 @@ async fn a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end(ba
 async fn an_analyst_contains_a_p3_incident_by_running_the_containment_playbook(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
 
     let response = app.start_run(&analyst, &incident_id, "contain-suspicious-login").await;
 
@@ -92,10 +86,7 @@ async fn an_analyst_contains_a_p3_incident_by_running_the_containment_playbook(b
 async fn each_step_waits_for_the_exchange_to_confirm_the_one_before(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
     app.exchange.stall();
 
     let run: Value = app
@@ -136,10 +127,7 @@ async fn a_step_the_exchange_never_confirms_fails_the_run_visibly(backend: Backe
     })
     .await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
     app.exchange.fail_next(1000);
 
     let run: Value = app
@@ -185,10 +173,7 @@ async fn a_step_the_exchange_never_confirms_fails_the_run_visibly(backend: Backe
 async fn a_recovery_run_moves_the_incident_to_recovering(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
 
     let run: Value = app
         .start_run(&lead, &incident_id, "recover-account")
@@ -210,10 +195,7 @@ async fn a_recovery_run_moves_the_incident_to_recovering(backend: Backend) {
 async fn a_step_needing_mfa_waits_for_a_fresh_step_up_and_resumes(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     app.settle().await;
     app.exchange.stall();
     let run: Value = app
@@ -267,10 +249,7 @@ async fn a_second_lead_approves_at_any_time_and_only_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let lee = app.agent("lee", Role::Lead).await;
     let max = app.agent("max", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     let run: Value = app
         .start_run(&lee, &incident_id, "unfreeze-account")
         .await
@@ -310,10 +289,7 @@ async fn a_playbook_without_an_approval_step_refuses_approvals(backend: Backend)
     let app = spawn_app(backend).await;
     let lee = app.agent("lee", Role::Lead).await;
     let max = app.agent("max", Role::Lead).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
     app.exchange.stall();
     let run: Value = app
         .start_run(&lee, &incident_id, "contain-suspicious-login")
@@ -336,10 +312,7 @@ async fn a_playbook_without_an_approval_step_refuses_approvals(backend: Backend)
 async fn a_playbook_cannot_run_twice_at_once_on_one_incident(backend: Backend) {
     let app = spawn_app(backend).await;
     let lead = app.agent("lee", Role::Lead).await;
-    let incident_id = app.ingest(&p1_withdrawal("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
     assert_eq!(
         app.start_run(&lead, &incident_id, "unfreeze-account").await.status(),
         StatusCode::CREATED
@@ -353,10 +326,7 @@ async fn a_playbook_cannot_run_twice_at_once_on_one_incident(backend: Backend) {
 async fn starting_a_run_needs_a_fresh_step_up(backend: Backend) {
     let app = spawn_app(backend).await;
     let analyst = app.agent("ana", Role::Analyst).await;
-    let incident_id = app.ingest(&p3_login("re-1", "acct-1")).await["incident_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
 
     let response = app
         .post_as(&analyst, &format!("/v1/incidents/{incident_id}/runs"))

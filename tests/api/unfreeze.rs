@@ -30,16 +30,7 @@ async fn frozen_flow(app: &TestApp, alert: Value, account: &str) -> String {
     app.ingest(&alert).await;
     if app.holds(account).await["frozen"] == false {
         // A P3 alert does not freeze: contain it as an analyst would.
-        let analyst = app.agent(&format!("analyst-{}", &account[5..]), Role::Analyst).await;
-        let incident = app.incident_of(&analyst, account).await;
-        let run: Value = app
-            .start_run(&analyst, &incident, "contain-suspicious-login")
-            .await
-            .json()
-            .await
-            .unwrap();
-        app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
-            .await;
+        app.contain_as_analyst(account).await;
     }
     assert_eq!(app.request_unfreeze(account).await.status(), StatusCode::ACCEPTED);
     app.unfreeze_token(account).await
@@ -523,20 +514,5 @@ async fn every_state_change_notifies_the_holder(backend: Backend) {
     ] {
         let notice = app.exchange.wait_for_notification("acct-n", template).await;
         assert!(notice.signature_valid, "{template} is signed");
-    }
-}
-
-impl TestApp {
-    /// The id of the live incident of `account`.
-    pub async fn incident_of(&self, agent: &crate::helpers::TestAgent, account: &str) -> String {
-        let page: Value = self
-            .get_as(agent, &format!("/v1/incidents?account_id={account}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        page["incidents"][0]["id"].as_str().unwrap().to_owned()
     }
 }

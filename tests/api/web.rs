@@ -1,10 +1,8 @@
 //! The unfreeze web pages, as plain HTTP: headers, CSRF, languages, and the
 //! whole flow through HTML forms without JavaScript.
 
-use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
-use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp, on_both_backends, p3_login, spawn_app, spawn_app_with};
 
@@ -19,16 +17,7 @@ on_both_backends!(
 /// link the holder was sent.
 async fn frozen_with_link(app: &TestApp, account: &str) -> String {
     app.ingest(&p3_login("re-1", account)).await;
-    let analyst = app.agent("ana", Role::Analyst).await;
-    let incident = app.incident_of(&analyst, account).await;
-    let run: Value = app
-        .start_run(&analyst, &incident, "contain-suspicious-login")
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
-        .await;
+    app.contain_as_analyst(account).await;
     app.request_unfreeze(account).await;
     let link = app.exchange.wait_for_notification(account, "unfreeze_link").await;
     link.body["data"]["url"].as_str().unwrap().to_owned()
@@ -173,16 +162,7 @@ async fn a_holder_unfreezes_through_plain_html_forms(backend: Backend) {
         .to_owned();
     let csrf = csrf_of(&request_page.text().await.unwrap());
     app.ingest(&p3_login("re-1", "acct-f")).await;
-    let analyst = app.agent("ana", Role::Analyst).await;
-    let incident = app.incident_of(&analyst, "acct-f").await;
-    let run: Value = app
-        .start_run(&analyst, &incident, "contain-suspicious-login")
-        .await
-        .json()
-        .await
-        .unwrap();
-    app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
-        .await;
+    app.contain_as_analyst("acct-f").await;
 
     let sent = app
         .client
