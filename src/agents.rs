@@ -8,15 +8,16 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::auth::{CurrentAgent, totp, totp_context};
 use crate::crypto::{self, SecretBox};
 use crate::domain::agent::{Lockout, Permission, Role};
 use crate::domain::audit::AuditRecord;
+use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::http::{FromJson, JsonBody};
+use crate::state::AppState;
 use crate::storage::{AgentRecord, Database, is_unique_violation};
 
 pub fn routes() -> Router<AppState> {
@@ -82,7 +83,7 @@ pub async fn add(
     let password_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&for_hashing))
         .await
         .map_err(|e| anyhow::anyhow!("password hashing panicked: {e}"))??;
-    let id = crate::ids::new_id();
+    let id = AgentId::new();
     let (sealed, key_id) = secrets
         .seal(seed.as_slice(), &totp_context(&id))
         .map_err(anyhow::Error::from)?;
@@ -104,7 +105,7 @@ pub async fn add(
         other => other.map_err(anyhow::Error::from)?,
     }
     tx.audit(AuditRecord::new(at, by, "agent.created").detail(json!({"username": username, "role": role})));
-    tx.commit().await.map_err(anyhow::Error::from)?;
+    tx.commit().await.map_err(anyhow::Error::from)?.no_follow_up();
     Ok(Credentials {
         username: username.to_owned(),
         role,
@@ -215,7 +216,7 @@ async fn disable_agent(
         AuditRecord::new(now, agent.actor(), "agent.disabled")
             .detail(json!({"username": username, "sessions_revoked": revoked})),
     );
-    tx.commit().await?;
+    tx.commit().await?.no_follow_up();
     Ok(Json(json!({"username": username, "disabled": true})))
 }
 
@@ -236,6 +237,6 @@ pub async fn reseal_all(db: &Database, current: &SecretBox, next: &SecretBox, at
         AuditRecord::new(at, "cli", "keys.rotated")
             .detail(json!({"to_key_id": next.current_key_id(), "secrets": agents.len()})),
     );
-    tx.commit().await?;
+    tx.commit().await?.no_follow_up();
     Ok(agents.len())
 }

@@ -7,14 +7,15 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::domain::alert::Alert;
 use crate::error::ApiError;
 use crate::http::{Signed, parse_json};
+use crate::state::AppState;
 
 pub mod intake;
+pub mod queue;
 
-pub use intake::{Ingested, Intake};
+pub use queue::{Ingested, Intake};
 
 /// The fast path for retries: an alert id known to be stored is answered
 /// from a read of its incident, without a write transaction.

@@ -1,9 +1,9 @@
-//! The application: shared state, the router, and the server with its
-//! background tasks.
+//! The application: the router that merges every feature's routes, and the
+//! server with its background tasks. The state they share is [`crate::state`].
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -21,7 +21,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::agents;
-use crate::alerts::{self, Intake, intake::IntakeQueue};
+use crate::alerts::queue::{Intake, IntakeQueue};
+use crate::alerts::{self, intake};
 use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -31,87 +32,18 @@ use crate::exchange::Exchange;
 use crate::holds;
 use crate::http::MAX_BODY_BYTES;
 use crate::incidents;
-use crate::outbox::{self, OutboxSignal};
+use crate::outbox::{self, signal::OutboxSignal};
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
-use crate::runs;
+use crate::runs::{self, waker::RunWaker, waker::RunWakeups};
 use crate::shared::Shared;
 use crate::sla;
-use crate::storage::{Committed, Database, DatabaseKind};
+use crate::state::{AppState, Inner};
+use crate::storage::{Database, DatabaseKind};
 use crate::unfreeze;
 
 /// How long shutdown waits for background work to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// Everything a request handler or background task needs. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-struct Inner {
-    config: Config,
-    db: Database,
-    clock: Clock,
-    intake: Intake,
-    shared: Shared,
-    outbox_signal: OutboxSignal,
-    exchange: Exchange,
-    metrics: PrometheusHandle,
-    secrets: SecretBox,
-    playbooks: Playbooks,
-    public_url: String,
-}
-
-impl AppState {
-    pub fn config(&self) -> &Config {
-        &self.0.config
-    }
-
-    pub fn db(&self) -> &Database {
-        &self.0.db
-    }
-
-    pub fn clock(&self) -> &Clock {
-        &self.0.clock
-    }
-
-    pub fn intake(&self) -> &Intake {
-        &self.0.intake
-    }
-
-    /// State shared by every instance (Redis), or this instance's own.
-    pub fn shared(&self) -> &Shared {
-        &self.0.shared
-    }
-
-    pub fn outbox_signal(&self) -> &OutboxSignal {
-        &self.0.outbox_signal
-    }
-
-    pub fn exchange(&self) -> &Exchange {
-        &self.0.exchange
-    }
-
-    pub fn secrets(&self) -> &SecretBox {
-        &self.0.secrets
-    }
-
-    pub fn playbooks(&self) -> &Playbooks {
-        &self.0.playbooks
-    }
-
-    /// The base URL links to Holdfast are built from.
-    pub fn public_url(&self) -> &str {
-        &self.0.public_url
-    }
-
-    /// Brings cached state in line with a committed change.
-    pub async fn after_commit(&self, committed: Committed) {
-        self.0.shared.invalidate_holds(&committed.holds_changed).await;
-        if committed.outbox_enqueued {
-            self.0.outbox_signal.wake();
-        }
-    }
-}
 
 /// The router, with every feature's routes and the middleware stack.
 pub fn router(state: AppState) -> Router {
@@ -124,9 +56,9 @@ pub fn router(state: AppState) -> Router {
         .merge(holds::routes())
         .merge(auth::routes())
         .merge(agents::routes())
-        .merge(incidents::routes())
-        .merge(playbooks::routes())
-        .merge(runs::routes())
+        .merge(incidents::api::routes())
+        .merge(playbooks::api::routes())
+        .merge(runs::api::routes())
         .merge(unfreeze::routes(state.clone()))
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -185,7 +117,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        state.0.metrics.render(),
+        state.metrics().render(),
     )
 }
 
@@ -219,6 +151,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     intake_queue: IntakeQueue,
+    run_wakeups: RunWakeups,
 }
 
 impl Application {
@@ -238,23 +171,26 @@ impl Application {
         let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
         let playbooks = Playbooks::load(&config.playbooks_dir, &config.playbook_keys)?;
         let shared = Shared::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
-        let state = AppState(Arc::new(Inner {
+        let (run_waker, run_wakeups) = RunWaker::new();
+        let state = AppState::new(Inner {
             config,
             db,
             clock,
             intake,
             shared,
             outbox_signal: OutboxSignal::default(),
+            run_waker,
             exchange,
             metrics: metrics_handle(),
             secrets,
             playbooks,
             public_url,
-        }));
+        });
         Ok(Self {
             listener,
             state,
             intake_queue,
+            run_wakeups,
         })
     }
 
@@ -277,6 +213,7 @@ impl Application {
             listener,
             state,
             intake_queue,
+            run_wakeups,
         } = self;
         let cancel = CancellationToken::new();
         let workers = match state.db().kind() {
@@ -284,17 +221,21 @@ impl Application {
             DatabaseKind::Sqlite => 1,
         };
         let mut background = tokio::task::JoinSet::new();
-        background.spawn(alerts::intake::run_workers(
+        background.spawn(intake::run_workers(
             state.clone(),
             intake_queue,
             workers,
             cancel.clone(),
         ));
-        background.spawn(outbox::deliver_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
-        background.spawn(runs::sweep_until_cancelled(state.clone(), cancel.clone()));
-        background.spawn(unfreeze::expire_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(runs::sweeper::run_until_cancelled(
+            state.clone(),
+            run_wakeups,
+            cancel.clone(),
+        ));
+        background.spawn(unfreeze::expiry::expire_until_cancelled(state.clone(), cancel.clone()));
 
         let app = router(state.clone());
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

@@ -17,16 +17,17 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::crypto::{self, token_hash};
-use crate::domain::agent::{ELEVATION, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME};
+use crate::domain::agent::{ELEVATION, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, agent_actor};
 use crate::domain::audit::AuditRecord;
+use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::http::{FromJson, JsonBody};
 use crate::shared::Limit;
-use crate::storage::{AgentRecord, SessionRecord};
+use crate::state::AppState;
+use crate::storage::{AgentRecord, SessionRecord, WriteTx};
 
 pub mod totp;
 
@@ -120,7 +121,7 @@ async fn login(
         tx.audit(
             AuditRecord::new(now, "anonymous", "agent.login_failed").detail(json!({"reason": "unknown_username"})),
         );
-        tx.commit().await?;
+        tx.commit().await?.no_follow_up();
         return Err(invalid_credentials());
     };
     if agent.disabled_at.is_some() {
@@ -144,7 +145,7 @@ async fn login(
 
     let token = crypto::new_token().map_err(anyhow::Error::from)?;
     let session = SessionRecord {
-        id: crate::ids::new_id(),
+        id: SessionId::new(),
         agent_id: agent.id.clone(),
         created_at: now,
         last_seen_at: now,
@@ -155,13 +156,15 @@ async fn login(
     let mut tx = state.db().begin().await?;
     let accepted = accept_step(&mut tx, &agent, step, "agent.login_failed", now).await?;
     if !accepted {
-        tx.commit().await?;
+        tx.commit().await?.no_follow_up();
         return Err(replayed());
     }
     tx.save_lockout(&agent.id, &Default::default()).await?;
     tx.insert_session(&session, &token_hash(&token)).await?;
-    tx.audit(AuditRecord::new(now, actor(&agent), "agent.login").detail(json!({"session_id": session.id})));
-    tx.commit().await?;
+    tx.audit(
+        AuditRecord::new(now, agent_actor(&agent.username), "agent.login").detail(json!({"session_id": session.id})),
+    );
+    tx.commit().await?.no_follow_up();
     tracing::info!(agent = %agent.username, "agent signed in");
     Ok(Json(json!({
         "token": token,
@@ -199,14 +202,16 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
     let step = check_code(state, &agent, code, "agent.step_up_failed").await?;
     let mut tx = state.db().begin().await?;
     if !accept_step(&mut tx, &agent, step, "agent.step_up_failed", now).await? {
-        tx.commit().await?;
+        tx.commit().await?.no_follow_up();
         return Err(replayed());
     }
     let until = now.plus(ELEVATION);
     tx.save_lockout(&agent.id, &Default::default()).await?;
     tx.elevate_session(&current.session_id, until).await?;
-    tx.audit(AuditRecord::new(now, actor(&agent), "agent.step_up").detail(json!({"elevated_until": until})));
-    tx.commit().await?;
+    tx.audit(
+        AuditRecord::new(now, agent_actor(&agent.username), "agent.step_up").detail(json!({"elevated_until": until})),
+    );
+    tx.commit().await?.no_follow_up();
     Ok(until)
 }
 
@@ -231,9 +236,9 @@ async fn check_code(state: &AppState, agent: &AgentRecord, code: &str, failure_a
 }
 
 /// Accepts `step` by compare-and-set inside `tx` (which the caller commits);
-/// a replayed step is recorded as a failed attempt.
+/// a replayed step is counted as a failed attempt.
 async fn accept_step(
-    tx: &mut crate::storage::WriteTx,
+    tx: &mut WriteTx,
     agent: &AgentRecord,
     step: i64,
     failure_action: &str,
@@ -250,28 +255,34 @@ async fn accept_step(
     if tx.accept_totp_step(&agent.id, step).await? {
         return Ok(true);
     }
-    let lockout = locked.lockout.after_failure(now);
-    tx.save_lockout(&agent.id, &lockout).await?;
-    tx.audit(AuditRecord::new(now, actor(agent), failure_action).detail(json!({"reason": "otp_replayed"})));
-    if lockout.remaining(now).is_some() && locked.lockout.remaining(now).is_none() {
-        tx.audit(
-            AuditRecord::new(now, "system", "agent.locked")
-                .detail(json!({"agent": agent.username, "until": lockout.locked_until})),
-        );
-    }
+    count_failure(tx, agent, failure_action, "otp_replayed", now).await?;
     Ok(false)
 }
 
-/// Counts a failed attempt against the agent, locking it at the threshold.
+/// Counts a failed attempt against the agent in its own transaction.
 async fn record_failure(state: &AppState, agent: &AgentRecord, action: &str, reason: &str) -> Result<(), ApiError> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
+    count_failure(&mut tx, agent, action, reason, now).await?;
+    tx.commit().await?.no_follow_up();
+    Ok(())
+}
+
+/// The one place a failed password or code is counted: locks the agent's
+/// row, records the attempt, and locks the agent out at the threshold.
+async fn count_failure(
+    tx: &mut WriteTx,
+    agent: &AgentRecord,
+    action: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     let Some(locked) = tx.lock_agent(&agent.id).await? else {
         return Ok(());
     };
     let lockout = locked.lockout.after_failure(now);
     tx.save_lockout(&agent.id, &lockout).await?;
-    tx.audit(AuditRecord::new(now, actor(agent), action).detail(json!({"reason": reason})));
+    tx.audit(AuditRecord::new(now, agent_actor(&agent.username), action).detail(json!({"reason": reason})));
     if lockout.remaining(now).is_some() && locked.lockout.remaining(now).is_none() {
         tracing::warn!(agent = %agent.username, "agent locked after repeated failed attempts");
         tx.audit(
@@ -279,33 +290,28 @@ async fn record_failure(state: &AppState, agent: &AgentRecord, action: &str, rea
                 .detail(json!({"agent": agent.username, "until": lockout.locked_until})),
         );
     }
-    tx.commit().await?;
     Ok(())
 }
 
 /// The associated data a TOTP seed is sealed with: its owner and purpose.
-pub fn totp_context(agent_id: &str) -> String {
+pub fn totp_context(agent_id: &AgentId) -> String {
     format!("holdfast:totp:{agent_id}")
-}
-
-pub fn actor(agent: &AgentRecord) -> String {
-    format!("agent:{}", agent.username)
 }
 
 /// The agent behind a request's bearer token.
 #[derive(Clone, Debug)]
 pub struct CurrentAgent {
-    pub id: String,
+    pub id: AgentId,
     pub username: String,
     pub role: Role,
-    pub session_id: String,
+    pub session_id: SessionId,
     pub elevated_until: Option<Timestamp>,
 }
 
 impl CurrentAgent {
     /// `agent:<username>`, as the audit log names actors.
     pub fn actor(&self) -> String {
-        format!("agent:{}", self.username)
+        agent_actor(&self.username)
     }
 
     /// 403 unless the agent's role allows `permission`.
@@ -368,7 +374,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
         if now.since(session.last_seen_at) >= TOUCH_EVERY {
             let mut tx = state.db().begin().await?;
             tx.touch_session(&session.id, now).await?;
-            tx.commit().await?;
+            tx.commit().await?.no_follow_up();
         }
         Ok(CurrentAgent {
             id: agent.id,

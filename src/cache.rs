@@ -96,6 +96,10 @@ impl<V: Clone> LocalCache<V> {
         self.finish_load(ticket, key, value);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> usize {
         self.shards
             .iter()

@@ -12,11 +12,11 @@ use crate::agents;
 use crate::app::{Application, shutdown_signal};
 use crate::audit::{self, Verdict};
 use crate::clock::Clock;
-use crate::config::{self, Config, MasterKey};
-use crate::crypto::SecretBox;
+use crate::config::{self, Config};
+use crate::crypto::{MasterKey, SecretBox};
 use crate::domain::agent::Role;
-use crate::playbooks::{self, PlaybookKeys, Playbooks};
-use crate::signing::SigningKey;
+use crate::playbooks::{self, Playbooks};
+use crate::signing::{PlaybookKeys, SigningKey};
 use crate::storage::Database;
 use crate::telemetry;
 

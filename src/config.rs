@@ -4,20 +4,17 @@
 //! with a message naming the variable. Secrets are wrapped so `Debug` never
 //! prints them.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use base64::Engine;
-use ring::hmac;
-use zeroize::Zeroizing;
 
+use crate::crypto::MasterKey;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::parse_duration;
-use crate::playbooks::PlaybookKeys;
-use crate::signing::{KeyRing, SigningKey};
+use crate::signing::{KeyRing, PlaybookKeys, SigningKey};
 use crate::storage::DatabaseKind;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -30,48 +27,6 @@ pub const DEVELOPMENT_KEY_ID: &str = "dev";
 pub enum Environment {
     Development,
     Production,
-}
-
-/// The 32-byte key that encrypts secrets at rest. `Debug` hides it.
-#[derive(Clone)]
-pub struct MasterKey(Zeroizing<[u8; 32]>);
-
-impl MasterKey {
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(Zeroizing::new(bytes))
-    }
-
-    pub fn parse_base64(text: &str) -> Result<Self, String> {
-        let bytes = Zeroizing::new(
-            base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .map_err(|_| "is not standard base64".to_owned())?,
-        );
-        let bytes: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| format!("decodes to {} bytes; 32 are required", bytes.len()))?;
-        Ok(Self::from_bytes(bytes))
-    }
-
-    pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// A key for `purpose`, derived so that no two uses share key material.
-    pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, self.bytes());
-        hmac::sign(&key, purpose.as_bytes())
-            .as_ref()
-            .try_into()
-            .expect("HMAC-SHA256 is 32 bytes")
-    }
-}
-
-impl fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("MasterKey(<redacted>)")
-    }
 }
 
 /// Where Holdfast sends what the exchange must do; `None` simulates the exchange.

@@ -10,13 +10,14 @@
 
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::dispatch;
 use crate::domain::alert::Alert;
 use crate::domain::hold::HoldScope;
-use crate::domain::incident::{Incident, IncidentStatus, Transition};
+use crate::domain::incident::{Incident, Transition};
+use crate::domain::run::Initiator;
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
-use crate::runs::{self, Starter};
+use crate::state::AppState;
 use crate::storage::WriteTx;
 
 /// The scopes every automatic containment freezes at least.
@@ -31,7 +32,7 @@ pub async fn contain_automatically(
 ) -> anyhow::Result<()> {
     match state.playbooks().containment_for(trigger.kind) {
         Some((loaded, playbook)) => {
-            runs::start(state, tx, incident, loaded, playbook, Starter::System, at).await?;
+            dispatch::start_run(state, tx, incident, loaded, playbook, Initiator::System, at).await?;
         }
         None => {
             tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with Holdfast's own holds");
@@ -60,7 +61,7 @@ pub async fn contain_automatically(
         )
         .await?;
     }
-    if incident.status != IncidentStatus::Contained {
+    if incident.status.allows(Transition::Contain) {
         let detail = json!({"automatic": true, "alert_id": trigger.alert_id});
         tx.audit(incident.transition(Transition::Contain, "system", detail, at)?);
     }

@@ -12,15 +12,58 @@
 //! - Passwords are hashed with Argon2id (OWASP parameters), on a blocking
 //!   thread: hashing takes tens of milliseconds on purpose.
 
+use std::fmt;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use crate::config::MasterKey;
+/// The 32-byte key that encrypts secrets at rest. `Debug` hides it.
+#[derive(Clone)]
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl MasterKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    pub fn parse_base64(text: &str) -> Result<Self, String> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| "is not standard base64".to_owned())?,
+        );
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("decodes to {} bytes; 32 are required", bytes.len()))?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key for `purpose`, derived so that no two uses share key material.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.bytes());
+        hmac::sign(&key, purpose.as_bytes())
+            .as_ref()
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes")
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MasterKey(<redacted>)")
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CryptoError {

@@ -4,7 +4,9 @@
 pub mod agent;
 pub mod alert;
 pub mod audit;
+pub mod exchange;
 pub mod hold;
+pub mod ids;
 pub mod incident;
 pub mod playbook;
 pub mod priority;

@@ -11,10 +11,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::config::ExchangeConfig;
+use crate::domain::exchange::Destination;
 use crate::domain::time::Timestamp;
-
-pub const ACCOUNT_CONTROL: &str = "account_control";
-pub const NOTIFY: &str = "notify";
 
 #[derive(Clone)]
 pub enum Exchange {
@@ -53,13 +51,13 @@ impl Exchange {
                     .build()?;
                 Exchange::Remote(Arc::new(Remote { client, config }))
             }
-            None => Exchange::Simulated(Arc::new(Simulation::default())),
+            None => Exchange::Simulated(Arc::new(Simulation)),
         })
     }
 
     /// Sends `body` to `destination` and returns the exchange's answer, which
     /// must be HTTP 200 with a JSON object.
-    pub async fn send(&self, destination: &str, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
+    pub async fn send(&self, destination: Destination, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
         match self {
             Exchange::Remote(remote) => remote.send(destination, body, now).await,
             Exchange::Simulated(simulation) => Ok(simulation.answer(destination, body)),
@@ -68,10 +66,10 @@ impl Exchange {
 }
 
 impl Remote {
-    async fn send(&self, destination: &str, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
+    async fn send(&self, destination: Destination, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
         let url = match destination {
-            ACCOUNT_CONTROL => &self.config.account_control_url,
-            _ => &self.config.notify_url,
+            Destination::AccountControl => &self.config.account_control_url,
+            Destination::Notify => &self.config.notify_url,
         };
         let mut request = self
             .client
@@ -113,11 +111,11 @@ fn without_url(error: &reqwest::Error) -> String {
 }
 
 impl Simulation {
-    fn answer(&self, destination: &str, body: &str) -> Value {
+    fn answer(&self, destination: Destination, body: &str) -> Value {
         let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
         let text = |name: &str| request.get(name).and_then(Value::as_str).unwrap_or("");
         let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
-        if destination == NOTIFY {
+        if destination == Destination::Notify {
             tracing::info!(
                 template = text("template"),
                 account.id = text("account_id"),

@@ -1,5 +1,8 @@
 //! Holds: the exchange's hot path (`GET /v1/accounts/{id}/holds`) and the one
-//! function that places holds, used by containment and by playbook steps.
+//! place holds are placed and lifted, by automatic containment and by
+//! playbook steps alike. Every change is recorded on the audit log and pushed
+//! to the exchange through the outbox, under the idempotency key
+//! `<prefix>:<place_hold|lift_hold>:<scope>`.
 
 use std::sync::Arc;
 
@@ -8,14 +11,16 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 
-use crate::app::AppState;
 use crate::domain::audit::AuditRecord;
+use crate::domain::exchange::AccountAction;
 use crate::domain::hold::{AccountHolds, Hold, HoldRecord, HoldScope, NewHold};
+use crate::domain::ids::{HoldId, RunId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::http::Signed;
-use crate::outbox::{AccountAction, queue_action};
+use crate::outbox::{AccountRequest, queue_action};
+use crate::state::AppState;
 use crate::storage::WriteTx;
 
 pub fn routes() -> Router<AppState> {
@@ -44,19 +49,30 @@ pub struct Placement<'a> {
     pub incident: &'a Incident,
     pub scopes: &'a [HoldScope],
     pub reason: &'a str,
-    /// Who placed them: `system`, `agent:<name>`, `run:<id>`.
+    /// Who placed them: `system`, `holder` or `agent:<name>`.
     pub placed_by: &'a str,
     /// Set for a cool-off that ends on its own.
     pub expires_at: Option<Timestamp>,
-    /// Prefix of the idempotency keys of the pushes to the exchange; each
-    /// scope's push gets `<prefix>:place_hold:<scope>`.
+    /// Prefix of the idempotency keys of the pushes to the exchange.
     pub push_key_prefix: &'a str,
-    pub run_id: Option<&'a str>,
+    /// The run to wake when the exchange has confirmed a push.
+    pub run_id: Option<&'a RunId>,
+}
+
+/// A hold placed or lifted, and the key of its push to the exchange.
+#[derive(Clone, Debug)]
+pub struct Pushed {
+    pub hold: HoldRecord,
+    pub message_key: String,
+}
+
+fn push_key(prefix: &str, action: AccountAction, scope: HoldScope) -> String {
+    format!("{prefix}:{action}:{scope}")
 }
 
 /// Places holds in `tx`, records each on the audit log and queues its push to
 /// the exchange. A scope the incident already freezes is left as it is.
-pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -> Result<Vec<HoldRecord>, sqlx::Error> {
+pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -> Result<Vec<Pushed>, sqlx::Error> {
     let incident = placement.incident;
     let mut placed = Vec::new();
     for &scope in placement.scopes {
@@ -68,7 +84,7 @@ pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -
             placed_by: placement.placed_by.to_owned(),
             expires_at: placement.expires_at,
         };
-        let Some(id) = tx.place_hold(&crate::ids::new_id(), &hold, at).await? else {
+        let Some(id) = tx.place_hold(&HoldId::new(), &hold, at).await? else {
             continue;
         };
         tx.audit(
@@ -81,20 +97,18 @@ pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -
                     "expires_at": placement.expires_at,
                 })),
         );
-        queue_action(
+        let message_key = push_key(placement.push_key_prefix, AccountAction::PlaceHold, scope);
+        push(
             tx,
-            &AccountAction {
-                idempotency_key: format!("{}:place_hold:{scope}", placement.push_key_prefix),
-                account_id: &incident.account_id,
-                action: "place_hold",
-                scope: Some(scope),
-                incident_id: &incident.id,
-                run_id: placement.run_id,
-            },
+            incident,
+            AccountAction::PlaceHold,
+            scope,
+            &message_key,
+            placement.run_id,
             at,
         )
         .await?;
-        placed.push(HoldRecord {
+        let hold = HoldRecord {
             id,
             account_id: hold.account_id,
             incident_id: hold.incident_id,
@@ -105,42 +119,68 @@ pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -
             expires_at: hold.expires_at,
             lifted_at: None,
             lifted_by: None,
-        });
+        };
+        placed.push(Pushed { hold, message_key });
     }
     Ok(placed)
 }
 
-/// Lifts the incident's holds on `scopes` in `tx`, recording each and queuing
-/// its push to the exchange (`<prefix>:lift_hold:<scope>`).
+/// Lifts the incident's freezes on `scopes` in `tx`, recording each and
+/// queuing its push to the exchange. Cool-offs are not lifted: they end on
+/// their own.
 pub async fn lift(
     tx: &mut WriteTx,
     incident: &Incident,
     scopes: &[HoldScope],
     lifted_by: &str,
     push_key_prefix: &str,
-    run_id: Option<&str>,
+    run_id: Option<&RunId>,
     at: Timestamp,
-) -> Result<Vec<HoldRecord>, sqlx::Error> {
+) -> Result<Vec<Pushed>, sqlx::Error> {
     let lifted = tx.lift_holds(&incident.id, scopes, lifted_by, at).await?;
-    for hold in &lifted {
+    let mut pushed = Vec::with_capacity(lifted.len());
+    for hold in lifted {
         tx.audit(
             AuditRecord::new(at, lifted_by, "hold.lifted")
                 .incident(&incident.id, &incident.account_id)
                 .detail(serde_json::json!({"hold_id": hold.id, "scope": hold.scope})),
         );
-        queue_action(
+        let message_key = push_key(push_key_prefix, AccountAction::LiftHold, hold.scope);
+        push(
             tx,
-            &AccountAction {
-                idempotency_key: format!("{push_key_prefix}:lift_hold:{}", hold.scope),
-                account_id: &incident.account_id,
-                action: "lift_hold",
-                scope: Some(hold.scope),
-                incident_id: &incident.id,
-                run_id,
-            },
+            incident,
+            AccountAction::LiftHold,
+            hold.scope,
+            &message_key,
+            run_id,
             at,
         )
         .await?;
+        pushed.push(Pushed { hold, message_key });
     }
-    Ok(lifted)
+    Ok(pushed)
+}
+
+async fn push(
+    tx: &mut WriteTx,
+    incident: &Incident,
+    action: AccountAction,
+    scope: HoldScope,
+    message_key: &str,
+    run_id: Option<&RunId>,
+    at: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    queue_action(
+        tx,
+        &AccountRequest {
+            idempotency_key: message_key.to_owned(),
+            account_id: &incident.account_id,
+            action,
+            scope: Some(scope),
+            incident_id: &incident.id,
+            run_id,
+        },
+        at,
+    )
+    .await
 }

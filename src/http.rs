@@ -6,10 +6,10 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::domain::validation::FieldError;
 use crate::error::ApiError;
 use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::state::AppState;
 
 /// The largest request body accepted (SPEC §2).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

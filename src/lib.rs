@@ -4,7 +4,10 @@
 //!   chain) in plain Rust, with no HTTP or SQL.
 //! - [`storage`]: the one place SQL lives, for PostgreSQL and SQLite.
 //! - Feature modules ([`alerts`], [`holds`], …) translate HTTP to the domain.
-//! - [`app`] assembles the router, state and background tasks.
+//! - [`state`] is what handlers and background tasks share; [`app`]
+//!   assembles the router and the background tasks on top of everything.
+//!
+//! ARCHITECTURE.md at the repository root is the map.
 
 pub mod agents;
 pub mod alerts;
@@ -17,12 +20,12 @@ pub mod clock;
 pub mod config;
 pub mod containment;
 pub mod crypto;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod exchange;
 pub mod holds;
 pub mod http;
-pub mod ids;
 pub mod incidents;
 pub mod outbox;
 pub mod playbooks;
@@ -31,6 +34,8 @@ pub mod runs;
 pub mod shared;
 pub mod signing;
 pub mod sla;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
 pub mod unfreeze;
+pub mod web;

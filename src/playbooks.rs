@@ -8,24 +8,18 @@
 //! runs. Without a playbook directory, the playbooks shipped with Holdfast are
 //! used (built into the binary).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
-use serde_json::{Value, json};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 
-use crate::app::AppState;
-use crate::auth::CurrentAgent;
-use crate::domain::agent::Permission;
 use crate::domain::alert::AlertKind;
 use crate::domain::playbook::{self, Playbook, PlaybookKind};
-use crate::error::ApiError;
+use crate::signing::PlaybookKeys;
+
+pub mod api;
 
 /// The playbooks shipped in `playbooks/`, used when the directory is absent.
 const BUILT_IN: [(&str, &str); 4] = [
@@ -46,62 +40,6 @@ const BUILT_IN: [(&str, &str); 4] = [
         include_str!("../playbooks/unfreeze-account.toml"),
     ),
 ];
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/playbooks", get(list))
-}
-
-/// The Ed25519 public keys trusted to sign playbooks, by key id.
-#[derive(Clone, Debug, Default)]
-pub struct PlaybookKeys(HashMap<String, Vec<u8>>);
-
-impl PlaybookKeys {
-    /// Parses `key_id=base64publickey,…`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut keys = HashMap::new();
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, key) = entry.split_once('=').ok_or("expected key_id=base64publickey")?;
-            let key = base64::engine::general_purpose::STANDARD
-                .decode(key.trim())
-                .map_err(|_| format!("the key `{id}` is not standard base64"))?;
-            if key.len() != 32 {
-                return Err(format!(
-                    "the key `{id}` is {} bytes; an Ed25519 public key is 32",
-                    key.len()
-                ));
-            }
-            keys.insert(id.trim().to_owned(), key);
-        }
-        Ok(Self(keys))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Checks `<file>.sig` (`ed25519 <key id> <base64 signature>`) over `bytes`;
-    /// returns the signing key's id.
-    fn check(&self, bytes: &[u8], signature: Option<&str>) -> Result<String, String> {
-        let signature = signature.ok_or("unsigned: no .sig file, and playbook signing keys are configured")?;
-        let mut parts = signature.split_whitespace();
-        let (Some("ed25519"), Some(key_id), Some(encoded), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err("the .sig file is not `ed25519 <key id> <base64 signature>`".into());
-        };
-        let key = self
-            .0
-            .get(key_id)
-            .ok_or_else(|| format!("signed by `{key_id}`, which is not a trusted key"))?;
-        let signature = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|_| "the signature is not base64".to_owned())?;
-        UnparsedPublicKey::new(&ED25519, key)
-            .verify(bytes, &signature)
-            .map_err(|_| format!("the signature by `{key_id}` does not match the file (tampered or re-edited)"))?;
-        Ok(key_id.to_owned())
-    }
-}
 
 /// One playbook file and its verdict.
 #[derive(Clone, Debug)]
@@ -248,33 +186,6 @@ pub fn check_file(file: &str, bytes: &[u8], signature: Option<&str>, keys: &Play
         playbook,
         reasons,
     }
-}
-
-async fn list(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
-    agent.require(Permission::ReadIncidents)?;
-    let playbooks: Vec<Value> = state
-        .playbooks()
-        .entries()
-        .iter()
-        .map(|entry| {
-            json!({
-                "id": entry.id,
-                "version": entry.version,
-                "title": entry.title,
-                "kind": entry.playbook.as_ref().map(|p| p.kind),
-                "applies_to": entry.playbook.as_ref().map(|p| p.applies_to.clone()),
-                "file": entry.file,
-                "digest": entry.digest,
-                "verified": entry.verified(),
-                "signed_by": entry.signed_by,
-                "reasons": entry.reasons,
-                "steps": entry.playbook.as_ref().map(|p| p.steps.iter().map(|s| json!({
-                    "name": s.name, "action": s.action.name(), "automatic": s.automatic, "mfa": s.mfa,
-                })).collect::<Vec<_>>()),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"playbooks": playbooks})))
 }
 
 /// A new signing key pair: the private key (PKCS#8, base64) for

@@ -28,6 +28,7 @@ use redis::{AsyncCommands, Script};
 
 use crate::cache::LocalCache;
 use crate::domain::hold::Hold;
+use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::ratelimit::KeyedLimiter;
@@ -98,7 +99,7 @@ pub enum Shared {
 
 pub struct InProcess {
     holds: LocalCache<Arc<[Hold]>>,
-    alerts: LocalCache<Arc<str>>,
+    alerts: LocalCache<IncidentId>,
     limiters: Vec<(Limit, KeyedLimiter)>,
 }
 
@@ -266,11 +267,11 @@ impl Shared {
     }
 
     /// Remembers that these alerts are stored, with their incidents.
-    pub async fn remember_alerts(&self, alerts: &[(String, String)]) {
+    pub async fn remember_alerts(&self, alerts: &[(String, IncidentId)]) {
         match self {
             Shared::InProcess(local) => {
                 for (alert_id, incident_id) in alerts {
-                    local.alerts.insert(alert_id, Arc::from(incident_id.as_str()));
+                    local.alerts.insert(alert_id, incident_id.clone());
                 }
             }
             Shared::Redis(redis) => {
@@ -281,7 +282,7 @@ impl Shared {
                 for (alert_id, incident_id) in alerts {
                     pipe.set_ex(
                         format!("{}alert:{alert_id}", redis.prefix),
-                        incident_id,
+                        incident_id.as_str(),
                         ALERT_TTL_SECONDS,
                     )
                     .ignore();
@@ -295,16 +296,17 @@ impl Shared {
     }
 
     /// The incident of an alert id already stored, if remembered.
-    pub async fn known_alert(&self, alert_id: &str) -> Option<String> {
+    pub async fn known_alert(&self, alert_id: &str) -> Option<IncidentId> {
         match self {
-            Shared::InProcess(local) => local.alerts.get(alert_id).ok().map(|id| id.to_string()),
+            Shared::InProcess(local) => local.alerts.get(alert_id).ok(),
             Shared::Redis(redis) => {
                 let mut connection = redis.connection.clone();
-                connection
+                let id: Option<String> = connection
                     .get(format!("{}alert:{alert_id}", redis.prefix))
                     .await
                     .ok()
-                    .flatten()
+                    .flatten();
+                id.map(IncidentId::from_string)
             }
         }
     }

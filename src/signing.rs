@@ -1,4 +1,5 @@
-//! Signed requests (SPEC §2): HMAC-SHA256 over `"<timestamp>.<raw body>"`.
+//! Signed requests (SPEC §2): HMAC-SHA256 over `"<timestamp>.<raw body>"`;
+//! and the Ed25519 keys trusted to sign playbooks.
 //!
 //! The same scheme authenticates the risk engine to Holdfast and Holdfast to
 //! the exchange. Verification is constant-time (`ring::hmac::verify`) and
@@ -10,6 +11,7 @@ use std::fmt;
 
 use base64::Engine;
 use ring::hmac;
+use ring::signature::{ED25519, UnparsedPublicKey};
 
 use crate::domain::time::Timestamp;
 
@@ -167,6 +169,58 @@ impl KeyRing {
             .ok_or(SignatureError::BadSignature)?;
         hmac::verify(&key.key, &signed_bytes(timestamp, body), &tag).map_err(|_| SignatureError::BadSignature)?;
         Ok(&key.id)
+    }
+}
+
+/// The Ed25519 public keys trusted to sign playbooks, by key id.
+#[derive(Clone, Debug, Default)]
+pub struct PlaybookKeys(HashMap<String, Vec<u8>>);
+
+impl PlaybookKeys {
+    /// Parses `key_id=base64publickey,…`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut keys = HashMap::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, key) = entry.split_once('=').ok_or("expected key_id=base64publickey")?;
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .map_err(|_| format!("the key `{id}` is not standard base64"))?;
+            if key.len() != 32 {
+                return Err(format!(
+                    "the key `{id}` is {} bytes; an Ed25519 public key is 32",
+                    key.len()
+                ));
+            }
+            keys.insert(id.trim().to_owned(), key);
+        }
+        Ok(Self(keys))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Checks `<file>.sig` (`ed25519 <key id> <base64 signature>`) over `bytes`;
+    /// returns the signing key's id.
+    pub fn check(&self, bytes: &[u8], signature: Option<&str>) -> Result<String, String> {
+        let signature = signature.ok_or("unsigned: no .sig file, and playbook signing keys are configured")?;
+        let mut parts = signature.split_whitespace();
+        let (Some("ed25519"), Some(key_id), Some(encoded), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("the .sig file is not `ed25519 <key id> <base64 signature>`".into());
+        };
+        let key = self
+            .0
+            .get(key_id)
+            .ok_or_else(|| format!("signed by `{key_id}`, which is not a trusted key"))?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| "the signature is not base64".to_owned())?;
+        UnparsedPublicKey::new(&ED25519, key)
+            .verify(bytes, &signature)
+            .map_err(|_| format!("the signature by `{key_id}` does not match the file (tampered or re-edited)"))?;
+        Ok(key_id.to_owned())
     }
 }
 

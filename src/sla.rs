@@ -10,9 +10,9 @@
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
 use crate::domain::audit::AuditRecord;
-use crate::outbox::queue_notification;
+use crate::outbox::{Notification, queue_notification};
+use crate::state::AppState;
 
 /// How many overdue incidents one pass handles.
 const BATCH: i64 = 100;
@@ -65,12 +65,12 @@ pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({"to": "leads", "deadline": breach.as_str()})),
             );
-            queue_notification(
-                &mut tx,
-                &format!("sla_breach:{}:{}", incident.id, breach.as_str()),
-                &incident.account_id,
-                "sla_breach",
-                json!({
+            let key = format!("sla_breach:{}:{}", incident.id, breach.as_str());
+            let notification = Notification {
+                idempotency_key: &key,
+                account_id: &incident.account_id,
+                template: "sla_breach",
+                data: json!({
                     "audience": "leads",
                     "incident_id": incident.id,
                     "priority": incident.priority,
@@ -78,13 +78,11 @@ pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
                     "due_at": deadline,
                     "status": incident.status,
                 }),
-                now,
-            )
-            .await?;
+            };
+            queue_notification(&mut tx, &notification, now).await?;
         }
         tx.save_incident(incident).await?;
     }
-    let committed = tx.commit().await?;
-    state.after_commit(committed).await;
+    state.commit(tx).await?;
     Ok(incidents.len())
 }

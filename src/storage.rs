@@ -41,6 +41,24 @@ pub use audit::AuditRow;
 pub use incidents::{IncidentFilter, LiveIncident};
 pub use outbox::{OutboxMessage, OutboxStatus};
 
+/// SQL for "the incident is live": not resolved or dismissed. The partial
+/// unique index `incidents_one_live_per_account` says the same, and
+/// `ON CONFLICT` must name it in these exact words.
+macro_rules! live_incident {
+    () => {
+        "status NOT IN ('resolved', 'dismissed')"
+    };
+}
+pub(crate) use live_incident;
+
+/// SQL for "the flow is live": still waiting for the holder or an agent.
+macro_rules! live_flow {
+    () => {
+        "state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')"
+    };
+}
+pub(crate) use live_flow;
+
 /// Runs `$body` with `$conn` bound to the backend's executor. The body is
 /// compiled once per backend, so it may use any type both backends encode.
 macro_rules! on_backend {
@@ -229,10 +247,26 @@ pub struct WriteTx {
 }
 
 /// What a committed transaction changed that in-memory state must follow.
+///
+/// Hand it to `AppState::commit`'s follow-up (or commit through
+/// `AppState::commit` in the first place): dropping it would leave stale
+/// holds in the cache or a queued message waiting for the next poll.
 #[derive(Debug, Default)]
+#[must_use = "commit through AppState::commit, or call no_follow_up() for a change that needs none"]
 pub struct Committed {
     pub holds_changed: Vec<String>,
     pub outbox_enqueued: bool,
+}
+
+impl Committed {
+    /// For a change that touched neither holds nor the outbox (an agent's
+    /// session, a command-line change): nothing in memory needs to follow.
+    pub fn no_follow_up(self) {
+        debug_assert!(
+            self.holds_changed.is_empty() && !self.outbox_enqueued,
+            "a change to holds or the outbox was committed without its follow-up"
+        );
+    }
 }
 
 impl WriteTx {
@@ -276,22 +310,35 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// Like [`on_backend!`], with `$sql` bound to the statement text of the
+/// backend in use: `$pg` on PostgreSQL, `$sqlite` on SQLite. For statements
+/// that differ only in a clause one dialect lacks (row locks).
+macro_rules! on_backend_sql {
+    ($target:expr, $conn:ident, $sql:ident = ($pg:expr, $sqlite:expr) => $body:expr) => {
+        match $target {
+            $crate::storage::Backend::Postgres($conn) => {
+                let $sql = $pg;
+                $body
+            }
+            $crate::storage::Backend::Sqlite($conn) => {
+                let $sql = $sqlite;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_backend_sql;
+
 /// Runs a `SELECT` (built from the bracketed `concat!` parts) that locks its
 /// rows on PostgreSQL with `$lock` (`FOR UPDATE` or `FOR UPDATE SKIP LOCKED`).
 /// On SQLite the same `SELECT` runs bare: its single write connection already
 /// serialises every writer, so the transaction itself is the lock.
 macro_rules! select_locked {
     ($tx:expr, [$($sql:tt)+], $lock:literal, |$query:ident| $bind:expr, $fetch:ident) => {
-        match $tx.conn() {
-            $crate::storage::Backend::Postgres(c) => {
-                let $query = sqlx::query_as(concat!($($sql)+, " ", $lock));
-                $bind.$fetch(c).await
-            }
-            $crate::storage::Backend::Sqlite(c) => {
-                let $query = sqlx::query_as(concat!($($sql)+));
-                $bind.$fetch(c).await
-            }
-        }
+        $crate::storage::on_backend_sql!($tx.conn(), c, sql = (concat!($($sql)+, " ", $lock), concat!($($sql)+)) => {
+            let $query = sqlx::query_as(sql);
+            $bind.$fetch(c).await
+        })
     };
 }
 pub(crate) use select_locked;
@@ -332,4 +379,26 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(column: &str, text: String) -
         index: column.to_owned(),
         source: e.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::incident::IncidentStatus;
+    use crate::domain::unfreeze::FlowState;
+
+    fn quoted(list: &str) -> Vec<&str> {
+        list.split('\'').skip(1).step_by(2).collect()
+    }
+
+    #[test]
+    fn the_sql_status_lists_match_the_domain() {
+        let closed = quoted(live_incident!());
+        for status in IncidentStatus::ALL {
+            assert_eq!(closed.contains(&status.as_str()), status.is_closed(), "{status}");
+        }
+        let live = quoted(live_flow!());
+        for state in FlowState::ALL {
+            assert_eq!(live.contains(&state.as_str()), state.is_live(), "{state:?}");
+        }
+    }
 }

@@ -153,7 +153,7 @@ impl Work {
         match self {
             Work::Intake { retry_percent, run } => {
                 // Every `100 / retry_percent`-th request repeats an earlier alert.
-                let id = if *retry_percent > 0 && n % (100 / retry_percent).max(1) == 0 && n > 0 {
+                let id = if *retry_percent > 0 && n.is_multiple_of((100 / retry_percent).max(1)) && n > 0 {
                     n / 2
                 } else {
                     n

@@ -16,74 +16,25 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
+use super::queue::{Ingested, IntakeQueue, Job};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
+use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, IncidentStatus};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
+use crate::state::AppState;
 use crate::storage::{InsertedAlert, LiveIncident, WriteTx};
 
 /// The most alerts stored in one transaction.
 pub const MAX_BATCH: usize = 64;
-/// How many alerts may wait for a worker before callers wait to enqueue.
-const QUEUE_CAPACITY: usize = 4096;
 /// How many earlier alerts of an incident a correlation rule looks at.
 const CORRELATION_LIMIT: i64 = 100;
 /// How often a single alert is retried after a deadlock or serialisation failure.
 const RETRIES: usize = 3;
-
-/// The handle handlers submit alerts through.
-#[derive(Clone)]
-pub struct Intake {
-    sender: mpsc::Sender<Job>,
-}
-
-/// The receiving end, consumed by [`run_workers`].
-pub struct IntakeQueue(mpsc::Receiver<Job>);
-
-struct Job {
-    alert: Alert,
-    /// Who sent it, for the audit log: `risk-engine:<key id>`.
-    source: String,
-    reply: oneshot::Sender<Result<Ingested, Arc<anyhow::Error>>>,
-}
-
-/// What became of an alert.
-#[derive(Clone, Debug)]
-pub struct Ingested {
-    pub alert_id: String,
-    pub incident_id: String,
-    pub priority: Priority,
-    pub incident_status: IncidentStatus,
-    /// The alert id was seen before; nothing was changed.
-    pub duplicate: bool,
-}
-
-impl Intake {
-    pub fn new() -> (Intake, IntakeQueue) {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        (Intake { sender }, IntakeQueue(receiver))
-    }
-
-    /// Stores an alert and returns its incident once committed.
-    pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
-        let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Job { alert, source, reply })
-            .await
-            .map_err(|_| ApiError::Unavailable("the service is shutting down".into()))?;
-        match answer.await {
-            Ok(Ok(ingested)) => Ok(ingested),
-            Ok(Err(cause)) => Err(ApiError::Internal(anyhow::anyhow!("{cause:#}"))),
-            Err(_) => Err(ApiError::Unavailable("the service is shutting down".into())),
-        }
-    }
-}
 
 /// Runs `workers` intake workers until `cancel` fires.
 pub async fn run_workers(state: AppState, queue: IntakeQueue, workers: usize, cancel: CancellationToken) {
@@ -122,7 +73,7 @@ async fn process(state: &AppState, mut batch: Vec<Job>) {
     metrics::histogram!("holdfast_intake_batch_size").record(batch.len() as f64);
     match ingest(state, &batch).await {
         Ok(results) => {
-            let stored: Vec<(String, String)> = results
+            let stored: Vec<(String, IncidentId)> = results
                 .iter()
                 .map(|r| (r.alert_id.clone(), r.incident_id.clone()))
                 .collect();
@@ -191,8 +142,10 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
             .with_context(|| format!("Failed to store alert {}", job.alert.alert_id))?;
         results.push(result);
     }
-    let committed = tx.commit().await.context("Failed to commit the intake transaction")?;
-    state.after_commit(committed).await;
+    state
+        .commit(tx)
+        .await
+        .context("Failed to commit the intake transaction")?;
     for (job, result) in jobs.iter().zip(&results) {
         count(&job.alert, result);
     }
@@ -231,7 +184,7 @@ async fn ingest_one(
     let rules = &state.config().priority_rules;
     let alone = rules.assess(std::slice::from_ref(alert));
     let candidate = Incident::open(
-        crate::ids::new_id(),
+        IncidentId::new(),
         alert.account_id.to_string(),
         alone.clone(),
         rules.sla(alone.priority),

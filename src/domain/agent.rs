@@ -20,6 +20,11 @@ pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// …for this long.
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(15 * 60);
 
+/// How the audit log and the timeline name an agent: `agent:<username>`.
+pub fn agent_actor(username: &str) -> String {
+    format!("agent:{username}")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -102,7 +102,7 @@ impl Decimal {
             && digits(whole)
             && fraction.len() <= 18
             && digits(fraction)
-            && (fraction.is_empty() == !text.contains('.'));
+            && (fraction.is_empty() != text.contains('.'));
         if valid {
             Ok(Self(text.to_owned()))
         } else {

@@ -10,6 +10,7 @@ use ring::digest::{Context, SHA256};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::ids::IncidentId;
 use super::time::Timestamp;
 
 /// The `prev_hash` of the first entry.
@@ -41,8 +42,8 @@ impl AuditRecord {
         }
     }
 
-    pub fn incident(mut self, incident_id: &str, account_id: &str) -> Self {
-        self.incident_id = Some(incident_id.to_owned());
+    pub fn incident(mut self, incident_id: &IncidentId, account_id: &str) -> Self {
+        self.incident_id = Some(incident_id.to_string());
         self.account_id = Some(account_id.to_owned());
         self
     }
@@ -79,13 +80,12 @@ pub fn entry_hash(seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] 
     context.finish().as_ref().try_into().expect("SHA-256 is 32 bytes")
 }
 
+/// One chained entry: its sequence number, `prev_hash` and hash.
+pub type Link = (i64, [u8; 32], [u8; 32]);
+
 /// Chains `records` after the entry (`head_seq`, `head_hash`), returning each
 /// entry's sequence number, `prev_hash` and hash, and the new head.
-pub fn chain(
-    head_seq: i64,
-    head_hash: [u8; 32],
-    records: &[AuditRecord],
-) -> (Vec<(i64, [u8; 32], [u8; 32])>, i64, [u8; 32]) {
+pub fn chain(head_seq: i64, head_hash: [u8; 32], records: &[AuditRecord]) -> (Vec<Link>, i64, [u8; 32]) {
     let mut seq = head_seq;
     let mut prev = head_hash;
     let mut links = Vec::with_capacity(records.len());

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::{HoldId, IncidentId};
 use super::time::Timestamp;
 
 /// What a hold stops the account holder from doing.
@@ -48,7 +49,7 @@ impl fmt::Display for HoldScope {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hold {
     pub scope: HoldScope,
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub reason: String,
     pub placed_at: Timestamp,
     pub expires_at: Option<Timestamp>,
@@ -95,7 +96,7 @@ mod tests {
     fn hold(scope: HoldScope, placed_at: Timestamp, expires_at: Option<Timestamp>) -> Hold {
         Hold {
             scope,
-            incident_id: "inc".into(),
+            incident_id: IncidentId::from_string("inc".into()),
             reason: "test".into(),
             placed_at,
             expires_at,
@@ -125,9 +126,9 @@ mod tests {
 /// A hold as recorded, with who placed it and whether it was lifted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HoldRecord {
-    pub id: String,
+    pub id: HoldId,
     pub account_id: String,
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub scope: HoldScope,
     pub reason: String,
     pub placed_by: String,
@@ -151,13 +152,18 @@ impl HoldRecord {
     pub fn in_force(&self, now: Timestamp) -> bool {
         self.lifted_at.is_none() && self.view().is_active(now)
     }
+
+    /// A hold without an expiry freezes; one with an expiry is a cool-off.
+    pub fn is_freeze(&self) -> bool {
+        self.expires_at.is_none()
+    }
 }
 
 /// A hold to place.
 #[derive(Clone, Debug)]
 pub struct NewHold {
     pub account_id: String,
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub scope: HoldScope,
     pub reason: String,
     pub placed_by: String,

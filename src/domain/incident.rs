@@ -13,6 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditRecord;
+use super::ids::IncidentId;
 use super::priority::{Priority, Sla};
 use super::time::Timestamp;
 
@@ -109,6 +110,11 @@ impl IncidentStatus {
             }
         };
         Ok(next)
+    }
+
+    /// Whether the state machine allows `transition` from this state.
+    pub fn allows(self, transition: Transition) -> bool {
+        self.apply(transition).is_ok()
     }
 }
 
@@ -266,14 +272,20 @@ mod tests {
             score: 60,
             reasons: vec![],
         };
-        let mut incident = Incident::open("i".into(), "a".into(), assessment, sla, t0);
+        let mut incident = Incident::open(IncidentId::from_string("i".into()), "a".into(), assessment, sla, t0);
         assert!(incident.record_breaches(t0).is_empty());
         let after_ack = t0.plus(Duration::from_secs(301));
         assert_eq!(incident.record_breaches(after_ack), [Breach::Acknowledge]);
         assert!(incident.record_breaches(after_ack).is_empty());
         assert!(incident.sla_breached());
 
-        let mut acknowledged = Incident::open("j".into(), "a".into(), incident_assessment(), sla, t0);
+        let mut acknowledged = Incident::open(
+            IncidentId::from_string("j".into()),
+            "a".into(),
+            incident_assessment(),
+            sla,
+            t0,
+        );
         acknowledged.apply(Transition::Acknowledge, t0).unwrap();
         assert!(acknowledged.record_breaches(after_ack).is_empty());
         let after_contain = t0.plus(Duration::from_secs(901));
@@ -298,7 +310,7 @@ mod tests {
 /// An incident: one account's suspicious activity, worked as one ticket.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
-    pub id: String,
+    pub id: IncidentId,
     pub account_id: String,
     pub status: IncidentStatus,
     pub priority: Priority,
@@ -324,7 +336,7 @@ pub struct Incident {
 impl Incident {
     /// A new incident for `assessment`, opened at `at`.
     pub fn open(
-        id: String,
+        id: IncidentId,
         account_id: String,
         assessment: super::priority::Assessment,
         sla: Sla,

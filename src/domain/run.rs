@@ -10,8 +10,10 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::agent::ELEVATION;
+use super::agent::{ELEVATION, agent_actor};
+use super::ids::{AgentId, IncidentId, RunId};
 use super::playbook::{PlaybookKind, Step};
 use super::priority::Priority;
 use super::time::Timestamp;
@@ -137,7 +139,7 @@ pub struct PlaybookRef {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Approval {
-    pub agent_id: String,
+    pub agent_id: AgentId,
     pub username: String,
     pub approved_at: Timestamp,
 }
@@ -156,8 +158,8 @@ pub struct RunStep {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
-    pub id: String,
-    pub incident_id: String,
+    pub id: RunId,
+    pub incident_id: IncidentId,
     pub playbook: PlaybookRef,
     pub status: RunStatus,
     /// `system`, `holder`, or the id of the agent who started the run.
@@ -190,7 +192,11 @@ impl Run {
         if !for_priorities.contains(&priority) {
             return true;
         }
-        let counted = self.approvals.iter().filter(|a| a.agent_id != self.started_by).count();
+        let counted = self
+            .approvals
+            .iter()
+            .filter(|a| a.agent_id.as_str() != self.started_by)
+            .count();
         counted >= needed as usize
     }
 
@@ -200,6 +206,187 @@ impl Run {
             .iter()
             .any(|s| matches!(s.step.action, super::playbook::Action::RequireApproval { .. }))
     }
+}
+
+/// A timeline entry a run's transition asks the runner to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEvent {
+    /// `run.step_started`, `run.step_succeeded`, …, `run.succeeded`, `run.failed`.
+    pub action: &'static str,
+    pub detail: Value,
+}
+
+/// How a run ended, for the features that react to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    Succeeded,
+    Failed,
+}
+
+impl Run {
+    /// A new run of `playbook`'s `steps` on an incident, every step pending.
+    pub fn start(
+        id: RunId,
+        incident_id: IncidentId,
+        playbook: PlaybookRef,
+        steps: &[Step],
+        initiator: Initiator,
+        now: Timestamp,
+    ) -> Self {
+        let (started_by, started_by_name, elevated_at, automatic_only) = match initiator {
+            Initiator::System => ("system".to_owned(), "system".to_owned(), None, true),
+            Initiator::Holder => ("holder".to_owned(), "holder".to_owned(), Some(now), false),
+            Initiator::Agent {
+                id,
+                username,
+                elevated_at,
+            } => (id.to_string(), agent_actor(&username), Some(elevated_at), false),
+        };
+        Run {
+            id,
+            incident_id,
+            playbook,
+            status: RunStatus::Running,
+            started_by,
+            started_by_name,
+            automatic_only,
+            elevated_at,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            failure: None,
+            steps: steps
+                .iter()
+                .enumerate()
+                .map(|(index, step)| RunStep {
+                    position: index as u32 + 1,
+                    step: step.clone(),
+                    status: StepStatus::Pending,
+                    waiting_for: None,
+                    started_at: None,
+                    finished_at: None,
+                    outcome: None,
+                })
+                .collect(),
+            approvals: Vec::new(),
+        }
+    }
+
+    /// An effect step has acted and is `running` until its effect is verified.
+    pub fn begin_step(&mut self, index: usize, outcome: Value, now: Timestamp) -> RunEvent {
+        let step = &mut self.steps[index];
+        step.status = StepStatus::Running;
+        step.waiting_for = None;
+        step.started_at = Some(now);
+        step.outcome = Some(outcome.clone());
+        self.step_event(index, "run.step_started", outcome)
+    }
+
+    /// The step is done: its effect is verified, or its gate opened.
+    pub fn succeed_step(&mut self, index: usize, outcome: Value, now: Timestamp) -> RunEvent {
+        let step = &mut self.steps[index];
+        step.status = StepStatus::Succeeded;
+        step.waiting_for = None;
+        step.started_at.get_or_insert(now);
+        step.finished_at = Some(now);
+        step.outcome = Some(outcome.clone());
+        self.step_event(index, "run.step_succeeded", outcome)
+    }
+
+    /// The step waits for `gate`; recorded only when it starts waiting for it.
+    pub fn wait_step(&mut self, index: usize, gate: Gate, now: Timestamp) -> Option<RunEvent> {
+        let step = &mut self.steps[index];
+        if step.status == StepStatus::Waiting && step.waiting_for == Some(gate) {
+            return None;
+        }
+        step.status = StepStatus::Waiting;
+        step.waiting_for = Some(gate);
+        step.started_at.get_or_insert(now);
+        Some(self.step_event(index, "run.step_waiting", json!({"waiting_for": gate.as_str()})))
+    }
+
+    /// The step is passed over (a manual step in an automatic-only run).
+    pub fn skip_step(&mut self, index: usize, reason: &str, now: Timestamp) -> RunEvent {
+        let step = &mut self.steps[index];
+        step.status = StepStatus::Skipped;
+        step.finished_at = Some(now);
+        step.outcome = Some(json!({"reason": reason}));
+        self.step_event(index, "run.step_skipped", json!({}))
+    }
+
+    /// The step failed, and the run with it.
+    pub fn fail_step(&mut self, index: usize, reason: &str, now: Timestamp) -> [RunEvent; 2] {
+        let step = &mut self.steps[index];
+        step.status = StepStatus::Failed;
+        step.waiting_for = None;
+        step.finished_at = Some(now);
+        let mut outcome = step.outcome.take().unwrap_or_else(|| json!({}));
+        outcome["error"] = json!(reason);
+        step.outcome = Some(outcome);
+        let failure = format!("step {} ({}): {reason}", step.position, step.step.name);
+        let step_failed = self.step_event(index, "run.step_failed", json!({"error": reason}));
+        self.status = RunStatus::Failed;
+        self.failure = Some(failure.clone());
+        self.finished_at = Some(now);
+        self.updated_at = now;
+        let run_failed = RunEvent {
+            action: "run.failed",
+            detail: json!({"run_id": self.id, "failure": failure}),
+        };
+        [step_failed, run_failed]
+    }
+
+    /// The run pauses: `running` while an effect is confirmed, `waiting` at a gate.
+    pub fn pause(&mut self, status: RunStatus, now: Timestamp) {
+        self.status = status;
+        self.updated_at = now;
+    }
+
+    /// Every step is done.
+    pub fn succeed(&mut self, now: Timestamp) -> RunEvent {
+        self.status = RunStatus::Succeeded;
+        self.finished_at = Some(now);
+        self.updated_at = now;
+        RunEvent {
+            action: "run.succeeded",
+            detail: json!({"run_id": self.id, "playbook_id": self.playbook.id}),
+        }
+    }
+
+    /// The outcome of a finished run.
+    pub fn outcome(&self) -> Option<RunOutcome> {
+        match self.status {
+            RunStatus::Succeeded => Some(RunOutcome::Succeeded),
+            RunStatus::Failed => Some(RunOutcome::Failed),
+            RunStatus::Running | RunStatus::Waiting => None,
+        }
+    }
+
+    fn step_event(&self, index: usize, action: &'static str, detail: Value) -> RunEvent {
+        let step = &self.steps[index];
+        let mut detail = if detail.is_object() { detail } else { json!({}) };
+        detail["run_id"] = json!(self.id);
+        detail["position"] = json!(step.position);
+        detail["step"] = json!(step.step.name);
+        detail["action"] = json!(step.step.action.name());
+        RunEvent { action, detail }
+    }
+}
+
+/// Who starts a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Initiator {
+    /// Holdfast itself, for automatic containment: only automatic steps run.
+    System,
+    /// The account holder, through the unfreeze flow; their verified second
+    /// factor counts as the run's MFA.
+    Holder,
+    /// An agent, who stepped up at `elevated_at`.
+    Agent {
+        id: AgentId,
+        username: String,
+        elevated_at: Timestamp,
+    },
 }
 
 #[cfg(test)]

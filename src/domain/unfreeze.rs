@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::{FlowId, IncidentId, RunId};
 use super::priority::Priority;
 use super::time::Timestamp;
 
@@ -91,9 +92,9 @@ pub struct Answer {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
-    pub id: String,
+    pub id: FlowId,
     pub account_id: String,
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub state: FlowState,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -116,7 +117,7 @@ pub struct Flow {
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
 }
 
 /// Why a holder's step was refused.
@@ -140,7 +141,7 @@ pub enum StepError {
 
 impl Flow {
     /// A new flow for a frozen account, waiting for its first one-time code.
-    pub fn new(id: String, account_id: String, incident_id: String, now: Timestamp) -> Self {
+    pub fn new(id: FlowId, account_id: String, incident_id: IncidentId, now: Timestamp) -> Self {
         Self {
             id,
             account_id,
@@ -283,11 +284,11 @@ impl Flow {
     }
 
     /// An agent's unfreeze run lifted the freeze.
-    pub fn mark_unfrozen(&mut self, by: &str, run_id: &str, now: Timestamp) {
+    pub fn mark_unfrozen(&mut self, by: &str, run_id: &RunId, now: Timestamp) {
         self.state = FlowState::Unfrozen;
         self.decided_at.get_or_insert(now);
         self.decided_by.get_or_insert_with(|| by.to_owned());
-        self.run_id = Some(run_id.to_owned());
+        self.run_id = Some(run_id.clone());
         self.updated_at = now;
     }
 
@@ -378,7 +379,12 @@ mod tests {
     }
 
     fn flow() -> Flow {
-        let mut flow = Flow::new("f".into(), "a".into(), "i".into(), at(0));
+        let mut flow = Flow::new(
+            FlowId::from_string("f".into()),
+            "a".into(),
+            IncidentId::from_string("i".into()),
+            at(0),
+        );
         flow.issue_code(vec![1], at(0)).unwrap();
         flow
     }

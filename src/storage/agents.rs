@@ -2,13 +2,14 @@
 
 use super::{Database, WriteTx, on_backend, parsed, select_locked};
 use crate::domain::agent::{Lockout, Role};
+use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
 
 /// An agent as stored. The password hash and sealed TOTP seed never leave
 /// the service.
 #[derive(Clone)]
 pub struct AgentRecord {
-    pub id: String,
+    pub id: AgentId,
     pub username: String,
     pub role: Role,
     pub password_hash: String,
@@ -50,8 +51,8 @@ super::from_row!(AgentRecord, |row| Ok(AgentRecord {
 
 #[derive(Clone, Debug)]
 pub struct SessionRecord {
-    pub id: String,
-    pub agent_id: String,
+    pub id: SessionId,
+    pub agent_id: AgentId,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
@@ -96,7 +97,7 @@ impl WriteTx {
     }
 
     /// Locks an agent's row, so failed attempts and TOTP steps are counted one at a time.
-    pub async fn lock_agent(&mut self, id: &str) -> Result<Option<AgentRecord>, sqlx::Error> {
+    pub async fn lock_agent(&mut self, id: &AgentId) -> Result<Option<AgentRecord>, sqlx::Error> {
         select_locked!(
             self,
             ["SELECT ", agent_columns!(), " FROM agents a WHERE a.id = $1"],
@@ -106,7 +107,7 @@ impl WriteTx {
         )
     }
 
-    pub async fn save_lockout(&mut self, agent_id: &str, lockout: &Lockout) -> Result<(), sqlx::Error> {
+    pub async fn save_lockout(&mut self, agent_id: &AgentId, lockout: &Lockout) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query(
             "UPDATE agents SET failed_attempts = $2, failure_window_started_at = $3, locked_until = $4 WHERE id = $1",
         )
@@ -123,7 +124,7 @@ impl WriteTx {
     /// Accepts TOTP time step `step` for the agent if it is newer than every
     /// step accepted before: a compare-and-set, so of two requests carrying
     /// the same code exactly one wins.
-    pub async fn accept_totp_step(&mut self, agent_id: &str, step: i64) -> Result<bool, sqlx::Error> {
+    pub async fn accept_totp_step(&mut self, agent_id: &AgentId, step: i64) -> Result<bool, sqlx::Error> {
         let updated = on_backend!(self.conn(), c => sqlx::query(
             "UPDATE agents SET last_totp_step = $2 WHERE id = $1 AND last_totp_step < $2",
         )
@@ -153,7 +154,7 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn elevate_session(&mut self, session_id: &str, until: Timestamp) -> Result<(), sqlx::Error> {
+    pub async fn elevate_session(&mut self, session_id: &SessionId, until: Timestamp) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE id = $1")
             .bind(session_id)
             .bind(until)
@@ -163,7 +164,7 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn touch_session(&mut self, session_id: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+    pub async fn touch_session(&mut self, session_id: &SessionId, at: Timestamp) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2")
             .bind(session_id)
             .bind(at)
@@ -173,7 +174,7 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn revoke_sessions_of(&mut self, agent_id: &str, at: Timestamp) -> Result<u64, sqlx::Error> {
+    pub async fn revoke_sessions_of(&mut self, agent_id: &AgentId, at: Timestamp) -> Result<u64, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL")
             .bind(agent_id)
             .bind(at)
@@ -182,7 +183,7 @@ impl WriteTx {
             .map(|done| done.rows_affected()))
     }
 
-    pub async fn disable_agent(&mut self, agent_id: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+    pub async fn disable_agent(&mut self, agent_id: &AgentId, at: Timestamp) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE agents SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(agent_id)
             .bind(at)
@@ -205,7 +206,7 @@ impl WriteTx {
 
     pub async fn reseal_agent_secret(
         &mut self,
-        agent_id: &str,
+        agent_id: &AgentId,
         sealed: &[u8],
         key_id: &str,
     ) -> Result<(), sqlx::Error> {

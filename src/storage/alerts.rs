@@ -2,6 +2,7 @@
 
 use super::{Database, WriteTx, json, on_backend};
 use crate::domain::alert::Alert;
+use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 
 /// The outcome of storing an alert.
@@ -10,7 +11,7 @@ pub enum InsertedAlert {
     New,
     /// An alert with this id was stored before; it belongs to this incident.
     Duplicate {
-        incident_id: String,
+        incident_id: IncidentId,
     },
 }
 
@@ -18,7 +19,7 @@ pub enum InsertedAlert {
 #[derive(Clone, Debug)]
 pub struct AlertRow {
     pub alert: Alert,
-    pub incident_id: String,
+    pub incident_id: IncidentId,
     pub received_at: Timestamp,
 }
 
@@ -53,7 +54,7 @@ impl WriteTx {
         if inserted == 1 {
             return Ok(InsertedAlert::New);
         }
-        let incident_id: Option<String> = on_backend!(self.conn(), c => sqlx::query_scalar(
+        let incident_id: Option<IncidentId> = on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT incident_id FROM alerts WHERE alert_id = $1",
         )
         .bind(alert.alert_id.as_str())
@@ -64,7 +65,7 @@ impl WriteTx {
         Ok(InsertedAlert::Duplicate { incident_id })
     }
 
-    pub async fn attach_alert(&mut self, alert_id: &str, incident_id: &str) -> Result<(), sqlx::Error> {
+    pub async fn attach_alert(&mut self, alert_id: &str, incident_id: &IncidentId) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE alerts SET incident_id = $2 WHERE alert_id = $1")
             .bind(alert_id)
             .bind(incident_id)
@@ -78,7 +79,7 @@ impl WriteTx {
     /// first, at most `limit`: the ones a correlation rule can look at.
     pub async fn incident_alerts_between(
         &mut self,
-        incident_id: &str,
+        incident_id: &IncidentId,
         from: Timestamp,
         until: Timestamp,
         limit: i64,
@@ -100,7 +101,7 @@ impl WriteTx {
 
 impl WriteTx {
     /// The ids of every alert of an incident.
-    pub async fn incident_alert_ids(&mut self, incident_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn incident_alert_ids(&mut self, incident_id: &IncidentId) -> Result<Vec<String>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_scalar("SELECT alert_id FROM alerts WHERE incident_id = $1 ORDER BY occurred_at")
             .bind(incident_id)
             .fetch_all(c)
@@ -110,7 +111,7 @@ impl WriteTx {
 
 impl Database {
     /// An incident's alerts in the order they occurred.
-    pub async fn incident_alerts(&self, incident_id: &str) -> Result<Vec<AlertRow>, sqlx::Error> {
+    pub async fn incident_alerts(&self, incident_id: &IncidentId) -> Result<Vec<AlertRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AlertRow>(
             "SELECT body, incident_id, received_at FROM alerts WHERE incident_id = $1 ORDER BY occurred_at, alert_id",
         )

@@ -2,6 +2,7 @@
 
 use super::{Backend, Database, WriteTx, on_backend, select_locked};
 use crate::domain::audit::{AuditRecord, StoredEntry, chain};
+use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 
 /// An audit entry as stored.
@@ -138,7 +139,7 @@ impl PgColumns {
 
 impl Database {
     /// An incident's timeline: its audit entries, oldest first.
-    pub async fn timeline(&self, incident_id: &str) -> Result<Vec<AuditRow>, sqlx::Error> {
+    pub async fn timeline(&self, incident_id: &IncidentId) -> Result<Vec<AuditRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
             "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash
              FROM audit_log WHERE incident_id = $1 ORDER BY seq",

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use super::{Database, WriteTx, json, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, json, live_flow, on_backend, parsed, select_locked};
+use crate::domain::ids::{FlowId, IncidentId, RunId};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState};
 
@@ -107,7 +108,7 @@ impl WriteTx {
     }
 
     /// Gives a flow a new token; the old link stops working.
-    pub async fn rotate_flow_token(&mut self, flow_id: &str, token_hash: &[u8]) -> Result<(), sqlx::Error> {
+    pub async fn rotate_flow_token(&mut self, flow_id: &FlowId, token_hash: &[u8]) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE unfreeze_flows SET token_hash = $2 WHERE id = $1")
             .bind(flow_id)
             .bind(token_hash)
@@ -133,8 +134,8 @@ impl WriteTx {
             [
                 "SELECT ",
                 columns!(),
-                " FROM unfreeze_flows WHERE account_id = $1
-                 AND state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')"
+                " FROM unfreeze_flows WHERE account_id = $1 AND ",
+                live_flow!()
             ],
             "FOR UPDATE",
             |query| query.bind(account_id),
@@ -143,7 +144,7 @@ impl WriteTx {
     }
 
     /// The incident's flow waiting for an agent's decision.
-    pub async fn lock_flow_in_review(&mut self, incident_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+    pub async fn lock_flow_in_review(&mut self, incident_id: &IncidentId) -> Result<Option<Flow>, sqlx::Error> {
         select_locked!(
             self,
             [
@@ -158,7 +159,7 @@ impl WriteTx {
     }
 
     /// The flow a run is unfreezing.
-    pub async fn lock_flow_of_run(&mut self, run_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+    pub async fn lock_flow_of_run(&mut self, run_id: &RunId) -> Result<Option<Flow>, sqlx::Error> {
         select_locked!(
             self,
             ["SELECT ", columns!(), " FROM unfreeze_flows WHERE run_id = $1"],
@@ -175,9 +176,9 @@ impl WriteTx {
             [
                 "SELECT ",
                 columns!(),
-                " FROM unfreeze_flows
-                 WHERE state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')
-                   AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+                " FROM unfreeze_flows WHERE ",
+                live_flow!(),
+                " AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
             ],
             "FOR UPDATE SKIP LOCKED",
             |query| query.bind(now).bind(limit),
@@ -187,7 +188,7 @@ impl WriteTx {
 
     /// Whether the holder of the incident's account finished the unfreeze
     /// flow's verification (one-time code, second factor, activity answers).
-    pub async fn holder_verified(&mut self, incident_id: &str) -> Result<bool, sqlx::Error> {
+    pub async fn holder_verified(&mut self, incident_id: &IncidentId) -> Result<bool, sqlx::Error> {
         let count: i64 = on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM unfreeze_flows
              WHERE incident_id = $1 AND verified_at IS NOT NULL AND state IN ('in_review', 'unfrozen')",
@@ -216,7 +217,7 @@ impl Database {
         .await)
     }
 
-    pub async fn incident_flows(&self, incident_id: &str) -> Result<Vec<Flow>, sqlx::Error> {
+    pub async fn incident_flows(&self, incident_id: &IncidentId) -> Result<Vec<Flow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(concat!(
             "SELECT ", columns!(), " FROM unfreeze_flows WHERE incident_id = $1 ORDER BY created_at"
         ))

@@ -3,6 +3,7 @@
 
 use super::{Database, WriteTx, on_backend, parsed};
 use crate::domain::hold::{Hold, HoldRecord, HoldScope, NewHold};
+use crate::domain::ids::{HoldId, IncidentId};
 use crate::domain::time::Timestamp;
 
 super::from_row!(HoldRecord, |row| Ok(HoldRecord {
@@ -30,7 +31,12 @@ impl WriteTx {
     /// Places `hold` and returns its id, or `None` when the incident already
     /// freezes that scope. A freeze and a cool-off of one scope may stand side
     /// by side; a new cool-off replaces an earlier one (it restarts the clock).
-    pub async fn place_hold(&mut self, id: &str, hold: &NewHold, at: Timestamp) -> Result<Option<String>, sqlx::Error> {
+    pub async fn place_hold(
+        &mut self,
+        id: &HoldId,
+        hold: &NewHold,
+        at: Timestamp,
+    ) -> Result<Option<HoldId>, sqlx::Error> {
         if hold.expires_at.is_some() {
             on_backend!(self.conn(), c => sqlx::query(
                 "UPDATE holds SET lifted_at = $3, lifted_by = $4
@@ -61,14 +67,14 @@ impl WriteTx {
         .await?
         .rows_affected());
         self.holds_changed.push(hold.account_id.clone());
-        Ok((inserted == 1).then(|| id.to_owned()))
+        Ok((inserted == 1).then(|| id.clone()))
     }
 
     /// Lifts the incident's freezes on `scopes` and returns them. Cool-offs
     /// are not lifted: they end on their own.
     pub async fn lift_holds(
         &mut self,
-        incident_id: &str,
+        incident_id: &IncidentId,
         scopes: &[HoldScope],
         lifted_by: &str,
         at: Timestamp,
@@ -94,7 +100,7 @@ impl WriteTx {
     }
 
     /// The incident's unlifted holds, read inside the transaction (to verify a step).
-    pub async fn incident_holds_in_tx(&mut self, incident_id: &str) -> Result<Vec<HoldRecord>, sqlx::Error> {
+    pub async fn incident_holds_in_tx(&mut self, incident_id: &IncidentId) -> Result<Vec<HoldRecord>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_as(
             "SELECT id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at, lifted_at, lifted_by
              FROM holds WHERE incident_id = $1 AND lifted_at IS NULL ORDER BY placed_at, scope",
@@ -120,7 +126,7 @@ impl Database {
     }
 
     /// Every hold an incident placed, lifted or not.
-    pub async fn incident_holds(&self, incident_id: &str) -> Result<Vec<HoldRecord>, sqlx::Error> {
+    pub async fn incident_holds(&self, incident_id: &IncidentId) -> Result<Vec<HoldRecord>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(
             "SELECT id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at, lifted_at, lifted_by
              FROM holds WHERE incident_id = $1 ORDER BY placed_at, scope",

@@ -2,7 +2,8 @@
 //! dismissed); a partial unique index enforces it, so concurrent alerts of one
 //! account can never open two.
 
-use super::{Database, WriteTx, json, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, json, live_incident, on_backend, parsed, select_locked};
+use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Resolution};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -56,7 +57,7 @@ pub struct IncidentFilter {
     pub priority: Option<Priority>,
     pub account_id: Option<String>,
     /// Only incidents opened before this one (`opened_at`, `id`): the page cursor.
-    pub before: Option<(Timestamp, String)>,
+    pub before: Option<(Timestamp, IncidentId)>,
     pub limit: i64,
 }
 
@@ -70,12 +71,12 @@ impl WriteTx {
     pub async fn open_or_lock_live_incident(&mut self, candidate: Incident) -> Result<LiveIncident, sqlx::Error> {
         loop {
             let reasons = reasons_json(&candidate)?;
-            let inserted = on_backend!(self.conn(), c => sqlx::query(
+            let inserted = on_backend!(self.conn(), c => sqlx::query(concat!(
                 "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
                                         acknowledge_by, contain_by)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (account_id) WHERE status NOT IN ('resolved', 'dismissed') DO NOTHING",
-            )
+                 ON CONFLICT (account_id) WHERE ", live_incident!(), " DO NOTHING",
+            ))
             .bind(&candidate.id)
             .bind(&candidate.account_id)
             .bind(candidate.status.as_str())
@@ -105,7 +106,8 @@ impl WriteTx {
             [
                 "SELECT ",
                 columns!(),
-                " FROM incidents WHERE account_id = $1 AND status NOT IN ('resolved', 'dismissed')"
+                " FROM incidents WHERE account_id = $1 AND ",
+                live_incident!()
             ],
             "FOR UPDATE",
             |query| query.bind(account_id),
@@ -114,7 +116,7 @@ impl WriteTx {
     }
 
     /// Locks one incident for a change.
-    pub async fn lock_incident(&mut self, id: &str) -> Result<Option<Incident>, sqlx::Error> {
+    pub async fn lock_incident(&mut self, id: &IncidentId) -> Result<Option<Incident>, sqlx::Error> {
         select_locked!(
             self,
             ["SELECT ", columns!(), " FROM incidents WHERE id = $1"],
@@ -184,9 +186,9 @@ impl WriteTx {
             [
                 "SELECT ",
                 columns!(),
-                " FROM incidents
-                 WHERE assignee IS NULL AND status IN ('open', 'acknowledged', 'contained', 'recovering')
-                 ORDER BY priority, acknowledge_by, id LIMIT 1"
+                " FROM incidents WHERE assignee IS NULL AND ",
+                live_incident!(),
+                " ORDER BY priority, acknowledge_by, id LIMIT 1"
             ],
             "FOR UPDATE SKIP LOCKED",
             |query| query,
@@ -196,7 +198,7 @@ impl WriteTx {
 }
 
 impl Database {
-    pub async fn incident(&self, id: &str) -> Result<Option<Incident>, sqlx::Error> {
+    pub async fn incident(&self, id: &IncidentId) -> Result<Option<Incident>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = $1"))
             .bind(id)
             .fetch_optional(pool)

@@ -8,7 +8,9 @@
 
 use std::time::Duration;
 
-use super::{Backend, Database, WriteTx, on_backend, parsed};
+use super::{Database, WriteTx, on_backend, parsed};
+use crate::domain::exchange::Destination;
+use crate::domain::ids::{MessageId, RunId};
 use crate::domain::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +39,9 @@ impl OutboxStatus {
 /// A message for the exchange.
 #[derive(Clone, Debug)]
 pub struct OutboxMessage {
-    pub id: String,
+    pub id: MessageId,
     pub idempotency_key: String,
-    /// `account_control` or `notify`.
-    pub destination: String,
+    pub destination: Destination,
     /// The exact JSON body sent on every attempt.
     pub body: String,
     pub created_at: Timestamp,
@@ -50,13 +51,13 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub response: Option<String>,
     /// The playbook run step waiting for this message, if any.
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
 }
 
 super::from_row!(OutboxMessage, |row| Ok(OutboxMessage {
     id: row.try_get("id")?,
     idempotency_key: row.try_get("idempotency_key")?,
-    destination: row.try_get("destination")?,
+    destination: parsed("destination", row.try_get("destination")?, Destination::parse)?,
     body: row.try_get("body")?,
     created_at: row.try_get("created_at")?,
     status: parsed("status", row.try_get("status")?, OutboxStatus::parse)?,
@@ -77,11 +78,11 @@ impl WriteTx {
     /// Queues a message; a message with the same idempotency key is kept as is.
     pub async fn enqueue(
         &mut self,
-        id: &str,
+        id: &MessageId,
         idempotency_key: &str,
-        destination: &str,
+        destination: Destination,
         body: &str,
-        run_id: Option<&str>,
+        run_id: Option<&RunId>,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
         let inserted = on_backend!(self.conn(), c => sqlx::query(
@@ -91,7 +92,7 @@ impl WriteTx {
         )
         .bind(id)
         .bind(idempotency_key)
-        .bind(destination)
+        .bind(destination.as_str())
         .bind(body)
         .bind(at)
         .bind(run_id)
@@ -110,43 +111,30 @@ impl WriteTx {
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, sqlx::Error> {
         let lease_until = now.plus(lease);
-        match self.conn() {
-            Backend::Postgres(c) => {
-                sqlx::query_as(concat!(
+        // PostgreSQL skips rows another instance is claiming; SQLite's single
+        // writer connection already serialises claims.
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
-                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                              ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-                 RETURNING ",
+                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                                  ORDER BY next_attempt_at LIMIT $3 ",
+                    $lock,
+                    ")
+                     RETURNING ",
                     columns!()
-                ))
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
-            Backend::Sqlite(c) => {
-                sqlx::query_as(concat!(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
-                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                              ORDER BY next_attempt_at LIMIT $3)
-                 RETURNING ",
-                    columns!()
-                ))
-                .bind(now)
-                .bind(lease_until)
-                .bind(limit)
-                .fetch_all(c)
-                .await
-            }
+                )
+            };
         }
+        super::on_backend_sql!(self.conn(), c, sql = (claim!("FOR UPDATE SKIP LOCKED"), claim!("")) =>
+            sqlx::query_as(sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
     }
 
     /// Records the exchange's confirmation. Returns false when the message was
     /// already settled (another delivery won).
     pub async fn settle_message(
         &mut self,
-        id: &str,
+        id: &MessageId,
         status: OutboxStatus,
         response: Option<&str>,
         error: Option<&str>,
@@ -170,7 +158,7 @@ impl WriteTx {
     /// Schedules another attempt after a failed one.
     pub async fn retry_message(
         &mut self,
-        id: &str,
+        id: &MessageId,
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<(), sqlx::Error> {
@@ -187,7 +175,7 @@ impl WriteTx {
     }
 
     /// Replaces a settled message's body, which carried a secret, with a note.
-    pub async fn redact_message(&mut self, id: &str) -> Result<(), sqlx::Error> {
+    pub async fn redact_message(&mut self, id: &MessageId) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE outbox SET body = '{\"redacted\": true}' WHERE id = $1")
             .bind(id)
             .execute(c)

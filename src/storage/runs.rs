@@ -3,6 +3,7 @@
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::{Backend, Database, WriteTx, json, on_backend, parsed, select_locked};
+use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::playbook::PlaybookKind;
 use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
 use crate::domain::time::Timestamp;
@@ -131,7 +132,7 @@ impl WriteTx {
 
     /// Locks a run for the runner. Lock its incident first: every writer
     /// takes the incident's lock before the run's, so they never deadlock.
-    pub async fn lock_run(&mut self, id: &str) -> Result<Option<Run>, sqlx::Error> {
+    pub async fn lock_run(&mut self, id: &RunId) -> Result<Option<Run>, sqlx::Error> {
         let row: Option<RunRow> = select_locked!(
             self,
             ["SELECT ", run_columns!(), " FROM runs WHERE id = $1"],
@@ -180,7 +181,7 @@ impl WriteTx {
     }
 
     /// Records an approval; false when this agent already approved the run.
-    pub async fn insert_approval(&mut self, run_id: &str, approval: &Approval) -> Result<bool, sqlx::Error> {
+    pub async fn insert_approval(&mut self, run_id: &RunId, approval: &Approval) -> Result<bool, sqlx::Error> {
         let inserted = on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO run_approvals (run_id, agent_id, username, approved_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (run_id, agent_id) DO NOTHING",
@@ -198,9 +199,9 @@ impl WriteTx {
     /// The unfinished run of `playbook_id` on the incident, if there is one.
     pub async fn unfinished_run(
         &mut self,
-        incident_id: &str,
+        incident_id: &IncidentId,
         playbook_id: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
+    ) -> Result<Option<RunId>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT id FROM runs WHERE incident_id = $1 AND playbook_id = $2 AND status IN ('running', 'waiting') LIMIT 1",
         )
@@ -212,7 +213,7 @@ impl WriteTx {
 }
 
 impl Database {
-    pub async fn run(&self, id: &str) -> Result<Option<Run>, sqlx::Error> {
+    pub async fn run(&self, id: &RunId) -> Result<Option<Run>, sqlx::Error> {
         let mut conn = self.reader_connection().await?;
         let row: Option<RunRow> = on_backend!(conn.as_conn(), c => sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
             .bind(id)
@@ -225,7 +226,7 @@ impl Database {
     }
 
     /// An incident's runs, oldest first.
-    pub async fn incident_runs(&self, incident_id: &str) -> Result<Vec<Run>, sqlx::Error> {
+    pub async fn incident_runs(&self, incident_id: &IncidentId) -> Result<Vec<Run>, sqlx::Error> {
         let mut conn = self.reader_connection().await?;
         let rows: Vec<RunRow> = on_backend!(conn.as_conn(), c => sqlx::query_as(concat!(
             "SELECT ", run_columns!(), " FROM runs WHERE incident_id = $1 ORDER BY created_at, id"
@@ -246,7 +247,7 @@ impl Database {
         &self,
         older_than: Timestamp,
         limit: i64,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
+    ) -> Result<Vec<(RunId, IncidentId)>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(
             "SELECT id, incident_id FROM runs WHERE status = 'running' AND updated_at <= $1 ORDER BY updated_at LIMIT $2",
         )

@@ -94,7 +94,15 @@ async fn fifty_concurrent_alerts_of_one_account_end_in_one_open_incident(backend
     assert_eq!(incidents.len(), 1, "all alerts joined one incident");
     assert_eq!(app.db.count("SELECT COUNT(*) FROM incidents").await, 1);
     let incident_id = incidents.into_iter().next().unwrap();
-    assert_eq!(app.state.db().incident_alerts(&incident_id).await.unwrap().len(), 50);
+    assert_eq!(
+        app.state
+            .db()
+            .incident_alerts(&holdfast::domain::ids::IncidentId::from(incident_id.as_str()))
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
 }
 
 async fn the_four_priority_examples_of_the_spec_hold(backend: Backend) {
@@ -133,7 +141,7 @@ async fn a_takeover_login_then_a_withdrawal_raises_the_incident_to_p1(backend: B
     let incident = app
         .state
         .db()
-        .incident(first["incident_id"].as_str().unwrap())
+        .incident(&first["incident_id"].as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();

@@ -109,7 +109,7 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
     let timeline = app
         .state
         .db()
-        .timeline(answer["incident_id"].as_str().unwrap())
+        .timeline(&answer["incident_id"].as_str().unwrap().into())
         .await
         .unwrap();
 

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
-use holdfast::app::{AppState, Application};
+use holdfast::app::Application;
 use holdfast::clock::Clock;
 use holdfast::config::Config;
 use holdfast::signing::SigningKey;
+use holdfast::state::AppState;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use tokio::sync::oneshot;

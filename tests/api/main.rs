@@ -5,6 +5,7 @@
 mod helpers;
 
 mod alerts;
+mod architecture;
 mod audit;
 mod auth;
 mod browser;

@@ -17,9 +17,9 @@ async fn an_incident_past_its_acknowledge_deadline_is_flagged_escalated_and_noti
     holdfast::sla::escalate_overdue(&app.state).await.unwrap();
     holdfast::sla::escalate_overdue(&app.state).await.unwrap();
 
-    let incident = app.state.db().incident(incident_id).await.unwrap().unwrap();
+    let incident = app.state.db().incident(&incident_id.into()).await.unwrap().unwrap();
     assert!(incident.sla_breached());
-    let timeline = app.state.db().timeline(incident_id).await.unwrap();
+    let timeline = app.state.db().timeline(&incident_id.into()).await.unwrap();
     let escalations = timeline
         .iter()
         .filter(|e| e.record.action == "incident.escalated")
@@ -41,7 +41,7 @@ async fn an_incident_within_its_deadline_is_left_alone(backend: Backend) {
     let incident = app
         .state
         .db()
-        .incident(answer["incident_id"].as_str().unwrap())
+        .incident(&answer["incident_id"].as_str().unwrap().into())
         .await
         .unwrap()
         .unwrap();
@@ -60,7 +60,12 @@ async fn the_watcher_runs_on_its_own(backend: Backend) {
 
     eventually("the watcher flags the incident", Duration::from_secs(10), || {
         let (db, id) = (app.state.db().clone(), incident_id.clone());
-        async move { db.incident(&id).await.unwrap().filter(|i| i.sla_breached()) }
+        async move {
+            db.incident(&id.as_str().into())
+                .await
+                .unwrap()
+                .filter(|i| i.sla_breached())
+        }
     })
     .await;
 }

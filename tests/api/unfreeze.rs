@@ -327,7 +327,7 @@ async fn a_flow_expires_after_a_day(backend: Backend) {
     assert_eq!(app.flow_status(&token).await["state"], "expired");
     let late = app.flow_post(&token, "code", json!({"code": code})).await;
     assert_problem(late, StatusCode::GONE).await;
-    holdfast::unfreeze::expire_overdue(&app.state).await.unwrap();
+    holdfast::unfreeze::expiry::expire_overdue(&app.state).await.unwrap();
     app.exchange.wait_for_notification("acct-exp", "unfreeze_expired").await;
 }
 

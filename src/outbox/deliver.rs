@@ -1,0 +1,177 @@
+//! Delivering the outbox to the exchange.
+//!
+//! A loop per instance claims due messages, sends them, and records the
+//! outcome. A message the exchange did not confirm is retried with
+//! exponential backoff and jitter under the same idempotency key; after the
+//! last attempt it is marked failed, and the failure is put on the audit log
+//! (and so on the incident's timeline). A run waiting for the message is told
+//! through the runner's own channel ([`crate::runs::waker`]).
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::messages::{is_sealed, open_sealed};
+use crate::config::RetryPolicy;
+use crate::domain::audit::AuditRecord;
+use crate::domain::exchange::Destination;
+use crate::domain::time::Timestamp;
+use crate::exchange::{DeliveryError, confirms};
+use crate::state::AppState;
+use crate::storage::{OutboxMessage, OutboxStatus};
+
+/// How many messages one pass claims.
+const BATCH: i64 = 32;
+/// The longest the loop sleeps without looking for messages other instances queued.
+const POLL: Duration = Duration::from_millis(500);
+
+pub async fn deliver_until_cancelled(state: AppState, cancel: CancellationToken) {
+    loop {
+        match deliver_due(&state).await {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "outbox pass failed; retrying")
+            }
+        }
+        let wait = next_wait(&state).await;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = state.outbox_signal().woken() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+async fn next_wait(state: &AppState) -> Duration {
+    match state.db().next_message_due().await {
+        Ok(Some(due)) => due.since(state.clock().now()).min(POLL),
+        _ => POLL,
+    }
+}
+
+/// Claims and delivers one batch of due messages; returns how many.
+pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
+    let mut tx = state.db().begin().await?;
+    let messages = tx
+        .claim_due_messages(state.clock().now(), state.config().outbound_retry.lease, BATCH)
+        .await?;
+    tx.commit().await?.no_follow_up();
+    let count = messages.len();
+    let deliveries = messages.into_iter().map(|message| deliver(state, message));
+    for result in join_all(deliveries).await {
+        if let Err(error) = result {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "recording a delivery failed; it will be retried"
+            );
+        }
+    }
+    Ok(count)
+}
+
+async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result<()> {
+    let now = state.clock().now();
+    let sealed = is_sealed(&message);
+    if sealed {
+        message.body = open_sealed(state.secrets(), &message)?;
+    }
+    let outcome = state
+        .exchange()
+        .send(message.destination, &message.body, now)
+        .await
+        .and_then(|answer| confirmation(&message, answer));
+    let now = state.clock().now();
+    let policy = state.config().outbound_retry;
+    let mut tx = state.db().begin().await?;
+    let settled = match outcome {
+        Ok(answer) => {
+            let answer = answer.to_string();
+            tx.settle_message(&message.id, OutboxStatus::Delivered, Some(&answer), None, now)
+                .await?
+        }
+        Err(error) if message.attempts >= policy.max_attempts as i32 => {
+            tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
+            tx.audit(failure_record(&message, &error, now));
+            tx.settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                .await?
+        }
+        Err(error) => {
+            tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
+            let delay = backoff(policy, message.attempts);
+            tx.retry_message(&message.id, now.plus(delay), &error.to_string())
+                .await?;
+            false
+        }
+    };
+    if settled && sealed {
+        // The code or token it carried is no longer needed: keep no copy.
+        tx.redact_message(&message.id).await?;
+    }
+    state.commit(tx).await?;
+    if settled && let Some(run_id) = message.run_id {
+        state.run_waker().wake(run_id);
+    }
+    Ok(())
+}
+
+/// Account-control requests must be confirmed with `"status": "done"` and
+/// the same idempotency key; the notification service's 200 is enough.
+fn confirmation(message: &OutboxMessage, answer: Value) -> Result<Value, DeliveryError> {
+    if message.destination == Destination::AccountControl {
+        confirms(&answer, &message.idempotency_key)?;
+    }
+    Ok(answer)
+}
+
+fn failure_record(message: &OutboxMessage, error: &DeliveryError, at: Timestamp) -> AuditRecord {
+    let body: Value = serde_json::from_str(&message.body).unwrap_or(Value::Null);
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+    let mut record = AuditRecord::new(at, "system", "exchange.delivery_failed").detail(json!({
+        "idempotency_key": message.idempotency_key,
+        "destination": message.destination.as_str(),
+        "action": text("action").or_else(|| text("template")),
+        "attempts": message.attempts,
+        "error": error.to_string(),
+    }));
+    record.incident_id = text("incident_id");
+    record.account_id = text("account_id");
+    record
+}
+
+/// The wait before attempt `attempts + 1`: doubling from the base delay, capped,
+/// with "equal jitter" (half fixed, half random) so retries from many
+/// messages do not arrive in lockstep.
+pub fn backoff(policy: RetryPolicy, attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let full = policy.base_delay.saturating_mul(1 << exponent).min(policy.max_delay);
+    let mut random = [0u8; 4];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random);
+    let fraction = f64::from(u32::from_le_bytes(random)) / f64::from(u32::MAX);
+    full / 2 + full.mul_f64(fraction / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_stays_within_its_jitter_band() {
+        let policy = RetryPolicy {
+            max_attempts: 8,
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+        };
+        for (attempts, full) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (12, 10.0)] {
+            let delay = backoff(policy, attempts).as_secs_f64();
+            assert!(
+                delay >= full / 2.0 - 1e-9 && delay <= full + 1e-9,
+                "attempt {attempts}: {delay}"
+            );
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Queuing messages for the exchange inside the transaction of the change
+//! that calls for them.
+//!
+//! Bodies carrying a secret (a flow token, a one-time code) are stored sealed
+//! under the master key, opened only to send them, and redacted once settled.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::crypto::SecretBox;
+use crate::domain::exchange::{AccountAction, Destination};
+use crate::domain::hold::HoldScope;
+use crate::domain::ids::{IncidentId, MessageId, RunId};
+use crate::domain::time::Timestamp;
+use crate::storage::{OutboxMessage, WriteTx};
+
+/// A request to the exchange's account control (SPEC §6), to queue in a transaction.
+pub struct AccountRequest<'a> {
+    pub idempotency_key: String,
+    pub account_id: &'a str,
+    pub action: AccountAction,
+    pub scope: Option<HoldScope>,
+    pub incident_id: &'a IncidentId,
+    /// The playbook run to wake when the exchange has answered.
+    pub run_id: Option<&'a RunId>,
+}
+
+/// Queues an account-control request in `tx`; a request with the same
+/// idempotency key already queued is left as it is.
+pub async fn queue_action(tx: &mut WriteTx, request: &AccountRequest<'_>, at: Timestamp) -> Result<bool, sqlx::Error> {
+    let mut body = json!({
+        "idempotency_key": request.idempotency_key,
+        "account_id": request.account_id,
+        "action": request.action,
+        "incident_id": request.incident_id,
+    });
+    if let Some(scope) = request.scope {
+        body["scope"] = json!(scope);
+    }
+    tx.enqueue(
+        &MessageId::new(),
+        &request.idempotency_key,
+        Destination::AccountControl,
+        &body.to_string(),
+        request.run_id,
+        at,
+    )
+    .await
+}
+
+/// A notification for the notification service (SPEC §8).
+pub struct Notification<'a> {
+    pub idempotency_key: &'a str,
+    pub account_id: &'a str,
+    pub template: &'a str,
+    pub data: Value,
+}
+
+impl Notification<'_> {
+    fn body(&self) -> Value {
+        json!({
+            "idempotency_key": self.idempotency_key,
+            "account_id": self.account_id,
+            "template": self.template,
+            "data": self.data,
+        })
+    }
+}
+
+/// Queues a notification in `tx`.
+pub async fn queue_notification(
+    tx: &mut WriteTx,
+    notification: &Notification<'_>,
+    at: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let body = notification.body().to_string();
+    tx.enqueue(
+        &MessageId::new(),
+        notification.idempotency_key,
+        Destination::Notify,
+        &body,
+        None,
+        at,
+    )
+    .await
+}
+
+/// Queues a notification whose data holds a secret (SPEC §8 `unfreeze_link`,
+/// `unfreeze_code`): stored sealed, redacted after delivery.
+pub async fn queue_secret_notification(
+    tx: &mut WriteTx,
+    secrets: &SecretBox,
+    notification: &Notification<'_>,
+    at: Timestamp,
+) -> anyhow::Result<bool> {
+    let key = notification.idempotency_key;
+    let (sealed, key_id) = secrets.seal(notification.body().to_string().as_bytes(), &seal_context(key))?;
+    let stored = format!(
+        "{SEALED_PREFIX}{key_id}:{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    );
+    Ok(tx
+        .enqueue(&MessageId::new(), key, Destination::Notify, &stored, None, at)
+        .await?)
+}
+
+const SEALED_PREFIX: &str = "sealed:v1:";
+
+fn seal_context(idempotency_key: &str) -> String {
+    format!("holdfast:outbox:{idempotency_key}")
+}
+
+/// Whether a stored body is sealed.
+pub fn is_sealed(message: &OutboxMessage) -> bool {
+    message.body.starts_with(SEALED_PREFIX)
+}
+
+/// The plain body of a sealed message, for sending it.
+pub fn open_sealed(secrets: &SecretBox, message: &OutboxMessage) -> anyhow::Result<String> {
+    let rest = &message.body[SEALED_PREFIX.len()..];
+    let (key_id, encoded) = rest
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("a sealed message without a key id"))?;
+    let sealed = base64::engine::general_purpose::STANDARD.decode(encoded)?;
+    let plain = secrets.open(&sealed, key_id, &seal_context(&message.idempotency_key))?;
+    Ok(String::from_utf8(plain.to_vec())?)
+}

@@ -1,0 +1,332 @@
+//! The run engine: moves a locked run forward as far as it can go, inside the
+//! caller's transaction.
+//!
+//! An action's effect is verified before the next step starts: a hold must be
+//! in the database and the exchange must have confirmed its push. Requests to
+//! the exchange go through the outbox with idempotency keys derived from the
+//! run and the step (`<run id>:<position>:<action>[:<scope>]`), so a step
+//! resumed after a crash re-queues nothing new and the exchange never sees
+//! one action under two keys.
+//!
+//! The engine decides nothing about what a finished run means to other
+//! features: it reports the outcome ([`Progressed`]) and
+//! [`crate::dispatch`] passes it on.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::domain::audit::AuditRecord;
+use crate::domain::hold::HoldScope;
+use crate::domain::ids::RunId;
+use crate::domain::incident::{Incident, Transition};
+use crate::domain::playbook::{Action, Playbook, PlaybookKind};
+use crate::domain::run::{Gate, Initiator, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
+use crate::domain::time::Timestamp;
+use crate::holds::{self, Placement};
+use crate::outbox::{AccountRequest, queue_action};
+use crate::playbooks::LoadedPlaybook;
+use crate::storage::{OutboxStatus, WriteTx};
+
+/// What a pass of the engine left for the caller: a run that finished in
+/// this pass must be reported to [`crate::dispatch::run_finished`].
+#[must_use = "a run that finished must be reported through dispatch::run_finished"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progressed {
+    /// Set when the run finished in this pass.
+    pub finished: Option<RunOutcome>,
+}
+
+/// Creates a run of `playbook` on a locked incident and advances it.
+pub async fn start(
+    tx: &mut WriteTx,
+    incident: &mut Incident,
+    loaded: &LoadedPlaybook,
+    playbook: &Playbook,
+    initiator: Initiator,
+    now: Timestamp,
+) -> anyhow::Result<(Run, Progressed)> {
+    let reference = PlaybookRef {
+        id: playbook.id.clone(),
+        version: playbook.version,
+        digest: loaded.digest.clone(),
+        kind: playbook.kind,
+    };
+    let mut run = Run::start(
+        RunId::new(),
+        incident.id.clone(),
+        reference,
+        &playbook.steps,
+        initiator,
+        now,
+    );
+    tx.insert_run(&run).await?;
+    tx.audit(
+        AuditRecord::new(now, &run.started_by_name, "run.started")
+            .incident(&incident.id, &incident.account_id)
+            .detail(json!({
+                "run_id": run.id,
+                "playbook_id": run.playbook.id,
+                "playbook_version": run.playbook.version,
+                "playbook_digest": run.playbook.digest,
+                "automatic_only": run.automatic_only,
+            })),
+    );
+    let gives_back = matches!(playbook.kind, PlaybookKind::Recovery | PlaybookKind::Unfreeze);
+    if gives_back && incident.status.allows(Transition::StartRecovery) {
+        let record = incident.transition(
+            Transition::StartRecovery,
+            &run.started_by_name,
+            json!({"run_id": run.id}),
+            now,
+        )?;
+        tx.audit(record);
+    }
+    let before = run.clone();
+    let progressed = advance(tx, &mut run, incident, now).await?;
+    tx.save_run(&run, &before).await?;
+    Ok((run, progressed))
+}
+
+/// What one step allows after this pass.
+enum Step {
+    /// Done (succeeded or skipped): go on to the next step.
+    Done,
+    /// The run pauses here, `running` (confirming an effect) or `waiting` (a gate).
+    Paused(RunStatus),
+    /// The step failed; the run fails with it.
+    Failed(String),
+}
+
+/// Moves a locked run (and its locked incident) forward as far as possible.
+pub async fn advance(
+    tx: &mut WriteTx,
+    run: &mut Run,
+    incident: &mut Incident,
+    now: Timestamp,
+) -> anyhow::Result<Progressed> {
+    if run.status.is_finished() {
+        return Ok(Progressed { finished: None });
+    }
+    for index in 0..run.steps.len() {
+        match step(tx, run, index, incident, now).await? {
+            Step::Done => continue,
+            Step::Paused(status) => {
+                run.pause(status, now);
+                return Ok(Progressed { finished: None });
+            }
+            Step::Failed(reason) => {
+                let events = run.fail_step(index, &reason, now);
+                for event in events {
+                    record(tx, incident, event, now);
+                }
+                tracing::warn!(run.id = %run.id, incident.id = %incident.id, failure = ?run.failure, "playbook run failed");
+                return Ok(Progressed {
+                    finished: Some(RunOutcome::Failed),
+                });
+            }
+        }
+    }
+    let event = run.succeed(now);
+    record(tx, incident, event, now);
+    Ok(Progressed {
+        finished: Some(RunOutcome::Succeeded),
+    })
+}
+
+/// Puts a run's event on the incident's timeline.
+fn record(tx: &mut WriteTx, incident: &Incident, event: RunEvent, now: Timestamp) {
+    tx.audit(
+        AuditRecord::new(now, "system", event.action)
+            .incident(&incident.id, &incident.account_id)
+            .detail(event.detail),
+    );
+}
+
+async fn step(
+    tx: &mut WriteTx,
+    run: &mut Run,
+    index: usize,
+    incident: &mut Incident,
+    now: Timestamp,
+) -> anyhow::Result<Step> {
+    let current = run.steps[index].clone();
+    match current.status {
+        StepStatus::Succeeded | StepStatus::Skipped => return Ok(Step::Done),
+        StepStatus::Failed => return Ok(Step::Failed("the step had failed".into())),
+        StepStatus::Running => return verify(tx, run, index, incident, now).await,
+        StepStatus::Pending | StepStatus::Waiting => {}
+    }
+    if run.automatic_only && !current.step.automatic {
+        let event = run.skip_step(index, "not automatic; run it by hand if needed", now);
+        record(tx, incident, event, now);
+        return Ok(Step::Done);
+    }
+    if current.step.mfa && !run.mfa_is_fresh(now) {
+        return Ok(wait(tx, run, index, incident, Gate::Mfa, now));
+    }
+    match &current.step.action {
+        Action::VerifyIdentity { .. } => {
+            if tx.holder_verified(&incident.id).await? {
+                let event = run.succeed_step(index, json!({"verified_by": "unfreeze_flow"}), now);
+                record(tx, incident, event, now);
+                Ok(Step::Done)
+            } else {
+                Ok(wait(tx, run, index, incident, Gate::Identity, now))
+            }
+        }
+        Action::RequireApproval {
+            approvals,
+            for_priorities,
+            ..
+        } => {
+            if run.approved(*approvals, for_priorities, incident.priority) {
+                let approvers: Vec<&str> = run.approvals.iter().map(|a| a.username.as_str()).collect();
+                let needed = for_priorities.contains(&incident.priority);
+                let outcome = json!({"approved_by": approvers, "needed": needed});
+                let event = run.succeed_step(index, outcome, now);
+                record(tx, incident, event, now);
+                Ok(Step::Done)
+            } else {
+                Ok(wait(tx, run, index, incident, Gate::Approval, now))
+            }
+        }
+        action => {
+            let outcome = execute(tx, run, current.position, action, incident, now).await?;
+            let event = run.begin_step(index, outcome, now);
+            record(tx, incident, event, now);
+            verify(tx, run, index, incident, now).await
+        }
+    }
+}
+
+fn wait(tx: &mut WriteTx, run: &mut Run, index: usize, incident: &Incident, gate: Gate, now: Timestamp) -> Step {
+    if let Some(event) = run.wait_step(index, gate, now) {
+        record(tx, incident, event, now);
+    }
+    Step::Paused(RunStatus::Waiting)
+}
+
+/// Carries out an effect step; returns its outcome (what it changed, which
+/// messages confirm it).
+async fn execute(
+    tx: &mut WriteTx,
+    run: &Run,
+    position: u32,
+    action: &Action,
+    incident: &mut Incident,
+    now: Timestamp,
+) -> anyhow::Result<Value> {
+    let prefix = format!("{}:{position}", run.id);
+    let actor = run.started_by_name.as_str();
+    match action {
+        Action::PlaceHold {
+            scopes,
+            reason,
+            cool_off_seconds,
+        } => {
+            let expires_at = cool_off_seconds.map(|seconds| now.plus(Duration::from_secs(seconds)));
+            let placed = holds::place(
+                tx,
+                &Placement {
+                    incident,
+                    scopes,
+                    reason,
+                    placed_by: actor,
+                    expires_at,
+                    push_key_prefix: &prefix,
+                    run_id: Some(&run.id),
+                },
+                now,
+            )
+            .await?;
+            let freezes = expires_at.is_none();
+            if run.playbook.kind == PlaybookKind::Containment && freezes && incident.status.allows(Transition::Contain)
+            {
+                tx.audit(incident.transition(Transition::Contain, actor, json!({"run_id": run.id}), now)?);
+            }
+            Ok(json!({
+                "holds": placed.iter().map(|p| &p.hold.id).collect::<Vec<_>>(),
+                "messages": placed.iter().map(|p| &p.message_key).collect::<Vec<_>>(),
+            }))
+        }
+        Action::LiftHold { scopes } => {
+            let lifted = holds::lift(tx, incident, scopes, actor, &prefix, Some(&run.id), now).await?;
+            Ok(json!({
+                "lifted": lifted.iter().map(|p| &p.hold.id).collect::<Vec<_>>(),
+                "messages": lifted.iter().map(|p| &p.message_key).collect::<Vec<_>>(),
+            }))
+        }
+        Action::Exchange { request } => {
+            let key = format!("{prefix}:{}", request.as_str());
+            queue_action(
+                tx,
+                &AccountRequest {
+                    idempotency_key: key.clone(),
+                    account_id: &incident.account_id,
+                    action: (*request).into(),
+                    scope: None,
+                    incident_id: &incident.id,
+                    run_id: Some(&run.id),
+                },
+                now,
+            )
+            .await?;
+            Ok(json!({"messages": [key]}))
+        }
+        Action::VerifyIdentity { .. } | Action::RequireApproval { .. } => Ok(json!({})),
+    }
+}
+
+/// Checks a running step's effect: its holds are (or are no longer) in place
+/// and the exchange confirmed every message.
+async fn verify(
+    tx: &mut WriteTx,
+    run: &mut Run,
+    index: usize,
+    incident: &Incident,
+    now: Timestamp,
+) -> anyhow::Result<Step> {
+    let current = run.steps[index].clone();
+    let outcome = current.outcome.clone().unwrap_or_else(|| json!({}));
+    let unlifted = tx.incident_holds_in_tx(&incident.id).await?;
+    let in_place = |scope: &HoldScope| unlifted.iter().any(|h| h.scope == *scope && h.in_force(now));
+    match &current.step.action {
+        Action::PlaceHold { scopes, .. } => {
+            if let Some(missing) = scopes.iter().find(|s| !in_place(s)) {
+                return Ok(Step::Failed(format!("the {missing} hold is not in place")));
+            }
+        }
+        Action::LiftHold { scopes } => {
+            if let Some(kept) = scopes
+                .iter()
+                .find(|s| unlifted.iter().any(|h| h.scope == **s && h.is_freeze()))
+            {
+                return Ok(Step::Failed(format!("the {kept} hold is still in place")));
+            }
+        }
+        _ => {}
+    }
+    let keys: Vec<String> = outcome["messages"]
+        .as_array()
+        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let mut confirmed = Vec::new();
+    for key in &keys {
+        let message = tx.message_in_tx(key).await?;
+        match message.as_ref().map(|m| m.status) {
+            Some(OutboxStatus::Delivered) => confirmed.push(key.clone()),
+            Some(OutboxStatus::Failed) => {
+                let error = message.and_then(|m| m.last_error).unwrap_or_default();
+                return Ok(Step::Failed(format!("the exchange did not confirm {key}: {error}")));
+            }
+            Some(OutboxStatus::Pending) => return Ok(Step::Paused(RunStatus::Running)),
+            None => return Ok(Step::Failed(format!("the message {key} is missing"))),
+        }
+    }
+    let mut outcome = outcome;
+    outcome["confirmed"] = json!(confirmed);
+    let event = run.succeed_step(index, outcome, now);
+    record(tx, incident, event, now);
+    Ok(Step::Done)
+}

@@ -1,0 +1,115 @@
+//! The application state every handler and background task shares.
+//!
+//! It sits below the features: it holds the services they use (the
+//! database, the clock, the intake queue, shared state, the exchange, the
+//! playbooks) and knows none of their handlers. The router in [`crate::app`]
+//! sits on top and merges the features' routes.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::alerts::queue::Intake;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::SecretBox;
+use crate::exchange::Exchange;
+use crate::outbox::signal::OutboxSignal;
+use crate::playbooks::Playbooks;
+use crate::runs::waker::RunWaker;
+use crate::shared::Shared;
+use crate::storage::{Committed, Database, WriteTx};
+
+/// Everything a request handler or background task needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of the state, assembled once by [`crate::app::Application::build`].
+pub struct Inner {
+    pub config: Config,
+    pub db: Database,
+    pub clock: Clock,
+    pub intake: Intake,
+    pub shared: Shared,
+    pub outbox_signal: OutboxSignal,
+    pub run_waker: RunWaker,
+    pub exchange: Exchange,
+    pub metrics: PrometheusHandle,
+    pub secrets: SecretBox,
+    pub playbooks: Playbooks,
+    /// The base URL links to Holdfast are built from.
+    pub public_url: String,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.0.db
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.0.clock
+    }
+
+    pub fn intake(&self) -> &Intake {
+        &self.0.intake
+    }
+
+    /// State shared by every instance (Redis), or this instance's own.
+    pub fn shared(&self) -> &Shared {
+        &self.0.shared
+    }
+
+    pub fn outbox_signal(&self) -> &OutboxSignal {
+        &self.0.outbox_signal
+    }
+
+    /// Tells the runner that something a run waits for has happened.
+    pub fn run_waker(&self) -> &RunWaker {
+        &self.0.run_waker
+    }
+
+    pub fn exchange(&self) -> &Exchange {
+        &self.0.exchange
+    }
+
+    pub fn metrics(&self) -> &PrometheusHandle {
+        &self.0.metrics
+    }
+
+    pub fn secrets(&self) -> &SecretBox {
+        &self.0.secrets
+    }
+
+    pub fn playbooks(&self) -> &Playbooks {
+        &self.0.playbooks
+    }
+
+    /// The base URL links to Holdfast are built from.
+    pub fn public_url(&self) -> &str {
+        &self.0.public_url
+    }
+
+    /// Commits `tx` and brings in-memory state in line with it: the one way
+    /// a change is committed, so the after-commit work cannot be forgotten.
+    pub async fn commit(&self, tx: WriteTx) -> Result<(), sqlx::Error> {
+        let committed = tx.commit().await?;
+        self.after_commit(committed).await;
+        Ok(())
+    }
+
+    /// Brings cached state in line with a committed change.
+    async fn after_commit(&self, committed: Committed) {
+        self.0.shared.invalidate_holds(&committed.holds_changed).await;
+        if committed.outbox_enqueued {
+            self.0.outbox_signal.wake();
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The flow as JSON (SPEC §8): the holder's steps under `/v1/unfreeze`, and
+//! the agents' review queue and rejections.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::flow::{self, FlowStatus, HolderError};
+use super::{ACCEPTED_BODY, link, review};
+use crate::auth::{ClientAddress, CurrentAgent};
+use crate::domain::agent::Permission;
+use crate::domain::ids::IncidentId;
+use crate::domain::unfreeze::{Answer, StepError};
+use crate::domain::validation::{FieldError, Fields};
+use crate::error::ApiError;
+use crate::http::{FromJson, JsonBody};
+use crate::shared::Limit;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/unfreeze", post(request_link))
+        .route("/v1/unfreeze/{token}", get(show))
+        .route("/v1/unfreeze/{token}/code", post(submit_code))
+        .route("/v1/unfreeze/{token}/code/resend", post(resend_code_handler))
+        .route("/v1/unfreeze/{token}/second-factor", post(submit_second_factor))
+        .route("/v1/unfreeze/{token}/activity", post(submit_activity))
+        .route("/v1/reviews/unfreeze", get(review_queue))
+        .route("/v1/incidents/{id}/unfreeze/reject", post(reject))
+}
+
+impl From<HolderError> for ApiError {
+    fn from(error: HolderError) -> Self {
+        match error {
+            HolderError::UnknownLink => {
+                ApiError::NotFound("this link is not valid; it may have been replaced by a newer one".into())
+            }
+            HolderError::Expired => ApiError::Gone("this request has expired; ask for a new link".into()),
+            HolderError::Step(StepError::Wrong { tries_left }) => {
+                let mut extra = Map::new();
+                extra.insert("tries_left".into(), json!(tries_left));
+                extra.insert("errors".into(), json!([{"field": "code", "message": "is not right"}]));
+                ApiError::Rejected {
+                    kind: "wrong-code",
+                    detail: format!("the code is not right; {tries_left} tries left"),
+                    extra,
+                }
+            }
+            HolderError::Step(StepError::CodeExpired) => {
+                let mut extra = Map::new();
+                extra.insert(
+                    "errors".into(),
+                    json!([{"field": "code", "message": "has expired; ask for a new one"}]),
+                );
+                ApiError::Rejected {
+                    kind: "code-expired",
+                    detail: "the code has expired; ask for a new one".into(),
+                    extra,
+                }
+            }
+            HolderError::Step(StepError::Locked) => {
+                ApiError::Exhausted("too many wrong codes: this request is locked; ask for a new link later".into())
+            }
+            HolderError::Step(StepError::TooManyCodes) => {
+                ApiError::Exhausted("no more codes can be sent for this request".into())
+            }
+            HolderError::Step(StepError::NotNow("locked")) => {
+                ApiError::Exhausted("this request is locked after too many wrong codes".into())
+            }
+            HolderError::Step(StepError::NotNow(state)) => {
+                ApiError::Conflict(format!("this step is not open: the request is {state}"))
+            }
+            HolderError::Answers(errors) => ApiError::Invalid(errors),
+            HolderError::ExchangeUnavailable => ApiError::Unavailable(
+                "your 2-step code could not be checked right now; nothing was counted, try again".into(),
+            ),
+            HolderError::Other(error) => ApiError::Internal(error),
+        }
+    }
+}
+
+struct LinkRequest {
+    account_id: String,
+}
+
+impl FromJson for LinkRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let account_id = fields.required_str(map, "account_id").and_then(|text| {
+            crate::domain::alert::AccountId::parse(text)
+                .map_err(|message| fields.error("account_id", message))
+                .ok()
+        });
+        match account_id {
+            Some(account_id) => Ok(LinkRequest {
+                account_id: account_id.to_string(),
+            }),
+            None => Err(fields.into_errors()),
+        }
+    }
+}
+
+async fn request_link(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    JsonBody(request): JsonBody<LinkRequest>,
+) -> Result<Response, ApiError> {
+    link::accept_link_request(&state, &request.account_id, &client).await;
+    let mut response = (StatusCode::ACCEPTED, ACCEPTED_BODY).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<FlowStatus>, ApiError> {
+    Ok(Json(flow::status(&state, &token).await?))
+}
+
+struct CodeRequest {
+    code: String,
+}
+
+impl FromJson for CodeRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        match fields.required_str(map, "code") {
+            Some(code) => Ok(CodeRequest { code: code.to_owned() }),
+            None => Err(fields.into_errors()),
+        }
+    }
+}
+
+struct ActivityRequest {
+    answers: Vec<Answer>,
+}
+
+impl FromJson for ActivityRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let Some(items) = map.get("answers").and_then(Value::as_array) else {
+            fields.error("answers", "is required: a list of {\"alert_id\", \"mine\"}");
+            return Err(fields.into_errors());
+        };
+        let mut answers = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let path = format!("answers[{index}]");
+            let Some(answer) = fields.object(item, &path) else {
+                continue;
+            };
+            let alert_id = fields.required_str(answer, &format!("{path}.alert_id"));
+            let mine = fields.required_bool(answer, &format!("{path}.mine"));
+            if let (Some(alert_id), Some(mine)) = (alert_id, mine) {
+                answers.push(Answer {
+                    alert_id: alert_id.to_owned(),
+                    mine,
+                });
+            }
+        }
+        fields.finish(|| ActivityRequest { answers })
+    }
+}
+
+/// The flow token of a holder's step, once the step passed the per-address
+/// rate limit.
+struct HolderStep(String);
+
+impl FromRequestParts<AppState> for HolderStep {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientAddress(client) = ClientAddress::from_request_parts(parts, state).await?;
+        state.shared().check(Limit::HolderSteps, &client).await?;
+        let Path(token) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("this link is not valid".into()))?;
+        Ok(HolderStep(token))
+    }
+}
+
+async fn submit_code(
+    State(state): State<AppState>,
+    HolderStep(token): HolderStep,
+    JsonBody(request): JsonBody<CodeRequest>,
+) -> Result<Json<FlowStatus>, ApiError> {
+    Ok(Json(flow::enter_code(&state, &token, &request.code).await?))
+}
+
+async fn resend_code_handler(
+    State(state): State<AppState>,
+    HolderStep(token): HolderStep,
+) -> Result<Json<FlowStatus>, ApiError> {
+    Ok(Json(flow::resend_code(&state, &token).await?))
+}
+
+async fn submit_second_factor(
+    State(state): State<AppState>,
+    HolderStep(token): HolderStep,
+    JsonBody(request): JsonBody<CodeRequest>,
+) -> Result<Json<FlowStatus>, ApiError> {
+    Ok(Json(flow::enter_second_factor(&state, &token, &request.code).await?))
+}
+
+async fn submit_activity(
+    State(state): State<AppState>,
+    HolderStep(token): HolderStep,
+    JsonBody(request): JsonBody<ActivityRequest>,
+) -> Result<Json<FlowStatus>, ApiError> {
+    Ok(Json(flow::answer_activities(&state, &token, request.answers).await?))
+}
+
+/// The agents' queue of holders waiting for a decision, oldest first.
+#[tracing::instrument(skip_all)]
+async fn review_queue(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+    agent.require(Permission::ReadIncidents)?;
+    let now = state.clock().now();
+    let flows = review::waiting(&state).await?;
+    let reviews: Vec<Value> = flows
+        .iter()
+        .enumerate()
+        .map(|(position, flow)| {
+            json!({
+                "incident_id": flow.incident_id,
+                "account_id": flow.account_id,
+                "queue_position": position + 1,
+                "queued_at": flow.queued_at,
+                "waiting_seconds": flow.queued_at.map(|at| now.since(at).as_secs()),
+                "answers": flow.answers,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"reviews": reviews})))
+}
+
+struct RejectRequest {
+    reason: String,
+}
+
+impl FromJson for RejectRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        let reason = fields.required_str(map, "reason").and_then(|reason| {
+            if reason.trim().is_empty() || reason.chars().count() > 1000 {
+                fields.error("reason", "must be 1 to 1000 characters: the holder reads it");
+                None
+            } else {
+                Some(reason.trim().to_owned())
+            }
+        });
+        match reason {
+            Some(reason) => Ok(RejectRequest { reason }),
+            None => Err(fields.into_errors()),
+        }
+    }
+}
+
+/// An agent turns down a holder's request; the holder is told why and what to do.
+#[tracing::instrument(skip_all, fields(incident.id = %incident_id))]
+async fn reject(
+    State(state): State<AppState>,
+    agent: CurrentAgent,
+    Path(incident_id): Path<IncidentId>,
+    JsonBody(request): JsonBody<RejectRequest>,
+) -> Result<Json<Value>, ApiError> {
+    agent.require(Permission::ReviewUnfreezes)?;
+    let flow = review::reject(&state, &agent.actor(), &incident_id, &request.reason).await?;
+    Ok(Json(
+        json!({"incident_id": incident_id, "state": flow.state, "reason": flow.decision_reason}),
+    ))
+}

@@ -1,0 +1,411 @@
+//! The holder's steps through a flow: the one-time code, their own 2-step
+//! code (checked by the exchange), and their answer about each flagged
+//! activity; then the automatic unfreeze or the agents' queue. The JSON API
+//! ([`super::api`]) and the web pages ([`super::web`]) are two adapters over
+//! these functions.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::notify::{next_steps, queue_estimate, record_change};
+use super::{UNFREEZE_PLAYBOOK, codes};
+use crate::crypto::token_hash;
+use crate::dispatch;
+use crate::domain::alert::AlertKind;
+use crate::domain::audit::AuditRecord;
+use crate::domain::exchange::{AccountAction, Destination};
+use crate::domain::ids::{RunId, new_id};
+use crate::domain::incident::Incident;
+use crate::domain::run::Initiator;
+use crate::domain::time::Timestamp;
+use crate::domain::unfreeze::{Answer, Flow, FlowState, Route, StepError};
+use crate::domain::validation::FieldError;
+use crate::state::AppState;
+use crate::storage::WriteTx;
+
+/// What the holder sees of their request.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowStatus {
+    pub state: FlowState,
+    pub steps: Vec<StepView>,
+    pub queue_position: Option<u32>,
+    pub estimated_wait_seconds: Option<u64>,
+    pub expires_at: Timestamp,
+    /// The flagged activities, shown once the holder proved who they are.
+    pub activities: Vec<Activity>,
+    pub code_attempts_left: u32,
+    pub second_factor_attempts_left: u32,
+    pub second_factor_required: Option<bool>,
+    pub answers: Option<Vec<Answer>>,
+    pub decision_reason: Option<String>,
+    pub next_steps: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepView {
+    pub name: &'static str,
+    pub done: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Activity {
+    pub alert_id: String,
+    pub kind: AlertKind,
+    pub occurred_at: Timestamp,
+    pub summary: String,
+}
+
+/// Why a holder's step did not go through.
+#[derive(Debug)]
+pub enum HolderError {
+    /// The link is unknown or was replaced by a newer one.
+    UnknownLink,
+    Expired,
+    Step(StepError),
+    /// The answers do not cover every activity exactly once.
+    Answers(Vec<FieldError>),
+    /// The exchange could not check a second factor; nothing was counted.
+    ExchangeUnavailable,
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for HolderError {
+    fn from(error: E) -> Self {
+        HolderError::Other(error.into())
+    }
+}
+
+/// A flow and its incident, both locked (incident first, as everywhere).
+struct Locked {
+    tx: WriteTx,
+    flow: Flow,
+    incident: Incident,
+    before: FlowState,
+}
+
+async fn lock(state: &AppState, token: &str) -> Result<Locked, HolderError> {
+    let hash = token_hash(token);
+    let found = state.db().flow_by_token(&hash).await?.ok_or(HolderError::UnknownLink)?;
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    let incident = tx
+        .lock_incident(&found.incident_id)
+        .await?
+        .ok_or(HolderError::UnknownLink)?;
+    let mut flow = tx.lock_flow_by_token(&hash).await?.ok_or(HolderError::UnknownLink)?;
+    let before = flow.state;
+    if flow.expire_if_due(now) {
+        record_change(state, &mut tx, &flow, before, now).await?;
+        tx.save_flow(&flow).await?;
+        state.commit(tx).await?;
+        return Err(HolderError::Expired);
+    }
+    if flow.state == FlowState::Expired {
+        return Err(HolderError::Expired);
+    }
+    Ok(Locked {
+        tx,
+        flow,
+        incident,
+        before,
+    })
+}
+
+/// Saves the flow, records a state change (audit and notification) and commits.
+async fn finish(state: &AppState, locked: Locked) -> Result<(), HolderError> {
+    let Locked {
+        mut tx, flow, before, ..
+    } = locked;
+    let now = state.clock().now();
+    tx.save_flow(&flow).await?;
+    if flow.state != before {
+        record_change(state, &mut tx, &flow, before, now).await?;
+    }
+    state.commit(tx).await?;
+    Ok(())
+}
+
+/// The status object of a flow (SPEC §8).
+pub async fn status(state: &AppState, token: &str) -> Result<FlowStatus, HolderError> {
+    let flow = state
+        .db()
+        .flow_by_token(&token_hash(token))
+        .await?
+        .ok_or(HolderError::UnknownLink)?;
+    flow_status(state, flow).await
+}
+
+async fn flow_status(state: &AppState, mut flow: Flow) -> Result<FlowStatus, HolderError> {
+    let now = state.clock().now();
+    // A flow past its lifetime reads as expired even before the sweeper closes it.
+    flow.expire_if_due(now);
+    let (queue_position, estimated_wait_seconds) = if flow.state == FlowState::InReview {
+        let (position, wait) = queue_estimate(state, &flow, now).await?;
+        (Some(position), Some(wait))
+    } else {
+        (None, None)
+    };
+    let activities = if flow.second_factor_verified_at.is_some() {
+        state
+            .db()
+            .incident_alerts(&flow.incident_id)
+            .await?
+            .into_iter()
+            .map(|row| Activity {
+                alert_id: row.alert.alert_id.to_string(),
+                kind: row.alert.kind,
+                occurred_at: row.alert.occurred_at,
+                summary: row.alert.summary(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(FlowStatus {
+        state: flow.state,
+        steps: flow
+            .steps()
+            .iter()
+            .map(|(name, done)| StepView { name, done: *done })
+            .collect(),
+        queue_position,
+        estimated_wait_seconds,
+        expires_at: flow.expires_at,
+        activities,
+        code_attempts_left: flow.code_attempts_left,
+        second_factor_attempts_left: flow.second_factor_attempts_left,
+        second_factor_required: flow.second_factor_required,
+        answers: flow.answers.clone(),
+        decision_reason: flow.decision_reason.clone(),
+        next_steps: next_steps(flow.state).map(str::to_owned),
+    })
+}
+
+pub async fn enter_code(state: &AppState, token: &str, code: &str) -> Result<FlowStatus, HolderError> {
+    let mut locked = lock(state, token).await?;
+    let now = state.clock().now();
+    let matches = codes::code_matches(state, &locked.flow, code.trim());
+    let result = locked.flow.submit_code(matches, now);
+    finish(state, locked).await?;
+    result.map_err(HolderError::Step)?;
+    // Ask the exchange at once whether the holder has a 2-step method; if not,
+    // the step is skipped and the holder goes straight on to the review.
+    if let Err(error) = check_second_factor(state, token, None).await {
+        tracing::info!(error = ?error, "could not ask the exchange about the holder's second factor yet");
+    }
+    status(state, token).await
+}
+
+pub async fn resend_code(state: &AppState, token: &str) -> Result<FlowStatus, HolderError> {
+    let mut locked = lock(state, token).await?;
+    let now = state.clock().now();
+    codes::send_code(state, &mut locked.tx, &mut locked.flow, now).await?;
+    finish(state, locked).await?;
+    status(state, token).await
+}
+
+pub async fn enter_second_factor(state: &AppState, token: &str, code: &str) -> Result<FlowStatus, HolderError> {
+    check_second_factor(state, token, Some(code)).await?;
+    status(state, token).await
+}
+
+/// Asks the exchange to check the holder's own 2-step code (`None`: only
+/// whether they have a method). A probe with no code never counts as a try.
+async fn check_second_factor(state: &AppState, token: &str, code: Option<&str>) -> Result<(), HolderError> {
+    let flow = state
+        .db()
+        .flow_by_token(&token_hash(token))
+        .await?
+        .ok_or(HolderError::UnknownLink)?;
+    if flow.state != FlowState::AwaitingSecondFactor {
+        // Already past it (the exchange said the holder has no method): nothing to check.
+        if flow.second_factor_verified_at.is_some() && code.is_some() {
+            return Ok(());
+        }
+        return Err(HolderError::Step(StepError::NotNow(flow.state.as_str())));
+    }
+    let key = format!("{}:second_factor:{}", flow.id, new_id());
+    let body = json!({
+        "idempotency_key": key,
+        "account_id": flow.account_id,
+        "action": AccountAction::CheckSecondFactor,
+        "code": code.unwrap_or(""),
+    });
+    let now = state.clock().now();
+    let answer = state
+        .exchange()
+        .send(Destination::AccountControl, &body.to_string(), now)
+        .await
+        .map_err(|_| HolderError::ExchangeUnavailable)?;
+    let verdict = match (
+        answer.get("status").and_then(Value::as_str),
+        answer.get("valid").and_then(Value::as_bool),
+    ) {
+        (Some("none"), _) => None,
+        (Some("done"), Some(valid)) => Some(valid),
+        _ => return Err(HolderError::ExchangeUnavailable),
+    };
+    let mut locked = lock(state, token).await?;
+    let now = state.clock().now();
+    let result = match (verdict, code) {
+        (None, _) => locked.flow.skip_second_factor(now),
+        (Some(valid), Some(_)) => locked.flow.submit_second_factor(valid, now),
+        // A probe found a method: the holder must now enter their code.
+        (Some(_), None) => {
+            locked.flow.second_factor_required = Some(true);
+            Ok(())
+        }
+    };
+    finish(state, locked).await?;
+    result.map_err(HolderError::Step)
+}
+
+/// Records the holder's answers and routes the flow: a low-risk incident whose
+/// every activity was the holder's own is unfrozen at once by the
+/// `unfreeze-account` playbook; anything else waits for an agent.
+pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answer>) -> Result<FlowStatus, HolderError> {
+    let mut locked = lock(state, token).await?;
+    let now = state.clock().now();
+    if locked.flow.state != FlowState::AwaitingActivityReview {
+        return Err(HolderError::Step(StepError::NotNow(locked.flow.state.as_str())));
+    }
+    let alert_ids = locked.tx.incident_alert_ids(&locked.incident.id).await?;
+    check_answers(&answers, alert_ids.iter().map(String::as_str))?;
+    let automatic = state.playbooks().runnable(UNFREEZE_PLAYBOOK).is_some();
+    let route = locked
+        .flow
+        .submit_answers(answers, locked.incident.priority, automatic, now)
+        .map_err(HolderError::Step)?;
+    let answered = locked.flow.answers.clone().unwrap_or_default();
+    locked.tx.audit(
+        AuditRecord::new(now, "holder", "unfreeze.activity_reviewed")
+            .incident(&locked.incident.id, &locked.incident.account_id)
+            .detail(json!({
+                "flow_id": locked.flow.id,
+                "mine": answered.iter().filter(|a| a.mine).count(),
+                "not_mine": answered.iter().filter(|a| !a.mine).count(),
+            })),
+    );
+    // The identity gate reads the flow from the database: save it first.
+    locked.tx.save_flow(&locked.flow).await?;
+    match route {
+        Route::Unfreeze => unfreeze_now(state, &mut locked, now).await?,
+        Route::Review => {
+            wake_waiting_unfreeze_run(state, &mut locked, false, now).await?;
+        }
+    }
+    let run_id = locked.flow.run_id.clone();
+    finish(state, locked).await?;
+    if let (Route::Unfreeze, Some(run_id)) = (route, run_id) {
+        wait_for_run(state, &run_id).await?;
+    }
+    status(state, token).await
+}
+
+/// How long a holder's answer waits for the automatic unfreeze to finish.
+const UNFREEZE_WAIT: Duration = Duration::from_secs(8);
+
+/// Waits (bounded) until the run ends, so the holder's answer reports an
+/// account that is really unfrozen. The exchange confirms each step in
+/// milliseconds; if it is slow, the holder sees the state as it stands and is
+/// notified when the run ends.
+async fn wait_for_run(state: &AppState, run_id: &RunId) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + UNFREEZE_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        if state.db().run(run_id).await?.is_none_or(|run| run.status.is_finished()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    Ok(())
+}
+
+fn check_answers<'a>(answers: &[Answer], alert_ids: impl Iterator<Item = &'a str>) -> Result<(), HolderError> {
+    let expected: std::collections::BTreeSet<&str> = alert_ids.collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut errors = Vec::new();
+    for (index, answer) in answers.iter().enumerate() {
+        if !expected.contains(answer.alert_id.as_str()) {
+            errors.push(FieldError::new(
+                format!("answers[{index}].alert_id"),
+                "is not one of the flagged activities",
+            ));
+        } else if !seen.insert(answer.alert_id.as_str()) {
+            errors.push(FieldError::new(
+                format!("answers[{index}].alert_id"),
+                "is answered twice",
+            ));
+        }
+    }
+    for missing in expected.difference(&seen) {
+        errors.push(FieldError::new(
+            "answers",
+            format!("has no answer for activity {missing}"),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(HolderError::Answers(errors))
+    }
+}
+
+/// Lifts the freeze for the verified holder: an unfreeze run already waiting
+/// on the incident continues, or a new one starts on the holder's behalf. The
+/// holder's fresh verification counts as the run's MFA.
+async fn unfreeze_now(state: &AppState, locked: &mut Locked, now: Timestamp) -> anyhow::Result<()> {
+    if wake_waiting_unfreeze_run(state, locked, true, now).await? {
+        return Ok(());
+    }
+    let (loaded, playbook) = state
+        .playbooks()
+        .runnable(UNFREEZE_PLAYBOOK)
+        .expect("checked before routing");
+    let incident_before = locked.incident.clone();
+    let run = dispatch::start_run(
+        state,
+        &mut locked.tx,
+        &mut locked.incident,
+        loaded,
+        playbook,
+        Initiator::Holder,
+        now,
+    )
+    .await?;
+    locked.flow.run_id = Some(run.id);
+    if locked.incident != incident_before {
+        locked.tx.save_incident(&locked.incident).await?;
+    }
+    Ok(())
+}
+
+/// Advances the incident's unfinished unfreeze run, if any, now that the
+/// holder is verified. With `holder_mfa`, the holder's verification also
+/// counts as the run's fresh MFA. Returns whether there was such a run.
+async fn wake_waiting_unfreeze_run(
+    state: &AppState,
+    locked: &mut Locked,
+    holder_mfa: bool,
+    now: Timestamp,
+) -> anyhow::Result<bool> {
+    let Some(run_id) = locked.tx.unfinished_run(&locked.incident.id, UNFREEZE_PLAYBOOK).await? else {
+        return Ok(false);
+    };
+    let Some(mut run) = locked.tx.lock_run(&run_id).await? else {
+        return Ok(false);
+    };
+    let before = run.clone();
+    let incident_before = locked.incident.clone();
+    if holder_mfa {
+        run.elevated_at = run.elevated_at.max(Some(now));
+    }
+    locked.flow.run_id = Some(run.id.clone());
+    dispatch::advance_run(state, &mut locked.tx, &mut run, &mut locked.incident, now).await?;
+    locked.tx.save_run(&run, &before).await?;
+    if locked.incident != incident_before {
+        locked.tx.save_incident(&locked.incident).await?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,108 @@
+//! What stands between a form post and the flow: the holder pages' security
+//! headers, CSRF tokens (derived from the flow for flow pages, a
+//! double-submit cookie for the request form), the same-origin check, and
+//! the per-address rate limit on the holder's steps.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use ring::hmac;
+
+use super::views;
+use crate::auth::ClientAddress;
+use crate::crypto;
+use crate::shared::Limit;
+use crate::state::AppState;
+use crate::web::{self, CSP_NO_SCRIPT, Lang, constant_time_eq, html_response};
+
+/// The cookie carrying the request form's CSRF token.
+const CSRF_COOKIE: &str = "hf_csrf";
+
+/// Adds the security headers to every holder page: no script at all.
+pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    web::secure(&mut response, CSP_NO_SCRIPT, state.public_url().starts_with("https://"));
+    response
+}
+
+/// The CSRF token of a flow's forms: an HMAC of the flow token, so it needs no storage.
+pub fn csrf_for_flow(state: &AppState, token: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &state.config().master_key.derive("holdfast csrf v1"));
+    let tag = hmac::sign(&key, &crypto::token_hash(token));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+/// A fresh token for the request form, and the cookie that carries it.
+pub fn request_form_token(state: &AppState) -> anyhow::Result<(String, HeaderValue)> {
+    let csrf = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()?);
+    let secure = if state.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/unfreeze; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
+    Ok((csrf, HeaderValue::from_str(&cookie)?))
+}
+
+/// Whether a request form post carries the token of its cookie and came from our own page.
+pub fn request_form_allowed(state: &AppState, headers: &HeaderMap, submitted: &str) -> bool {
+    let csrf_ok = web::cookie(headers, CSRF_COOKIE).is_some_and(|expected| constant_time_eq(&expected, submitted));
+    csrf_ok && web::same_origin(state.public_url(), headers)
+}
+
+/// A holder's form post on a flow page, already checked: its CSRF token, that
+/// it came from Holdfast's own page, and the per-address rate limit.
+pub struct FlowForm {
+    pub token: String,
+    pub lang: Lang,
+    pub fields: HashMap<String, String>,
+}
+
+impl FlowForm {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+impl FromRequest<AppState> for FlowForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(token) = Path::<String>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ClientAddress(client) = ClientAddress::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let lang = Lang::pick(&query, &parts.headers);
+        let headers = parts.headers.clone();
+        let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
+        if !constant_time_eq(submitted, &csrf_for_flow(state, &token))
+            || !web::same_origin(state.public_url(), &headers)
+        {
+            return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
+        }
+        if state.shared().check(Limit::HolderSteps, &client).await.is_err() {
+            return Err(html_response(StatusCode::TOO_MANY_REQUESTS, views::too_many(lang)));
+        }
+        Ok(FlowForm { token, lang, fields })
+    }
+}
+
+/// Ensures the request form's answer carries the cookie its token came with.
+pub fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
+}

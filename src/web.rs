@@ -1,0 +1,162 @@
+//! What every HTML page Holdfast serves shares: the language of the page,
+//! the security headers, and the small pieces of form security (cookies,
+//! same-origin checks, constant-time comparison).
+//!
+//! Pages are sent with a strict Content-Security-Policy, `Cache-Control:
+//! no-store`, `Referrer-Policy: no-referrer` (URLs may hold tokens),
+//! `X-Content-Type-Options: nosniff`, framing denied, and HSTS when Holdfast
+//! is reached over HTTPS.
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use maud::Markup;
+use ring::hmac;
+
+/// A page's language: English or Korean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// `?lang=` wins; otherwise the browser's first preference among ours.
+    pub fn pick(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
+        match query.get("lang").map(String::as_str) {
+            Some("ko") => return Lang::Ko,
+            Some("en") => return Lang::En,
+            _ => {}
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for tag in accept
+            .split(',')
+            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        {
+            if tag.starts_with("ko") {
+                return Lang::Ko;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+
+    /// The BCP 47 code, for `lang` attributes and `?lang=` links.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+
+    /// The other language, for the switch every page offers.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Ko,
+            Lang::Ko => Lang::En,
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ko => "한국어",
+        }
+    }
+}
+
+/// A page's security headers, with `csp` as its Content-Security-Policy.
+pub fn secure(response: &mut Response, csp: &'static str, https: bool) {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+}
+
+/// A page with no script at all.
+pub const CSP_NO_SCRIPT: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn html_response(status: StatusCode, markup: Markup) -> Response {
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// Compares two secrets in constant time (ring's HMAC verification).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, b"holdfast form token comparison");
+    hmac::verify(&key, a.as_bytes(), hmac::sign(&key, b.as_bytes()).as_ref()).is_ok()
+}
+
+/// The value of cookie `name`, if the request carries it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Whether a form post came from Holdfast's own pages at `public_url`: a
+/// cross-site `Sec-Fetch-Site` or a foreign `Origin` is refused.
+pub fn same_origin(public_url: &str, headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
+        return false;
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None | Some("null") => true,
+        Some(origin) => origin == origin_of(public_url),
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> &str {
+    url.find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| &url[..i + 3 + j]))
+        .unwrap_or(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_wins_over_the_browser_and_korean_is_recognised() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("ko-KR,ko;q=0.9,en;q=0.5"),
+        );
+        assert_eq!(Lang::pick(&HashMap::new(), &headers), Lang::Ko);
+        let query = HashMap::from([("lang".to_owned(), "en".to_owned())]);
+        assert_eq!(Lang::pick(&query, &headers), Lang::En);
+        assert_eq!(Lang::pick(&HashMap::new(), &HeaderMap::new()), Lang::En);
+    }
+
+    #[test]
+    fn a_foreign_origin_is_refused_and_our_own_is_accepted() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(!same_origin("https://holdfast.example/", &headers));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("https://holdfast.example"));
+        assert!(same_origin("https://holdfast.example/", &headers));
+        assert!(same_origin("https://holdfast.example", &headers));
+    }
+}
