@@ -143,26 +143,17 @@ struct AddAgentRequest {
 
 impl FromJson for AddAgentRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let username = fields.required_str(map, "username").and_then(|name| {
-            check_username(name)
-                .map_err(|message| fields.error("username", message))
-                .ok()
-                .map(|()| name.to_owned())
-        });
-        let role = fields.required_str(map, "role").and_then(|text| {
-            Role::parse(text).or_else(|| {
-                fields.error("role", "must be one of analyst, lead, admin");
-                None
+        Fields::read_object(value, |fields, map| {
+            let username =
+                fields.required_parsed(map, "username", |name| check_username(name).map(|()| name.to_owned()));
+            let role = fields.required_parsed(map, "role", |text| {
+                Role::parse(text).ok_or("must be one of analyst, lead, admin")
+            });
+            Some(AddAgentRequest {
+                username: username?,
+                role: role?,
             })
-        });
-        match (username, role) {
-            (Some(username), Some(role)) => Ok(AddAgentRequest { username, role }),
-            _ => Err(fields.into_errors()),
-        }
+        })
     }
 }
 

@@ -65,21 +65,16 @@ struct LoginRequest {
 
 impl FromJson for LoginRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let username = fields.required_str(map, "username").map(str::to_owned);
-        let password = fields.required_str(map, "password").map(str::to_owned);
-        let otp = fields.required_str(map, "otp").map(str::to_owned);
-        match (username, password, otp) {
-            (Some(username), Some(password), Some(otp)) => Ok(LoginRequest {
-                username,
-                password,
-                otp,
-            }),
-            _ => Err(fields.into_errors()),
-        }
+        Fields::read_object(value, |fields, map| {
+            let username = fields.required_string(map, "username");
+            let password = fields.required_string(map, "password");
+            let otp = fields.required_string(map, "otp");
+            Some(LoginRequest {
+                username: username?,
+                password: password?,
+                otp: otp?,
+            })
+        })
     }
 }
 
@@ -89,13 +84,10 @@ struct StepUpRequest {
 
 impl FromJson for StepUpRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let otp = fields.required_str(map, "otp").map(str::to_owned);
-        fields.finish(|| otp).map(|otp| StepUpRequest {
-            otp: otp.unwrap_or_default(),
+        Fields::read_object(value, |fields, map| {
+            Some(StepUpRequest {
+                otp: fields.required_string(map, "otp")?,
+            })
         })
     }
 }

@@ -88,41 +88,6 @@ impl AccountHolds {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn hold(scope: HoldScope, placed_at: Timestamp, expires_at: Option<Timestamp>) -> Hold {
-        Hold {
-            scope,
-            incident_id: IncidentId::from_string("inc".into()),
-            reason: "test".into(),
-            placed_at,
-            expires_at,
-        }
-    }
-
-    #[test]
-    fn an_account_with_a_hold_without_expiry_is_frozen() {
-        let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
-        let view = AccountHolds::at("a", &[hold(HoldScope::Login, now, None)], now);
-        assert!(view.frozen);
-        assert_eq!(view.holds.len(), 1);
-    }
-
-    #[test]
-    fn a_cool_off_restricts_without_freezing_and_disappears_when_it_expires() {
-        let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
-        let cool_off = hold(HoldScope::Withdrawal, now, Some(now.plus(Duration::from_secs(86_400))));
-        let view = AccountHolds::at("a", std::slice::from_ref(&cool_off), now);
-        assert!(!view.frozen);
-        assert_eq!(view.holds.len(), 1);
-        let later = AccountHolds::at("a", &[cool_off], now.plus(Duration::from_secs(86_401)));
-        assert!(later.holds.is_empty());
-    }
-}
-
 /// A hold as recorded, with who placed it and whether it was lifted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HoldRecord {
@@ -168,4 +133,39 @@ pub struct NewHold {
     pub reason: String,
     pub placed_by: String,
     pub expires_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn hold(scope: HoldScope, placed_at: Timestamp, expires_at: Option<Timestamp>) -> Hold {
+        Hold {
+            scope,
+            incident_id: IncidentId::from_string("inc".into()),
+            reason: "test".into(),
+            placed_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn an_account_with_a_hold_without_expiry_is_frozen() {
+        let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
+        let view = AccountHolds::at("a", &[hold(HoldScope::Login, now, None)], now);
+        assert!(view.frozen);
+        assert_eq!(view.holds.len(), 1);
+    }
+
+    #[test]
+    fn a_cool_off_restricts_without_freezing_and_disappears_when_it_expires() {
+        let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
+        let cool_off = hold(HoldScope::Withdrawal, now, Some(now.plus(Duration::from_secs(86_400))));
+        let view = AccountHolds::at("a", std::slice::from_ref(&cool_off), now);
+        assert!(!view.frozen);
+        assert_eq!(view.holds.len(), 1);
+        let later = AccountHolds::at("a", &[cool_off], now.plus(Duration::from_secs(86_401)));
+        assert!(later.holds.is_empty());
+    }
 }

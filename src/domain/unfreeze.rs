@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! awaiting_code ──► awaiting_second_factor ──► awaiting_activity_review ──► in_review ──► unfrozen
-//!      │                    │                          │                        └───────► rejected
-//!      │                    │                          └──► unfrozen (P3/P4, every activity "mine")
+//!      │                    │                          │                      ▲  └───────► rejected
+//!      │                    │                          └──► unfrozen ─────────┘
+//!      │                    │               (P3/P4, every activity "mine";  (the automatic
+//!      │                    │                lifted automatically)           unfreeze failed)
 //!      └────────────────────┴──► locked (tries exhausted)      any live state ──► expired (24 h)
 //! ```
 //! The second-factor step is skipped when the exchange says the holder has
@@ -324,6 +326,16 @@ impl Flow {
             ("unfreeze", self.state == FlowState::Unfrozen),
         ]
     }
+}
+
+/// The reason an agent gives the holder for a decision: 1 to 1000
+/// characters once trimmed, because the holder reads it.
+pub fn decision_reason(text: &str) -> Result<String, &'static str> {
+    let reason = text.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err("must be 1 to 1000 characters: the holder reads it");
+    }
+    Ok(reason.to_owned())
 }
 
 /// Where a verified flow goes.

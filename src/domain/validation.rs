@@ -52,6 +52,40 @@ impl Fields {
         self.errors
     }
 
+    /// Reads a request body that must be a JSON object: `read` takes its
+    /// fields, recording every bad one, and returns the value once it has
+    /// all it needs. The one shape every body parser shares.
+    pub fn read_object<T>(
+        value: &Value,
+        read: impl FnOnce(&mut Fields, &Map<String, Value>) -> Option<T>,
+    ) -> Result<T, Vec<FieldError>> {
+        let mut fields = Fields::new();
+        let Some(map) = fields.object(value, "") else {
+            return Err(fields.into_errors());
+        };
+        match read(&mut fields, map) {
+            Some(parsed) if fields.errors.is_empty() => Ok(parsed),
+            _ if fields.errors.is_empty() => Err(vec![FieldError::new("body", "is not valid")]),
+            _ => Err(fields.errors),
+        }
+    }
+
+    /// A required string field that `parse` accepts; its error message is recorded otherwise.
+    pub fn required_parsed<T, E: Into<String>>(
+        &mut self,
+        map: &Map<String, Value>,
+        path: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let text = self.required_str(map, path)?;
+        parse(text).map_err(|message| self.error(path, message)).ok()
+    }
+
+    /// A required string field, owned.
+    pub fn required_string(&mut self, map: &Map<String, Value>, path: &str) -> Option<String> {
+        self.required_str(map, path).map(str::to_owned)
+    }
+
     /// The body itself must be a JSON object.
     pub fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
         match value {

@@ -14,7 +14,7 @@ use super::Decision;
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::ids::IncidentId;
-use crate::domain::incident::{Incident, IncidentStatus, Resolution};
+use crate::domain::incident::{Incident, IncidentStatus, Resolution, check_note};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
@@ -26,7 +26,6 @@ use crate::storage::IncidentFilter;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
-const MAX_NOTE: usize = 4000;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -109,6 +108,7 @@ fn decode_cursor(cursor: &str) -> Option<(Timestamp, IncidentId)> {
 }
 
 /// Newest-first pages; within a page, the most urgent first (priority, then deadline).
+#[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     agent: CurrentAgent,
@@ -141,6 +141,7 @@ async fn show(
 }
 
 /// Claims the most urgent unassigned incident; two agents never get the same one.
+#[tracing::instrument(skip_all)]
 async fn claim_next(State(state): State<AppState>, agent: CurrentAgent) -> Result<Response, ApiError> {
     match incidents::claim_next(&state, &agent).await? {
         Some(incident) => Ok(Json(detail(&state, &incident).await?).into_response()),
@@ -155,21 +156,17 @@ struct NoteRequest {
 
 impl FromJson for NoteRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let note = note(&mut fields, map);
-        fields.finish(|| NoteRequest { note })
+        Fields::read_object(value, |fields, map| {
+            Some(NoteRequest {
+                note: note(fields, map),
+            })
+        })
     }
 }
 
 fn note(fields: &mut Fields, map: &serde_json::Map<String, Value>) -> Option<String> {
     let note = fields.optional_str(map, "note")?;
-    if note.chars().count() > MAX_NOTE {
-        fields.error("note", "must be at most 4000 characters");
-        return None;
-    }
+    check_note(note).map_err(|message| fields.error("note", message)).ok()?;
     Some(note.to_owned())
 }
 
@@ -180,24 +177,16 @@ struct ResolveRequest {
 
 impl FromJson for ResolveRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let resolution = fields.required_str(map, "resolution").and_then(|text| {
-            Resolution::parse(text).or_else(|| {
-                fields.error(
-                    "resolution",
-                    "must be one of confirmed_takeover, false_positive, user_error",
-                );
-                None
+        Fields::read_object(value, |fields, map| {
+            let resolution = fields.required_parsed(map, "resolution", |text| {
+                Resolution::parse(text).ok_or("must be one of confirmed_takeover, false_positive, user_error")
+            });
+            let note = note(fields, map);
+            Some(ResolveRequest {
+                resolution: resolution?,
+                note,
             })
-        });
-        let note = note(&mut fields, map);
-        match resolution {
-            Some(resolution) => fields.finish(|| ResolveRequest { resolution, note }),
-            None => Err(fields.into_errors()),
-        }
+        })
     }
 }
 

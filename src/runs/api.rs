@@ -35,15 +35,11 @@ struct StartRequest {
 
 impl FromJson for StartRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let playbook_id = fields.required_str(map, "playbook_id").map(str::to_owned);
-        match playbook_id {
-            Some(playbook_id) => Ok(StartRequest { playbook_id }),
-            None => Err(fields.into_errors()),
-        }
+        Fields::read_object(value, |fields, map| {
+            Some(StartRequest {
+                playbook_id: fields.required_string(map, "playbook_id")?,
+            })
+        })
     }
 }
 

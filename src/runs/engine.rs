@@ -99,6 +99,7 @@ enum Step {
 }
 
 /// Moves a locked run (and its locked incident) forward as far as possible.
+#[tracing::instrument(skip_all, fields(run.id = %run.id, incident.id = %incident.id))]
 pub async fn advance(
     tx: &mut WriteTx,
     run: &mut Run,

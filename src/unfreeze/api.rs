@@ -13,8 +13,9 @@ use super::flow::{self, FlowStatus, HolderError};
 use super::{ACCEPTED_BODY, link, review};
 use crate::auth::{ClientAddress, CurrentAgent};
 use crate::domain::agent::Permission;
+use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
-use crate::domain::unfreeze::{Answer, StepError};
+use crate::domain::unfreeze::{Answer, StepError, decision_reason};
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::http::{FromJson, JsonBody};
@@ -89,24 +90,16 @@ struct LinkRequest {
 
 impl FromJson for LinkRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let account_id = fields.required_str(map, "account_id").and_then(|text| {
-            crate::domain::alert::AccountId::parse(text)
-                .map_err(|message| fields.error("account_id", message))
-                .ok()
-        });
-        match account_id {
-            Some(account_id) => Ok(LinkRequest {
+        Fields::read_object(value, |fields, map| {
+            let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
+            Some(LinkRequest {
                 account_id: account_id.to_string(),
-            }),
-            None => Err(fields.into_errors()),
-        }
+            })
+        })
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn request_link(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -120,6 +113,7 @@ async fn request_link(
     Ok(response)
 }
 
+#[tracing::instrument(skip_all)]
 async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<FlowStatus>, ApiError> {
     Ok(Json(flow::status(&state, &token).await?))
 }
@@ -130,14 +124,11 @@ struct CodeRequest {
 
 impl FromJson for CodeRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        match fields.required_str(map, "code") {
-            Some(code) => Ok(CodeRequest { code: code.to_owned() }),
-            None => Err(fields.into_errors()),
-        }
+        Fields::read_object(value, |fields, map| {
+            Some(CodeRequest {
+                code: fields.required_string(map, "code")?,
+            })
+        })
     }
 }
 
@@ -147,30 +138,25 @@ struct ActivityRequest {
 
 impl FromJson for ActivityRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let Some(items) = map.get("answers").and_then(Value::as_array) else {
-            fields.error("answers", "is required: a list of {\"alert_id\", \"mine\"}");
-            return Err(fields.into_errors());
-        };
-        let mut answers = Vec::new();
-        for (index, item) in items.iter().enumerate() {
-            let path = format!("answers[{index}]");
-            let Some(answer) = fields.object(item, &path) else {
-                continue;
+        Fields::read_object(value, |fields, map| {
+            let Some(items) = map.get("answers").and_then(Value::as_array) else {
+                fields.error("answers", "is required: a list of {\"alert_id\", \"mine\"}");
+                return None;
             };
-            let alert_id = fields.required_str(answer, &format!("{path}.alert_id"));
-            let mine = fields.required_bool(answer, &format!("{path}.mine"));
-            if let (Some(alert_id), Some(mine)) = (alert_id, mine) {
-                answers.push(Answer {
-                    alert_id: alert_id.to_owned(),
-                    mine,
-                });
+            let mut answers = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                let path = format!("answers[{index}]");
+                let Some(answer) = fields.object(item, &path) else {
+                    continue;
+                };
+                let alert_id = fields.required_string(answer, &format!("{path}.alert_id"));
+                let mine = fields.required_bool(answer, &format!("{path}.mine"));
+                if let (Some(alert_id), Some(mine)) = (alert_id, mine) {
+                    answers.push(Answer { alert_id, mine });
+                }
             }
-        }
-        fields.finish(|| ActivityRequest { answers })
+            Some(ActivityRequest { answers })
+        })
     }
 }
 
@@ -191,6 +177,7 @@ impl FromRequestParts<AppState> for HolderStep {
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn submit_code(
     State(state): State<AppState>,
     HolderStep(token): HolderStep,
@@ -199,6 +186,7 @@ async fn submit_code(
     Ok(Json(flow::enter_code(&state, &token, &request.code).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn resend_code_handler(
     State(state): State<AppState>,
     HolderStep(token): HolderStep,
@@ -206,6 +194,7 @@ async fn resend_code_handler(
     Ok(Json(flow::resend_code(&state, &token).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn submit_second_factor(
     State(state): State<AppState>,
     HolderStep(token): HolderStep,
@@ -214,6 +203,7 @@ async fn submit_second_factor(
     Ok(Json(flow::enter_second_factor(&state, &token, &request.code).await?))
 }
 
+#[tracing::instrument(skip_all)]
 async fn submit_activity(
     State(state): State<AppState>,
     HolderStep(token): HolderStep,
@@ -251,22 +241,11 @@ struct RejectRequest {
 
 impl FromJson for RejectRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        let mut fields = Fields::new();
-        let Some(map) = fields.object(value, "") else {
-            return Err(fields.into_errors());
-        };
-        let reason = fields.required_str(map, "reason").and_then(|reason| {
-            if reason.trim().is_empty() || reason.chars().count() > 1000 {
-                fields.error("reason", "must be 1 to 1000 characters: the holder reads it");
-                None
-            } else {
-                Some(reason.trim().to_owned())
-            }
-        });
-        match reason {
-            Some(reason) => Ok(RejectRequest { reason }),
-            None => Err(fields.into_errors()),
-        }
+        Fields::read_object(value, |fields, map| {
+            Some(RejectRequest {
+                reason: fields.required_parsed(map, "reason", decision_reason)?,
+            })
+        })
     }
 }
 

@@ -11,6 +11,7 @@ use crate::state::AppState;
 const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 
 /// Closes live flows past their lifetime, telling each holder.
+#[tracing::instrument(skip_all)]
 pub async fn expire_overdue(state: &AppState) -> anyhow::Result<usize> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;

@@ -95,6 +95,7 @@ async fn lock(state: &AppState, token: &str) -> Result<Locked, HolderError> {
         .await?
         .ok_or(HolderError::UnknownLink)?;
     let mut flow = tx.lock_flow_by_token(&hash).await?.ok_or(HolderError::UnknownLink)?;
+    tracing::Span::current().record("flow.id", flow.id.as_str());
     let before = flow.state;
     if flow.expire_if_due(now) {
         record_change(state, &mut tx, &flow, before, now).await?;
@@ -183,6 +184,7 @@ async fn flow_status(state: &AppState, mut flow: Flow) -> Result<FlowStatus, Hol
     })
 }
 
+#[tracing::instrument(skip_all, fields(flow.id))]
 pub async fn enter_code(state: &AppState, token: &str, code: &str) -> Result<FlowStatus, HolderError> {
     let mut locked = lock(state, token).await?;
     let now = state.clock().now();
@@ -198,6 +200,7 @@ pub async fn enter_code(state: &AppState, token: &str, code: &str) -> Result<Flo
     status(state, token).await
 }
 
+#[tracing::instrument(skip_all, fields(flow.id))]
 pub async fn resend_code(state: &AppState, token: &str) -> Result<FlowStatus, HolderError> {
     let mut locked = lock(state, token).await?;
     let now = state.clock().now();
@@ -206,6 +209,7 @@ pub async fn resend_code(state: &AppState, token: &str) -> Result<FlowStatus, Ho
     status(state, token).await
 }
 
+#[tracing::instrument(skip_all, fields(flow.id))]
 pub async fn enter_second_factor(state: &AppState, token: &str, code: &str) -> Result<FlowStatus, HolderError> {
     check_second_factor(state, token, Some(code)).await?;
     status(state, token).await
@@ -265,6 +269,7 @@ async fn check_second_factor(state: &AppState, token: &str, code: Option<&str>) 
 /// Records the holder's answers and routes the flow: a low-risk incident whose
 /// every activity was the holder's own is unfrozen at once by the
 /// `unfreeze-account` playbook; anything else waits for an agent.
+#[tracing::instrument(skip_all, fields(flow.id))]
 pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answer>) -> Result<FlowStatus, HolderError> {
     let mut locked = lock(state, token).await?;
     let now = state.clock().now();

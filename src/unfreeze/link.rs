@@ -42,6 +42,7 @@ pub async fn accept_link_request(state: &AppState, account_id: &str, client: &st
 
 /// Opens a flow for a frozen account (or refreshes its live one) and sends
 /// the holder a link and a one-time code. Does nothing for other accounts.
+#[tracing::instrument(skip_all, fields(account.id = %account_id))]
 async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()> {
     let now = state.clock().now();
     let holds = state.db().holds_in_force(account_id, now).await?;

@@ -11,6 +11,7 @@ use crate::storage::WriteTx;
 /// An unfreeze run ended: on success the holder's flow in review is done;
 /// on failure an automatic unfreeze that could not finish goes to the
 /// agents' queue. Either way the holder is told.
+#[tracing::instrument(skip_all, fields(run.id = %run.id, incident.id = %run.incident_id))]
 pub async fn unfreeze_run_finished(
     state: &AppState,
     tx: &mut WriteTx,

@@ -57,6 +57,7 @@ async fn request_page(
     Ok(guard::with_cookie(page, cookie))
 }
 
+#[tracing::instrument(skip_all)]
 async fn request_submit(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -76,6 +77,7 @@ async fn request_submit(
     html_response(StatusCode::ACCEPTED, views::link_sent(lang))
 }
 
+#[tracing::instrument(skip_all)]
 async fn flow_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -148,21 +150,25 @@ async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<Fl
     }
 }
 
+#[tracing::instrument(skip_all)]
 async fn code_submit(State(state): State<AppState>, form: FlowForm) -> Response {
     let result = flow::enter_code(&state, &form.token, form.field("code")).await;
     after_step(&state, form.lang, &form.token, result).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn resend_submit(State(state): State<AppState>, form: FlowForm) -> Response {
     let result = flow::resend_code(&state, &form.token).await;
     after_step(&state, form.lang, &form.token, result).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn second_factor_submit(State(state): State<AppState>, form: FlowForm) -> Response {
     let result = flow::enter_second_factor(&state, &form.token, form.field("code")).await;
     after_step(&state, form.lang, &form.token, result).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn activity_submit(State(state): State<AppState>, form: FlowForm) -> Response {
     let answers: Vec<Answer> = form
         .fields
