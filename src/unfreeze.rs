@@ -4,8 +4,8 @@
 //!   the background so neither body nor timing says whether the account
 //!   exists or is frozen).
 //! - [`flow`]: the holder's steps and the route to the automatic unfreeze or
-//!   the agents' queue; [`codes`]: the one-time codes; [`notify`]: telling
-//!   the holder about every change.
+//!   the agents' queue; [`status`]: what the holder sees; [`codes`]: the
+//!   one-time codes; [`notify`]: telling the holder about every change.
 //! - [`review`]: the agents' side; [`outcome`]: what a finished unfreeze run
 //!   means to the flow; [`expiry`]: closing flows after 24 h.
 //! - [`api`] (JSON) and [`web`] (HTML pages): two adapters over the same
@@ -21,12 +21,14 @@ use crate::state::AppState;
 
 pub mod api;
 pub mod codes;
+pub mod error;
 pub mod expiry;
 pub mod flow;
 pub mod link;
 pub mod notify;
 pub mod outcome;
 pub mod review;
+pub mod status;
 pub mod web;
 
 /// The playbook that gives accounts back.

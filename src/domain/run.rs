@@ -6,6 +6,9 @@
 //! gate (MFA, the holder's identity, a second lead's approval) is `waiting`
 //! until it opens. The run is `waiting` while a gate holds it, `running`
 //! while an effect is being confirmed, and ends `succeeded` or `failed`.
+//!
+//! (Over 400 lines with its unit tests, which stay at the end, beside
+//! the code they check; the code itself is under 400.)
 
 use std::fmt;
 

@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::flow::{self, FlowStatus, HolderError};
+use super::flow::{self, HolderError};
+use super::status::{self, FlowStatus};
 use super::{ACCEPTED_BODY, link, review};
 use crate::auth::{ClientAddress, CurrentAgent};
 use crate::domain::agent::Permission;
@@ -115,7 +116,7 @@ async fn request_link(
 
 #[tracing::instrument(skip_all)]
 async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<FlowStatus>, ApiError> {
-    Ok(Json(flow::status(&state, &token).await?))
+    Ok(Json(status::status(&state, &token).await?))
 }
 
 struct CodeRequest {

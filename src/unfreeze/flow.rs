@@ -6,14 +6,14 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::notify::{next_steps, queue_estimate, record_change};
+pub use super::error::HolderError;
+use super::notify::record_change;
+use super::status::{FlowStatus, status};
 use super::{UNFREEZE_PLAYBOOK, codes};
 use crate::crypto::token_hash;
 use crate::dispatch;
-use crate::domain::alert::AlertKind;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::ids::{RunId, new_id};
@@ -24,58 +24,6 @@ use crate::domain::unfreeze::{Answer, Flow, FlowState, Route, StepError};
 use crate::domain::validation::FieldError;
 use crate::state::AppState;
 use crate::storage::WriteTx;
-
-/// What the holder sees of their request.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowStatus {
-    pub state: FlowState,
-    pub steps: Vec<StepView>,
-    pub queue_position: Option<u32>,
-    pub estimated_wait_seconds: Option<u64>,
-    pub expires_at: Timestamp,
-    /// The flagged activities, shown once the holder proved who they are.
-    pub activities: Vec<Activity>,
-    pub code_attempts_left: u32,
-    pub second_factor_attempts_left: u32,
-    pub second_factor_required: Option<bool>,
-    pub answers: Option<Vec<Answer>>,
-    pub decision_reason: Option<String>,
-    pub next_steps: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct StepView {
-    pub name: &'static str,
-    pub done: bool,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Activity {
-    pub alert_id: String,
-    pub kind: AlertKind,
-    pub occurred_at: Timestamp,
-    pub summary: String,
-}
-
-/// Why a holder's step did not go through.
-#[derive(Debug)]
-pub enum HolderError {
-    /// The link is unknown or was replaced by a newer one.
-    UnknownLink,
-    Expired,
-    Step(StepError),
-    /// The answers do not cover every activity exactly once.
-    Answers(Vec<FieldError>),
-    /// The exchange could not check a second factor; nothing was counted.
-    ExchangeUnavailable,
-    Other(anyhow::Error),
-}
-
-impl<E: Into<anyhow::Error>> From<E> for HolderError {
-    fn from(error: E) -> Self {
-        HolderError::Other(error.into())
-    }
-}
 
 /// A flow and its incident, both locked (incident first, as everywhere).
 struct Locked {
@@ -126,62 +74,6 @@ async fn finish(state: &AppState, locked: Locked) -> Result<(), HolderError> {
     }
     state.commit(tx).await?;
     Ok(())
-}
-
-/// The status object of a flow (SPEC §8).
-pub async fn status(state: &AppState, token: &str) -> Result<FlowStatus, HolderError> {
-    let flow = state
-        .db()
-        .flow_by_token(&token_hash(token))
-        .await?
-        .ok_or(HolderError::UnknownLink)?;
-    flow_status(state, flow).await
-}
-
-async fn flow_status(state: &AppState, mut flow: Flow) -> Result<FlowStatus, HolderError> {
-    let now = state.clock().now();
-    // A flow past its lifetime reads as expired even before the sweeper closes it.
-    flow.expire_if_due(now);
-    let (queue_position, estimated_wait_seconds) = if flow.state == FlowState::InReview {
-        let (position, wait) = queue_estimate(state, &flow, now).await?;
-        (Some(position), Some(wait))
-    } else {
-        (None, None)
-    };
-    let activities = if flow.second_factor_verified_at.is_some() {
-        state
-            .db()
-            .incident_alerts(&flow.incident_id)
-            .await?
-            .into_iter()
-            .map(|row| Activity {
-                alert_id: row.alert.alert_id.to_string(),
-                kind: row.alert.kind,
-                occurred_at: row.alert.occurred_at,
-                summary: row.alert.summary(),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(FlowStatus {
-        state: flow.state,
-        steps: flow
-            .steps()
-            .iter()
-            .map(|(name, done)| StepView { name, done: *done })
-            .collect(),
-        queue_position,
-        estimated_wait_seconds,
-        expires_at: flow.expires_at,
-        activities,
-        code_attempts_left: flow.code_attempts_left,
-        second_factor_attempts_left: flow.second_factor_attempts_left,
-        second_factor_required: flow.second_factor_required,
-        answers: flow.answers.clone(),
-        decision_reason: flow.decision_reason.clone(),
-        next_steps: next_steps(flow.state).map(str::to_owned),
-    })
 }
 
 #[tracing::instrument(skip_all, fields(flow.id))]

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router, middleware};
 
-use super::flow::{self, FlowStatus, HolderError};
+use super::flow::{self, HolderError};
 use super::link;
+use super::status::{self, FlowStatus};
 use crate::auth::ClientAddress;
 use crate::domain::unfreeze::{Answer, StepError};
 use crate::error::ApiError;
@@ -85,7 +86,7 @@ async fn flow_page(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::pick(&query, &headers);
-    match flow::status(&state, &token).await {
+    match status::status(&state, &token).await {
         Ok(status) => show_flow(&state, lang, &token, &status, None, StatusCode::OK),
         Err(error) => error_page(lang, error),
     }
@@ -137,7 +138,7 @@ async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<Fl
         }
         Err(HolderError::Step(_)) => t.not_now.to_owned(),
     };
-    match flow::status(state, token).await {
+    match status::status(state, token).await {
         Ok(status) => show_flow(
             state,
             lang,

@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::text;
 use crate::domain::unfreeze::FlowState;
-use crate::unfreeze::flow::FlowStatus;
+use crate::unfreeze::status::FlowStatus;
 use crate::web::Lang;
 
 pub fn page(lang: Lang, title: &str, body: Markup) -> Markup {
