@@ -35,6 +35,7 @@ use crate::incidents;
 use crate::outbox::{self, signal::OutboxSignal};
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
+use crate::runs::events::RunEvents;
 use crate::runs::{self, waker::RunWaker, waker::RunWakeups};
 use crate::shared::Shared;
 use crate::sla;
@@ -180,6 +181,7 @@ impl Application {
             shared,
             outbox_signal: OutboxSignal::default(),
             run_waker,
+            run_events: RunEvents::default(),
             exchange,
             metrics: metrics_handle(),
             secrets,
@@ -236,6 +238,13 @@ impl Application {
             cancel.clone(),
         ));
         background.spawn(unfreeze::expiry::expire_until_cancelled(state.clone(), cancel.clone()));
+        let events = state.run_events().clone();
+        let db = state.db().clone();
+        let listening = cancel.clone();
+        background.spawn(async move {
+            db.listen_for_finished_runs(move |run_id| events.publish(run_id), listening)
+                .await
+        });
 
         let app = router(state.clone());
         let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

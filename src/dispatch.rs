@@ -55,6 +55,7 @@ pub async fn run_finished(
     let Some(outcome) = progressed.finished else {
         return Ok(());
     };
+    tx.announce_run_finished(&run.id).await?;
     match run.playbook.kind {
         PlaybookKind::Unfreeze => unfreeze::outcome::unfreeze_run_finished(state, tx, run, outcome, now).await,
         PlaybookKind::Containment | PlaybookKind::Recovery => Ok(()),

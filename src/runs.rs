@@ -10,5 +10,6 @@
 
 pub mod api;
 pub mod engine;
+pub mod events;
 pub mod sweeper;
 pub mod waker;

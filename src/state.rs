@@ -16,6 +16,7 @@ use crate::crypto::SecretBox;
 use crate::exchange::Exchange;
 use crate::outbox::signal::OutboxSignal;
 use crate::playbooks::Playbooks;
+use crate::runs::events::RunEvents;
 use crate::runs::waker::RunWaker;
 use crate::shared::Shared;
 use crate::storage::{Committed, Database, WriteTx};
@@ -33,6 +34,7 @@ pub struct Inner {
     pub shared: Shared,
     pub outbox_signal: OutboxSignal,
     pub run_waker: RunWaker,
+    pub run_events: RunEvents,
     pub exchange: Exchange,
     pub metrics: PrometheusHandle,
     pub secrets: SecretBox,
@@ -76,6 +78,11 @@ impl AppState {
         &self.0.run_waker
     }
 
+    /// News of finished runs, for whoever waits on one.
+    pub fn run_events(&self) -> &RunEvents {
+        &self.0.run_events
+    }
+
     pub fn exchange(&self) -> &Exchange {
         &self.0.exchange
     }
@@ -110,6 +117,9 @@ impl AppState {
         self.0.shared.invalidate_holds(&committed.holds_changed).await;
         if committed.outbox_enqueued {
             self.0.outbox_signal.wake();
+        }
+        for run_id in committed.runs_finished {
+            self.0.run_events.publish(run_id);
         }
     }
 }

@@ -27,6 +27,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::domain::audit::AuditRecord;
+use crate::domain::ids::RunId;
 
 mod agents;
 mod alerts;
@@ -200,6 +201,7 @@ impl Database {
             audit: Vec::new(),
             holds_changed: Vec::new(),
             outbox_enqueued: false,
+            runs_finished: Vec::new(),
         })
     }
 
@@ -247,6 +249,8 @@ pub struct WriteTx {
     holds_changed: Vec<String>,
     /// Whether a message was queued for the exchange.
     outbox_enqueued: bool,
+    /// Runs this transaction finished (SQLite; PostgreSQL notifies at commit).
+    runs_finished: Vec<RunId>,
 }
 
 /// What a committed transaction changed that in-memory state must follow.
@@ -259,6 +263,9 @@ pub struct WriteTx {
 pub struct Committed {
     pub holds_changed: Vec<String>,
     pub outbox_enqueued: bool,
+    /// Runs the change finished, to announce in this process (SQLite only:
+    /// PostgreSQL announces them to every instance itself).
+    pub runs_finished: Vec<RunId>,
 }
 
 impl Committed {
@@ -266,7 +273,7 @@ impl Committed {
     /// session, a command-line change): nothing in memory needs to follow.
     pub fn no_follow_up(self) {
         debug_assert!(
-            self.holds_changed.is_empty() && !self.outbox_enqueued,
+            self.holds_changed.is_empty() && !self.outbox_enqueued && self.runs_finished.is_empty(),
             "a change to holds or the outbox was committed without its follow-up"
         );
     }
@@ -279,6 +286,23 @@ impl WriteTx {
             Backend::Postgres(tx) => Backend::Postgres(&mut **tx),
             Backend::Sqlite(tx) => Backend::Sqlite(&mut **tx),
         }
+    }
+
+    /// Announces, once this transaction commits, that `run_id` finished: on
+    /// PostgreSQL with `NOTIFY` to every instance, on SQLite through
+    /// [`Committed::runs_finished`].
+    pub async fn announce_run_finished(&mut self, run_id: &RunId) -> Result<(), sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(RUNS_FINISHED_CHANNEL)
+                    .bind(run_id)
+                    .execute(c)
+                    .await?;
+            }
+            Backend::Sqlite(_) => self.runs_finished.push(run_id.clone()),
+        }
+        Ok(())
     }
 
     /// Records an audit entry, appended to the chain when the transaction commits.
@@ -304,7 +328,43 @@ impl WriteTx {
         Ok(Committed {
             holds_changed,
             outbox_enqueued: self.outbox_enqueued,
+            runs_finished: self.runs_finished,
         })
+    }
+}
+
+/// The PostgreSQL channel finished runs are announced on.
+const RUNS_FINISHED_CHANNEL: &str = "holdfast_runs_finished";
+
+impl Database {
+    /// Passes every finished run announced by any instance to `publish`,
+    /// until `cancel` fires. On SQLite there is one instance, which announces
+    /// its own runs after commit: nothing to listen to.
+    pub async fn listen_for_finished_runs(&self, publish: impl Fn(RunId), cancel: tokio_util::sync::CancellationToken) {
+        let Pools::Postgres(pool) = &self.pools else {
+            return;
+        };
+        loop {
+            let listener = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(RUNS_FINISHED_CHANNEL).await?;
+                loop {
+                    let notification = listener.recv().await?;
+                    publish(RunId::from(notification.payload()));
+                }
+            };
+            let failed: Result<(), sqlx::Error> = tokio::select! {
+                _ = cancel.cancelled() => return,
+                failed = listener => failed,
+            };
+            if let Err(error) = failed {
+                tracing::warn!(error = %error, "listening for finished runs failed; listening again");
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 }
 

@@ -184,6 +184,31 @@ pub struct Playbook {
     pub steps: Vec<Step>,
 }
 
+impl Playbook {
+    /// How many approvals (by agents other than the one who starts the run)
+    /// the playbook asks for on an incident of `priority`.
+    pub fn approvals_needed(&self, priority: Priority) -> u32 {
+        approvals_needed(&self.steps, priority)
+    }
+}
+
+/// The approvals `steps` ask for on an incident of `priority`: the most any
+/// of their `approval.require` steps asks for at that priority.
+pub fn approvals_needed(steps: &[Step], priority: Priority) -> u32 {
+    steps
+        .iter()
+        .filter_map(|step| match &step.action {
+            Action::RequireApproval {
+                approvals,
+                for_priorities,
+                ..
+            } if for_priorities.contains(&priority) => Some(*approvals),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 mod verify;
 
 pub use verify::verify;

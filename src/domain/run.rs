@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::agent::{ELEVATION, agent_actor};
 use super::ids::{AgentId, IncidentId, RunId};
+use super::incident::{Incident, Resolution};
 use super::playbook::{PlaybookKind, Step};
 use super::priority::Priority;
 use super::time::Timestamp;
@@ -203,6 +204,40 @@ impl Run {
         counted >= needed as usize
     }
 
+    /// How many approvals the run's playbook asks for at `priority`.
+    pub fn approvals_needed(&self, priority: Priority) -> u32 {
+        let steps: Vec<Step> = self.steps.iter().map(|s| s.step.clone()).collect();
+        super::playbook::approvals_needed(&steps, priority)
+    }
+
+    /// Whether a `hold.lift` may go ahead now, judged against the incident as
+    /// it is in the transaction that lifts: its priority may have risen (and
+    /// with it the approvals it needs) since the run's approval step passed,
+    /// and a confirmed takeover is never lifted on the holder's word alone.
+    pub fn lift_check(&self, incident: &Incident) -> LiftCheck {
+        if self.started_by == "holder" && incident.resolution == Some(Resolution::ConfirmedTakeover) {
+            return LiftCheck::Refuse(
+                "the incident was resolved as a confirmed takeover: only an agent may lift its freeze".into(),
+            );
+        }
+        let needed = self.approvals_needed(incident.priority);
+        if needed > 0 && self.started_by == "holder" {
+            return LiftCheck::Refuse(format!(
+                "the incident is now {}: lifting its freeze needs an agent and a second lead",
+                incident.priority
+            ));
+        }
+        let counted = self
+            .approvals
+            .iter()
+            .filter(|a| a.agent_id.as_str() != self.started_by)
+            .count();
+        if counted < needed as usize {
+            return LiftCheck::Wait(Gate::Approval);
+        }
+        LiftCheck::Proceed
+    }
+
     /// Whether the playbook has an approval step at all.
     pub fn needs_approvals(&self) -> bool {
         self.steps
@@ -217,6 +252,16 @@ pub struct RunEvent {
     /// `run.step_started`, `run.step_succeeded`, …, `run.succeeded`, `run.failed`.
     pub action: &'static str,
     pub detail: Value,
+}
+
+/// Whether a `hold.lift` step may act now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiftCheck {
+    Proceed,
+    /// Wait at the lift step until the gate opens (a second lead's approval).
+    Wait(Gate),
+    /// Never, in this run: the step fails and says why.
+    Refuse(String),
 }
 
 /// How a run ended, for the features that react to it.

@@ -19,7 +19,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{FlowId, IncidentId, RunId};
-use super::priority::Priority;
 use super::time::Timestamp;
 
 /// How long a flow stays open.
@@ -32,6 +31,15 @@ pub const CODE_ATTEMPTS: u32 = 5;
 pub const SECOND_FACTOR_ATTEMPTS: u32 = 5;
 /// Codes that may be sent for one flow (the first and four resends).
 pub const MAX_CODES_SENT: u32 = 5;
+/// How long a locked flow keeps its account from opening a new one.
+pub const LOCK_BLOCK: Duration = Duration::from_secs(3600);
+/// Wrong answers per account, across its flows, past which the automatic
+/// route closes…
+pub const ACCOUNT_FAILURE_LIMIT: u32 = 20;
+/// …counted over this window.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// A link request for a live flow re-sends its link at most this often.
+pub const LINK_RESEND_INTERVAL: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +131,11 @@ pub struct Flow {
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
     pub run_id: Option<RunId>,
+    /// When the link was last sent; a request for a live flow re-sends the
+    /// same link at most once a minute.
+    pub link_sent_at: Option<Timestamp>,
+    /// The master key the current code's HMAC was made with.
+    pub code_key_id: Option<String>,
 }
 
 /// Why a holder's step was refused.
@@ -170,7 +183,15 @@ impl Flow {
             decided_by: None,
             decision_reason: None,
             run_id: None,
+            link_sent_at: None,
+            code_key_id: None,
         }
+    }
+
+    /// Whether a link request for this live flow should re-send its link now.
+    pub fn link_due(&self, now: Timestamp) -> bool {
+        self.link_sent_at
+            .is_none_or(|sent| now.since(sent) >= LINK_RESEND_INTERVAL)
     }
 
     /// Marks a live flow past its lifetime as expired; true if it changed.
@@ -192,12 +213,13 @@ impl Flow {
     }
 
     /// Replaces the current code (a resend invalidates the previous one).
-    pub fn issue_code(&mut self, code_hash: Vec<u8>, now: Timestamp) -> Result<(), StepError> {
+    pub fn issue_code(&mut self, code_hash: Vec<u8>, key_id: &str, now: Timestamp) -> Result<(), StepError> {
         self.require(FlowState::AwaitingCode)?;
         if self.codes_sent >= MAX_CODES_SENT {
             return Err(StepError::TooManyCodes);
         }
         self.code_hash = Some(code_hash);
+        self.code_key_id = Some(key_id.to_owned());
         self.code_expires_at = Some(now.plus(CODE_LIFETIME));
         self.codes_sent += 1;
         self.updated_at = now;
@@ -258,28 +280,28 @@ impl Flow {
         })
     }
 
-    /// Records the holder's answers and decides where the flow goes: straight
-    /// to `unfrozen` for a low-risk incident whose every activity was the
-    /// holder's own, to the agents' queue otherwise.
+    /// Records the holder's answers and decides where the flow goes: the
+    /// automatic unfreeze when `automatic` allows it and every activity was
+    /// the holder's own, the agents' queue otherwise.
     ///
-    /// `automatic_available` is false when no verified unfreeze playbook can
-    /// lift the freeze; then every flow goes to the agents.
+    /// On the automatic route the flow stays `awaiting_activity_review`, its
+    /// answers recorded, until the unfreeze run has really lifted the freeze
+    /// ([`Flow::mark_unfrozen`]): the holder is never told "unfrozen" early.
     pub fn submit_answers(
         &mut self,
         answers: Vec<Answer>,
-        priority: Priority,
-        automatic_available: bool,
+        automatic: &AutomaticRoute,
         now: Timestamp,
     ) -> Result<Route, StepError> {
         self.require(FlowState::AwaitingActivityReview)?;
+        if self.unfreezing() {
+            return Err(StepError::NotNow("being unfrozen"));
+        }
         let all_mine = answers.iter().all(|answer| answer.mine);
         self.answers = Some(answers);
         self.verified_at = Some(now);
         self.updated_at = now;
-        if automatic_available && all_mine && matches!(priority, Priority::P3 | Priority::P4) {
-            self.state = FlowState::Unfrozen;
-            self.decided_at = Some(now);
-            self.decided_by = Some("automatic".into());
+        if all_mine && automatic.is_open() {
             Ok(Route::Unfreeze)
         } else {
             self.state = FlowState::InReview;
@@ -288,7 +310,12 @@ impl Flow {
         }
     }
 
-    /// An agent's unfreeze run lifted the freeze.
+    /// Verified and answered, waiting for the automatic unfreeze to lift the freeze.
+    pub fn unfreezing(&self) -> bool {
+        self.state == FlowState::AwaitingActivityReview && self.verified_at.is_some()
+    }
+
+    /// An unfreeze run lifted the freeze (verified): the flow is done.
     pub fn mark_unfrozen(&mut self, by: &str, run_id: &RunId, now: Timestamp) {
         self.state = FlowState::Unfrozen;
         self.decided_at.get_or_insert(now);
@@ -298,7 +325,8 @@ impl Flow {
     }
 
     /// The automatic unfreeze could not finish (the exchange did not confirm
-    /// a step): the request goes to the agents' queue instead.
+    /// a step, or the incident became serious): the request goes to the
+    /// agents' queue instead.
     pub fn reopen_for_review(&mut self, now: Timestamp) {
         self.state = FlowState::InReview;
         self.queued_at = Some(now);
@@ -339,6 +367,33 @@ pub fn decision_reason(text: &str) -> Result<String, &'static str> {
         return Err("must be 1 to 1000 characters: the holder reads it");
     }
     Ok(reason.to_owned())
+}
+
+/// Whether a verified holder who owns every flagged activity is unfrozen at
+/// once. The one home of the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutomaticRoute {
+    /// A verified unfreeze playbook exists and needs no approval at the
+    /// incident's priority (its `approval.require` step's `for_priorities`:
+    /// P1 and P2 in the shipped playbook).
+    pub playbook_allows: bool,
+    /// Wrong codes and 2-step answers for the account in the last 24 hours,
+    /// across all its flows.
+    pub recent_failures: u32,
+    /// The incident was resolved as a confirmed takeover.
+    pub confirmed_takeover: bool,
+}
+
+impl AutomaticRoute {
+    pub fn is_open(&self) -> bool {
+        self.playbook_allows && self.recent_failures <= ACCOUNT_FAILURE_LIMIT && !self.confirmed_takeover
+    }
+}
+
+/// Whether an account may open a new flow: not within an hour of one of its
+/// flows locking (`last_locked_at`).
+pub fn new_flow_allowed(last_locked_at: Option<Timestamp>, now: Timestamp) -> bool {
+    last_locked_at.is_none_or(|locked| now.since(locked) >= LOCK_BLOCK)
 }
 
 /// Where a verified flow goes.
@@ -400,51 +455,113 @@ mod tests {
             IncidentId::from_string("i".into()),
             at(0),
         );
-        flow.issue_code(vec![1], at(0)).unwrap();
+        flow.issue_code(vec![1], "k", at(0)).unwrap();
         flow
     }
 
+    const OPEN: AutomaticRoute = AutomaticRoute {
+        playbook_allows: true,
+        recent_failures: 0,
+        confirmed_takeover: false,
+    };
+
+    fn answered(mine: bool) -> Vec<Answer> {
+        vec![Answer {
+            alert_id: "x".into(),
+            mine,
+        }]
+    }
+
     #[test]
-    fn the_happy_path_reaches_automatic_unfreeze_for_a_low_risk_incident() {
+    fn the_happy_path_reaches_unfrozen_only_once_the_run_lifted_the_freeze() {
         let mut flow = flow();
         flow.submit_code(true, at(1)).unwrap();
         flow.submit_second_factor(true, at(2)).unwrap();
-        let route = flow
-            .submit_answers(
-                vec![Answer {
-                    alert_id: "x".into(),
-                    mine: true,
-                }],
-                Priority::P3,
-                true,
-                at(3),
-            )
-            .unwrap();
+        let route = flow.submit_answers(answered(true), &OPEN, at(3)).unwrap();
         assert_eq!(route, Route::Unfreeze);
+        assert_eq!(flow.state, FlowState::AwaitingActivityReview);
+        assert!(flow.unfreezing());
+        assert!(!flow.steps()[3].1, "not unfrozen before the lift");
+        assert_eq!(
+            flow.submit_answers(answered(true), &OPEN, at(3)),
+            Err(StepError::NotNow("being unfrozen"))
+        );
+        flow.mark_unfrozen("holder", &RunId::from("r"), at(4));
         assert_eq!(flow.state, FlowState::Unfrozen);
         assert!(flow.steps().iter().all(|(_, done)| *done));
     }
 
     #[test]
-    fn a_serious_incident_or_a_disowned_activity_goes_to_review() {
-        for (priority, mine) in [(Priority::P1, true), (Priority::P2, true), (Priority::P4, false)] {
+    fn a_serious_incident_a_disowned_activity_or_a_guessed_account_goes_to_review() {
+        let closed = [
+            (
+                AutomaticRoute {
+                    playbook_allows: false,
+                    ..OPEN
+                },
+                true,
+            ),
+            (OPEN, false),
+            (
+                AutomaticRoute {
+                    recent_failures: ACCOUNT_FAILURE_LIMIT + 1,
+                    ..OPEN
+                },
+                true,
+            ),
+            (
+                AutomaticRoute {
+                    confirmed_takeover: true,
+                    ..OPEN
+                },
+                true,
+            ),
+        ];
+        for (route, mine) in closed {
             let mut flow = flow();
             flow.submit_code(true, at(1)).unwrap();
             flow.skip_second_factor(at(1)).unwrap();
-            let route = flow
-                .submit_answers(
-                    vec![Answer {
-                        alert_id: "x".into(),
-                        mine,
-                    }],
-                    priority,
-                    true,
-                    at(2),
-                )
-                .unwrap();
-            assert_eq!(route, Route::Review, "{priority:?} mine={mine}");
+            assert_eq!(
+                flow.submit_answers(answered(mine), &route, at(2)),
+                Ok(Route::Review),
+                "{route:?} mine={mine}"
+            );
             assert_eq!(flow.state, FlowState::InReview);
         }
+        assert!(
+            AutomaticRoute {
+                recent_failures: ACCOUNT_FAILURE_LIMIT,
+                ..OPEN
+            }
+            .is_open()
+        );
+    }
+
+    #[test]
+    fn a_failed_automatic_unfreeze_goes_to_the_agents() {
+        let mut flow = flow();
+        flow.submit_code(true, at(1)).unwrap();
+        flow.skip_second_factor(at(1)).unwrap();
+        flow.submit_answers(answered(true), &OPEN, at(2)).unwrap();
+        flow.reopen_for_review(at(3));
+        assert_eq!(flow.state, FlowState::InReview);
+        assert_eq!(flow.queued_at, Some(at(3)));
+    }
+
+    #[test]
+    fn a_locked_flow_blocks_a_new_one_for_an_hour() {
+        assert!(new_flow_allowed(None, at(0)));
+        assert!(!new_flow_allowed(Some(at(0)), at(59)));
+        assert!(new_flow_allowed(Some(at(0)), at(60)));
+    }
+
+    #[test]
+    fn a_live_flows_link_is_sent_again_at_most_once_a_minute() {
+        let mut flow = flow();
+        assert!(flow.link_due(at(0)));
+        flow.link_sent_at = Some(at(0));
+        assert!(!flow.link_due(at(0).plus(Duration::from_secs(59))));
+        assert!(flow.link_due(at(1)));
     }
 
     #[test]
@@ -462,7 +579,7 @@ mod tests {
     fn a_code_expires_after_ten_minutes_and_a_resend_replaces_it() {
         let mut flow = flow();
         assert_eq!(flow.submit_code(true, at(10)), Err(StepError::CodeExpired));
-        flow.issue_code(vec![2], at(10)).unwrap();
+        flow.issue_code(vec![2], "k", at(10)).unwrap();
         assert_eq!(flow.code_hash, Some(vec![2]));
         flow.submit_code(true, at(11)).unwrap();
     }
@@ -471,9 +588,9 @@ mod tests {
     fn codes_stop_after_five_sends() {
         let mut flow = flow();
         for _ in 1..MAX_CODES_SENT {
-            flow.issue_code(vec![3], at(1)).unwrap();
+            flow.issue_code(vec![3], "k", at(1)).unwrap();
         }
-        assert_eq!(flow.issue_code(vec![4], at(1)), Err(StepError::TooManyCodes));
+        assert_eq!(flow.issue_code(vec![4], "k", at(1)), Err(StepError::TooManyCodes));
     }
 
     #[test]

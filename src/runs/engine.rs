@@ -21,7 +21,7 @@ use crate::domain::hold::HoldScope;
 use crate::domain::ids::RunId;
 use crate::domain::incident::{Incident, Transition};
 use crate::domain::playbook::{Action, Playbook, PlaybookKind};
-use crate::domain::run::{Gate, Initiator, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
+use crate::domain::run::{Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
@@ -192,13 +192,28 @@ async fn step(
                 Ok(wait(tx, run, index, incident, Gate::Approval, now))
             }
         }
-        action => {
-            let outcome = execute(tx, run, current.position, action, incident, now).await?;
-            let event = run.begin_step(index, outcome, now);
-            record(tx, incident, event, now);
-            verify(tx, run, index, incident, now).await
-        }
+        Action::LiftHold { .. } => match run.lift_check(incident) {
+            LiftCheck::Proceed => act(tx, run, index, incident, now).await,
+            LiftCheck::Wait(gate) => Ok(wait(tx, run, index, incident, gate, now)),
+            LiftCheck::Refuse(reason) => Ok(Step::Failed(reason)),
+        },
+        _ => act(tx, run, index, incident, now).await,
     }
+}
+
+/// Carries out an effect step and starts verifying it.
+async fn act(
+    tx: &mut WriteTx,
+    run: &mut Run,
+    index: usize,
+    incident: &mut Incident,
+    now: Timestamp,
+) -> anyhow::Result<Step> {
+    let current = run.steps[index].clone();
+    let outcome = execute(tx, run, current.position, &current.step.action, incident, now).await?;
+    let event = run.begin_step(index, outcome, now);
+    record(tx, incident, event, now);
+    verify(tx, run, index, incident, now).await
 }
 
 fn wait(tx: &mut WriteTx, run: &mut Run, index: usize, incident: &Incident, gate: Gate, now: Timestamp) -> Step {
@@ -252,6 +267,11 @@ async fn execute(
             }))
         }
         Action::LiftHold { scopes } => {
+            // Re-contained while the run waited (a rise to P1, say): lifting
+            // is the recovery again.
+            if incident.status.allows(Transition::StartRecovery) {
+                tx.audit(incident.transition(Transition::StartRecovery, actor, json!({"run_id": run.id}), now)?);
+            }
             let lifted = holds::lift(tx, incident, scopes, actor, &prefix, Some(&run.id), now).await?;
             Ok(json!({
                 "lifted": lifted.iter().map(|p| &p.hold.id).collect::<Vec<_>>(),

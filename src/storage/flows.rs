@@ -33,13 +33,16 @@ super::from_row!(Flow, |row| Ok(Flow {
     decided_by: row.try_get("decided_by")?,
     decision_reason: row.try_get("decision_reason")?,
     run_id: row.try_get("run_id")?,
+    link_sent_at: row.try_get("link_sent_at")?,
+    code_key_id: row.try_get("code_key_id")?,
 }));
 
 macro_rules! columns {
     () => {
         "id, account_id, incident_id, state, created_at, updated_at, expires_at, code_hash, code_expires_at,
          code_attempts_left, codes_sent, code_verified_at, second_factor_attempts_left, second_factor_required,
-         second_factor_verified_at, answers, verified_at, queued_at, decided_at, decided_by, decision_reason, run_id"
+         second_factor_verified_at, answers, verified_at, queued_at, decided_at, decided_by, decision_reason, run_id,
+         link_sent_at, code_key_id"
     };
 }
 
@@ -79,7 +82,8 @@ impl WriteTx {
             "UPDATE unfreeze_flows SET state = $2, updated_at = $3, expires_at = $4, code_hash = $5, code_expires_at = $6,
                     code_attempts_left = $7, codes_sent = $8, code_verified_at = $9, second_factor_attempts_left = $10,
                     second_factor_required = $11, second_factor_verified_at = $12, answers = $13, verified_at = $14,
-                    queued_at = $15, decided_at = $16, decided_by = $17, decision_reason = $18, run_id = $19
+                    queued_at = $15, decided_at = $16, decided_by = $17, decision_reason = $18, run_id = $19,
+                    link_sent_at = $20, code_key_id = $21
              WHERE id = $1",
         )
         .bind(&flow.id)
@@ -101,21 +105,75 @@ impl WriteTx {
         .bind(&flow.decided_by)
         .bind(&flow.decision_reason)
         .bind(&flow.run_id)
+        .bind(flow.link_sent_at)
+        .bind(&flow.code_key_id)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;
         Ok(())
     }
 
-    /// Gives a flow a new token; the old link stops working.
-    pub async fn rotate_flow_token(&mut self, flow_id: &FlowId, token_hash: &[u8]) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE unfreeze_flows SET token_hash = $2 WHERE id = $1")
-            .bind(flow_id)
-            .bind(token_hash)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+    /// Keeps the flow's token sealed under the master key, so the same link
+    /// can be sent again.
+    pub async fn store_link_token(&mut self, flow_id: &FlowId, sealed: &[u8], key_id: &str) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "UPDATE unfreeze_flows SET link_token_sealed = $2, link_token_key_id = $3 WHERE id = $1",
+        )
+        .bind(flow_id)
+        .bind(sealed)
+        .bind(key_id)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
         Ok(())
+    }
+
+    /// The flow's sealed token and the id of the key that sealed it.
+    pub async fn link_token(&mut self, flow_id: &FlowId) -> Result<Option<(Vec<u8>, String)>, sqlx::Error> {
+        let row: Option<(Option<Vec<u8>>, Option<String>)> = on_backend!(self.conn(), c => sqlx::query_as(
+            "SELECT link_token_sealed, link_token_key_id FROM unfreeze_flows WHERE id = $1",
+        )
+        .bind(flow_id)
+        .fetch_optional(c)
+        .await)?;
+        Ok(row.and_then(|(sealed, key_id)| sealed.zip(key_id)))
+    }
+
+    /// When one of the account's flows last locked, if ever.
+    pub async fn last_locked_flow(&mut self, account_id: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_scalar(
+            "SELECT MAX(updated_at) FROM unfreeze_flows WHERE account_id = $1 AND state = 'locked'",
+        )
+        .bind(account_id)
+        .fetch_one(c)
+        .await)
+    }
+
+    /// Records a wrong one-time code (`code`) or 2-step code (`second_factor`).
+    pub async fn record_flow_failure(&mut self, flow: &Flow, kind: &str, at: Timestamp) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO unfreeze_failures (account_id, flow_id, kind, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&flow.account_id)
+        .bind(&flow.id)
+        .bind(kind)
+        .bind(at)
+        .execute(c)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The account's wrong answers since `since`, across all its flows.
+    pub async fn flow_failures_since(&mut self, account_id: &str, since: Timestamp) -> Result<u32, sqlx::Error> {
+        let count: i64 = on_backend!(self.conn(), c => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM unfreeze_failures WHERE account_id = $1 AND at > $2",
+        )
+        .bind(account_id)
+        .bind(since)
+        .fetch_one(c)
+        .await)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     pub async fn lock_flow_by_token(&mut self, token_hash: &[u8]) -> Result<Option<Flow>, sqlx::Error> {
@@ -158,6 +216,17 @@ impl WriteTx {
         )
     }
 
+    /// Locks a flow by id (to read it again inside a transaction).
+    pub async fn lock_flow(&mut self, id: &FlowId) -> Result<Option<Flow>, sqlx::Error> {
+        select_locked!(
+            self,
+            ["SELECT ", columns!(), " FROM unfreeze_flows WHERE id = $1"],
+            "FOR UPDATE",
+            |query| query.bind(id),
+            fetch_optional
+        )
+    }
+
     /// The flow a run is unfreezing.
     pub async fn lock_flow_of_run(&mut self, run_id: &RunId) -> Result<Option<Flow>, sqlx::Error> {
         select_locked!(
@@ -191,7 +260,8 @@ impl WriteTx {
     pub async fn holder_verified(&mut self, incident_id: &IncidentId) -> Result<bool, sqlx::Error> {
         let count: i64 = on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM unfreeze_flows
-             WHERE incident_id = $1 AND verified_at IS NOT NULL AND state IN ('in_review', 'unfrozen')",
+             WHERE incident_id = $1 AND verified_at IS NOT NULL
+               AND state IN ('awaiting_activity_review', 'in_review', 'unfrozen')",
         )
         .bind(incident_id)
         .fetch_one(c)

@@ -24,8 +24,8 @@ pub(super) async fn send_code(
     now: Timestamp,
 ) -> Result<(), HolderError> {
     let code = new_code()?;
-    flow.issue_code(code_hash(state, &flow.id, &code), now)
-        .map_err(HolderError::Step)?;
+    let (hash, key_id) = code_hash(state, &flow.id, &code);
+    flow.issue_code(hash, &key_id, now).map_err(HolderError::Step)?;
     let key = format!("{}:code:{}", flow.id, flow.codes_sent);
     let notification = Notification {
         idempotency_key: &key,
@@ -53,23 +53,37 @@ fn new_code() -> anyhow::Result<String> {
     }
 }
 
-fn code_key(state: &AppState) -> hmac::Key {
-    hmac::Key::new(
+/// The HMAC key of codes made under the master key `key_id`: the current
+/// one, or a previous one still configured during a rotation, so a code sent
+/// just before the rotation still verifies.
+fn code_key(state: &AppState, key_id: Option<&str>) -> Option<hmac::Key> {
+    let config = state.config();
+    let master = match key_id {
+        None => &config.master_key,
+        Some(id) => std::iter::once(&config.master_key)
+            .chain(&config.previous_master_keys)
+            .find(|key| crypto::key_id(key) == id)?,
+    };
+    Some(hmac::Key::new(
         hmac::HMAC_SHA256,
-        &state.config().master_key.derive("holdfast unfreeze codes v1"),
-    )
+        &master.derive("holdfast unfreeze codes v1"),
+    ))
 }
 
-fn code_hash(state: &AppState, flow_id: &FlowId, code: &str) -> Vec<u8> {
-    hmac::sign(&code_key(state), format!("{flow_id}:{code}").as_bytes())
-        .as_ref()
-        .to_vec()
+/// The HMAC of a new code under the current master key, and that key's id.
+fn code_hash(state: &AppState, flow_id: &FlowId, code: &str) -> (Vec<u8>, String) {
+    let key = code_key(state, None).expect("the current master key is always configured");
+    let tag = hmac::sign(&key, format!("{flow_id}:{code}").as_bytes());
+    (tag.as_ref().to_vec(), crypto::key_id(&state.config().master_key))
 }
 
 pub(super) fn code_matches(state: &AppState, flow: &Flow, code: &str) -> bool {
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
     let stored = flow.code_hash.as_deref().unwrap_or_default();
+    let Some(key) = code_key(state, flow.code_key_id.as_deref()) else {
+        return false;
+    };
     // Verify even a malformed code, so timing does not tell the two apart.
-    let verified = hmac::verify(&code_key(state), format!("{}:{code}", flow.id).as_bytes(), stored).is_ok();
+    let verified = hmac::verify(&key, format!("{}:{code}", flow.id).as_bytes(), stored).is_ok();
     well_formed && verified
 }

@@ -18,9 +18,10 @@ use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::ids::{RunId, new_id};
 use crate::domain::incident::Incident;
+use crate::domain::incident::Resolution;
 use crate::domain::run::Initiator;
 use crate::domain::time::Timestamp;
-use crate::domain::unfreeze::{Answer, Flow, FlowState, Route, StepError};
+use crate::domain::unfreeze::{Answer, AutomaticRoute, FAILURE_WINDOW, Flow, FlowState, Route, StepError};
 use crate::domain::validation::FieldError;
 use crate::state::AppState;
 use crate::storage::WriteTx;
@@ -82,6 +83,9 @@ pub async fn enter_code(state: &AppState, token: &str, code: &str) -> Result<Flo
     let now = state.clock().now();
     let matches = codes::code_matches(state, &locked.flow, code.trim());
     let result = locked.flow.submit_code(matches, now);
+    if matches!(result, Err(StepError::Wrong { .. } | StepError::Locked)) {
+        locked.tx.record_flow_failure(&locked.flow, "code", now).await?;
+    }
     finish(state, locked).await?;
     result.map_err(HolderError::Step)?;
     // Ask the exchange at once whether the holder has a 2-step method; if not,
@@ -147,7 +151,16 @@ async fn check_second_factor(state: &AppState, token: &str, code: Option<&str>) 
     let now = state.clock().now();
     let result = match (verdict, code) {
         (None, _) => locked.flow.skip_second_factor(now),
-        (Some(valid), Some(_)) => locked.flow.submit_second_factor(valid, now),
+        (Some(valid), Some(_)) => {
+            let result = locked.flow.submit_second_factor(valid, now);
+            if matches!(result, Err(StepError::Wrong { .. } | StepError::Locked)) {
+                locked
+                    .tx
+                    .record_flow_failure(&locked.flow, "second_factor", now)
+                    .await?;
+            }
+            result
+        }
         // A probe found a method: the holder must now enter their code.
         (Some(_), None) => {
             locked.flow.second_factor_required = Some(true);
@@ -170,10 +183,10 @@ pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answe
     }
     let alert_ids = locked.tx.incident_alert_ids(&locked.incident.id).await?;
     check_answers(&answers, alert_ids.iter().map(String::as_str))?;
-    let automatic = state.playbooks().runnable(UNFREEZE_PLAYBOOK).is_some();
+    let automatic = automatic_route(state, &mut locked, now).await?;
     let route = locked
         .flow
-        .submit_answers(answers, locked.incident.priority, automatic, now)
+        .submit_answers(answers, &automatic, now)
         .map_err(HolderError::Step)?;
     let answered = locked.flow.answers.clone().unwrap_or_default();
     locked.tx.audit(
@@ -193,30 +206,73 @@ pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answe
             wake_waiting_unfreeze_run(state, &mut locked, false, now).await?;
         }
     }
+    // A run that finished within this transaction updated the flow's row:
+    // read it again rather than write back a stale copy.
+    if let Some(current) = locked.tx.lock_flow(&locked.flow.id).await? {
+        locked.flow = current;
+    }
     let run_id = locked.flow.run_id.clone();
+    let finished = state.run_events().subscribe();
     finish(state, locked).await?;
     if let (Route::Unfreeze, Some(run_id)) = (route, run_id) {
-        wait_for_run(state, &run_id).await?;
+        wait_for_run(state, &run_id, finished).await?;
     }
     status(state, token).await
 }
 
+/// Whether the holder's answers may unfreeze the account at once: the one
+/// place the automatic route's conditions are gathered (the rule itself is
+/// [`AutomaticRoute::is_open`]).
+async fn automatic_route(state: &AppState, locked: &mut Locked, now: Timestamp) -> anyhow::Result<AutomaticRoute> {
+    let incident = &locked.incident;
+    let playbook_allows = state
+        .playbooks()
+        .runnable(UNFREEZE_PLAYBOOK)
+        .is_some_and(|(_, playbook)| playbook.approvals_needed(incident.priority) == 0);
+    let recent_failures = locked
+        .tx
+        .flow_failures_since(&incident.account_id, now.minus(FAILURE_WINDOW))
+        .await?;
+    Ok(AutomaticRoute {
+        playbook_allows,
+        recent_failures,
+        confirmed_takeover: incident.resolution == Some(Resolution::ConfirmedTakeover),
+    })
+}
+
 /// How long a holder's answer waits for the automatic unfreeze to finish.
 const UNFREEZE_WAIT: Duration = Duration::from_secs(8);
+/// How often the wait looks at the run itself, in case news of it was missed.
+const UNFREEZE_RECHECK: Duration = Duration::from_secs(1);
 
 /// Waits (bounded) until the run ends, so the holder's answer reports an
-/// account that is really unfrozen. The exchange confirms each step in
-/// milliseconds; if it is slow, the holder sees the state as it stands and is
-/// notified when the run ends.
-async fn wait_for_run(state: &AppState, run_id: &RunId) -> anyhow::Result<()> {
+/// account that is really unfrozen. `finished` was subscribed before the
+/// transaction that started the run committed, so no news is missed. The
+/// exchange confirms each step in milliseconds; if it is slow, the holder
+/// sees the state as it stands and is notified when the run ends.
+async fn wait_for_run(
+    state: &AppState,
+    run_id: &RunId,
+    mut finished: tokio::sync::broadcast::Receiver<RunId>,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + UNFREEZE_WAIT;
-    while tokio::time::Instant::now() < deadline {
+    loop {
         if state.db().run(run_id).await?.is_none_or(|run| run.status.is_finished()) {
-            break;
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(15)).await;
+        let wake_at = deadline.min(tokio::time::Instant::now() + UNFREEZE_RECHECK);
+        loop {
+            match tokio::time::timeout_at(wake_at, finished.recv()).await {
+                Ok(Ok(id)) if id == *run_id => return Ok(()),
+                Ok(Ok(_)) => continue,
+                // Fell behind or closed: look at the run itself.
+                Ok(Err(_)) | Err(_) => break,
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 fn check_answers<'a>(answers: &[Answer], alert_ids: impl Iterator<Item = &'a str>) -> Result<(), HolderError> {
@@ -272,6 +328,7 @@ async fn unfreeze_now(state: &AppState, locked: &mut Locked, now: Timestamp) -> 
     )
     .await?;
     locked.flow.run_id = Some(run.id);
+    locked.tx.save_flow(&locked.flow).await?;
     if locked.incident != incident_before {
         locked.tx.save_incident(&locked.incident).await?;
     }
@@ -299,6 +356,7 @@ async fn wake_waiting_unfreeze_run(
         run.elevated_at = run.elevated_at.max(Some(now));
     }
     locked.flow.run_id = Some(run.id.clone());
+    locked.tx.save_flow(&locked.flow).await?;
     dispatch::advance_run(state, &mut locked.tx, &mut run, &mut locked.incident, now).await?;
     locked.tx.save_run(&run, &before).await?;
     if locked.incident != incident_before {

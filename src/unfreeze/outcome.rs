@@ -4,13 +4,13 @@
 use super::notify::record_change;
 use crate::domain::run::{Run, RunOutcome};
 use crate::domain::time::Timestamp;
-use crate::domain::unfreeze::FlowState;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
-/// An unfreeze run ended: on success the holder's flow in review is done;
-/// on failure an automatic unfreeze that could not finish goes to the
-/// agents' queue. Either way the holder is told.
+/// An unfreeze run ended. On success the flow it unfreezes (the holder's
+/// automatic unfreeze, or a flow waiting in review) is `unfrozen` — only now,
+/// once the freeze is really lifted — and the holder is told. On failure an
+/// automatic unfreeze goes to the agents' queue, and the holder is told.
 #[tracing::instrument(skip_all, fields(run.id = %run.id, incident.id = %run.incident_id))]
 pub async fn unfreeze_run_finished(
     state: &AppState,
@@ -19,31 +19,19 @@ pub async fn unfreeze_run_finished(
     outcome: RunOutcome,
     now: Timestamp,
 ) -> anyhow::Result<()> {
+    let flow = match tx.lock_flow_of_run(&run.id).await? {
+        Some(flow) => Some(flow),
+        None => tx.lock_flow_in_review(&run.incident_id).await?,
+    };
+    let Some(mut flow) = flow.filter(|flow| flow.state.is_live()) else {
+        return Ok(());
+    };
+    let before = flow.state;
     match outcome {
-        RunOutcome::Succeeded => succeeded(state, tx, run, now).await,
-        RunOutcome::Failed => failed(state, tx, run, now).await,
+        RunOutcome::Succeeded => flow.mark_unfrozen(&run.started_by_name, &run.id, now),
+        RunOutcome::Failed if flow.unfreezing() => flow.reopen_for_review(now),
+        RunOutcome::Failed => return Ok(()),
     }
-}
-
-async fn succeeded(state: &AppState, tx: &mut WriteTx, run: &Run, now: Timestamp) -> anyhow::Result<()> {
-    let Some(mut flow) = tx.lock_flow_in_review(&run.incident_id).await? else {
-        return Ok(());
-    };
-    let before = flow.state;
-    flow.mark_unfrozen(&run.started_by_name, &run.id, now);
-    tx.save_flow(&flow).await?;
-    record_change(state, tx, &flow, before, now).await
-}
-
-async fn failed(state: &AppState, tx: &mut WriteTx, run: &Run, now: Timestamp) -> anyhow::Result<()> {
-    let Some(mut flow) = tx.lock_flow_of_run(&run.id).await? else {
-        return Ok(());
-    };
-    if flow.state != FlowState::Unfrozen {
-        return Ok(());
-    }
-    let before = flow.state;
-    flow.reopen_for_review(now);
     tx.save_flow(&flow).await?;
     record_change(state, tx, &flow, before, now).await
 }

@@ -6,7 +6,10 @@ use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app};
+use crate::fake_exchange::Received;
+use crate::helpers::{
+    Backend, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on,
+};
 
 on_both_backends!(
     a_holder_unfreezes_a_low_risk_account_alone_and_keeps_a_withdrawal_cool_off,
@@ -19,7 +22,14 @@ on_both_backends!(
     a_flow_expires_after_a_day,
     every_account_gets_the_same_answer_in_similar_time,
     link_requests_are_limited_per_account,
-    a_new_request_replaces_the_link_of_the_live_flow,
+    a_stranger_cannot_disturb_the_holders_flow,
+    a_locked_flow_keeps_the_account_from_a_new_one_for_an_hour,
+    past_twenty_wrong_answers_in_a_day_the_account_goes_to_the_agents,
+    the_holder_is_told_unfrozen_only_once_the_freeze_is_lifted,
+    a_failed_automatic_unfreeze_never_says_unfrozen_and_goes_to_the_agents,
+    a_rise_to_p1_during_an_automatic_unfreeze_stops_the_lift,
+    an_agents_lift_waits_for_the_approvals_a_risen_priority_needs,
+    a_code_sent_before_a_master_key_rotation_still_verifies,
     every_activity_must_be_answered_exactly_once,
     codes_and_tokens_are_not_kept_in_the_clear,
     every_state_change_notifies_the_holder,
@@ -381,12 +391,26 @@ async fn link_requests_are_limited_per_account(backend: Backend) {
             .count()
     };
 
-    for _ in 0..7 {
+    for handled in 1..=7 {
         assert_eq!(
             app.request_unfreeze("acct-x").await.status(),
             StatusCode::ACCEPTED,
             "always 202"
         );
+        // Wait until the request was handled, then let the link fall due
+        // again: only the account's limit holds the later ones back.
+        crate::helpers::eventually("the link request to be handled", Duration::from_secs(15), || async {
+            let outcomes = app
+                .db
+                .count(
+                    "SELECT COUNT(*) FROM audit_log WHERE account_id = 'acct-x' AND action IN
+                     ('unfreeze.requested', 'unfreeze.link_resent', 'unfreeze.link_withheld')",
+                )
+                .await;
+            (outcomes == handled).then_some(())
+        })
+        .await;
+        app.clock.advance(Duration::from_secs(61));
     }
     assert_eq!(app.request_unfreeze("acct-y").await.status(), StatusCode::ACCEPTED);
 
@@ -398,37 +422,152 @@ async fn link_requests_are_limited_per_account(backend: Backend) {
     assert_eq!(links("acct-x"), 5, "requests past the account's limit send nothing");
 }
 
-async fn a_new_request_replaces_the_link_of_the_live_flow(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let first = frozen_flow(&app, p1_withdrawal("re-1", "acct-two"), "acct-two").await;
+/// The tokens of every link sent to `account`'s holder, oldest first.
+fn links_sent(app: &TestApp, account: &str) -> Vec<String> {
+    app.exchange
+        .received()
+        .iter()
+        .filter(|r| r.field("template") == "unfreeze_link" && r.field("account_id") == account)
+        .map(|r| r.body["data"]["flow_token"].as_str().unwrap().to_owned())
+        .collect()
+}
 
+fn codes_sent(app: &TestApp, account: &str) -> usize {
+    app.exchange
+        .received()
+        .iter()
+        .filter(|r| r.field("template") == "unfreeze_code" && r.field("account_id") == account)
+        .count()
+}
+
+async fn a_stranger_cannot_disturb_the_holders_flow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.exchange.set_second_factor(None);
+    let token = frozen_flow(&app, p1_withdrawal("re-1", "acct-two"), "acct-two").await;
+    let code = app.unfreeze_code("acct-two").await;
+
+    assert_eq!(app.request_unfreeze("acct-two").await.status(), StatusCode::ACCEPTED);
+    // The work behind each request, run to its end so nothing is still in flight.
+    for _ in 0..10 {
+        holdfast::unfreeze::link::open_flow(&app.state, "acct-two")
+            .await
+            .unwrap();
+    }
+    app.settle().await;
+    assert_eq!(links_sent(&app, "acct-two").len(), 1, "no new link within a minute");
+    assert_eq!(codes_sent(&app, "acct-two"), 1, "no new code, ever");
+
+    app.clock.advance(Duration::from_secs(61));
     app.request_unfreeze("acct-two").await;
-    let second = app
+    let again = app
         .exchange
-        .wait_for("a second link", |received| {
-            let links: Vec<String> = received
-                .iter()
-                .filter(|r| r.field("template") == "unfreeze_link" && r.field("account_id") == "acct-two")
-                .map(|r| r.body["data"]["flow_token"].as_str().unwrap().to_owned())
-                .collect();
+        .wait_for("the link sent again", |_| {
+            let links = links_sent(&app, "acct-two");
             (links.len() == 2).then(|| links[1].clone())
         })
         .await;
 
-    assert_ne!(first, second);
-    let old = app
-        .client
-        .get(app.url(&format!("/v1/unfreeze/{first}")))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(old, StatusCode::NOT_FOUND).await;
-    assert_eq!(app.flow_status(&second).await["state"], "awaiting_code");
+    assert_eq!(again, token, "the same link, not a new one");
+    assert_eq!(app.flow_status(&token).await["state"], "awaiting_code");
+    let accepted = app.flow_post(&token, "code", json!({"code": code})).await;
+    assert_eq!(accepted.status(), StatusCode::OK, "the holder's code still works");
+    app.settle().await;
+    assert_eq!(codes_sent(&app, "acct-two"), 1);
     assert_eq!(
         app.db.count("SELECT COUNT(*) FROM unfreeze_flows").await,
         1,
         "one live flow per account"
     );
+}
+
+async fn a_locked_flow_keeps_the_account_from_a_new_one_for_an_hour(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = frozen_flow(&app, p1_withdrawal("re-1", "acct-blk"), "acct-blk").await;
+    lock_with_wrong_codes(&app, &token, "acct-blk").await;
+
+    app.request_unfreeze("acct-blk").await;
+    app.clock.advance(Duration::from_secs(59 * 60));
+    app.request_unfreeze("acct-blk").await;
+    app.settle().await;
+    assert_eq!(links_sent(&app, "acct-blk").len(), 1, "no new flow within the hour");
+
+    app.clock.advance(Duration::from_secs(61));
+    app.request_unfreeze("acct-blk").await;
+    let fresh = app
+        .exchange
+        .wait_for("a new flow's link", |_| {
+            let links = links_sent(&app, "acct-blk");
+            (links.len() == 2).then(|| links[1].clone())
+        })
+        .await;
+    assert_ne!(fresh, token);
+    assert_eq!(app.flow_status(&fresh).await["state"], "awaiting_code");
+}
+
+/// Enters five wrong codes: the flow locks.
+async fn lock_with_wrong_codes(app: &TestApp, token: &str, account: &str) {
+    let code = app.unfreeze_code(account).await;
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    for _ in 0..5 {
+        app.flow_post(token, "code", json!({"code": wrong})).await;
+    }
+    assert_eq!(app.flow_status(token).await["state"], "locked");
+}
+
+async fn past_twenty_wrong_answers_in_a_day_the_account_goes_to_the_agents(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.exchange.set_second_factor(None);
+    let token = frozen_flow(&app, p3_login("re-1", "acct-guess"), "acct-guess").await;
+    lock_with_wrong_codes(&app, &token, "acct-guess").await;
+    for round in 2..=4 {
+        app.clock.advance(Duration::from_secs(3601));
+        app.request_unfreeze("acct-guess").await;
+        let next = app
+            .exchange
+            .wait_for("the next flow's link", |_| {
+                let links = links_sent(&app, "acct-guess");
+                (links.len() == round).then(|| links[round - 1].clone())
+            })
+            .await;
+        lock_with_wrong_codes(&app, &next, "acct-guess").await;
+    }
+    app.clock.advance(Duration::from_secs(3601));
+    app.request_unfreeze("acct-guess").await;
+    let last = app
+        .exchange
+        .wait_for("the fifth flow's link", |_| {
+            let links = links_sent(&app, "acct-guess");
+            (links.len() == 5).then(|| links[4].clone())
+        })
+        .await;
+    let code = app
+        .exchange
+        .wait_for("the fifth flow's code", |received| {
+            let codes: Vec<&Received> = received
+                .iter()
+                .filter(|r| r.field("template") == "unfreeze_code" && r.field("account_id") == "acct-guess")
+                .collect();
+            (codes.len() == 5).then(|| codes[4].body["data"]["code"].as_str().unwrap().to_owned())
+        })
+        .await;
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    app.flow_post(&last, "code", json!({"code": wrong})).await;
+    app.flow_post(&last, "code", json!({"code": code})).await;
+    let review = app.flow_status(&last).await;
+    assert_eq!(review["state"], "awaiting_activity_review");
+
+    let answered = app
+        .flow_post(&last, "activity", answers_all(&review, true))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        answered["state"], "in_review",
+        "21 wrong answers in a day close the automatic route"
+    );
+    assert_eq!(app.holds("acct-guess").await["frozen"], true);
 }
 
 async fn every_activity_must_be_answered_exactly_once(backend: Backend) {
@@ -515,4 +654,180 @@ async fn every_state_change_notifies_the_holder(backend: Backend) {
         let notice = app.exchange.wait_for_notification("acct-n", template).await;
         assert!(notice.signature_valid, "{template} is signed");
     }
+}
+
+/// Verifies the holder of a P3 account up to the activity review; returns the token.
+async fn verified_p3_holder(app: &TestApp, account: &str) -> String {
+    app.exchange.set_second_factor(None);
+    let token = frozen_flow(app, p3_login("re-1", account), account).await;
+    verify_holder(app, &token, account).await;
+    token
+}
+
+fn told_unfrozen(app: &TestApp, account: &str) -> bool {
+    app.exchange
+        .received()
+        .iter()
+        .any(|r| r.field("template") == "unfreeze_unfrozen" && r.field("account_id") == account)
+}
+
+async fn the_holder_is_told_unfrozen_only_once_the_freeze_is_lifted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = verified_p3_holder(&app, "acct-slow").await;
+    let review = app.flow_status(&token).await;
+    app.exchange.stall();
+
+    let answering = {
+        let (client, url, body) = (
+            app.client.clone(),
+            app.url(&format!("/v1/unfreeze/{token}/activity")),
+            answers_all(&review, true),
+        );
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap() })
+    };
+    // Two freezes by the containment, then the cool-off the unfreeze places first.
+    app.exchange.wait_for_actions("acct-slow", "place_hold", 3).await;
+    let meanwhile = app.flow_status(&token).await;
+    assert_eq!(
+        meanwhile["state"], "awaiting_activity_review",
+        "not unfrozen while the exchange has not confirmed"
+    );
+    assert_eq!(meanwhile["steps"][3]["done"], false);
+    assert!(!told_unfrozen(&app, "acct-slow"));
+    assert_eq!(app.holds("acct-slow").await["frozen"], true);
+    app.exchange.release();
+
+    let answered = answering.await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(answered["state"], "unfrozen");
+    assert_eq!(app.holds("acct-slow").await["frozen"], false);
+    app.exchange
+        .wait_for_notification("acct-slow", "unfreeze_unfrozen")
+        .await;
+}
+
+async fn a_failed_automatic_unfreeze_never_says_unfrozen_and_goes_to_the_agents(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = verified_p3_holder(&app, "acct-fail").await;
+    let review = app.flow_status(&token).await;
+    app.exchange.fail_next(1000);
+
+    app.flow_post(&token, "activity", answers_all(&review, true)).await;
+
+    let status = crate::helpers::eventually("the flow to go to review", Duration::from_secs(15), || async {
+        let status = app.flow_status(&token).await;
+        (status["state"] == "in_review").then_some(status)
+    })
+    .await;
+    assert_eq!(status["queue_position"], 1);
+    app.exchange
+        .wait_for_notification("acct-fail", "unfreeze_in_review")
+        .await;
+    assert!(!told_unfrozen(&app, "acct-fail"), "never told unfrozen");
+    assert_eq!(app.holds("acct-fail").await["frozen"], true);
+}
+
+async fn a_rise_to_p1_during_an_automatic_unfreeze_stops_the_lift(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = verified_p3_holder(&app, "acct-rise").await;
+    let review = app.flow_status(&token).await;
+    app.exchange.stall();
+    let answering = {
+        let (client, url, body) = (
+            app.client.clone(),
+            app.url(&format!("/v1/unfreeze/{token}/activity")),
+            answers_all(&review, true),
+        );
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap() })
+    };
+    // Two freezes by the containment, then the cool-off the unfreeze places first.
+    app.exchange.wait_for_actions("acct-rise", "place_hold", 3).await;
+
+    let raised = app.ingest(&p1_withdrawal("re-2", "acct-rise")).await;
+    assert_eq!(raised["priority"], "P1");
+    app.exchange.release();
+    let answered = answering.await.unwrap().json::<Value>().await.unwrap();
+
+    assert_eq!(
+        answered["state"], "in_review",
+        "a P1 needs two agents, not the holder's word"
+    );
+    app.settle().await;
+    assert_eq!(app.holds("acct-rise").await["frozen"], true);
+    assert!(!told_unfrozen(&app, "acct-rise"));
+    let lifts = app
+        .exchange
+        .received()
+        .iter()
+        .filter(|r| r.field("account_id") == "acct-rise" && r.field("action") == "lift_hold")
+        .count();
+    assert_eq!(lifts, 0, "nothing was lifted");
+}
+
+async fn an_agents_lift_waits_for_the_approvals_a_risen_priority_needs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let lee = app.agent("lee", Role::Lead).await;
+    let max = app.agent("max", Role::Lead).await;
+    let token = verified_p3_holder(&app, "acct-4e").await;
+    let review = app.flow_status(&token).await;
+    app.flow_post(&token, "activity", answers_all(&review, false)).await;
+    let incident = app.incident_of(&lee, "acct-4e").await;
+    app.exchange.stall();
+    let run: Value = app
+        .start_run(&lee, &incident, "unfreeze-account")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(run["steps"][1]["status"], "succeeded", "a P3 needs no second lead");
+    // Two freezes by the containment, then the cool-off the unfreeze places first.
+    app.exchange.wait_for_actions("acct-4e", "place_hold", 3).await;
+
+    app.ingest(&p1_withdrawal("re-2", "acct-4e")).await;
+    app.exchange.release();
+
+    let waiting = crate::helpers::eventually("the lift to wait for approval", Duration::from_secs(15), || async {
+        let run: Value = app
+            .get_as(&lee, &format!("/v1/runs/{run_id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (run["steps"][3]["waiting_for"] == "approval").then_some(run)
+    })
+    .await;
+    assert_eq!(waiting["status"], "waiting");
+    assert_eq!(app.holds("acct-4e").await["frozen"], true);
+
+    let approved = app
+        .post_as(&max, &format!("/v1/runs/{run_id}/approve"))
+        .header("x-holdfast-otp", app.fresh_code(&max.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::OK);
+    app.wait_for_run(&lee, &run_id, "succeeded").await;
+    assert_eq!(app.holds("acct-4e").await["frozen"], false);
+    assert_eq!(app.flow_status(&token).await["state"], "unfrozen");
+}
+
+async fn a_code_sent_before_a_master_key_rotation_still_verifies(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.exchange.set_second_factor(None);
+    let token = frozen_flow(&app, p1_withdrawal("re-1", "acct-rot"), "acct-rot").await;
+    let code = app.unfreeze_code("acct-rot").await;
+    let old_key = app.settings["HOLDFAST_MASTER_KEY"].clone();
+
+    let rotated = spawn_app_on(&app, |settings| {
+        settings
+            .set("HOLDFAST_MASTER_KEY", crate::helpers::random_base64(32))
+            .set("HOLDFAST_MASTER_KEY_PREVIOUS", old_key);
+    })
+    .await;
+    let accepted = rotated.flow_post(&token, "code", json!({"code": code})).await;
+
+    assert_eq!(accepted.status(), StatusCode::OK);
+    assert_eq!(rotated.flow_status(&token).await["state"], "awaiting_activity_review");
 }

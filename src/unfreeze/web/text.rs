@@ -39,6 +39,8 @@ pub struct Texts {
     pub mine: &'static str,
     pub not_mine: &'static str,
     pub activity_button: &'static str,
+    pub unfreezing_heading: &'static str,
+    pub unfreezing_body: &'static str,
     pub in_review_heading: &'static str,
     pub in_review_body: &'static str,
     pub queue_position: &'static str,
@@ -102,6 +104,9 @@ const EN: Texts = Texts {
     mine: "Yes, this was me",
     not_mine: "No, this was not me",
     activity_button: "Send my answers",
+    unfreezing_heading: "We are unfreezing your account",
+    unfreezing_body: "Your answers are in. We are lifting the freeze with the exchange now; this usually takes a few seconds. \
+                      We will message you the moment it is done.",
     in_review_heading: "A security specialist is reviewing your request",
     in_review_body: "You do not need to do anything else. We will message you as soon as there is a decision.",
     queue_position: "Your place in the queue",
@@ -164,6 +169,9 @@ const KO: Texts = Texts {
     mine: "네, 제가 했습니다",
     not_mine: "아니요, 제가 하지 않았습니다",
     activity_button: "답변 보내기",
+    unfreezing_heading: "계정 동결을 해제하고 있습니다",
+    unfreezing_body: "답변이 접수되었습니다. 지금 거래소와 함께 동결을 해제하고 있으며, 보통 몇 초면 끝납니다. \
+                      완료되는 즉시 메시지로 알려드리겠습니다.",
     in_review_heading: "보안 담당자가 요청을 검토하고 있습니다",
     in_review_body: "더 하실 일은 없습니다. 결정이 나는 대로 메시지로 알려드리겠습니다.",
     queue_position: "대기 순번",

@@ -143,6 +143,11 @@ pub fn flow(lang: Lang, token: &str, csrf: &str, status: &FlowStatus, error: Opt
                     button type="submit" { (t.second_factor_button) }
                 }
             }
+            FlowState::AwaitingActivityReview if status.answers.is_some() => {
+                h1 { (t.unfreezing_heading) }
+                p { (t.unfreezing_body) }
+                p { a href={ "/unfreeze/" (token) "?lang=" (lang.code()) } { (t.refresh) } }
+            }
             FlowState::AwaitingActivityReview => {
                 h1 { (t.activity_heading) }
                 p { (t.activity_intro) }
