@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 /// only once the alert and its incident are committed.
 #[tracing::instrument(skip_all, fields(alert.id, incident.id))]
 async fn post_alert(State(state): State<AppState>, signed: Signed) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let alert = Alert::parse(&parse_json(&signed.body)?)?;
+    let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let ingested = match known_duplicate(&state, &alert).await? {
         Some(duplicate) => duplicate,
