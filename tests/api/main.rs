@@ -13,6 +13,7 @@ mod health;
 mod holds;
 mod incidents;
 mod instances;
+mod outbound;
 mod playbooks;
 mod restart;
 mod roles;
