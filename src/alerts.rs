@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::domain::alert::Alert;
 use crate::error::ApiError;
-use crate::http::{Signed, parse_json};
+use crate::http::{Signed, parse_json, scope};
 
 pub mod intake;
 
@@ -42,7 +42,10 @@ pub fn routes() -> Router<AppState> {
 /// Answers `201` for a new alert and `200` for a repeat of a known `alert_id`,
 /// only once the alert and its incident are committed.
 #[tracing::instrument(skip_all, fields(alert.id, incident.id))]
-async fn post_alert(State(state): State<AppState>, signed: Signed) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn post_alert(
+    State(state): State<AppState>,
+    signed: Signed<scope::Alerts>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let ingested = match known_duplicate(&state, &alert).await? {

@@ -1,6 +1,8 @@
 //! Request extractors shared by every feature: signed requests, JSON bodies
 //! with the application's own problem responses, and the body size limit.
 
+use std::marker::PhantomData;
+
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
@@ -9,7 +11,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::domain::validation::FieldError;
 use crate::error::ApiError;
-use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, TIMESTAMP_HEADER};
 
 /// The largest request body accepted (SPEC §2).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -37,20 +39,51 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(bytes).map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))
 }
 
-/// A request signed with a trusted key (SPEC §2): which key, and the raw body.
-pub struct Signed {
-    pub key_id: String,
-    pub body: Bytes,
+/// The scope a route needs, as a type: see [`Signed`].
+pub trait RequiredScope {
+    const SCOPE: Scope;
 }
 
-impl FromRequest<AppState> for Signed {
+/// The scopes routes can require of a signed request's key.
+pub mod scope {
+    use super::{RequiredScope, Scope};
+
+    /// Posting alerts (`POST /v1/alerts`).
+    pub struct Alerts;
+
+    /// Reading an account's holds (`GET /v1/accounts/{id}/holds`).
+    pub struct Holds;
+
+    impl RequiredScope for Alerts {
+        const SCOPE: Scope = Scope::Alerts;
+    }
+
+    impl RequiredScope for Holds {
+        const SCOPE: Scope = Scope::Holds;
+    }
+}
+
+/// A request signed with a trusted key (SPEC §2) that grants scope `S`:
+/// which key, and the raw body.
+///
+/// The scope is a type parameter with no default, so a handler taking a
+/// signed request states the scope it needs in its signature and cannot
+/// forget it. A bad signature is a `401`; a good one from a key without the
+/// scope is a `403` (`/problems/forbidden`).
+pub struct Signed<S: RequiredScope> {
+    pub key_id: String,
+    pub body: Bytes,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body).await?;
         let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
-        let key_id = state
+        let key = state
             .config()
             .ingest_keys
             .verify(
@@ -61,9 +94,17 @@ impl FromRequest<AppState> for Signed {
                 state.clock().now(),
             )
             .map_err(|error| ApiError::unauthorized("invalid-signature", error.to_string()))?;
+        if !key.scopes.allows(S::SCOPE) {
+            return Err(ApiError::forbidden(format!(
+                "the key `{}` does not grant the `{}` scope this request needs",
+                key.id,
+                S::SCOPE
+            )));
+        }
         Ok(Signed {
-            key_id: key_id.to_owned(),
+            key_id: key.id.to_owned(),
             body,
+            scope: PhantomData,
         })
     }
 }

@@ -286,7 +286,7 @@ async fn start(
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;
     }));
-    let ingest_setting = vars["HOLDFAST_INGEST_KEYS"].split(',').next().unwrap().to_owned();
+    let ingest_setting = signing_key_of(vars["HOLDFAST_INGEST_KEYS"].split(',').next().unwrap());
 
     TestApp {
         address,
@@ -306,6 +306,14 @@ async fn start(
     }
 }
 
+/// The `key_id=secret` signing part of an `HOLDFAST_INGEST_KEYS` entry,
+/// which may name scopes (`key_id:alerts+holds=secret`).
+pub fn signing_key_of(entry: &str) -> String {
+    let (name, secret) = entry.split_once('=').expect("an entry is key_id=secret");
+    let id = name.split_once(':').map_or(name, |(id, _)| id);
+    format!("{id}={secret}")
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
@@ -313,8 +321,13 @@ impl TestApp {
 
     /// Sends `body` signed by the risk engine.
     pub async fn signed(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
+        self.signed_with(&self.ingest_key, method, path, body).await
+    }
+
+    /// Sends `body` signed with `key`.
+    pub async fn signed_with(&self, key: &SigningKey, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
         let mut request = self.client.request(method, self.url(path)).body(body.to_vec());
-        for (name, value) in self.ingest_key.headers(self.clock.now(), body) {
+        for (name, value) in key.headers(self.clock.now(), body) {
             request = request.header(name, value);
         }
         request.send().await.expect("the request reaches the server")

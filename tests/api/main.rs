@@ -13,6 +13,7 @@ mod health;
 mod holds;
 mod incidents;
 mod instances;
+mod key_scopes;
 mod outbound;
 mod playbooks;
 mod restart;
