@@ -4,21 +4,17 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::agents;
 use crate::alerts::{self, Intake, intake::IntakeQueue};
@@ -26,10 +22,9 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::error::{self, ApiError};
+use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::holds;
-use crate::http::MAX_BODY_BYTES;
 use crate::incidents;
 use crate::outbox::{self, OutboxSignal};
 use crate::playbooks::{self, Playbooks};
@@ -116,7 +111,7 @@ impl AppState {
 /// The router, with every feature's routes and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -127,42 +122,8 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(playbooks::routes())
         .merge(runs::routes())
-        .merge(unfreeze::routes(state.clone()))
-        .layer(middleware::from_fn(error::log_server_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(middleware::from_fn(error::problem_for_bare_errors))
-        .layer(middleware::from_fn(record_latency))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(CatchPanicLayer::new())
-        .with_state(state)
-}
-
-/// The request span: method and route, never the query string (it may carry tokens).
-fn request_span(request: &Request) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |path| path.as_str());
-    tracing::info_span!("request", method = %request.method(), route = %route)
-}
-
-async fn record_latency(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    metrics::histogram!(
-        "holdfast_http_request_duration_seconds",
-        "method" => method,
-        "route" => route,
-        "status" => response.status().as_u16().to_string(),
-    )
-    .record(started.elapsed().as_secs_f64());
-    response
+        .merge(unfreeze::routes(state.clone()));
+    crate::middleware::stack(routes, timeout).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {

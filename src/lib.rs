@@ -24,6 +24,7 @@ pub mod holds;
 pub mod http;
 pub mod ids;
 pub mod incidents;
+pub mod middleware;
 pub mod outbox;
 pub mod playbooks;
 pub mod ratelimit;
