@@ -30,6 +30,7 @@ use crate::outbox::{self, OutboxSignal};
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs;
+use crate::server;
 use crate::shared::Shared;
 use crate::sla;
 use crate::storage::{Committed, Database, DatabaseKind};
@@ -37,6 +38,9 @@ use crate::unfreeze;
 
 /// How long shutdown waits for background work to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How much longer than the request time limit shutdown lets requests in
+/// flight take to finish and send their answers.
+const RESPONSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Everything a request handler or background task needs. Cheap to clone.
 #[derive(Clone)]
@@ -109,12 +113,16 @@ impl AppState {
 }
 
 /// The router, with every feature's routes and the middleware stack.
+/// `/metrics` is here unless `HOLDFAST_ADMIN_LISTEN` moves it to [`admin_router`].
 pub fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if state.config().admin_listen.is_none() {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    let routes = routes
         .merge(alerts::routes())
         .merge(holds::routes())
         .merge(auth::routes())
@@ -124,6 +132,12 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(unfreeze::routes(state.clone()));
     crate::middleware::stack(routes, timeout).with_state(state)
+}
+
+/// What the admin listener serves: `/metrics`, behind the same layers.
+pub fn admin_router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), timeout).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -175,9 +189,11 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// A built application, bound to its port and ready to run.
+/// A built application, bound to its port(s) and ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// Bound when `HOLDFAST_ADMIN_LISTEN` is set: `/metrics` is served there only.
+    admin_listener: Option<TcpListener>,
     state: AppState,
     intake_queue: IntakeQueue,
 }
@@ -190,6 +206,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let admin_listener = match config.admin_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("Failed to listen on {address} (HOLDFAST_ADMIN_LISTEN)"))?,
+            ),
+            None => None,
+        };
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
@@ -214,6 +238,7 @@ impl Application {
         }));
         Ok(Self {
             listener,
+            admin_listener,
             state,
             intake_queue,
         })
@@ -227,6 +252,13 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Where `/metrics` is served, when `HOLDFAST_ADMIN_LISTEN` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener
+            .as_ref()
+            .map(|listener| listener.local_addr().expect("a bound listener has an address"))
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
@@ -236,6 +268,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application {
             listener,
+            admin_listener,
             state,
             intake_queue,
         } = self;
@@ -257,8 +290,36 @@ impl Application {
         background.spawn(runs::sweep_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(unfreeze::expire_until_cancelled(state.clone(), cancel.clone()));
 
-        let app = router(state.clone());
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let stop_serving = CancellationToken::new();
+        let stop_on_signal = stop_serving.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop_on_signal.cancel();
+        });
+        let limits = state.config().server;
+        let grace = state.config().request_timeout + RESPONSE_GRACE;
+        let public = server::serve(
+            "public",
+            listener,
+            router(state.clone()),
+            limits,
+            stop_serving.clone(),
+            grace,
+        );
+        let admin = async {
+            if let Some(admin_listener) = admin_listener {
+                server::serve(
+                    "admin",
+                    admin_listener,
+                    admin_router(state.clone()),
+                    limits,
+                    stop_serving.clone(),
+                    grace,
+                )
+                .await;
+            }
+        };
+        tokio::join!(public, admin);
 
         cancel.cancel();
         let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -269,7 +330,7 @@ impl Application {
             tracing::warn!("background tasks did not stop in time");
         }
         state.db().close().await;
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ use base64::Engine;
 use ring::hmac;
 use zeroize::Zeroizing;
 
+use crate::client_address::TrustedProxies;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::parse_duration;
 use crate::playbooks::PlaybookKeys;
@@ -21,6 +22,11 @@ use crate::signing::{KeyRing, SigningKey};
 use crate::storage::DatabaseKind;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Open connections served at once, per listener, unless `HOLDFAST_MAX_CONNECTIONS` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The longest header read timeout accepted: a slow client may hold a
+/// connection this long without sending a request.
+pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://holdfast.db";
 pub const MASTER_KEY_FILE: &str = "holdfast.key";
 /// The id of the ingest key used in development when `HOLDFAST_INGEST_KEYS` is unset.
@@ -96,10 +102,27 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+/// How the listeners treat connections (`src/server.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    /// A connection must deliver a request's complete headers within this
+    /// long of the server starting to wait for them (on a new connection,
+    /// and between requests on a kept-alive one), or it is closed.
+    pub header_read_timeout: Duration,
+    /// Open connections per listener; past it, new connections wait in the
+    /// kernel's accept queue.
+    pub max_connections: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub environment: Environment,
     pub listen: SocketAddr,
+    /// Where `/metrics` is served instead of `listen`, when set.
+    pub admin_listen: Option<SocketAddr>,
+    /// The load balancers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    pub server: ServerLimits,
     pub database_url: String,
     pub database_max_connections: u32,
     pub redis_url: Option<String>,
@@ -144,6 +167,25 @@ impl Config {
         let listen: SocketAddr = listen
             .parse()
             .with_context(|| format!("HOLDFAST_LISTEN: `{listen}` is not an address such as 127.0.0.1:8080"))?;
+
+        let admin_listen = match var("HOLDFAST_ADMIN_LISTEN") {
+            Some(text) => Some(text.parse::<SocketAddr>().with_context(|| {
+                format!("HOLDFAST_ADMIN_LISTEN: `{text}` is not an address such as 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
+        let trusted_proxies = match var("HOLDFAST_TRUSTED_PROXIES") {
+            Some(text) => TrustedProxies::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_TRUSTED_PROXIES: {e}"))?,
+            None => TrustedProxies::default(),
+        };
+        let header_read_timeout = duration_or(&var, "HOLDFAST_HEADER_READ_TIMEOUT", "10s")?;
+        if header_read_timeout.is_zero() || header_read_timeout > MAX_HEADER_READ_TIMEOUT {
+            bail!("HOLDFAST_HEADER_READ_TIMEOUT: must be more than 0 and at most 10s");
+        }
+        let max_connections = parse_or(&var, "HOLDFAST_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?;
+        if max_connections == 0 {
+            bail!("HOLDFAST_MAX_CONNECTIONS: must be at least 1");
+        }
 
         let database_url = var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         let database = DatabaseKind::of_url(&database_url)
@@ -277,6 +319,12 @@ impl Config {
         Ok(Config {
             environment,
             listen,
+            admin_listen,
+            trusted_proxies,
+            server: ServerLimits {
+                header_read_timeout,
+                max_connections,
+            },
             database_url,
             database_max_connections,
             redis_url,
@@ -466,5 +514,42 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains(SECRET));
         assert!(!printed.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn edge_settings_are_parsed_and_bad_ones_name_their_variable() {
+        let config_with = |name: &str, value: &str| config(&[("HOLDFAST_MASTER_KEY", SECRET), (name, value)]);
+        let defaults = config(&[("HOLDFAST_MASTER_KEY", SECRET)]).unwrap();
+        assert_eq!(defaults.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.server.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert!(defaults.admin_listen.is_none());
+        assert!(defaults.trusted_proxies.is_empty());
+
+        let set = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "500ms"),
+            ("HOLDFAST_MAX_CONNECTIONS", "64"),
+            ("HOLDFAST_ADMIN_LISTEN", "127.0.0.1:9090"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+        ])
+        .unwrap();
+        assert_eq!(set.server.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(set.server.max_connections, 64);
+        assert_eq!(set.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert!(set.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        assert!(set.trusted_proxies.contains("2001:db8::7".parse().unwrap()));
+
+        for (name, value) in [
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "11s"),
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "0s"),
+            ("HOLDFAST_MAX_CONNECTIONS", "0"),
+            ("HOLDFAST_MAX_CONNECTIONS", "many"),
+            ("HOLDFAST_ADMIN_LISTEN", "metrics"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/40"),
+        ] {
+            let error = config_with(name, value).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{name}={value}: {error}");
+        }
     }
 }

@@ -8,6 +8,8 @@ mod alerts;
 mod audit;
 mod auth;
 mod browser;
+mod client_address;
+mod connections;
 mod fake_exchange;
 mod health;
 mod holds;
