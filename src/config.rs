@@ -201,6 +201,11 @@ impl Config {
         {
             bail!("HOLDFAST_REDIS_URL: must start with redis:// or rediss://");
         }
+        if production && database == DatabaseKind::Postgres && redis_url.is_none() {
+            bail!(
+                "HOLDFAST_REDIS_URL: required in production with PostgreSQL; instances without it never see each other's hold changes or rate-limit buckets"
+            );
+        }
 
         let master_key = match var("HOLDFAST_MASTER_KEY") {
             Some(text) => MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY: {e}"))?,
@@ -244,6 +249,13 @@ impl Config {
         if ingest_keys.is_empty() {
             bail!("HOLDFAST_INGEST_KEYS: no keys given");
         }
+        let unscoped = ingest_keys.keys_without_named_scopes();
+        if production && !unscoped.is_empty() {
+            bail!(
+                "HOLDFAST_INGEST_KEYS: in production every key names its scopes (key_id:alerts=…, key_id:holds=…); {} does not",
+                unscoped.join(", ")
+            );
+        }
 
         let priority_rules = match var("HOLDFAST_PRIORITY_RULES") {
             Some(path) => load_rules(Path::new(&path)).context("HOLDFAST_PRIORITY_RULES")?,
@@ -277,8 +289,8 @@ impl Config {
                 None
             }
             (Some(account_control_url), Some(notify_url), Some(key)) => {
-                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url)?;
-                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url)?;
+                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url, production)?;
+                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url, production)?;
                 let key = SigningKey::parse(&key).map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
                 Some(ExchangeConfig {
                     account_control_url,
@@ -299,7 +311,7 @@ impl Config {
 
         let public_url = match var("HOLDFAST_PUBLIC_URL") {
             Some(url) => {
-                check_http_url("HOLDFAST_PUBLIC_URL", &url)?;
+                check_http_url("HOLDFAST_PUBLIC_URL", &url, production)?;
                 Some(url.trim_end_matches('/').to_owned())
             }
             None if production => {
@@ -397,9 +409,14 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn check_http_url(name: &str, url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-        bail!("{name}: `{url}` must start with http:// or https://");
+/// Checks an http(s) URL; with `https_only` (production), plain http is refused.
+fn check_http_url(name: &str, url: &str, https_only: bool) -> anyhow::Result<()> {
+    let rest = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => rest,
+        // The URL is not repeated: it may carry credentials.
+        (None, Some(_)) if https_only => bail!("{name}: plain http:// is refused in production; use https://"),
+        (None, Some(rest)) => rest,
+        (None, None) => bail!("{name}: `{url}` must start with http:// or https://"),
     };
     if rest.is_empty() || rest.starts_with('/') {
         bail!("{name}: `{url}` has no host");
@@ -444,8 +461,12 @@ mod tests {
         vec![
             ("HOLDFAST_ENV", "production".into()),
             ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast".into()),
+            ("HOLDFAST_REDIS_URL", "rediss://redis:6380".into()),
             ("HOLDFAST_MASTER_KEY", SECRET.into()),
-            ("HOLDFAST_INGEST_KEYS", format!("engine={SECRET}")),
+            (
+                "HOLDFAST_INGEST_KEYS",
+                format!("engine:alerts={SECRET},exchange:holds={SECRET}"),
+            ),
             ("HOLDFAST_ACCOUNT_CONTROL_URL", "https://exchange/control".into()),
             ("HOLDFAST_NOTIFY_URL", "https://exchange/notify".into()),
             ("HOLDFAST_OUTBOUND_KEY", format!("holdfast={SECRET}")),
@@ -455,6 +476,15 @@ mod tests {
                 "team=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
             ),
         ]
+    }
+
+    /// The production settings with `name` set to `value`.
+    fn with(vars: &[(&'static str, String)], name: &'static str, value: &str) -> anyhow::Result<Config> {
+        let mut vars = vars.to_vec();
+        vars.retain(|(k, _)| *k != name);
+        vars.push((name, value.to_owned()));
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        config(&vars)
     }
 
     fn without(vars: &[(&'static str, String)], name: &str) -> anyhow::Result<Config> {
@@ -483,6 +513,7 @@ mod tests {
             "HOLDFAST_INGEST_KEYS",
             "HOLDFAST_PUBLIC_URL",
             "HOLDFAST_PLAYBOOK_KEYS",
+            "HOLDFAST_REDIS_URL",
         ] {
             let error = without(&vars, name).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}: {error}");
@@ -514,6 +545,64 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains(SECRET));
         assert!(!printed.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn production_with_postgresql_needs_redis_and_development_does_not() {
+        let error = without(&production(), "HOLDFAST_REDIS_URL").unwrap_err().to_string();
+        assert!(
+            error.starts_with("HOLDFAST_REDIS_URL: required in production"),
+            "{error}"
+        );
+        let development = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast"),
+        ])
+        .unwrap();
+        assert!(development.redis_url.is_none());
+    }
+
+    #[test]
+    fn production_needs_every_ingest_key_to_name_its_scopes() {
+        let error = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts={SECRET},legacy={SECRET}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("HOLDFAST_INGEST_KEYS"), "{error}");
+        assert!(error.contains("legacy does not"), "{error}");
+        assert!(!error.contains(SECRET), "{error}");
+        let both = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts+holds={SECRET}"),
+        );
+        assert!(both.is_ok(), "{both:?}");
+    }
+
+    #[test]
+    fn production_refuses_plain_http_urls_and_development_allows_them() {
+        for name in [
+            "HOLDFAST_ACCOUNT_CONTROL_URL",
+            "HOLDFAST_NOTIFY_URL",
+            "HOLDFAST_PUBLIC_URL",
+        ] {
+            let error = with(&production(), name, "http://exchange.internal/endpoint")
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(name), "{name}: {error}");
+            assert!(error.contains("https://"), "{name}: {error}");
+        }
+        let development = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_ACCOUNT_CONTROL_URL", "http://127.0.0.1:1/control"),
+            ("HOLDFAST_NOTIFY_URL", "http://127.0.0.1:1/notify"),
+            ("HOLDFAST_OUTBOUND_KEY", &format!("holdfast={SECRET}")),
+            ("HOLDFAST_PUBLIC_URL", "http://127.0.0.1:8080"),
+        ]);
+        assert!(development.is_ok(), "{development:?}");
     }
 
     #[test]
