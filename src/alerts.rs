@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::domain::alert::Alert;
 use crate::error::ApiError;
-use crate::http::{Signed, parse_json};
+use crate::http::{Signed, parse_json, scope};
 use crate::state::AppState;
 
 pub mod intake;
@@ -43,8 +43,11 @@ pub fn routes() -> Router<AppState> {
 /// Answers `201` for a new alert and `200` for a repeat of a known `alert_id`,
 /// only once the alert and its incident are committed.
 #[tracing::instrument(skip_all, fields(alert.id, incident.id))]
-async fn post_alert(State(state): State<AppState>, signed: Signed) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let alert = Alert::parse(&parse_json(&signed.body)?)?;
+async fn post_alert(
+    State(state): State<AppState>,
+    signed: Signed<scope::Alerts>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let ingested = match known_duplicate(&state, &alert).await? {
         Some(duplicate) => duplicate,

@@ -4,21 +4,17 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::agents;
 use crate::alerts::queue::{Intake, IntakeQueue};
@@ -27,16 +23,16 @@ use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
-use crate::error::{self, ApiError};
+use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::holds;
-use crate::http::MAX_BODY_BYTES;
 use crate::incidents;
 use crate::outbox::{self, signal::OutboxSignal};
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs::events::RunEvents;
 use crate::runs::{self, waker::RunWaker, waker::RunWakeups};
+use crate::server;
 use crate::shared::Shared;
 use crate::sla;
 use crate::state::{AppState, Inner};
@@ -45,14 +41,21 @@ use crate::unfreeze;
 
 /// How long shutdown waits for background work to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How much longer than the request time limit shutdown lets requests in
+/// flight take to finish and send their answers.
+const RESPONSE_GRACE: Duration = Duration::from_secs(2);
 
 /// The router, with every feature's routes and the middleware stack.
+/// `/metrics` is here unless `HOLDFAST_ADMIN_LISTEN` moves it to [`admin_router`].
 pub fn router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
-    Router::new()
+    let mut routes = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    if state.config().admin_listen.is_none() {
+        routes = routes.route("/metrics", get(metrics));
+    }
+    let routes = routes
         .merge(alerts::routes())
         .merge(holds::routes())
         .merge(auth::routes())
@@ -60,42 +63,14 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
-        .merge(unfreeze::routes(state.clone()))
-        .layer(middleware::from_fn(error::log_server_errors))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(middleware::from_fn(error::problem_for_bare_errors))
-        .layer(middleware::from_fn(record_latency))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(CatchPanicLayer::new())
-        .with_state(state)
+        .merge(unfreeze::routes(state.clone()));
+    crate::middleware::stack(routes, timeout).with_state(state)
 }
 
-/// The request span: method and route, never the query string (it may carry tokens).
-fn request_span(request: &Request) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |path| path.as_str());
-    tracing::info_span!("request", method = %request.method(), route = %route)
-}
-
-async fn record_latency(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    metrics::histogram!(
-        "holdfast_http_request_duration_seconds",
-        "method" => method,
-        "route" => route,
-        "status" => response.status().as_u16().to_string(),
-    )
-    .record(started.elapsed().as_secs_f64());
-    response
+/// What the admin listener serves: `/metrics`, behind the same layers.
+pub fn admin_router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), timeout).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -147,9 +122,11 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// A built application, bound to its port and ready to run.
+/// A built application, bound to its port(s) and ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// Bound when `HOLDFAST_ADMIN_LISTEN` is set: `/metrics` is served there only.
+    admin_listener: Option<TcpListener>,
     state: AppState,
     intake_queue: IntakeQueue,
     run_wakeups: RunWakeups,
@@ -163,6 +140,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
+        let admin_listener = match config.admin_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("Failed to listen on {address} (HOLDFAST_ADMIN_LISTEN)"))?,
+            ),
+            None => None,
+        };
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
@@ -190,6 +175,7 @@ impl Application {
         });
         Ok(Self {
             listener,
+            admin_listener,
             state,
             intake_queue,
             run_wakeups,
@@ -204,6 +190,13 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Where `/metrics` is served, when `HOLDFAST_ADMIN_LISTEN` is set.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener
+            .as_ref()
+            .map(|listener| listener.local_addr().expect("a bound listener has an address"))
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
@@ -213,6 +206,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application {
             listener,
+            admin_listener,
             state,
             intake_queue,
             run_wakeups,
@@ -246,8 +240,36 @@ impl Application {
                 .await
         });
 
-        let app = router(state.clone());
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        let stop_serving = CancellationToken::new();
+        let stop_on_signal = stop_serving.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stop_on_signal.cancel();
+        });
+        let limits = state.config().server;
+        let grace = state.config().request_timeout + RESPONSE_GRACE;
+        let public = server::serve(
+            "public",
+            listener,
+            router(state.clone()),
+            limits,
+            stop_serving.clone(),
+            grace,
+        );
+        let admin = async {
+            if let Some(admin_listener) = admin_listener {
+                server::serve(
+                    "admin",
+                    admin_listener,
+                    admin_router(state.clone()),
+                    limits,
+                    stop_serving.clone(),
+                    grace,
+                )
+                .await;
+            }
+        };
+        tokio::join!(public, admin);
 
         cancel.cancel();
         let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -258,7 +280,7 @@ impl Application {
             tracing::warn!("background tasks did not stop in time");
         }
         state.db().close().await;
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

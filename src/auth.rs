@@ -8,9 +8,7 @@
 //! minutes lock the agent for fifteen minutes; attempts are counted per agent,
 //! and separately rate-limited per client address.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::routing::post;
@@ -42,20 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/auth/step-up", post(step_up))
 }
 
-/// The client's address, for per-address rate limits. Never logged.
-pub struct ClientAddress(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
-        Ok(ClientAddress(address))
-    }
-}
+pub use crate::http::ClientAddress;
 
 struct LoginRequest {
     username: String,

@@ -6,12 +6,18 @@
 //! counts its invalidations, and a load stores its result only if no
 //! invalidation happened in its shard since it began.
 //!
+//! Invalidation reaches only this process. Where other processes change
+//! the same data (several instances without Redis), a cache made
+//! [`with_max_age`](LocalCache::with_max_age) also forgets each entry after a
+//! fixed time, which bounds how long any other instance's change goes unseen.
+//!
 //! Memory stays bounded: each shard keeps at most `capacity / SHARDS`
 //! entries and drops an arbitrary one when full.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 const SHARDS: usize = 64;
 
@@ -19,10 +25,13 @@ pub struct LocalCache<V> {
     shards: Box<[Mutex<Shard<V>>]>,
     hasher: RandomState,
     per_shard: usize,
+    /// How long an entry is served after it was stored; `None`: until invalidated.
+    max_age: Option<Duration>,
 }
 
 struct Shard<V> {
-    entries: HashMap<String, V>,
+    /// Each value with the (monotonic) time it was stored.
+    entries: HashMap<String, (V, Instant)>,
     /// Bumped by every invalidation in this shard.
     generation: u64,
 }
@@ -34,7 +43,17 @@ pub struct LoadTicket {
 }
 
 impl<V: Clone> LocalCache<V> {
+    /// A cache whose entries live until invalidated (for values that never go stale).
     pub fn new(capacity: usize) -> Self {
+        Self::build(capacity, None)
+    }
+
+    /// A cache whose entries are served for at most `max_age` after they were stored.
+    pub fn with_max_age(capacity: usize, max_age: Duration) -> Self {
+        Self::build(capacity, Some(max_age))
+    }
+
+    fn build(capacity: usize, max_age: Option<Duration>) -> Self {
         Self {
             shards: (0..SHARDS)
                 .map(|_| {
@@ -46,7 +65,12 @@ impl<V: Clone> LocalCache<V> {
                 .collect(),
             hasher: RandomState::new(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
+            max_age,
         }
+    }
+
+    fn is_fresh(&self, stored_at: Instant) -> bool {
+        self.max_age.is_none_or(|max_age| stored_at.elapsed() < max_age)
     }
 
     fn shard_of(&self, key: &str) -> usize {
@@ -59,8 +83,9 @@ impl<V: Clone> LocalCache<V> {
         // A std mutex: held for a hash lookup only, never across an await.
         let guard = self.shards[shard].lock().expect("cache lock");
         match guard.entries.get(key) {
-            Some(value) => Ok(value.clone()),
-            None => Err(LoadTicket {
+            Some((value, stored_at)) if self.is_fresh(*stored_at) => Ok(value.clone()),
+            // A stale entry is a miss; the load that follows replaces it.
+            _ => Err(LoadTicket {
                 shard,
                 generation: guard.generation,
             }),
@@ -74,11 +99,12 @@ impl<V: Clone> LocalCache<V> {
             return;
         }
         if guard.entries.len() >= self.per_shard
+            && !guard.entries.contains_key(key)
             && let Some(victim) = guard.entries.keys().next().cloned()
         {
             guard.entries.remove(&victim);
         }
-        guard.entries.insert(key.to_owned(), value);
+        guard.entries.insert(key.to_owned(), (value, Instant::now()));
     }
 
     pub fn invalidate(&self, key: &str) {
@@ -142,5 +168,20 @@ mod tests {
             }
         }
         assert!(cache.len() <= 128, "{} entries", cache.len());
+    }
+
+    #[test]
+    fn an_entry_older_than_the_max_age_is_a_miss() {
+        let lasting = LocalCache::<Arc<str>>::with_max_age(100, Duration::from_secs(3600));
+        let expired = LocalCache::<Arc<str>>::with_max_age(100, Duration::ZERO);
+        for cache in [&lasting, &expired] {
+            let ticket = cache.get("a").unwrap_err();
+            cache.finish_load(ticket, "a", Arc::from("stored"));
+        }
+
+        assert!(lasting.get("a").is_ok(), "an entry younger than its max age is served");
+        let ticket = expired.get("a").expect_err("an entry past its max age is not served");
+        expired.finish_load(ticket, "a", Arc::from("reloaded"));
+        assert_eq!(expired.len(), 1, "the reload replaces the stale entry");
     }
 }

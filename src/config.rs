@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 
+use crate::client_address::TrustedProxies;
 use crate::crypto::MasterKey;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::parse_duration;
@@ -21,6 +22,11 @@ use crate::signing::{KeyRing, PlaybookKeys, SigningKey};
 use crate::storage::DatabaseKind;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Open connections served at once, per listener, unless `HOLDFAST_MAX_CONNECTIONS` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The longest header read timeout accepted: a slow client may hold a
+/// connection this long without sending a request.
+pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://holdfast.db";
 pub const MASTER_KEY_FILE: &str = "holdfast.key";
 /// The id of the ingest key used in development when `HOLDFAST_INGEST_KEYS` is unset.
@@ -54,10 +60,27 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+/// How the listeners treat connections (`src/server.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    /// A connection must deliver a request's complete headers within this
+    /// long of the server starting to wait for them (on a new connection,
+    /// and between requests on a kept-alive one), or it is closed.
+    pub header_read_timeout: Duration,
+    /// Open connections per listener; past it, new connections wait in the
+    /// kernel's accept queue.
+    pub max_connections: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub environment: Environment,
     pub listen: SocketAddr,
+    /// Where `/metrics` is served instead of `listen`, when set.
+    pub admin_listen: Option<SocketAddr>,
+    /// The load balancers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    pub server: ServerLimits,
     pub database_url: String,
     pub database_max_connections: u32,
     pub redis_url: Option<String>,
@@ -103,6 +126,25 @@ impl Config {
             .parse()
             .with_context(|| format!("HOLDFAST_LISTEN: `{listen}` is not an address such as 127.0.0.1:8080"))?;
 
+        let admin_listen = match var("HOLDFAST_ADMIN_LISTEN") {
+            Some(text) => Some(text.parse::<SocketAddr>().with_context(|| {
+                format!("HOLDFAST_ADMIN_LISTEN: `{text}` is not an address such as 127.0.0.1:9090")
+            })?),
+            None => None,
+        };
+        let trusted_proxies = match var("HOLDFAST_TRUSTED_PROXIES") {
+            Some(text) => TrustedProxies::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_TRUSTED_PROXIES: {e}"))?,
+            None => TrustedProxies::default(),
+        };
+        let header_read_timeout = duration_or(&var, "HOLDFAST_HEADER_READ_TIMEOUT", "10s")?;
+        if header_read_timeout.is_zero() || header_read_timeout > MAX_HEADER_READ_TIMEOUT {
+            bail!("HOLDFAST_HEADER_READ_TIMEOUT: must be more than 0 and at most 10s");
+        }
+        let max_connections = parse_or(&var, "HOLDFAST_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?;
+        if max_connections == 0 {
+            bail!("HOLDFAST_MAX_CONNECTIONS: must be at least 1");
+        }
+
         let database_url = var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         let database = DatabaseKind::of_url(&database_url)
             .context("HOLDFAST_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:")?;
@@ -116,6 +158,11 @@ impl Config {
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
             bail!("HOLDFAST_REDIS_URL: must start with redis:// or rediss://");
+        }
+        if production && database == DatabaseKind::Postgres && redis_url.is_none() {
+            bail!(
+                "HOLDFAST_REDIS_URL: required in production with PostgreSQL; instances without it never see each other's hold changes or rate-limit buckets"
+            );
         }
 
         let master_key = match var("HOLDFAST_MASTER_KEY") {
@@ -160,6 +207,13 @@ impl Config {
         if ingest_keys.is_empty() {
             bail!("HOLDFAST_INGEST_KEYS: no keys given");
         }
+        let unscoped = ingest_keys.keys_without_named_scopes();
+        if production && !unscoped.is_empty() {
+            bail!(
+                "HOLDFAST_INGEST_KEYS: in production every key names its scopes (key_id:alerts=…, key_id:holds=…); {} does not",
+                unscoped.join(", ")
+            );
+        }
 
         let priority_rules = match var("HOLDFAST_PRIORITY_RULES") {
             Some(path) => load_rules(Path::new(&path)).context("HOLDFAST_PRIORITY_RULES")?,
@@ -193,8 +247,8 @@ impl Config {
                 None
             }
             (Some(account_control_url), Some(notify_url), Some(key)) => {
-                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url)?;
-                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url)?;
+                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url, production)?;
+                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url, production)?;
                 let key = SigningKey::parse(&key).map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
                 Some(ExchangeConfig {
                     account_control_url,
@@ -215,7 +269,7 @@ impl Config {
 
         let public_url = match var("HOLDFAST_PUBLIC_URL") {
             Some(url) => {
-                check_http_url("HOLDFAST_PUBLIC_URL", &url)?;
+                check_http_url("HOLDFAST_PUBLIC_URL", &url, production)?;
                 Some(url.trim_end_matches('/').to_owned())
             }
             None if production => {
@@ -235,6 +289,12 @@ impl Config {
         Ok(Config {
             environment,
             listen,
+            admin_listen,
+            trusted_proxies,
+            server: ServerLimits {
+                header_read_timeout,
+                max_connections,
+            },
             database_url,
             database_max_connections,
             redis_url,
@@ -307,9 +367,14 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn check_http_url(name: &str, url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
-        bail!("{name}: `{url}` must start with http:// or https://");
+/// Checks an http(s) URL; with `https_only` (production), plain http is refused.
+fn check_http_url(name: &str, url: &str, https_only: bool) -> anyhow::Result<()> {
+    let rest = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => rest,
+        // The URL is not repeated: it may carry credentials.
+        (None, Some(_)) if https_only => bail!("{name}: plain http:// is refused in production; use https://"),
+        (None, Some(rest)) => rest,
+        (None, None) => bail!("{name}: `{url}` must start with http:// or https://"),
     };
     if rest.is_empty() || rest.starts_with('/') {
         bail!("{name}: `{url}` has no host");
@@ -354,8 +419,12 @@ mod tests {
         vec![
             ("HOLDFAST_ENV", "production".into()),
             ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast".into()),
+            ("HOLDFAST_REDIS_URL", "rediss://redis:6380".into()),
             ("HOLDFAST_MASTER_KEY", SECRET.into()),
-            ("HOLDFAST_INGEST_KEYS", format!("engine={SECRET}")),
+            (
+                "HOLDFAST_INGEST_KEYS",
+                format!("engine:alerts={SECRET},exchange:holds={SECRET}"),
+            ),
             ("HOLDFAST_ACCOUNT_CONTROL_URL", "https://exchange/control".into()),
             ("HOLDFAST_NOTIFY_URL", "https://exchange/notify".into()),
             ("HOLDFAST_OUTBOUND_KEY", format!("holdfast={SECRET}")),
@@ -365,6 +434,15 @@ mod tests {
                 "team=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
             ),
         ]
+    }
+
+    /// The production settings with `name` set to `value`.
+    fn with(vars: &[(&'static str, String)], name: &'static str, value: &str) -> anyhow::Result<Config> {
+        let mut vars = vars.to_vec();
+        vars.retain(|(k, _)| *k != name);
+        vars.push((name, value.to_owned()));
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        config(&vars)
     }
 
     fn without(vars: &[(&'static str, String)], name: &str) -> anyhow::Result<Config> {
@@ -393,6 +471,7 @@ mod tests {
             "HOLDFAST_INGEST_KEYS",
             "HOLDFAST_PUBLIC_URL",
             "HOLDFAST_PLAYBOOK_KEYS",
+            "HOLDFAST_REDIS_URL",
         ] {
             let error = without(&vars, name).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}: {error}");
@@ -424,5 +503,100 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains(SECRET));
         assert!(!printed.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn production_with_postgresql_needs_redis_and_development_does_not() {
+        let error = without(&production(), "HOLDFAST_REDIS_URL").unwrap_err().to_string();
+        assert!(
+            error.starts_with("HOLDFAST_REDIS_URL: required in production"),
+            "{error}"
+        );
+        let development = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_DATABASE_URL", "postgres://db/holdfast"),
+        ])
+        .unwrap();
+        assert!(development.redis_url.is_none());
+    }
+
+    #[test]
+    fn production_needs_every_ingest_key_to_name_its_scopes() {
+        let error = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts={SECRET},legacy={SECRET}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("HOLDFAST_INGEST_KEYS"), "{error}");
+        assert!(error.contains("legacy does not"), "{error}");
+        assert!(!error.contains(SECRET), "{error}");
+        let both = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts+holds={SECRET}"),
+        );
+        assert!(both.is_ok(), "{both:?}");
+    }
+
+    #[test]
+    fn production_refuses_plain_http_urls_and_development_allows_them() {
+        for name in [
+            "HOLDFAST_ACCOUNT_CONTROL_URL",
+            "HOLDFAST_NOTIFY_URL",
+            "HOLDFAST_PUBLIC_URL",
+        ] {
+            let error = with(&production(), name, "http://exchange.internal/endpoint")
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with(name), "{name}: {error}");
+            assert!(error.contains("https://"), "{name}: {error}");
+        }
+        let development = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_ACCOUNT_CONTROL_URL", "http://127.0.0.1:1/control"),
+            ("HOLDFAST_NOTIFY_URL", "http://127.0.0.1:1/notify"),
+            ("HOLDFAST_OUTBOUND_KEY", &format!("holdfast={SECRET}")),
+            ("HOLDFAST_PUBLIC_URL", "http://127.0.0.1:8080"),
+        ]);
+        assert!(development.is_ok(), "{development:?}");
+    }
+
+    #[test]
+    fn edge_settings_are_parsed_and_bad_ones_name_their_variable() {
+        let config_with = |name: &str, value: &str| config(&[("HOLDFAST_MASTER_KEY", SECRET), (name, value)]);
+        let defaults = config(&[("HOLDFAST_MASTER_KEY", SECRET)]).unwrap();
+        assert_eq!(defaults.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.server.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert!(defaults.admin_listen.is_none());
+        assert!(defaults.trusted_proxies.is_empty());
+
+        let set = config(&[
+            ("HOLDFAST_MASTER_KEY", SECRET),
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "500ms"),
+            ("HOLDFAST_MAX_CONNECTIONS", "64"),
+            ("HOLDFAST_ADMIN_LISTEN", "127.0.0.1:9090"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
+        ])
+        .unwrap();
+        assert_eq!(set.server.header_read_timeout, Duration::from_millis(500));
+        assert_eq!(set.server.max_connections, 64);
+        assert_eq!(set.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert!(set.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
+        assert!(set.trusted_proxies.contains("2001:db8::7".parse().unwrap()));
+
+        for (name, value) in [
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "11s"),
+            ("HOLDFAST_HEADER_READ_TIMEOUT", "0s"),
+            ("HOLDFAST_MAX_CONNECTIONS", "0"),
+            ("HOLDFAST_MAX_CONNECTIONS", "many"),
+            ("HOLDFAST_ADMIN_LISTEN", "metrics"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
+            ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/40"),
+        ] {
+            let error = config_with(name, value).unwrap_err().to_string();
+            assert!(error.starts_with(name), "{name}={value}: {error}");
+        }
     }
 }

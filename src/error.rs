@@ -21,6 +21,9 @@ use crate::domain::validation::FieldError;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// The whole of what a client learns about an internal error.
+pub const INTERNAL_ERROR_DETAIL: &str = "the server could not complete the request; it has been logged";
+
 /// What a client is told went wrong. Each variant documents its status.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -144,7 +147,7 @@ impl ApiError {
             ApiError::Locked { retry_after } => {
                 format!("too many failed attempts; this agent is locked for another {retry_after} seconds")
             }
-            ApiError::Internal(_) => "the server could not complete the request; it has been logged".into(),
+            ApiError::Internal(_) => INTERNAL_ERROR_DETAIL.into(),
             other => other.to_string(),
         }
     }

@@ -45,7 +45,11 @@ impl Exchange {
     pub fn new(config: Option<ExchangeConfig>, timeout: Duration) -> anyhow::Result<Self> {
         Ok(match config {
             Some(config) => {
+                // Never follow a redirect: the exchange's endpoints are
+                // configured, and a 3xx is a failed delivery (retried under
+                // the same idempotency key), not a new destination to sign for.
                 let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
                     .timeout(timeout)
                     .connect_timeout(Duration::from_secs(3))
                     .build()?;

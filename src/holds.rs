@@ -18,7 +18,7 @@ use crate::domain::ids::{HoldId, RunId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::http::Signed;
+use crate::http::{Signed, scope};
 use crate::outbox::{AccountRequest, queue_action};
 use crate::state::AppState;
 use crate::storage::WriteTx;
@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 async fn account_holds(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
-    _signed: Signed,
+    _signed: Signed<scope::Holds>,
 ) -> Result<Json<AccountHolds>, ApiError> {
     let now = state.clock().now();
     let holds = holds_in_force(&state, &account_id, now).await?;

@@ -1,14 +1,20 @@
 //! Request extractors shared by every feature: signed requests, JSON bodies
 //! with the application's own problem responses, and the body size limit.
 
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
+use crate::client_address::{MalformedForwardedFor, limit_key};
 use crate::domain::validation::FieldError;
 use crate::error::ApiError;
-use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, TIMESTAMP_HEADER};
 use crate::state::AppState;
 
 /// The largest request body accepted (SPEC §2).
@@ -37,20 +43,51 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(bytes).map_err(|error| ApiError::Malformed(format!("the body is not valid JSON: {error}")))
 }
 
-/// A request signed with a trusted key (SPEC §2): which key, and the raw body.
-pub struct Signed {
-    pub key_id: String,
-    pub body: Bytes,
+/// The scope a route needs, as a type: see [`Signed`].
+pub trait RequiredScope {
+    const SCOPE: Scope;
 }
 
-impl FromRequest<AppState> for Signed {
+/// The scopes routes can require of a signed request's key.
+pub mod scope {
+    use super::{RequiredScope, Scope};
+
+    /// Posting alerts (`POST /v1/alerts`).
+    pub struct Alerts;
+
+    /// Reading an account's holds (`GET /v1/accounts/{id}/holds`).
+    pub struct Holds;
+
+    impl RequiredScope for Alerts {
+        const SCOPE: Scope = Scope::Alerts;
+    }
+
+    impl RequiredScope for Holds {
+        const SCOPE: Scope = Scope::Holds;
+    }
+}
+
+/// A request signed with a trusted key (SPEC §2) that grants scope `S`:
+/// which key, and the raw body.
+///
+/// The scope is a type parameter with no default, so a handler taking a
+/// signed request states the scope it needs in its signature and cannot
+/// forget it. A bad signature is a `401`; a good one from a key without the
+/// scope is a `403` (`/problems/forbidden`).
+pub struct Signed<S: RequiredScope> {
+    pub key_id: String,
+    pub body: Bytes,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = request.into_parts();
         let body = read_body(&parts.headers, body).await?;
         let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
-        let key_id = state
+        let key = state
             .config()
             .ingest_keys
             .verify(
@@ -61,10 +98,49 @@ impl FromRequest<AppState> for Signed {
                 state.clock().now(),
             )
             .map_err(|error| ApiError::unauthorized("invalid-signature", error.to_string()))?;
+        if !key.scopes.allows(S::SCOPE) {
+            return Err(ApiError::forbidden(format!(
+                "the key `{}` does not grant the `{}` scope this request needs",
+                key.id,
+                S::SCOPE
+            )));
+        }
         Ok(Signed {
-            key_id: key_id.to_owned(),
+            key_id: key.id.to_owned(),
             body,
+            scope: PhantomData,
         })
+    }
+}
+
+/// The client behind a request, as its rate-limit key. Never logged.
+pub struct ClientAddress(pub String);
+
+impl fmt::Debug for ClientAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientAddress(<redacted>)")
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The server puts every connection's peer on its requests; a request
+        // without one was not served by it, and must not share a bucket.
+        let ConnectInfo(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("the request carries no peer address"))?;
+        let client = state
+            .config()
+            .trusted_proxies
+            .client_of(peer.ip(), &parts.headers)
+            .map_err(|MalformedForwardedFor| {
+                ApiError::Malformed("X-Forwarded-For from the proxy does not name the client's address".into())
+            })?;
+        Ok(ClientAddress(limit_key(client)))
     }
 }
 

@@ -1,8 +1,10 @@
 //! Ephemeral state every instance must agree on: the hold cache and its
 //! invalidation, rate-limit buckets, and the fast path for repeated alerts.
 //!
-//! Without `HOLDFAST_REDIS_URL` it lives in the process (one instance). With
-//! it, it lives in Redis under `HOLDFAST_REDIS_PREFIX`:
+//! Without `HOLDFAST_REDIS_URL` it lives in the process (one instance);
+//! cached holds are then served for at most a second, so even several
+//! instances sharing a database without Redis see each other's freezes
+//! within a second. With it, it lives in Redis under `HOLDFAST_REDIS_PREFIX`:
 //!
 //! - `holds:<account>`: the account's holds in force (JSON, 60 s), and
 //!   `holds:v:<account>`: a version bumped by every change after its commit.
@@ -36,6 +38,10 @@ use crate::storage::Database;
 
 /// How many accounts (and alert ids) the in-process caches remember.
 const LOCAL_CAPACITY: usize = 100_000;
+/// How long this process serves an account's holds from memory without
+/// Redis. Its own changes invalidate at once; this bounds how long a change
+/// committed by another instance on the same database goes unseen.
+const LOCAL_HOLDS_MAX_AGE: Duration = Duration::from_secs(1);
 /// How long Redis keeps an account's cached holds.
 const HOLDS_TTL_SECONDS: u64 = 60;
 /// How long Redis keeps the version of an account's holds.
@@ -129,7 +135,7 @@ impl Shared {
                 })
                 .collect();
             return Ok(Shared::InProcess(InProcess {
-                holds: LocalCache::new(LOCAL_CAPACITY),
+                holds: LocalCache::with_max_age(LOCAL_CAPACITY, LOCAL_HOLDS_MAX_AGE),
                 alerts: LocalCache::new(LOCAL_CAPACITY),
                 limiters,
             }));

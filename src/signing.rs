@@ -113,28 +113,127 @@ pub enum SignatureError {
     BadSignature,
 }
 
+/// What an inbound key may do (SPEC §1): post alerts, read holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Alerts,
+    Holds,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 2] = [Scope::Alerts, Scope::Holds];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Alerts => "alerts",
+            Scope::Holds => "holds",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Scope::Alerts => 1,
+            Scope::Holds => 2,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The set of scopes a key grants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    pub const ALL: Scopes = Scopes(3);
+
+    /// Parses `scope+scope`; each must be a known scope, and at least one is named.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut bits = 0;
+        for name in text.split('+').map(str::trim) {
+            let scope = Scope::ALL
+                .into_iter()
+                .find(|scope| scope.as_str() == name)
+                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts and holds"))?;
+            bits |= scope.bit();
+        }
+        Ok(Scopes(bits))
+    }
+
+    pub fn allows(self, scope: Scope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+}
+
+/// A key trusted for inbound requests, with what it may do.
+#[derive(Clone, Debug)]
+struct TrustedKey {
+    key: SigningKey,
+    scopes: Scopes,
+    /// Whether the entry named its scopes (production requires it).
+    scopes_named: bool,
+}
+
+/// The key that signed a request, once its signature checked out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifiedKey<'a> {
+    pub id: &'a str,
+    pub scopes: Scopes,
+}
+
 /// The keys trusted to sign inbound requests.
 #[derive(Clone, Debug, Default)]
 pub struct KeyRing {
-    keys: HashMap<String, SigningKey>,
+    keys: HashMap<String, TrustedKey>,
 }
 
 impl KeyRing {
-    /// Parses a comma-separated list of `key_id=secret`.
+    /// Parses a comma-separated list of `key_id=secret` or
+    /// `key_id:scope+scope=secret`; an entry without scopes grants them all.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut keys = HashMap::new();
         for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-            let key = SigningKey::parse(entry)?;
-            if keys.insert(key.id.clone(), key).is_some() {
+            let (name, secret) = entry
+                .split_once('=')
+                .ok_or_else(|| "expected key_id=secret or key_id:scope+scope=secret".to_owned())?;
+            let (id, scopes) = match name.split_once(':') {
+                Some((id, scopes)) => {
+                    let scopes = Scopes::parse(scopes).map_err(|e| format!("key `{}`: {e}", id.trim()))?;
+                    (id, Some(scopes))
+                }
+                None => (name, None),
+            };
+            let key = SigningKey::parse(&format!("{id}={secret}"))?;
+            let trusted = TrustedKey {
+                key,
+                scopes: scopes.unwrap_or(Scopes::ALL),
+                scopes_named: scopes.is_some(),
+            };
+            if keys.insert(trusted.key.id.clone(), trusted).is_some() {
                 return Err("a key id appears twice".into());
             }
         }
         Ok(Self { keys })
     }
 
+    /// A ring of keys that may do everything (the development key).
     pub fn from_keys(keys: impl IntoIterator<Item = SigningKey>) -> Self {
         Self {
-            keys: keys.into_iter().map(|key| (key.id.clone(), key)).collect(),
+            keys: keys
+                .into_iter()
+                .map(|key| {
+                    let trusted = TrustedKey {
+                        key,
+                        scopes: Scopes::ALL,
+                        scopes_named: false,
+                    };
+                    (trusted.key.id.clone(), trusted)
+                })
+                .collect(),
         }
     }
 
@@ -142,7 +241,20 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
-    /// Checks a request's signature headers against its raw body; returns the key id.
+    /// The ids of keys whose entry did not name its scopes, sorted.
+    pub fn keys_without_named_scopes(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .keys
+            .values()
+            .filter(|trusted| !trusted.scopes_named)
+            .map(|trusted| trusted.key.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Checks a request's signature headers against its raw body; returns the
+    /// key that signed it and what that key may do.
     pub fn verify(
         &self,
         key_id: Option<&str>,
@@ -150,16 +262,18 @@ impl KeyRing {
         signature: Option<&str>,
         body: &[u8],
         now: Timestamp,
-    ) -> Result<&str, SignatureError> {
+    ) -> Result<VerifiedKey<'_>, SignatureError> {
         let key_id = key_id.ok_or(SignatureError::Missing("X-Holdfast-Key-Id"))?;
         let timestamp = timestamp.ok_or(SignatureError::Missing("X-Holdfast-Timestamp"))?;
         let signature = signature.ok_or(SignatureError::Missing("X-Holdfast-Signature"))?;
-        let key = self.keys.get(key_id).ok_or(SignatureError::UnknownKey)?;
+        let trusted = self.keys.get(key_id).ok_or(SignatureError::UnknownKey)?;
         let timestamp: i64 = timestamp
             .trim()
             .parse()
             .map_err(|_| SignatureError::MalformedTimestamp)?;
-        if (now.unix_seconds() - timestamp).abs() > MAX_CLOCK_SKEW_SECONDS {
+        // `abs_diff` cannot overflow, whatever the two values: a timestamp
+        // near i64::MIN or i64::MAX is stale, never a panic.
+        if now.unix_seconds().abs_diff(timestamp) > MAX_CLOCK_SKEW_SECONDS.unsigned_abs() {
             return Err(SignatureError::Stale);
         }
         let tag = signature
@@ -167,8 +281,12 @@ impl KeyRing {
             .strip_prefix("v1=")
             .and_then(|hex_tag| hex::decode(hex_tag).ok())
             .ok_or(SignatureError::BadSignature)?;
-        hmac::verify(&key.key, &signed_bytes(timestamp, body), &tag).map_err(|_| SignatureError::BadSignature)?;
-        Ok(&key.id)
+        hmac::verify(&trusted.key.key, &signed_bytes(timestamp, body), &tag)
+            .map_err(|_| SignatureError::BadSignature)?;
+        Ok(VerifiedKey {
+            id: &trusted.key.id,
+            scopes: trusted.scopes,
+        })
     }
 }
 
@@ -242,10 +360,12 @@ mod tests {
     fn a_correctly_signed_body_verifies() {
         let key = SigningKey::parse(&format!("engine={SECRET}")).unwrap();
         let [_, (_, ts), (_, sig)] = key.headers(now(), b"{}");
-        assert_eq!(
-            ring().verify(Some("engine"), Some(&ts), Some(&sig), b"{}", now()),
-            Ok("engine")
-        );
+        let ring = ring();
+        let verified = ring
+            .verify(Some("engine"), Some(&ts), Some(&sig), b"{}", now())
+            .unwrap();
+        assert_eq!(verified.id, "engine");
+        assert_eq!(verified.scopes, Scopes::ALL, "an entry without scopes grants them all");
     }
 
     #[test]
@@ -290,5 +410,64 @@ mod tests {
         assert!(KeyRing::parse("k=c2hvcnQ=").unwrap_err().contains("at least 32"));
         assert!(KeyRing::parse("no-equals-sign").unwrap_err().contains("key_id=secret"));
         assert!(KeyRing::parse("k=***").unwrap_err().contains("base64"));
+        assert!(
+            KeyRing::parse(&format!("k:={SECRET}"))
+                .unwrap_err()
+                .contains("not a scope")
+        );
+        let error = KeyRing::parse(&format!("k:alerts+admin={SECRET}")).unwrap_err();
+        assert!(error.contains("`admin` is not a scope"), "{error}");
+    }
+
+    #[test]
+    fn an_entry_grants_only_the_scopes_it_names() {
+        let ring = KeyRing::parse(&format!(
+            "engine:alerts={SECRET}, exchange:holds={SECRET}, both:holds+alerts={SECRET}"
+        ))
+        .unwrap();
+        let scopes = |id: &str| {
+            let key = SigningKey::parse(&format!("{id}={SECRET}")).unwrap();
+            let [_, (_, ts), (_, sig)] = key.headers(now(), b"");
+            ring.verify(Some(id), Some(&ts), Some(&sig), b"", now()).unwrap().scopes
+        };
+        assert!(scopes("engine").allows(Scope::Alerts));
+        assert!(!scopes("engine").allows(Scope::Holds));
+        assert!(scopes("exchange").allows(Scope::Holds));
+        assert!(!scopes("exchange").allows(Scope::Alerts));
+        assert_eq!(scopes("both"), Scopes::ALL);
+        assert!(ring.keys_without_named_scopes().is_empty());
+        let unscoped = KeyRing::parse(&format!("b={SECRET},a={SECRET},c:holds={SECRET}")).unwrap();
+        assert_eq!(unscoped.keys_without_named_scopes(), ["a", "b"]);
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_and_never_panic() {
+        let key = SigningKey::parse(&format!("engine={SECRET}")).unwrap();
+        for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, -1, 0] {
+            let signature = key.sign(timestamp, b"{}");
+            assert_eq!(
+                ring().verify(
+                    Some("engine"),
+                    Some(&timestamp.to_string()),
+                    Some(&signature),
+                    b"{}",
+                    now()
+                ),
+                Err(SignatureError::Stale),
+                "timestamp {timestamp}"
+            );
+        }
+        let far_past = Timestamp::from_unix_seconds(-62_000_000_000).unwrap();
+        let signature = key.sign(i64::MAX, b"{}");
+        assert_eq!(
+            ring().verify(
+                Some("engine"),
+                Some(&i64::MAX.to_string()),
+                Some(&signature),
+                b"{}",
+                far_past
+            ),
+            Err(SignatureError::Stale)
+        );
     }
 }

@@ -194,7 +194,10 @@ impl Database {
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         let tx = match &self.pools {
             Pools::Postgres(pool) => Backend::Postgres(pool.begin().await?),
-            Pools::Sqlite { writer, .. } => Backend::Sqlite(writer.begin().await?),
+            // IMMEDIATE: take the write lock at the start, so a transaction
+            // that reads before it writes waits for another writer (the busy
+            // timeout) instead of failing when that writer commits first.
+            Pools::Sqlite { writer, .. } => Backend::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
         };
         Ok(WriteTx {
             tx,

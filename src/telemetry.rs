@@ -64,5 +64,36 @@ pub fn init() -> anyhow::Result<Telemetry> {
         .with(fmt)
         .with(otel)
         .try_init()?;
+    log_panics();
     Ok(Telemetry { provider })
+}
+
+/// Sends panics through the log (as one `ERROR` event with the message and
+/// location) instead of raw text on stderr, so they keep the log's format and
+/// land in the span that was current when the code panicked: for a handler,
+/// its request's span. Where no subscriber listens (before logging is set up,
+/// or on a thread of a test without one) the previous hook prints it instead,
+/// so nothing is lost. Installed once.
+pub fn log_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            let location = info
+                .location()
+                .map_or_else(|| "unknown".to_owned(), ToString::to_string);
+            tracing::error!(panic.message = message, panic.location = %location, "panicked");
+            let unheard =
+                tracing::dispatcher::get_default(|dispatch| dispatch.is::<tracing::subscriber::NoSubscriber>());
+            if unheard {
+                previous(info);
+            }
+        }));
+    });
 }

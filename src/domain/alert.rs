@@ -14,6 +14,12 @@ use super::validation::{FieldError, Fields};
 /// The longest identifier (alert id, account id) Holdfast accepts.
 const MAX_IDENTIFIER_LEN: usize = 128;
 
+/// How far after the server clock an alert's `occurred_at` may be. Clocks
+/// drift and time zones get mangled, but an alert dated further ahead is
+/// wrong, and would sort and age (SLA, campaign windows) as if it had not
+/// happened yet.
+pub const MAX_FUTURE_OCCURRED_AT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -177,11 +183,12 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// Parses a request body, naming every field that is missing or wrong.
+    /// Parses a request body received at `now`, naming every field that is
+    /// missing or wrong. An `occurred_at` more than 24 hours after `now` is wrong.
     ///
     /// Unknown fields are ignored so the risk engine can add signals before
     /// Holdfast learns to weigh them.
-    pub fn parse(body: &Value) -> Result<Alert, Vec<FieldError>> {
+    pub fn parse(body: &Value, now: Timestamp) -> Result<Alert, Vec<FieldError>> {
         let mut fields = Fields::new();
         let Some(map) = fields.object(body, "") else {
             return Err(fields.into_errors());
@@ -196,15 +203,23 @@ impl Alert {
             }),
             None => None,
         };
-        let occurred_at = fields.required_str(map, "occurred_at").and_then(|text| {
-            Timestamp::parse_rfc3339(text).or_else(|| {
-                fields.error(
-                    "occurred_at",
-                    "must be an RFC 3339 timestamp such as 2026-11-23T04:00:00Z",
-                );
-                None
-            })
-        });
+        let occurred_at =
+            fields
+                .required_str(map, "occurred_at")
+                .and_then(|text| match Timestamp::parse_rfc3339(text) {
+                    Some(at) if at > now.plus(MAX_FUTURE_OCCURRED_AT) => {
+                        fields.error("occurred_at", "must not be more than 24 hours after the server's clock");
+                        None
+                    }
+                    Some(at) => Some(at),
+                    None => {
+                        fields.error(
+                            "occurred_at",
+                            "must be an RFC 3339 timestamp such as 2026-11-23T04:00:00Z",
+                        );
+                        None
+                    }
+                });
         let risk_score = fields.optional_number(map, "risk_score").and_then(|score| {
             if (0.0..=1.0).contains(&score) {
                 Some(score)
@@ -380,13 +395,18 @@ mod tests {
         })
     }
 
+    /// The server clock the tests parse at: shortly after the alerts they send.
+    fn now() -> Timestamp {
+        Timestamp::parse_rfc3339("2026-11-23T04:00:05Z").unwrap()
+    }
+
     fn fields_of(errors: &[FieldError]) -> Vec<&str> {
         errors.iter().map(|e| e.field.as_str()).collect()
     }
 
     #[test]
     fn a_complete_login_alert_parses_with_flags_defaulting_to_false() {
-        let alert = Alert::parse(&login_alert()).unwrap();
+        let alert = Alert::parse(&login_alert(), now()).unwrap();
         let login = alert.login().unwrap();
         assert!(login.new_device);
         assert!(!login.impossible_travel);
@@ -403,7 +423,7 @@ mod tests {
             "risk_score": 1.5,
             "login": {"new_device": "yes", "failed_mfa_attempts": -1}
         });
-        let errors = Alert::parse(&body).unwrap_err();
+        let errors = Alert::parse(&body, now()).unwrap_err();
         assert_eq!(
             fields_of(&errors),
             [
@@ -421,14 +441,14 @@ mod tests {
     fn an_unknown_kind_is_rejected() {
         let mut body = login_alert();
         body["kind"] = json!("password_spray");
-        assert_eq!(fields_of(&Alert::parse(&body).unwrap_err()), ["kind"]);
+        assert_eq!(fields_of(&Alert::parse(&body, now()).unwrap_err()), ["kind"]);
     }
 
     #[test]
     fn the_section_for_the_kind_is_required() {
         let mut body = login_alert();
         body["kind"] = json!("large_withdrawal");
-        assert_eq!(fields_of(&Alert::parse(&body).unwrap_err()), ["withdrawal"]);
+        assert_eq!(fields_of(&Alert::parse(&body, now()).unwrap_err()), ["withdrawal"]);
     }
 
     #[test]
@@ -437,9 +457,24 @@ mod tests {
         body["kind"] = json!("large_withdrawal");
         body["withdrawal"] = json!({"usd_value": 98000, "amount": "1.5e3"});
         assert_eq!(
-            fields_of(&Alert::parse(&body).unwrap_err()),
+            fields_of(&Alert::parse(&body, now()).unwrap_err()),
             ["withdrawal.amount", "withdrawal.usd_value"]
         );
+    }
+
+    #[test]
+    fn an_alert_dated_more_than_a_day_after_the_server_clock_is_rejected() {
+        let mut body = login_alert();
+        body["occurred_at"] = json!("2026-11-24T04:00:05Z");
+        assert!(Alert::parse(&body, now()).is_ok(), "exactly 24 h ahead is accepted");
+
+        body["occurred_at"] = json!("2026-11-24T04:00:06Z");
+        let errors = Alert::parse(&body, now()).unwrap_err();
+        assert_eq!(fields_of(&errors), ["occurred_at"]);
+        assert!(errors[0].message.contains("24 hours"), "{}", errors[0].message);
+
+        body["occurred_at"] = json!("2016-11-23T04:00:00Z");
+        assert!(Alert::parse(&body, now()).is_ok(), "old alerts are accepted");
     }
 
     #[test]
@@ -453,7 +488,7 @@ mod tests {
 
     #[test]
     fn the_stored_form_round_trips() {
-        let alert = Alert::parse(&login_alert()).unwrap();
+        let alert = Alert::parse(&login_alert(), now()).unwrap();
         let stored = serde_json::to_value(&alert).unwrap();
         assert!(stored.get("login").is_some());
         let back: Alert = serde_json::from_value(stored).unwrap();
@@ -462,7 +497,7 @@ mod tests {
 
     #[test]
     fn summaries_name_the_place_and_time_but_not_the_address() {
-        let alert = Alert::parse(&login_alert()).unwrap();
+        let alert = Alert::parse(&login_alert(), now()).unwrap();
         let summary = alert.summary();
         assert_eq!(
             summary,

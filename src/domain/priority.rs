@@ -298,7 +298,9 @@ mod tests {
         if let Some(risk) = risk {
             body["risk_score"] = json!(risk);
         }
-        Alert::parse(&body).unwrap()
+        // Received as it happened.
+        let now = crate::domain::time::Timestamp::parse_rfc3339(at).unwrap();
+        Alert::parse(&body, now).unwrap()
     }
 
     fn rules() -> PriorityRules {

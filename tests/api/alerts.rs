@@ -19,6 +19,26 @@ on_both_backends!(
     a_body_over_64_kib_is_refused_with_413,
 );
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_dated_more_than_a_day_ahead_is_a_422_naming_occurred_at() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut alert = p3_login("re-1", "acct-1");
+    let ahead = app.clock.now().plus(std::time::Duration::from_secs(25 * 60 * 60));
+    alert["occurred_at"] = json!(ahead.to_rfc3339());
+
+    let response = app.post_alert(&alert).await;
+
+    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["occurred_at"]);
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM alerts").await, 0);
+}
+
 async fn a_new_alert_is_answered_201_with_its_incident(backend: Backend) {
     let app = spawn_app(backend).await;
 

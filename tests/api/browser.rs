@@ -146,7 +146,8 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
 
     // Their own 2-step code.
     browser
-        .find(Locator::Id("second_factor"))
+        .wait()
+        .for_element(Locator::Id("second_factor"))
         .await
         .unwrap()
         .send_keys("246810")
@@ -163,7 +164,8 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
 
     // "Was this you?"
     let legend = browser
-        .find(Locator::Css("fieldset legend"))
+        .wait()
+        .for_element(Locator::Css("fieldset legend"))
         .await
         .unwrap()
         .text()
@@ -171,7 +173,8 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
         .unwrap();
     assert!(legend.contains("Brazil"), "{legend}");
     browser
-        .find(Locator::Id("mine-0"))
+        .wait()
+        .for_element(Locator::Id("mine-0"))
         .await
         .unwrap()
         .click()
@@ -188,7 +191,8 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
 
     // Unfrozen.
     let outcome = browser
-        .find(Locator::Id("outcome"))
+        .wait()
+        .for_element(Locator::Id("outcome"))
         .await
         .unwrap()
         .text()

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use holdfast::signing::{KeyRing, SigningKey};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -41,6 +41,8 @@ struct Behaviour {
     stalled: bool,
     /// The holder's own 2-step code; `None` answers `"status": "none"`.
     second_factor: Option<String>,
+    /// Answer account-control requests with this 3xx, pointing at `/elsewhere`.
+    redirect: Option<StatusCode>,
 }
 
 struct Inner {
@@ -48,6 +50,8 @@ struct Inner {
     /// Holdfast's clock, which tests move forward: signatures are checked against it.
     clock: holdfast::clock::Clock,
     received: Mutex<Vec<Received>>,
+    /// Requests that reached `/elsewhere`, the target of redirects.
+    redirected: Mutex<usize>,
     behaviour: Mutex<Behaviour>,
     arrived: Notify,
     released: Notify,
@@ -68,6 +72,7 @@ impl FakeExchange {
             keys: KeyRing::from_keys([key]),
             clock,
             received: Mutex::default(),
+            redirected: Mutex::default(),
             behaviour: Mutex::default(),
             arrived: Notify::new(),
             released: Notify::new(),
@@ -75,6 +80,7 @@ impl FakeExchange {
         let router = Router::new()
             .route("/account-control", post(account_control))
             .route("/notify", post(notify))
+            .route("/elsewhere", any(elsewhere))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -106,6 +112,17 @@ impl FakeExchange {
     pub fn release(&self) {
         self.inner.behaviour.lock().unwrap().stalled = false;
         self.inner.released.notify_waiters();
+    }
+
+    /// Answers account-control requests with `status` (a 3xx) and a
+    /// `Location` of `/elsewhere`, which confirms whatever reaches it.
+    pub fn redirect_account_control(&self, status: StatusCode) {
+        self.inner.behaviour.lock().unwrap().redirect = Some(status);
+    }
+
+    /// How many requests followed a redirect to `/elsewhere`.
+    pub fn redirected(&self) -> usize {
+        *self.inner.redirected.lock().unwrap()
     }
 
     pub fn set_second_factor(&self, code: Option<&str>) {
@@ -186,16 +203,19 @@ async fn account_control(State(inner): State<Arc<Inner>>, headers: HeaderMap, bo
         released.await;
     }
     let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
-    let (fail, second_factor) = {
+    let (fail, second_factor, redirect) = {
         let mut behaviour = inner.behaviour.lock().unwrap();
         let fail = behaviour.failures_left > 0;
         if fail {
             behaviour.failures_left -= 1;
         }
-        (fail, behaviour.second_factor.clone())
+        (fail, behaviour.second_factor.clone(), behaviour.redirect)
     };
     if fail {
         return (StatusCode::INTERNAL_SERVER_ERROR, "unavailable").into_response();
+    }
+    if let Some(status) = redirect {
+        return (status, [(axum::http::header::LOCATION, "/elsewhere")]).into_response();
     }
     if request.get("action").and_then(Value::as_str) == Some("check_second_factor") {
         return match second_factor {
@@ -206,6 +226,15 @@ async fn account_control(State(inner): State<Arc<Inner>>, headers: HeaderMap, bo
             None => Json(json!({"idempotency_key": key, "status": "none"})).into_response(),
         };
     }
+    Json(json!({"idempotency_key": key, "status": "done"})).into_response()
+}
+
+/// Where redirects point: counts the request and confirms it, as a server
+/// that wanted to pass for the exchange would.
+async fn elsewhere(State(inner): State<Arc<Inner>>, body: Bytes) -> Response {
+    *inner.redirected.lock().unwrap() += 1;
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
     Json(json!({"idempotency_key": key, "status": "done"})).into_response()
 }
 

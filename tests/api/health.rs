@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, assert_problem, on_both_backends, p3_login, spawn_app};
+use crate::helpers::{Backend, assert_problem, on_both_backends, p3_login, spawn_app, spawn_app_with};
 
 on_both_backends!(
     health_readiness_and_metrics_answer,
@@ -36,6 +36,45 @@ async fn unknown_routes_and_methods_get_problem_bodies(backend: Backend) {
 
     assert_problem(missing, StatusCode::NOT_FOUND).await;
     assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_an_admin_listener_metrics_are_served_there_only() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.set("HOLDFAST_ADMIN_LISTEN", "127.0.0.1:0");
+    })
+    .await;
+    let admin = app.admin_address.clone().expect("an admin listener is bound");
+    app.client.get(app.url("/healthz")).send().await.unwrap();
+
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let private = app.client.get(format!("{admin}/metrics")).send().await.unwrap();
+    let admin_health = app.client.get(format!("{admin}/healthz")).send().await.unwrap();
+
+    assert_problem(public, StatusCode::NOT_FOUND).await;
+    assert_eq!(private.status(), StatusCode::OK);
+    let text = private.text().await.unwrap();
+    assert!(
+        text.contains(r#"route="/healthz""#),
+        "the admin listener reports the public listener's requests"
+    );
+    assert_problem(admin_health, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_an_admin_listener_metrics_are_served_on_the_main_listener() {
+    let app = spawn_app(Backend::Sqlite).await;
+
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+
+    assert!(app.admin_address.is_none());
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(
+        metrics
+            .headers()
+            .get("content-type")
+            .is_some_and(|value| value.to_str().unwrap().starts_with("text/plain"))
+    );
 }
 
 #[tokio::test]

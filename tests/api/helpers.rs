@@ -205,6 +205,8 @@ impl TestSettings {
 /// A running Holdfast, its database, its clock, and the fake exchange it talks to.
 pub struct TestApp {
     pub address: String,
+    /// The admin listener's base URL, when `HOLDFAST_ADMIN_LISTEN` is set.
+    pub admin_address: Option<String>,
     pub state: AppState,
     pub clock: Clock,
     pub client: reqwest::Client,
@@ -282,15 +284,17 @@ async fn start(
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let admin_address = application.admin_addr().map(|admin| format!("http://{admin}"));
     let state = application.state();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;
     }));
-    let ingest_setting = vars["HOLDFAST_INGEST_KEYS"].split(',').next().unwrap().to_owned();
+    let ingest_setting = signing_key_of(vars["HOLDFAST_INGEST_KEYS"].split(',').next().unwrap());
 
     TestApp {
         address,
+        admin_address,
         state,
         clock,
         client: reqwest::Client::builder()
@@ -307,15 +311,38 @@ async fn start(
     }
 }
 
+/// The `key_id=secret` signing part of an `HOLDFAST_INGEST_KEYS` entry,
+/// which may name scopes (`key_id:alerts+holds=secret`).
+pub fn signing_key_of(entry: &str) -> String {
+    let (name, secret) = entry.split_once('=').expect("an entry is key_id=secret");
+    let id = name.split_once(':').map_or(name, |(id, _)| id);
+    format!("{id}={secret}")
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
 
+    /// A client whose connections come from `local_ip` (any of 127.0.0.0/8
+    /// reaches the server on 127.0.0.1), as if it were another machine.
+    pub fn client_from(&self, local_ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(local_ip.parse::<std::net::IpAddr>().unwrap())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
     /// Sends `body` signed by the risk engine.
     pub async fn signed(&self, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
+        self.signed_with(&self.ingest_key, method, path, body).await
+    }
+
+    /// Sends `body` signed with `key`.
+    pub async fn signed_with(&self, key: &SigningKey, method: reqwest::Method, path: &str, body: &[u8]) -> Response {
         let mut request = self.client.request(method, self.url(path)).body(body.to_vec());
-        for (name, value) in self.ingest_key.headers(self.clock.now(), body) {
+        for (name, value) in key.headers(self.clock.now(), body) {
             request = request.header(name, value);
         }
         request.send().await.expect("the request reaches the server")
@@ -472,7 +499,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str, otp: &str) -> Response {
-        self.client
+        self.login_from(&self.client, username, password, otp).await
+    }
+
+    /// Signs in through `client` (one bound to another source address, say).
+    pub async fn login_from(&self, client: &reqwest::Client, username: &str, password: &str, otp: &str) -> Response {
+        client
             .post(self.url("/v1/auth/login"))
             .json(&serde_json::json!({"username": username, "password": password, "otp": otp}))
             .send()
@@ -579,7 +611,12 @@ impl TestApp {
 impl TestApp {
     /// Asks for an unfreeze link as the holder would.
     pub async fn request_unfreeze(&self, account_id: &str) -> Response {
-        self.client
+        self.request_unfreeze_from(&self.client, account_id).await
+    }
+
+    /// Asks for an unfreeze link through `client`.
+    pub async fn request_unfreeze_from(&self, client: &reqwest::Client, account_id: &str) -> Response {
+        client
             .post(self.url("/v1/unfreeze"))
             .json(&serde_json::json!({"account_id": account_id}))
             .send()

@@ -6,7 +6,9 @@ use holdfast::config::Config;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, p1_withdrawal, spawn_app, spawn_app_on};
+use std::time::Duration;
+
+use crate::helpers::{Backend, eventually, p1_withdrawal, spawn_app, spawn_app_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_freeze_placed_through_one_instance_is_seen_at_once_by_another() {
@@ -28,6 +30,25 @@ async fn a_freeze_placed_through_one_instance_is_seen_at_once_by_another() {
         true,
         "a's change invalidated the shared cache"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_redis_a_freeze_through_one_instance_is_seen_by_another_within_a_second() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_app_on(&a, |_| {}).await;
+    assert_eq!(
+        b.holds("acct-1").await["frozen"],
+        false,
+        "b caches the account as not frozen"
+    );
+
+    a.ingest(&p1_withdrawal("re-1", "acct-1")).await;
+
+    // B's own cache is never told of A's change; it may serve it for a second.
+    eventually("b to see the freeze", Duration::from_millis(1500), || async {
+        (b.holds("acct-1").await["frozen"] == true).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
