@@ -12,7 +12,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,9 +28,11 @@ use crate::crypto::SecretBox;
 use crate::error::{self, ApiError};
 use crate::exchange::Exchange;
 use crate::holds;
-use crate::http::MAX_BODY_BYTES;
+use crate::http::{MAX_BODY_BYTES, Routes};
 use crate::incidents;
+use crate::openapi;
 use crate::outbox::{self, OutboxSignal};
+use crate::pages;
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs;
@@ -113,13 +114,13 @@ impl AppState {
     }
 }
 
-/// The router, with every feature's routes and the middleware stack.
-pub fn router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+/// Every route Holdfast serves: its own and each feature's.
+pub fn routes(state: &AppState) -> Routes {
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .get("/metrics", metrics)
+        .merge(openapi::routes())
         .merge(alerts::routes())
         .merge(holds::routes())
         .merge(auth::routes())
@@ -128,6 +129,14 @@ pub fn router(state: AppState) -> Router {
         .merge(playbooks::routes())
         .merge(runs::routes())
         .merge(unfreeze::routes(state.clone()))
+        .merge(pages::routes(state.clone()))
+}
+
+/// The router, with every route and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    routes(&state)
+        .into_router()
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

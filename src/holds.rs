@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::get;
 
 use crate::app::AppState;
 use crate::domain::audit::AuditRecord;
@@ -14,12 +12,12 @@ use crate::domain::hold::{AccountHolds, Hold, HoldRecord, HoldScope, NewHold};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::http::Signed;
+use crate::http::{Routes, Signed};
 use crate::outbox::{AccountAction, queue_action};
 use crate::storage::WriteTx;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/accounts/{account_id}/holds", get(account_holds))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/accounts/{account_id}/holds", account_holds)
 }
 
 /// The exchange asks before every login and withdrawal whether the account may act.

@@ -13,9 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::{Value, json};
@@ -26,6 +25,7 @@ use crate::domain::agent::Permission;
 use crate::domain::alert::AlertKind;
 use crate::domain::playbook::{self, Playbook, PlaybookKind};
 use crate::error::ApiError;
+use crate::http::Routes;
 
 /// The playbooks shipped in `playbooks/`, used when the directory is absent.
 const BUILT_IN: [(&str, &str); 4] = [
@@ -47,8 +47,8 @@ const BUILT_IN: [(&str, &str); 4] = [
     ),
 ];
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/playbooks", get(list))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/playbooks", list)
 }
 
 /// The Ed25519 public keys trusted to sign playbooks, by key id.

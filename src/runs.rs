@@ -16,10 +16,9 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -35,7 +34,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
 use crate::holds::{self, Placement};
-use crate::http::{FromJson, JsonBody};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::outbox::{AccountAction, queue_action};
 use crate::playbooks::LoadedPlaybook;
 use crate::storage::{OutboxStatus, WriteTx};
@@ -45,12 +44,12 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A run is swept only when nothing has moved it for this long.
 const SWEEP_AFTER: Duration = Duration::from_secs(2);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/incidents/{id}/runs", post(start_run))
-        .route("/v1/runs/{id}", get(show_run))
-        .route("/v1/runs/{id}/approve", post(approve_run))
-        .route("/v1/runs/{id}/resume", post(resume_run))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/incidents/{id}/runs", start_run)
+        .get("/v1/runs/{id}", show_run)
+        .post("/v1/runs/{id}/approve", approve_run)
+        .post("/v1/runs/{id}/resume", resume_run)
 }
 
 /// Who starts a run.

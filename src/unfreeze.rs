@@ -16,12 +16,11 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use ring::hmac;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -39,9 +38,9 @@ use crate::domain::run::Run;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Answer, Flow, FlowState, Route, StepError, estimate_wait};
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 use crate::exchange::ACCOUNT_CONTROL;
-use crate::http::{FromJson, JsonBody};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::outbox::{queue_notification, queue_secret_notification};
 use crate::runs::{self, Starter};
 use crate::shared::Limit;
@@ -62,16 +61,16 @@ const DEFAULT_REVIEW_TIME: Duration = Duration::from_secs(30 * 60);
 /// How often expired flows are closed.
 const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/v1/unfreeze", post(request_link))
-        .route("/v1/unfreeze/{token}", get(show))
-        .route("/v1/unfreeze/{token}/code", post(submit_code))
-        .route("/v1/unfreeze/{token}/code/resend", post(resend_code_handler))
-        .route("/v1/unfreeze/{token}/second-factor", post(submit_second_factor))
-        .route("/v1/unfreeze/{token}/activity", post(submit_activity))
-        .route("/v1/reviews/unfreeze", get(review_queue))
-        .route("/v1/incidents/{id}/unfreeze/reject", post(reject))
+pub fn routes(state: AppState) -> Routes {
+    Routes::new()
+        .post("/v1/unfreeze", request_link)
+        .get("/v1/unfreeze/{token}", show)
+        .post("/v1/unfreeze/{token}/code", submit_code)
+        .post("/v1/unfreeze/{token}/code/resend", resend_code_handler)
+        .post("/v1/unfreeze/{token}/second-factor", submit_second_factor)
+        .post("/v1/unfreeze/{token}/activity", submit_activity)
+        .get("/v1/reviews/unfreeze", review_queue)
+        .post("/v1/incidents/{id}/unfreeze/reject", reject)
         .merge(web::routes(state))
 }
 
@@ -145,7 +144,7 @@ impl From<HolderError> for ApiError {
                 extra.insert("tries_left".into(), json!(tries_left));
                 extra.insert("errors".into(), json!([{"field": "code", "message": "is not right"}]));
                 ApiError::Rejected {
-                    kind: "wrong-code",
+                    kind: ProblemKind::WrongCode,
                     detail: format!("the code is not right; {tries_left} tries left"),
                     extra,
                 }
@@ -157,7 +156,7 @@ impl From<HolderError> for ApiError {
                     json!([{"field": "code", "message": "has expired; ask for a new one"}]),
                 );
                 ApiError::Rejected {
-                    kind: "code-expired",
+                    kind: ProblemKind::CodeExpired,
                     detail: "the code has expired; ask for a new one".into(),
                     extra,
                 }

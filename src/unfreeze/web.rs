@@ -11,12 +11,11 @@
 
 use std::collections::HashMap;
 
+use axum::Form;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use base64::Engine;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use ring::hmac;
@@ -27,44 +26,22 @@ use crate::auth::ClientAddress;
 use crate::crypto;
 use crate::domain::unfreeze::{Answer, FlowState};
 use crate::error::ApiError;
+use crate::http::Routes;
+use crate::pages::{Lang, security_headers};
 
 const CSRF_COOKIE: &str = "hf_csrf";
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/unfreeze", get(request_page).post(request_submit))
-        .route("/unfreeze/assets/style.css", get(stylesheet))
-        .route("/unfreeze/{token}", get(flow_page))
-        .route("/unfreeze/{token}/code", axum::routing::post(code_submit))
-        .route("/unfreeze/{token}/resend", axum::routing::post(resend_submit))
-        .route(
-            "/unfreeze/{token}/second-factor",
-            axum::routing::post(second_factor_submit),
-        )
-        .route("/unfreeze/{token}/activity", axum::routing::post(activity_submit))
+pub fn routes(state: AppState) -> Routes {
+    Routes::new()
+        .get("/unfreeze", request_page)
+        .post("/unfreeze", request_submit)
+        .get("/unfreeze/assets/style.css", stylesheet)
+        .get("/unfreeze/{token}", flow_page)
+        .post("/unfreeze/{token}/code", code_submit)
+        .post("/unfreeze/{token}/resend", resend_submit)
+        .post("/unfreeze/{token}/second-factor", second_factor_submit)
+        .post("/unfreeze/{token}/activity", activity_submit)
         .layer(middleware::from_fn_with_state(state, security_headers))
-}
-
-async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if state.public_url().starts_with("https://") {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    response
 }
 
 async fn stylesheet() -> Response {
@@ -77,45 +54,7 @@ async fn stylesheet() -> Response {
 
 // --- Language ---------------------------------------------------------------
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    En,
-    Ko,
-}
-
 impl Lang {
-    /// `?lang=` wins; otherwise the browser's first preference among ours.
-    fn pick(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
-        match query.get("lang").map(String::as_str) {
-            Some("ko") => return Lang::Ko,
-            Some("en") => return Lang::En,
-            _ => {}
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        for tag in accept
-            .split(',')
-            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        {
-            if tag.starts_with("ko") {
-                return Lang::Ko;
-            }
-            if tag.starts_with("en") {
-                return Lang::En;
-            }
-        }
-        Lang::En
-    }
-
-    fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ko => "ko",
-        }
-    }
-
     fn t(self) -> &'static Texts {
         match self {
             Lang::En => &EN,

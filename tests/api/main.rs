@@ -14,6 +14,7 @@ mod holds;
 mod incidents;
 mod instances;
 mod playbooks;
+mod problems;
 mod restart;
 mod roles;
 mod runs;
