@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::app::AppState;
@@ -38,6 +38,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .post("/v1/auth/login", login)
         .post("/v1/auth/step-up", step_up)
+        .post("/v1/auth/logout", logout)
 }
 
 /// The client's address, for per-address rate limits. Never logged.
@@ -183,6 +184,18 @@ async fn step_up(
     state.shared().check(Limit::StepUp, &client).await?;
     let elevated_until = elevate(&state, &agent, &request.otp).await?;
     Ok(Json(json!({"elevated_until": elevated_until})))
+}
+
+/// Ends the calling session at once: its token no longer works.
+#[tracing::instrument(skip_all, fields(agent = %agent.username))]
+async fn logout(State(state): State<AppState>, agent: CurrentAgent) -> Result<StatusCode, ApiError> {
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    if tx.revoke_session(&agent.session_id, now).await? {
+        tx.audit(AuditRecord::new(now, agent.actor(), "agent.logout").detail(json!({"session_id": agent.session_id})));
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Verifies `code` for the agent behind `session` and elevates the session.

@@ -173,6 +173,16 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Ends one session; false when it had already ended.
+    pub async fn revoke_session(&mut self, session_id: &str, at: Timestamp) -> Result<bool, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(session_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected() == 1))
+    }
+
     pub async fn revoke_sessions_of(&mut self, agent_id: &str, at: Timestamp) -> Result<u64, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL")
             .bind(agent_id)
