@@ -13,6 +13,7 @@ mod health;
 mod holds;
 mod incidents;
 mod instances;
+mod openapi;
 mod playbooks;
 mod problems;
 mod restart;
