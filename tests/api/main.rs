@@ -8,6 +8,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod browser;
+mod contract;
 mod fake_exchange;
 mod health;
 mod holds;
