@@ -3,8 +3,9 @@
 //! (positive and negative data) and checks every answer against it: no 5xx,
 //! and status codes, content types, headers and bodies as documented.
 //!
-//! schemathesis lives in `.venv/` (created by `scripts/test`, version pinned
-//! there). `tests/contract/hooks.py` signs requests and adds agents' tokens;
+//! schemathesis lives in `.venv/` (created by `scripts/test`, versions pinned
+//! in `tests/contract/requirements.txt`), with openapi-spec-validator, which
+//! checks the document itself is valid OpenAPI 3.0. `tests/contract/hooks.py` signs requests and adds agents' tokens;
 //! the test seeds incidents, runs and an unfreeze request so answers about
 //! real resources are checked too. `HOLDFAST_CONTRACT_EXAMPLES` (default
 //! below) bounds the examples per operation and `HOLDFAST_CONTRACT_SEED`
@@ -40,15 +41,40 @@ fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The pinned schemathesis of `.venv/`; fails the test when it is missing.
-fn schemathesis() -> PathBuf {
-    let path = repository().join(".venv/bin/schemathesis");
+/// A pinned tool of `.venv/`; fails the test when it is missing.
+fn tool(name: &str) -> PathBuf {
+    let path = repository().join(".venv/bin").join(name);
     assert!(
         path.exists(),
-        "{} is missing: run scripts/test, which installs the pinned schemathesis into .venv/",
+        "{} is missing: run scripts/test, which installs the contract tests' pinned tools into .venv/",
         path.display()
     );
     path
+}
+
+#[tokio::test]
+async fn the_api_description_is_a_valid_openapi_3_0_document() {
+    let validator = tool("openapi-spec-validator");
+    let app = spawn_app(Backend::Sqlite).await;
+    let served = app.client.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    let file = std::env::temp_dir().join(format!("holdfast-openapi-{}.json", crate::helpers::unique_name()));
+    std::fs::write(&file, served.bytes().await.unwrap()).unwrap();
+
+    let output = tokio::process::Command::new(validator)
+        .args(["--schema", "3.0", "--errors", "all"])
+        .arg(&file)
+        .output()
+        .await
+        .expect("openapi-spec-validator runs");
+    let _ = std::fs::remove_file(&file);
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("OK"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// What the test created, for the hooks to point path parameters at.
@@ -122,7 +148,7 @@ fn report_args() -> Vec<String> {
 }
 
 async fn check_contract(backend: Backend) {
-    let schemathesis = schemathesis();
+    let schemathesis = tool("schemathesis");
     let app = spawn_app(backend).await;
     let seeded = seed(&app).await;
     let (key_id, secret) = app.settings["HOLDFAST_INGEST_KEYS"]
