@@ -99,7 +99,7 @@ async fn seed(app: &TestApp) -> Seeded {
 
     // A P1 (contained by Holdfast itself), a P3 frozen by an analyst's run
     // with its holder's unfreeze request open, a P1 whose unfreeze waits for
-    // a second lead, and an open P4.
+    // a second lead, an open P4, and a holder's request in the agents' queue.
     let p1 = app.ingest_incident(&p1_withdrawal("re-c1", "acct-c1")).await;
     let p3 = app.ingest_incident(&p3_login("re-c2", "acct-c2")).await;
     app.contain_as_analyst("acct-c2").await;
@@ -110,6 +110,7 @@ async fn seed(app: &TestApp) -> Seeded {
     assert_eq!(started.status(), StatusCode::CREATED);
     let unfreeze_run: Value = started.json().await.unwrap();
     let p4 = app.ingest_incident(&p4_withdrawal("re-c4", "acct-c4")).await;
+    let (in_review, review_token) = unfreeze_request_in_review(app, "acct-c5").await;
     app.settle().await;
 
     let mut runs = vec![unfreeze_run["run_id"].clone()];
@@ -128,9 +129,9 @@ async fn seed(app: &TestApp) -> Seeded {
         admin_token: admin.token,
         leaving_token: leaving.token,
         known: json!({
-            "incident": [p1, p3, waiting, p4],
+            "incident": [p1, p3, waiting, p4, in_review],
             "run": runs,
-            "token": [token],
+            "token": [token, review_token],
             "username": ["bystander"],
             "account_id": ["acct-c1", "acct-c2", "acct-c3", "acct-c4"],
             "playbook_id": ["contain-suspicious-login", "contain-large-withdrawal", "recover-account", "unfreeze-account"],
@@ -145,6 +146,31 @@ fn report_args() -> Vec<String> {
         Ok(dir) => vec!["--report".into(), "har".into(), "--report-dir".into(), dir],
         Err(_) => Vec::new(),
     }
+}
+
+/// A frozen P3 account whose holder verified and said the activity was not
+/// theirs: the request waits for an agent. Returns the incident and the token.
+async fn unfreeze_request_in_review(app: &TestApp, account: &str) -> (String, String) {
+    let incident = app.ingest_incident(&p3_login(&format!("re-{account}"), account)).await;
+    app.contain_as_analyst(account).await;
+    app.request_unfreeze(account).await;
+    let token = app.unfreeze_token(account).await;
+    let code = app.unfreeze_code(account).await;
+    assert_eq!(
+        app.flow_post(&token, "code", json!({"code": code})).await.status(),
+        StatusCode::OK
+    );
+    let status = app.flow_status(&token).await;
+    assert_eq!(status["state"], "awaiting_activity_review", "{status}");
+    let answers: Vec<Value> = status["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|activity| json!({"alert_id": activity["alert_id"], "mine": false}))
+        .collect();
+    let queued = app.flow_post(&token, "activity", json!({"answers": answers})).await;
+    assert_eq!(queued.json::<Value>().await.unwrap()["state"], "in_review");
+    (incident, token)
 }
 
 async fn check_contract(backend: Backend) {
