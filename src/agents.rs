@@ -1,10 +1,9 @@
 //! Agents of the security team: creating them (`holdfast agent add`, or an
 //! admin through the API), listing and disabling them.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -16,14 +15,15 @@ use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
 use crate::storage::{AgentRecord, Database, is_unique_violation};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/agents", get(list_agents).post(add_agent))
-        .route("/v1/agents/{username}/disable", post(disable_agent))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/agents", list_agents)
+        .post("/v1/agents", add_agent)
+        .post("/v1/agents/{username}/disable", disable_agent)
 }
 
 /// What a new agent is told once: never stored in the clear, never shown again.

@@ -1,15 +1,13 @@
 //! `POST /v1/alerts`: the risk engine's signed alerts become incidents.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::domain::alert::Alert;
 use crate::error::ApiError;
-use crate::http::{Signed, parse_json, scope};
+use crate::http::{Routes, Signed, parse_json, scope};
 use crate::state::AppState;
 
 pub mod intake;
@@ -36,8 +34,8 @@ async fn known_duplicate(state: &AppState, alert: &Alert) -> Result<Option<Inges
     }))
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/alerts", post(post_alert))
+pub fn routes() -> Routes {
+    Routes::new().post("/v1/alerts", post_alert)
 }
 
 /// Answers `201` for a new alert and `200` for a repeat of a known `alert_id`,

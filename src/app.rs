@@ -26,8 +26,11 @@ use crate::crypto::SecretBox;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::holds;
+use crate::http::Routes;
 use crate::incidents;
+use crate::openapi;
 use crate::outbox::{self, signal::OutboxSignal};
+use crate::pages;
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs::events::RunEvents;
@@ -45,17 +48,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// flight take to finish and send their answers.
 const RESPONSE_GRACE: Duration = Duration::from_secs(2);
 
-/// The router, with every feature's routes and the middleware stack.
-/// `/metrics` is here unless `HOLDFAST_ADMIN_LISTEN` moves it to [`admin_router`].
-pub fn router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    let mut routes = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+/// Every route Holdfast serves on its public listener: its own and each
+/// feature's. `/metrics` is here unless `HOLDFAST_ADMIN_LISTEN` moves it to
+/// [`admin_router`].
+pub fn routes(state: &AppState) -> Routes {
+    let mut routes = Routes::new().get("/healthz", healthz).get("/readyz", readyz);
     if state.config().admin_listen.is_none() {
-        routes = routes.route("/metrics", get(metrics));
+        routes = routes.get("/metrics", metrics);
     }
-    let routes = routes
+    routes
+        .merge(openapi::routes())
         .merge(alerts::routes())
         .merge(holds::routes())
         .merge(auth::routes())
@@ -63,8 +65,14 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
-        .merge(unfreeze::routes(state.clone()));
-    crate::middleware::stack(routes, timeout).with_state(state)
+        .merge(unfreeze::routes(state.clone()))
+        .merge(pages::routes(state.clone()))
+}
+
+/// The router: every route behind the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    crate::middleware::stack(routes(&state).into_router(), timeout).with_state(state)
 }
 
 /// What the admin listener serves: `/metrics`, behind the same layers.

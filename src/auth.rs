@@ -8,11 +8,10 @@
 //! minutes lock the agent for fifteen minutes; attempts are counted per agent,
 //! and separately rate-limited per client address.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::crypto::{self, token_hash};
@@ -21,8 +20,8 @@ use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody};
+use crate::error::{ApiError, ProblemKind};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::shared::Limit;
 use crate::state::AppState;
 use crate::storage::{AgentRecord, SessionRecord, WriteTx};
@@ -34,10 +33,11 @@ pub const OTP_HEADER: &str = "x-holdfast-otp";
 /// A session's last-seen time is written at most this often.
 const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/step-up", post(step_up))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/auth/login", login)
+        .post("/v1/auth/step-up", step_up)
+        .post("/v1/auth/logout", logout)
 }
 
 pub use crate::http::ClientAddress;
@@ -78,7 +78,10 @@ impl FromJson for StepUpRequest {
 }
 
 fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid-credentials", "the username, password or code is wrong")
+    ApiError::unauthorized(
+        ProblemKind::InvalidCredentials,
+        "the username, password or code is wrong",
+    )
 }
 
 #[tracing::instrument(skip_all)]
@@ -163,6 +166,18 @@ async fn step_up(
     Ok(Json(json!({"elevated_until": elevated_until})))
 }
 
+/// Signs the calling session out: its token stops working at once.
+#[tracing::instrument(skip_all, fields(agent = %agent.username))]
+async fn logout(State(state): State<AppState>, agent: CurrentAgent) -> Result<StatusCode, ApiError> {
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    if tx.revoke_session(&agent.session_id, now).await? {
+        tx.audit(AuditRecord::new(now, agent.actor(), "agent.logout").detail(json!({"session_id": agent.session_id})));
+    }
+    tx.commit().await?.no_follow_up();
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Verifies `code` for the agent behind `session` and elevates the session.
 async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result<Timestamp, ApiError> {
     let now = state.clock().now();
@@ -170,7 +185,7 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
         .db()
         .agent_by_username(&current.username)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("unauthorized", "the agent no longer exists"))?;
+        .ok_or_else(|| ApiError::unauthorized(ProblemKind::Unauthorized, "the agent no longer exists"))?;
     if let Some(remaining) = agent.lockout.remaining(now) {
         return Err(ApiError::Locked {
             retry_after: remaining.as_secs().max(1),
@@ -193,7 +208,10 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
 }
 
 fn replayed() -> ApiError {
-    ApiError::unauthorized("otp-replayed", "this code was already used; wait for the next one")
+    ApiError::unauthorized(
+        ProblemKind::OtpReplayed,
+        "this code was already used; wait for the next one",
+    )
 }
 
 /// Checks a code's validity (not yet its freshness); a wrong code is a counted failure.
@@ -313,7 +331,7 @@ impl CurrentAgent {
         match self.elevated_until {
             Some(until) if until > now => Ok(until.minus(ELEVATION)),
             _ => Err(ApiError::Forbidden {
-                kind: "mfa-required",
+                kind: ProblemKind::MfaRequired,
                 detail: "this action needs a fresh step-up: POST /v1/auth/step-up or send X-Holdfast-OTP".into(),
             }),
         }
@@ -331,12 +349,17 @@ impl FromRequestParts<AppState> for CurrentAgent {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("unauthorized", "sign in and send Authorization: Bearer <token>"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    ProblemKind::Unauthorized,
+                    "sign in and send Authorization: Bearer <token>",
+                )
+            })?;
         let (session, agent) = state
             .db()
             .session_by_token(&token_hash(token))
             .await?
-            .ok_or_else(|| ApiError::unauthorized("unauthorized", "the token is not valid"))?;
+            .ok_or_else(|| ApiError::unauthorized(ProblemKind::Unauthorized, "the token is not valid"))?;
         let now = state.clock().now();
         let expired = session.revoked_at.is_some()
             || now >= session.expires_at
@@ -344,7 +367,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
             || agent.disabled_at.is_some();
         if expired {
             return Err(ApiError::unauthorized(
-                "session-expired",
+                ProblemKind::SessionExpired,
                 "the session has ended; sign in again",
             ));
         }

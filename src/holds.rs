@@ -7,9 +7,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::get;
 
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::AccountAction;
@@ -18,13 +16,13 @@ use crate::domain::ids::{HoldId, RunId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::http::{Signed, scope};
+use crate::http::{Routes, Signed, scope};
 use crate::outbox::{AccountRequest, queue_action};
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/accounts/{account_id}/holds", get(account_holds))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/accounts/{account_id}/holds", account_holds)
 }
 
 /// The exchange asks before every login and withdrawal whether the account may act.

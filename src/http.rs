@@ -1,21 +1,105 @@
-//! Request extractors shared by every feature: signed requests, JSON bodies
-//! with the application's own problem responses, and the body size limit.
+//! What every feature shares at the HTTP edge: the route table each
+//! feature registers its operations in, request extractors (signed
+//! requests, the client's address, JSON bodies with the application's own
+//! problem responses), and the body size limit.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route};
 use serde_json::Value;
 
 use crate::client_address::{MalformedForwardedFor, limit_key};
 use crate::domain::validation::FieldError;
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, TIMESTAMP_HEADER};
 use crate::state::AppState;
+use tower::{Layer, Service};
+
+/// One operation Holdfast serves: a method and a path in axum's syntax
+/// (`/v1/runs/{id}`), which is also OpenAPI's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Operation {
+    pub method: Method,
+    pub path: &'static str,
+}
+
+/// A feature's routes. Every route is registered here with its method and
+/// path, so the set of operations Holdfast serves is known in code: the API
+/// description (`/openapi.json`) is tested against it, and a route added
+/// without documentation fails that test.
+#[must_use]
+pub struct Routes {
+    router: Router<AppState>,
+    operations: Vec<Operation>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            operations: Vec::new(),
+        }
+    }
+
+    pub fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::GET, path, axum::routing::get(handler))
+    }
+
+    pub fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Self {
+        self.add(Method::POST, path, axum::routing::post(handler))
+    }
+
+    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Self {
+        // axum merges a second method on a known path into the same route.
+        self.router = self.router.route(path, route);
+        self.operations.push(Operation { method, path });
+        self
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.operations.extend(other.operations);
+        self
+    }
+
+    /// Wraps every route registered so far in `layer` (as [`Router::layer`]).
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.router = self.router.layer(layer);
+        self
+    }
+
+    /// Every operation registered, in registration order.
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
 
 /// The largest request body accepted (SPEC §2).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -97,7 +181,7 @@ impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
                 &body,
                 state.clock().now(),
             )
-            .map_err(|error| ApiError::unauthorized("invalid-signature", error.to_string()))?;
+            .map_err(|error| ApiError::unauthorized(ProblemKind::InvalidSignature, error.to_string()))?;
         if !key.scopes.allows(S::SCOPE) {
             return Err(ApiError::forbidden(format!(
                 "the key `{}` does not grant the `{}` scope this request needs",

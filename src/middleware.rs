@@ -30,7 +30,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error;
+use crate::error::{self, ProblemKind};
 use crate::http::MAX_BODY_BYTES;
 
 /// Wraps `router` in Holdfast's layers (see the module documentation).
@@ -55,7 +55,7 @@ pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, request_timeou
 fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     error::problem(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "internal-error",
+        ProblemKind::InternalError,
         error::INTERNAL_ERROR_DETAIL,
         Map::new(),
     )

@@ -15,8 +15,7 @@
 //! codes as an HMAC under a key derived from the master key. Notifications
 //! carrying either are sealed in the outbox and redacted once sent.
 
-use axum::Router;
-
+use crate::http::Routes;
 use crate::state::AppState;
 
 pub mod api;
@@ -36,6 +35,6 @@ pub const UNFREEZE_PLAYBOOK: &str = "unfreeze-account";
 /// The answer to every link request, whatever the account.
 pub const ACCEPTED_BODY: &str = r#"{"status":"accepted","detail":"If this account is frozen, a link to unfreeze it is on its way to its registered contact."}"#;
 
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes(state: AppState) -> Routes {
     api::routes().merge(web::routes(state))
 }

@@ -22,6 +22,8 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ko];
+
     /// `?lang=` wins; otherwise the browser's first preference among ours.
     pub fn pick(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
         match query.get("lang").map(String::as_str) {

@@ -1,11 +1,10 @@
 //! Incidents as JSON (SPEC §5): the queue, the detail with its timeline, and
 //! the agents' decisions, each a thin translation to [`super`]'s functions.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,7 +18,7 @@ use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
-use crate::http::{FromJson, OptionalJsonBody};
+use crate::http::{FromJson, OptionalJsonBody, Routes};
 use crate::incidents;
 use crate::state::AppState;
 use crate::storage::IncidentFilter;
@@ -27,14 +26,14 @@ use crate::storage::IncidentFilter;
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/incidents", get(list))
-        .route("/v1/incidents/next", post(claim_next))
-        .route("/v1/incidents/{id}", get(show))
-        .route("/v1/incidents/{id}/acknowledge", post(acknowledge))
-        .route("/v1/incidents/{id}/resolve", post(resolve))
-        .route("/v1/incidents/{id}/dismiss", post(dismiss))
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/v1/incidents", list)
+        .post("/v1/incidents/next", claim_next)
+        .get("/v1/incidents/{id}", show)
+        .post("/v1/incidents/{id}/acknowledge", acknowledge)
+        .post("/v1/incidents/{id}/resolve", resolve)
+        .post("/v1/incidents/{id}/dismiss", dismiss)
 }
 
 #[derive(Deserialize)]

@@ -1,17 +1,17 @@
 //! `GET /v1/playbooks`: every playbook with its digest and verdict.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::error::ApiError;
+use crate::http::Routes;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/playbooks", get(list))
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/playbooks", list)
 }
 
 async fn list(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {

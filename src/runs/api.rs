@@ -1,10 +1,9 @@
 //! The runs API: start a playbook on an incident, read a run, approve it
 //! (a second lead), resume it with a fresh step-up.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::auth::CurrentAgent;
@@ -17,16 +16,16 @@ use crate::domain::run::{Approval, Initiator, Run};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/incidents/{id}/runs", post(start_run))
-        .route("/v1/runs/{id}", get(show_run))
-        .route("/v1/runs/{id}/approve", post(approve_run))
-        .route("/v1/runs/{id}/resume", post(resume_run))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/incidents/{id}/runs", start_run)
+        .get("/v1/runs/{id}", show_run)
+        .post("/v1/runs/{id}/approve", approve_run)
+        .post("/v1/runs/{id}/resume", resume_run)
 }
 
 struct StartRequest {

@@ -174,6 +174,16 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Ends one session (signing out); false when it had already ended.
+    pub async fn revoke_session(&mut self, session_id: &SessionId, at: Timestamp) -> Result<bool, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(session_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected() == 1))
+    }
+
     pub async fn revoke_sessions_of(&mut self, agent_id: &AgentId, at: Timestamp) -> Result<u64, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL")
             .bind(agent_id)

@@ -1,12 +1,11 @@
 //! The flow as JSON (SPEC §8): the holder's steps under `/v1/unfreeze`, and
 //! the agents' review queue and rejections.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::flow::{self, HolderError};
@@ -18,21 +17,21 @@ use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::{Answer, StepError, decision_reason};
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody};
+use crate::error::{ApiError, ProblemKind};
+use crate::http::{FromJson, JsonBody, Routes};
 use crate::shared::Limit;
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/unfreeze", post(request_link))
-        .route("/v1/unfreeze/{token}", get(show))
-        .route("/v1/unfreeze/{token}/code", post(submit_code))
-        .route("/v1/unfreeze/{token}/code/resend", post(resend_code_handler))
-        .route("/v1/unfreeze/{token}/second-factor", post(submit_second_factor))
-        .route("/v1/unfreeze/{token}/activity", post(submit_activity))
-        .route("/v1/reviews/unfreeze", get(review_queue))
-        .route("/v1/incidents/{id}/unfreeze/reject", post(reject))
+pub fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/unfreeze", request_link)
+        .get("/v1/unfreeze/{token}", show)
+        .post("/v1/unfreeze/{token}/code", submit_code)
+        .post("/v1/unfreeze/{token}/code/resend", resend_code_handler)
+        .post("/v1/unfreeze/{token}/second-factor", submit_second_factor)
+        .post("/v1/unfreeze/{token}/activity", submit_activity)
+        .get("/v1/reviews/unfreeze", review_queue)
+        .post("/v1/incidents/{id}/unfreeze/reject", reject)
 }
 
 impl From<HolderError> for ApiError {
@@ -47,7 +46,7 @@ impl From<HolderError> for ApiError {
                 extra.insert("tries_left".into(), json!(tries_left));
                 extra.insert("errors".into(), json!([{"field": "code", "message": "is not right"}]));
                 ApiError::Rejected {
-                    kind: "wrong-code",
+                    kind: ProblemKind::WrongCode,
                     detail: format!("the code is not right; {tries_left} tries left"),
                     extra,
                 }
@@ -59,7 +58,7 @@ impl From<HolderError> for ApiError {
                     json!([{"field": "code", "message": "has expired; ask for a new one"}]),
                 );
                 ApiError::Rejected {
-                    kind: "code-expired",
+                    kind: ProblemKind::CodeExpired,
                     detail: "the code has expired; ask for a new one".into(),
                     extra,
                 }

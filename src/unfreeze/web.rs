@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router, middleware};
+use axum::{Form, middleware};
 
 use super::flow::{self, HolderError};
 use super::link;
@@ -18,6 +17,7 @@ use super::status::{self, FlowStatus};
 use crate::auth::ClientAddress;
 use crate::domain::unfreeze::{Answer, StepError};
 use crate::error::ApiError;
+use crate::http::Routes;
 use crate::state::AppState;
 use crate::web::{Lang, html_response};
 
@@ -27,15 +27,16 @@ pub mod views;
 
 use guard::FlowForm;
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/unfreeze", get(request_page).post(request_submit))
-        .route("/unfreeze/assets/style.css", get(stylesheet))
-        .route("/unfreeze/{token}", get(flow_page))
-        .route("/unfreeze/{token}/code", post(code_submit))
-        .route("/unfreeze/{token}/resend", post(resend_submit))
-        .route("/unfreeze/{token}/second-factor", post(second_factor_submit))
-        .route("/unfreeze/{token}/activity", post(activity_submit))
+pub fn routes(state: AppState) -> Routes {
+    Routes::new()
+        .get("/unfreeze", request_page)
+        .post("/unfreeze", request_submit)
+        .get("/unfreeze/assets/style.css", stylesheet)
+        .get("/unfreeze/{token}", flow_page)
+        .post("/unfreeze/{token}/code", code_submit)
+        .post("/unfreeze/{token}/resend", resend_submit)
+        .post("/unfreeze/{token}/second-factor", second_factor_submit)
+        .post("/unfreeze/{token}/activity", activity_submit)
         .layer(middleware::from_fn_with_state(state, guard::security_headers))
 }
 

@@ -18,6 +18,7 @@ on_both_backends!(
     a_session_ends_after_twelve_hours_however_busy,
     secrets_are_stored_encrypted_and_hashed_and_never_audited,
     sign_in_is_rate_limited_per_client_address,
+    signing_out_ends_the_session_at_once,
 );
 
 async fn an_agent_signs_in_with_password_and_totp_and_gets_a_working_bearer_token(backend: Backend) {
@@ -218,6 +219,32 @@ async fn an_idle_session_expires_after_thirty_minutes(backend: Backend) {
     let expired = app.get_as(&agent, "/v1/incidents").send().await.unwrap();
     let problem = assert_problem(expired, StatusCode::UNAUTHORIZED).await;
     assert!(problem["type"].as_str().unwrap().ends_with("session-expired"));
+}
+
+async fn signing_out_ends_the_session_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.agent("alice", Role::Analyst).await;
+    let other = app.agent("bob", Role::Analyst).await;
+
+    let logout = app.post_as(&agent, "/v1/auth/logout").send().await.unwrap();
+
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let after = app.get_as(&agent, "/v1/incidents").send().await.unwrap();
+    let problem = assert_problem(after, StatusCode::UNAUTHORIZED).await;
+    assert!(problem["type"].as_str().unwrap().ends_with("session-expired"));
+    let again = app.post_as(&agent, "/v1/auth/logout").send().await.unwrap();
+    assert_problem(again, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        app.get_as(&other, "/v1/incidents").send().await.unwrap().status(),
+        StatusCode::OK,
+        "another agent's session goes on"
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'agent.logout'")
+            .await,
+        1
+    );
 }
 
 async fn a_session_ends_after_twelve_hours_however_busy(backend: Backend) {
