@@ -22,7 +22,7 @@ use crate::alerts::{self, intake};
 use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::SecretBox;
+use crate::crypto::{AuditKeys, SecretBox};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::holds;
@@ -143,7 +143,9 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, binds the listener.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
-        let db = Database::connect(&config.database_url, config.database_max_connections).await?;
+        let db = Database::connect(&config.database_url, config.database_max_connections)
+            .await?
+            .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));
         db.migrate().await?;
         let listener = TcpListener::bind(config.listen)
             .await

@@ -13,8 +13,9 @@ use crate::app::{Application, shutdown_signal};
 use crate::audit::{self, Verdict};
 use crate::clock::Clock;
 use crate::config::{self, Config};
-use crate::crypto::{MasterKey, SecretBox};
+use crate::crypto::{AuditKeys, MasterKey, SecretBox};
 use crate::domain::agent::Role;
+use crate::domain::audit::Anchor;
 use crate::playbooks::{self, Playbooks};
 use crate::signing::{PlaybookKeys, SigningKey};
 use crate::storage::Database;
@@ -67,9 +68,18 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain; exit 1 naming the first bad entry if any row was
-    /// changed, removed or inserted.
-    Verify,
+    /// Walk the chain; exit 1 naming the first bad entry if any row was
+    /// changed, removed or inserted. Needs the master key(s) that sealed it
+    /// (HOLDFAST_MASTER_KEY, HOLDFAST_MASTER_KEY_PREVIOUS, or holdfast.key).
+    Verify {
+        /// A head printed earlier by `holdfast audit head` and kept outside
+        /// the database: the chain must still reach it, unchanged.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Print the chain's current head (`<sequence>:<MAC>`) to keep outside
+    /// the database, for `audit verify --head`.
+    Head,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,9 +182,20 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Head) => {
             let db = connect_from_env().await?;
-            match audit::verify(&db).await? {
+            println!("{}", audit::head(&db).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { head }) => {
+            let anchor = head
+                .map(|text| {
+                    Anchor::parse(&text).ok_or_else(|| anyhow::anyhow!("--head: expected <sequence>:<64 hex digits>"))
+                })
+                .transpose()?;
+            let db = connect_from_env().await?;
+            let (current, previous) = master_keys_from_env()?;
+            match audit::verify(&db, &AuditKeys::new(&current, &previous), anchor).await? {
                 Verdict::Intact(count) => {
                     println!("audit log intact: {count} entries verified");
                     Ok(ExitCode::SUCCESS)
@@ -207,6 +228,32 @@ async fn serve() -> anyhow::Result<()> {
     let application = Application::build(config, Clock::system()).await?;
     tracing::info!(address = %application.local_addr(), "holdfast is serving");
     application.run_until_stopped(shutdown_signal()).await
+}
+
+/// The master keys for a maintenance command: HOLDFAST_MASTER_KEY (and
+/// HOLDFAST_MASTER_KEY_PREVIOUS), or the development key file if present.
+/// Never creates a key: a command that needs one must find the real one.
+fn master_keys_from_env() -> anyhow::Result<(MasterKey, Vec<MasterKey>)> {
+    let current = match std::env::var("HOLDFAST_MASTER_KEY") {
+        Ok(text) => MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY: {e}"))?,
+        Err(_) => {
+            let text = std::fs::read_to_string(config::MASTER_KEY_FILE).with_context(|| {
+                format!(
+                    "HOLDFAST_MASTER_KEY is unset and there is no {}",
+                    config::MASTER_KEY_FILE
+                )
+            })?;
+            MasterKey::parse_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", config::MASTER_KEY_FILE))?
+        }
+    };
+    let previous = match std::env::var("HOLDFAST_MASTER_KEY_PREVIOUS") {
+        Ok(text) => text
+            .split(',')
+            .map(|key| MasterKey::parse_base64(key).map_err(|e| anyhow::anyhow!("HOLDFAST_MASTER_KEY_PREVIOUS: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        Err(_) => Vec::new(),
+    };
+    Ok((current, previous))
 }
 
 /// Opens the database named by HOLDFAST_DATABASE_URL, for the maintenance commands.
@@ -271,7 +318,9 @@ async fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
 async fn add_agent(username: &str, role: &str, json: bool) -> anyhow::Result<ExitCode> {
     let role = Role::parse(role).with_context(|| format!("--role: `{role}` is not analyst, lead or admin"))?;
     let config = Config::from_env()?;
-    let db = Database::connect(&config.database_url, 2).await?;
+    let db = Database::connect(&config.database_url, 2)
+        .await?
+        .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));
     db.migrate().await?;
     let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let credentials = agents::add(&db, &secrets, username, role, "cli", Clock::system().now()).await?;
@@ -373,7 +422,9 @@ async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let db = Database::connect(&config.database_url, 2).await?;
+    let db = Database::connect(&config.database_url, 2)
+        .await?
+        .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));
     db.migrate().await?;
     let current = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let next = SecretBox::new(&new_key, &[]);
@@ -385,6 +436,7 @@ async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
     if let Some(text) = generated {
         println!("new master key (set it as HOLDFAST_MASTER_KEY): {text}");
     }
-    println!("keep the old key in HOLDFAST_MASTER_KEY_PREVIOUS until every instance runs with the new one");
+    println!("keep the old key in HOLDFAST_MASTER_KEY_PREVIOUS until every instance runs with the new one,");
+    println!("and keep it wherever `holdfast audit verify` runs: the audit entries it sealed verify only with it");
     Ok(ExitCode::SUCCESS)
 }

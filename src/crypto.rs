@@ -154,6 +154,39 @@ impl SecretBox {
     }
 }
 
+/// The keys the audit chain is sealed with: one derived from each configured
+/// master key, identified by that master key's id. Never stored.
+pub struct AuditKeys {
+    current: (String, hmac::Key),
+    previous: Vec<(String, hmac::Key)>,
+}
+
+impl AuditKeys {
+    pub fn new(current: &MasterKey, previous: &[MasterKey]) -> Self {
+        let derive = |master: &MasterKey| {
+            let bytes = Zeroizing::new(master.derive("holdfast audit chain v2"));
+            (key_id(master), hmac::Key::new(hmac::HMAC_SHA256, bytes.as_slice()))
+        };
+        Self {
+            current: derive(current),
+            previous: previous.iter().map(derive).collect(),
+        }
+    }
+
+    /// The key new entries are sealed with, and its id.
+    pub fn current(&self) -> (&str, &hmac::Key) {
+        (&self.current.0, &self.current.1)
+    }
+
+    /// The key of master key `key_id`, if configured.
+    pub fn find(&self, key_id: &str) -> Option<&hmac::Key> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|(id, _)| id == key_id)
+            .map(|(_, key)| key)
+    }
+}
+
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     let mut bytes = [0u8; N];
     SystemRandom::new().fill(&mut bytes).map_err(|_| CryptoError::Random)?;

@@ -20,12 +20,14 @@
 //! the code they check; the code itself is under 400.)
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::RunId;
 
@@ -104,6 +106,9 @@ impl DatabaseKind {
 #[derive(Clone)]
 pub struct Database {
     pools: Pools,
+    /// The keys audit entries are sealed with; a database opened without
+    /// them (for maintenance) can read, but a change that audits fails.
+    audit_keys: Option<Arc<AuditKeys>>,
 }
 
 #[derive(Clone)]
@@ -154,7 +159,21 @@ impl Database {
             }
             None => anyhow::bail!("the database URL must start with postgres://, postgresql:// or sqlite:"),
         };
-        Ok(Self { pools })
+        Ok(Self {
+            pools,
+            audit_keys: None,
+        })
+    }
+
+    /// The same database, sealing audit entries with `keys`.
+    pub fn with_audit_keys(mut self, keys: AuditKeys) -> Self {
+        self.audit_keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// The keys the audit chain is sealed with, if configured.
+    pub fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit_keys.as_deref()
     }
 
     pub fn kind(&self) -> DatabaseKind {
@@ -201,6 +220,7 @@ impl Database {
         };
         Ok(WriteTx {
             tx,
+            audit_keys: self.audit_keys.clone(),
             audit: Vec::new(),
             holds_changed: Vec::new(),
             outbox_enqueued: false,
@@ -246,6 +266,8 @@ type SqliteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
 /// Dropping it without [`WriteTx::commit`] rolls everything back.
 pub struct WriteTx {
     tx: Backend<PgTx, SqliteTx>,
+    /// The keys the audit entries of this change are sealed with.
+    audit_keys: Option<Arc<AuditKeys>>,
     /// Audit entries of this change, chained into the log at commit.
     audit: Vec<AuditRecord>,
     /// Accounts whose holds this transaction changed.

@@ -1,12 +1,16 @@
 //! The audit log's hash chain.
 //!
-//! Entry `n` stores the SHA-256 of entry `n - 1` (`prev_hash`) and its own
-//! hash over its sequence number, contents and `prev_hash`. Changing an
-//! entry breaks its own hash; removing or inserting one breaks the link of
-//! the entry after it or leaves a gap in the sequence; removing entries at the
-//! end leaves the chain shorter than the head the database keeps beside it.
+//! Entry `n` stores the MAC of entry `n - 1` (`prev_hash`) and its own MAC
+//! (HMAC-SHA256 under a key derived from the master key, never stored in the
+//! database) over its sequence number, contents and `prev_hash`. Changing an
+//! entry breaks its own MAC, and without the key nobody can recompute it or
+//! any after it; removing or inserting one breaks the link of the entry after
+//! it or leaves a gap in the sequence; removing entries at the end leaves the
+//! chain shorter than the head the database keeps beside it — and should the
+//! head be rewound too, shorter than the [`Anchor`] an operator keeps outside
+//! the database.
 
-use ring::digest::{Context, SHA256};
+use ring::hmac;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -58,17 +62,20 @@ impl AuditRecord {
     }
 }
 
-/// The hash of entry `seq` holding `record`, chained to `prev_hash`.
+/// The MAC of entry `seq` holding `record`, chained to `prev_hash`:
+/// HMAC-SHA256 under `key`, a key derived from the master key and never
+/// stored in the database, so whoever can write the database still cannot
+/// rewrite an entry and recompute the chain after it.
 ///
 /// Each field is length-prefixed, so no two different entries encode to the
 /// same bytes.
-pub fn entry_hash(seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] {
-    let mut context = Context::new(&SHA256);
+pub fn entry_mac(key: &hmac::Key, seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] {
+    let mut context = hmac::Context::with_key(key);
     let mut field = |bytes: &[u8]| {
         context.update(&(bytes.len() as u64).to_be_bytes());
         context.update(bytes);
     };
-    field(b"holdfast-audit-v1");
+    field(b"holdfast-audit-v2");
     field(&seq.to_be_bytes());
     field(&record.at.micros().to_be_bytes());
     field(record.actor.as_bytes());
@@ -77,21 +84,26 @@ pub fn entry_hash(seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] 
     field(record.account_id.as_deref().unwrap_or("\u{0}").as_bytes());
     field(record.detail.as_bytes());
     field(prev_hash);
-    context.finish().as_ref().try_into().expect("SHA-256 is 32 bytes")
+    context.sign().as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
 }
 
 /// One chained entry: its sequence number, `prev_hash` and hash.
 pub type Link = (i64, [u8; 32], [u8; 32]);
 
-/// Chains `records` after the entry (`head_seq`, `head_hash`), returning each
-/// entry's sequence number, `prev_hash` and hash, and the new head.
-pub fn chain(head_seq: i64, head_hash: [u8; 32], records: &[AuditRecord]) -> (Vec<Link>, i64, [u8; 32]) {
+/// Chains `records` after the entry (`head_seq`, `head_hash`) under `key`,
+/// returning each entry's sequence number, `prev_hash` and MAC, and the new head.
+pub fn chain(
+    key: &hmac::Key,
+    head_seq: i64,
+    head_hash: [u8; 32],
+    records: &[AuditRecord],
+) -> (Vec<Link>, i64, [u8; 32]) {
     let mut seq = head_seq;
     let mut prev = head_hash;
     let mut links = Vec::with_capacity(records.len());
     for record in records {
         seq += 1;
-        let hash = entry_hash(seq, record, &prev);
+        let hash = entry_mac(key, seq, record, &prev);
         links.push((seq, prev, hash));
         prev = hash;
     }
@@ -104,6 +116,35 @@ pub struct StoredEntry {
     pub record: AuditRecord,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// The id of the master key whose derived key made the MAC.
+    pub key_id: Option<String>,
+}
+
+/// A point of the chain an operator keeps outside the database
+/// (`holdfast audit head`): the sequence number and MAC of an entry. A chain
+/// that no longer reaches it was cut, even if its head row was rewound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub mac: [u8; 32],
+}
+
+impl Anchor {
+    /// Parses `<seq>:<64 hex digits>`, the form `holdfast audit head` prints.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (seq, mac) = text.trim().split_once(':')?;
+        let mac: [u8; 32] = hex::decode(mac).ok()?.try_into().ok()?;
+        Some(Self {
+            seq: seq.parse().ok().filter(|seq: &i64| *seq >= 0)?,
+            mac,
+        })
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, hex::encode(self.mac))
+    }
 }
 
 /// The first place the chain is broken.
@@ -115,61 +156,89 @@ pub struct ChainBreak {
 }
 
 /// Walks stored entries in sequence order and reports the first break.
+#[derive(Default)]
 pub struct ChainVerifier {
-    expected_seq: i64,
-    prev_hash: Vec<u8>,
-}
-
-impl Default for ChainVerifier {
-    fn default() -> Self {
-        Self {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_vec(),
-        }
-    }
+    /// The last entry verified, and its MAC.
+    last: Option<(i64, Vec<u8>)>,
+    /// A point kept outside the database that the chain must reach.
+    anchor: Option<Anchor>,
 }
 
 impl ChainVerifier {
-    pub fn check(&mut self, entry: &StoredEntry) -> Result<(), ChainBreak> {
+    pub fn reaching(anchor: Option<Anchor>) -> Self {
+        Self { last: None, anchor }
+    }
+
+    fn expected_seq(&self) -> i64 {
+        self.last.as_ref().map_or(1, |(seq, _)| seq + 1)
+    }
+
+    /// Checks the next entry; `key` is the chain key its `key_id` names, if
+    /// it is configured.
+    pub fn check(&mut self, entry: &StoredEntry, key: Option<&hmac::Key>) -> Result<(), ChainBreak> {
         let broken = |problem: &str| {
             Err(ChainBreak {
                 seq: entry.seq,
                 problem: problem.to_owned(),
             })
         };
-        if entry.seq != self.expected_seq {
-            let problem = if entry.seq > self.expected_seq {
+        let expected = self.expected_seq();
+        if entry.seq != expected {
+            let problem = if entry.seq > expected {
                 format!(
-                    "expected entry {} next; entries {}..{} are missing (removed)",
-                    self.expected_seq,
-                    self.expected_seq,
+                    "expected entry {expected} next; entries {expected}..{} are missing (removed)",
                     entry.seq - 1
                 )
             } else {
-                format!("out of sequence after entry {} (inserted)", self.expected_seq - 1)
+                format!("out of sequence after entry {} (inserted)", expected - 1)
             };
             return Err(ChainBreak {
                 seq: entry.seq,
                 problem,
             });
         }
-        if entry.prev_hash != self.prev_hash {
+        let prev = self.last.as_ref().map_or(&GENESIS[..], |(_, mac)| mac.as_slice());
+        if entry.prev_hash != prev {
             return broken(
                 "does not link to the entry before it (an entry was removed, inserted or changed before it)",
             );
         }
-        if entry_hash(entry.seq, &entry.record, &entry.prev_hash).as_slice() != entry.hash.as_slice() {
-            return broken("its contents do not match its hash (the entry was changed)");
+        let Some(key) = key else {
+            return broken(&match &entry.key_id {
+                Some(id) => format!(
+                    "was sealed under master key `{id}`, which is not configured (set HOLDFAST_MASTER_KEY_PREVIOUS)"
+                ),
+                None => "carries no key id: it was not written by this version of Holdfast (inserted)".into(),
+            });
+        };
+        if entry_mac(key, entry.seq, &entry.record, &entry.prev_hash).as_slice() != entry.hash.as_slice() {
+            return broken("its contents do not match its MAC (the entry was changed)");
         }
-        self.expected_seq += 1;
-        self.prev_hash = entry.hash.clone();
+        if let Some(anchor) = self.anchor
+            && anchor.seq == entry.seq
+            && anchor.mac.as_slice() != entry.hash.as_slice()
+        {
+            return broken("does not match the head kept outside the database (the chain was rewritten from here)");
+        }
+        self.last = Some((entry.seq, entry.hash.clone()));
         Ok(())
     }
 
     /// Compares the end of the chain with the head kept beside it; returns the
     /// number of entries verified.
     pub fn finish(self, head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
-        let last = self.expected_seq - 1;
+        let last = self.expected_seq() - 1;
+        if let Some(anchor) = self.anchor
+            && anchor.seq > last
+        {
+            return Err(ChainBreak {
+                seq: last + 1,
+                problem: format!(
+                    "missing: the log ends at entry {last} but the head kept outside the database is entry {} (the end was cut)",
+                    anchor.seq
+                ),
+            });
+        }
         if last < head_seq {
             return Err(ChainBreak {
                 seq: last + 1,
@@ -182,7 +251,8 @@ impl ChainVerifier {
                 problem: format!("not written by Holdfast: only {head_seq} entries were written (inserted)"),
             });
         }
-        if self.prev_hash != head_hash {
+        let prev = self.last.as_ref().map_or(&GENESIS[..], |(_, mac)| mac.as_slice());
+        if prev != head_hash {
             return Err(ChainBreak {
                 seq: last,
                 problem: "does not match the recorded head of the chain (changed)".into(),
@@ -196,6 +266,10 @@ impl ChainVerifier {
 mod tests {
     use super::*;
 
+    fn key() -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, b"test audit chain key, 32 bytes!!")
+    }
+
     fn records(n: usize) -> Vec<AuditRecord> {
         let at = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
         (0..n)
@@ -203,8 +277,8 @@ mod tests {
             .collect()
     }
 
-    fn stored(records: &[AuditRecord]) -> (Vec<StoredEntry>, i64, [u8; 32]) {
-        let (links, head_seq, head_hash) = chain(0, GENESIS, records);
+    fn stored_under(key: &hmac::Key, records: &[AuditRecord]) -> (Vec<StoredEntry>, i64, [u8; 32]) {
+        let (links, head_seq, head_hash) = chain(key, 0, GENESIS, records);
         let entries = links
             .into_iter()
             .zip(records)
@@ -213,17 +287,32 @@ mod tests {
                 record: record.clone(),
                 prev_hash: prev.to_vec(),
                 hash: hash.to_vec(),
+                key_id: Some("k".into()),
             })
             .collect();
         (entries, head_seq, head_hash)
     }
 
-    fn verify(entries: &[StoredEntry], head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
-        let mut verifier = ChainVerifier::default();
+    fn stored(records: &[AuditRecord]) -> (Vec<StoredEntry>, i64, [u8; 32]) {
+        stored_under(&key(), records)
+    }
+
+    fn verify_reaching(
+        anchor: Option<Anchor>,
+        entries: &[StoredEntry],
+        head_seq: i64,
+        head_hash: &[u8],
+    ) -> Result<i64, ChainBreak> {
+        let key = key();
+        let mut verifier = ChainVerifier::reaching(anchor);
         for entry in entries {
-            verifier.check(entry)?;
+            verifier.check(entry, Some(&key))?;
         }
         verifier.finish(head_seq, head_hash)
+    }
+
+    fn verify(entries: &[StoredEntry], head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
+        verify_reaching(None, entries, head_seq, head_hash)
     }
 
     #[test]
@@ -237,6 +326,19 @@ mod tests {
         let (mut entries, seq, hash) = stored(&records(5));
         entries[2].record.actor = "agent:mallory".into();
         assert_eq!(verify(&entries, seq, &hash).unwrap_err().seq, 3);
+    }
+
+    #[test]
+    fn a_chain_rewritten_without_the_key_is_caught_at_the_first_changed_entry() {
+        let mut all = records(5);
+        all[2].actor = "agent:mallory".into();
+        let forger = hmac::Key::new(hmac::HMAC_SHA256, b"whoever owns the database only..");
+        let (entries, seq, hash) = stored_under(&forger, &all);
+        assert_eq!(
+            verify(&entries, seq, &hash).unwrap_err().seq,
+            1,
+            "no entry verifies under a guessed key"
+        );
     }
 
     #[test]
@@ -254,11 +356,57 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_tail_with_a_rewound_head_is_caught_only_by_the_anchor_kept_outside() {
+        let (mut entries, _, _) = stored(&records(5));
+        let anchor = Anchor {
+            seq: 5,
+            mac: entries[4].hash.clone().try_into().unwrap(),
+        };
+        entries.truncate(3);
+        let (rewound_seq, rewound_hash) = (3, entries[2].hash.clone());
+        assert_eq!(
+            verify(&entries, rewound_seq, &rewound_hash),
+            Ok(3),
+            "consistent without the anchor"
+        );
+        let cut = verify_reaching(Some(anchor), &entries, rewound_seq, &rewound_hash).unwrap_err();
+        assert_eq!(cut.seq, 4);
+        assert!(cut.problem.contains("kept outside"), "{cut}");
+    }
+
+    #[test]
+    fn an_anchor_round_trips_and_a_wrong_one_is_named() {
+        let (entries, seq, hash) = stored(&records(3));
+        let anchor = Anchor {
+            seq: 2,
+            mac: entries[1].hash.clone().try_into().unwrap(),
+        };
+        assert_eq!(Anchor::parse(&anchor.to_string()), Some(anchor));
+        assert_eq!(Anchor::parse("2:zz"), None);
+        assert_eq!(verify_reaching(Some(anchor), &entries, seq, &hash), Ok(3));
+        let wrong = Anchor { mac: [7; 32], ..anchor };
+        assert_eq!(verify_reaching(Some(wrong), &entries, seq, &hash).unwrap_err().seq, 2);
+    }
+
+    #[test]
     fn an_entry_appended_behind_the_heads_back_is_caught() {
         let all = records(6);
         let (entries, _, _) = stored(&all);
         let (_, seq, hash) = stored(&all[..5]);
         assert_eq!(verify(&entries, seq, &hash).unwrap_err().seq, 6);
+    }
+
+    #[test]
+    fn an_entry_without_a_key_id_or_with_an_unknown_key_is_refused() {
+        let (mut entries, seq, hash) = stored(&records(2));
+        entries[0].key_id = None;
+        let mut verifier = ChainVerifier::default();
+        let refused = verifier.check(&entries[0], None).unwrap_err();
+        assert!(refused.problem.contains("no key id"), "{refused}");
+        assert!(
+            verify(&entries, seq, &hash).is_ok(),
+            "the key, not the id, decides when it is configured"
+        );
     }
 
     #[test]
@@ -269,6 +417,7 @@ mod tests {
             record: records(1).remove(0),
             prev_hash: entries[1].hash.clone(),
             hash: vec![0; 32],
+            key_id: Some("k".into()),
         };
         for entry in &mut entries[2..] {
             entry.seq += 1;

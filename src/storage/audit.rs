@@ -12,6 +12,7 @@ pub struct AuditRow {
     pub record: AuditRecord,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    pub key_id: Option<String>,
 }
 
 impl From<AuditRow> for StoredEntry {
@@ -21,6 +22,7 @@ impl From<AuditRow> for StoredEntry {
             record: row.record,
             prev_hash: row.prev_hash,
             hash: row.hash,
+            key_id: row.key_id,
         }
     }
 }
@@ -37,6 +39,7 @@ super::from_row!(AuditRow, |row| Ok(AuditRow {
     },
     prev_hash: row.try_get("prev_hash")?,
     hash: row.try_get("hash")?,
+    key_id: row.try_get("key_id")?,
 }));
 
 /// Appends `records` to the chain inside `tx`. Called by [`WriteTx::commit`].
@@ -56,7 +59,12 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
     let head_hash: [u8; 32] = head_hash
         .try_into()
         .map_err(|_| sqlx::Error::Protocol("the audit head hash is not 32 bytes".into()))?;
-    let (links, seq, hash) = chain(head_seq, head_hash, &records);
+    let keys = tx
+        .audit_keys
+        .clone()
+        .ok_or_else(|| sqlx::Error::Protocol("the audit chain's key is not configured".into()))?;
+    let (key_id, key) = keys.current();
+    let (links, seq, hash) = chain(key, head_seq, head_hash, &records);
 
     match tx.conn() {
         Backend::Postgres(c) => {
@@ -65,8 +73,8 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
                 columns.push(*seq, record, prev, hash);
             }
             sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash)
-                 SELECT * FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
+                "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
+                 SELECT *, $10 FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
             )
             .bind(columns.seq)
             .bind(columns.at)
@@ -77,14 +85,15 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
             .bind(columns.detail)
             .bind(columns.prev_hash)
             .bind(columns.hash)
+            .bind(key_id)
             .execute(&mut *c)
             .await?;
         }
         Backend::Sqlite(c) => {
             for ((seq, prev, hash), record) in links.iter().zip(records) {
                 sqlx::query(
-                    "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(seq)
                 .bind(record.at)
@@ -95,6 +104,7 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
                 .bind(record.detail)
                 .bind(prev.as_slice())
                 .bind(hash.as_slice())
+                .bind(key_id)
                 .execute(&mut *c)
                 .await?;
             }
@@ -141,7 +151,7 @@ impl Database {
     /// An incident's timeline: its audit entries, oldest first.
     pub async fn timeline(&self, incident_id: &IncidentId) -> Result<Vec<AuditRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
-            "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash
+            "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
              FROM audit_log WHERE incident_id = $1 ORDER BY seq",
         )
         .bind(incident_id)
@@ -152,7 +162,7 @@ impl Database {
     /// Up to `limit` entries after `after_seq`, in order, for walking the chain.
     pub async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
-            "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash
+            "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
              FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after_seq)

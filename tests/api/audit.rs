@@ -4,18 +4,33 @@ use crate::helpers::{Backend, TestApp, on_both_backends, p1_withdrawal, p3_login
 
 on_both_backends!(
     an_untouched_audit_log_verifies,
+    an_entry_rewritten_with_the_chain_recomputed_is_named,
+    a_cut_tail_with_a_rewound_head_fails_against_the_head_kept_outside,
+    without_the_master_key_the_chain_does_not_verify,
     a_changed_entry_is_named_by_audit_verify,
     a_removed_entry_is_named_by_audit_verify,
     an_inserted_entry_is_named_by_audit_verify,
     every_intake_change_is_on_the_audit_log,
 );
 
-fn audit_verify(app: &TestApp) -> Output {
+fn holdfast(app: &TestApp, args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["audit", "verify"])
+        .args(args)
         .env("HOLDFAST_DATABASE_URL", &app.db.url)
+        .env("HOLDFAST_MASTER_KEY", &app.settings["HOLDFAST_MASTER_KEY"])
         .output()
-        .expect("run holdfast audit verify")
+        .expect("run holdfast")
+}
+
+fn audit_verify(app: &TestApp) -> Output {
+    holdfast(app, &["audit", "verify"])
+}
+
+/// `holdfast audit head`, as an operator would keep it outside the database.
+fn audit_head(app: &TestApp) -> String {
+    let output = holdfast(app, &["audit", "head"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
 async fn with_activity(backend: Backend) -> TestApp {
@@ -142,4 +157,106 @@ async fn postgres_refuses_updates_and_deletes_of_the_audit_log() {
         let error = result.expect_err("the audit log is append-only").to_string();
         assert!(error.contains("append-only"), "{error}");
     }
+}
+
+/// Every entry from `from_seq` on, as stored.
+async fn entries_from(app: &TestApp, from_seq: i64) -> Vec<holdfast::storage::AuditRow> {
+    app.state.db().audit_page(from_seq - 1, 10_000).await.unwrap()
+}
+
+async fn an_entry_rewritten_with_the_chain_recomputed_is_named(backend: Backend) {
+    let app = with_activity(backend).await;
+    disable_append_only_guard(&app).await;
+    // The attacker owns the database but not the master key: they change
+    // entry 3 and recompute every link after it under a key of their own.
+    let mut rows = entries_from(&app, 3).await;
+    rows[0].record.actor = "agent:mallory".into();
+    let before: [u8; 32] = entries_from(&app, 2).await[0].hash.clone().try_into().unwrap();
+    let records: Vec<_> = rows.iter().map(|row| row.record.clone()).collect();
+    let forged = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"a key the attacker made up......");
+    let (links, head_seq, head_hash) = holdfast::domain::audit::chain(&forged, 2, before, &records);
+    for ((seq, prev, hash), record) in links.iter().zip(&records) {
+        app.db
+            .execute(&format!(
+                "UPDATE audit_log SET actor = '{}', prev_hash = {}, hash = {} WHERE seq = {seq}",
+                record.actor,
+                bytes_literal(backend, prev),
+                bytes_literal(backend, hash)
+            ))
+            .await
+            .unwrap();
+    }
+    app.db
+        .execute(&format!(
+            "UPDATE audit_head SET seq = {head_seq}, hash = {} WHERE id = 1",
+            bytes_literal(backend, &head_hash)
+        ))
+        .await
+        .unwrap();
+
+    let output = audit_verify(&app);
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("audit entry 3:"), "{stdout}");
+}
+
+fn bytes_literal(backend: Backend, bytes: &[u8]) -> String {
+    match backend {
+        Backend::Sqlite => format!("X'{}'", hex::encode(bytes)),
+        _ => format!("'\\x{}'::bytea", hex::encode(bytes)),
+    }
+}
+
+async fn a_cut_tail_with_a_rewound_head_fails_against_the_head_kept_outside(backend: Backend) {
+    let app = with_activity(backend).await;
+    let kept_outside = audit_head(&app);
+    let last = app.db.count("SELECT MAX(seq) FROM audit_log").await;
+    disable_append_only_guard(&app).await;
+
+    // Cut the last two entries and rewind the head onto what is left.
+    app.db
+        .execute(&format!("DELETE FROM audit_log WHERE seq > {}", last - 2))
+        .await
+        .unwrap();
+    let new_last = entries_from(&app, last - 2).await.remove(0);
+    app.db
+        .execute(&format!(
+            "UPDATE audit_head SET seq = {}, hash = {} WHERE id = 1",
+            new_last.seq,
+            bytes_literal(backend, &new_last.hash)
+        ))
+        .await
+        .unwrap();
+
+    let alone = audit_verify(&app);
+    let anchored = holdfast(&app, &["audit", "verify", "--head", &kept_outside]);
+
+    assert!(
+        alone.status.success(),
+        "a consistent cut is invisible from inside the database: {}",
+        String::from_utf8_lossy(&alone.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&anchored.stdout);
+    assert_eq!(anchored.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(&format!("audit entry {}:", last - 1)), "{stdout}");
+    assert!(stdout.contains("cut"), "{stdout}");
+}
+
+async fn without_the_master_key_the_chain_does_not_verify(backend: Backend) {
+    let app = with_activity(backend).await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["audit", "verify"])
+        .env("HOLDFAST_DATABASE_URL", &app.db.url)
+        .env("HOLDFAST_MASTER_KEY", crate::helpers::random_base64(32))
+        .output()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("audit entry 1:") && stdout.contains("not configured"),
+        "{stdout}"
+    );
 }
