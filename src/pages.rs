@@ -9,11 +9,12 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use maud::{DOCTYPE, html};
+use maud::html;
 
 use crate::error::{ApiError, ProblemKind};
 use crate::http::Routes;
 use crate::state::AppState;
+use crate::unfreeze::web::views::STYLESHEET;
 use crate::web::{self, CSP_NO_SCRIPT, Lang};
 
 /// Adds the security headers to every problem page: no script at all.
@@ -43,37 +44,18 @@ async fn problem_page(
 /// A problem's page: pure markup from the kind's text.
 fn problem_view(kind: ProblemKind, lang: Lang) -> String {
     let text = kind.text(lang);
-    let other = lang.other();
     let to_do = match lang {
         Lang::En => "What to do",
         Lang::Ko => "해결 방법",
     };
-    html! {
-        (DOCTYPE)
-        html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (text.title) " · Holdfast" }
-                link rel="stylesheet" href="/unfreeze/assets/style.css";
-            }
-            body {
-                header {
-                    p class="brand" { "Holdfast" }
-                    a class="language" href={ "?lang=" (other.code()) } lang=(other.code()) { (other.own_name()) }
-                }
-                main {
-                    h1 { (text.title) }
-                    p { (text.happened) }
-                    h2 { (to_do) }
-                    p { (text.to_do) }
-                    p class="help" { code { (kind.uri()) } }
-                }
-            }
-        }
-    }
-    .into_string()
+    let main = html! {
+        h1 { (text.title) }
+        p { (text.happened) }
+        h2 { (to_do) }
+        p { (text.to_do) }
+        p class="help" { code { (kind.uri()) } }
+    };
+    web::document(lang, text.title, STYLESHEET, main, html! {}).into_string()
 }
 
 #[cfg(test)]

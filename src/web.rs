@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use maud::Markup;
+use maud::{DOCTYPE, Markup, html};
 use ring::hmac;
 
 /// A page's language: English or Korean.
@@ -93,6 +93,32 @@ pub fn secure(response: &mut Response, csp: &'static str, https: bool) {
 /// A page with no script at all.
 pub const CSP_NO_SCRIPT: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The document every public page shares: the head (with `stylesheet`),
+/// the brand and the language switch, then `main`, then `footer`.
+pub fn document(lang: Lang, title: &str, stylesheet: &str, main: Markup, footer: Markup) -> Markup {
+    let other = lang.other();
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " · Holdfast" }
+                link rel="stylesheet" href=(stylesheet);
+            }
+            body {
+                header {
+                    p class="brand" { "Holdfast" }
+                    a class="language" href={ "?lang=" (other.code()) } lang=(other.code()) { (other.own_name()) }
+                }
+                main { (main) }
+                (footer)
+            }
+        }
+    }
+}
 
 pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()

@@ -1,37 +1,21 @@
 //! The holder's pages as markup: pure functions of what they show, so they
 //! are tested without a server.
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::text;
 use crate::domain::unfreeze::FlowState;
 use crate::unfreeze::status::FlowStatus;
-use crate::web::Lang;
+use crate::web::{self, Lang};
 
+/// The holder pages' document: the shared one, with the safety reminder below.
 pub fn page(lang: Lang, title: &str, body: Markup) -> Markup {
     let t = text::of(lang);
-    let other = lang.other();
-    html! {
-        (DOCTYPE)
-        html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · Holdfast" }
-                link rel="stylesheet" href="/unfreeze/assets/style.css";
-            }
-            body {
-                header {
-                    p class="brand" { "Holdfast" }
-                    a class="language" href={ "?lang=" (other.code()) } lang=(other.code()) { (other.own_name()) }
-                }
-                main { (body) }
-                footer { p { (t.safety) } }
-            }
-        }
-    }
+    web::document(lang, title, STYLESHEET, body, html! { footer { p { (t.safety) } } })
 }
+
+/// Where the holder pages' stylesheet is served.
+pub const STYLESHEET: &str = "/unfreeze/assets/style.css";
 
 /// The form asking for a link.
 pub fn request_form(lang: Lang, csrf: &str) -> Markup {
