@@ -8,16 +8,18 @@
 //!
 //! Properties: a verified playbook keeps every rule the verifier promises
 //! (identity and approval before any lift, MFA on sensitive steps, automatic
-//! steps only for containment, unique step names, id = file name) and its
-//! steps' stored form round-trips; `check_file` agrees with `verify`, reports
+//! steps only for containment, unique step names, id = file name, a cool-off
+//! ends after it starts) and its steps' stored form round-trips; `check_file` agrees with `verify`, reports
 //! every reason under the file's name and digests the exact bytes; the trusted
 //! key's signature of these bytes is accepted and of no neighbouring bytes;
 //! and a `.sig` that is accepted is the key's own signature of these bytes.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use base64::Engine;
 use holdfast::domain::playbook::{self, Action, Playbook, PlaybookKind, Step};
+use holdfast::domain::time::Timestamp;
 use holdfast::playbooks::{PlaybookKeys, check_file, sign};
 
 /// A key pair made for fuzzing only; it signs nothing else.
@@ -164,6 +166,17 @@ fn check_verified(stem: &str, text: &str, playbook: &Playbook) {
         }
         if step.action.is_sensitive() {
             assert!(step.mfa, "the sensitive step {:?} does not need MFA", step.name);
+        }
+        if let Action::PlaceHold {
+            cool_off_seconds: Some(seconds),
+            ..
+        } = step.action
+        {
+            let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").expect("a valid instant");
+            assert!(
+                now.plus(Duration::from_secs(seconds)) > now,
+                "a cool-off of {seconds} s would end before it starts"
+            );
         }
         if step.automatic {
             assert!(step.action.is_containment() && !step.mfa && playbook.kind == PlaybookKind::Containment);

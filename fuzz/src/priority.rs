@@ -5,9 +5,10 @@
 //! reads the file as a string).
 //!
 //! Properties: a refused file's message names the file; accepted rules give
-//! every priority an SLA whose containment deadline is not before its
-//! acknowledgement deadline, map a score of 0 to P4 and higher scores never to
-//! a milder priority; and for every combination of the fixed alerts, the
+//! every priority an SLA whose deadlines, counted from an incident's opening,
+//! come after it (unless zero) and put containment no earlier than
+//! acknowledgement; they map a score of 0 to P4 and higher scores never to a
+//! milder priority; and for every combination of the fixed alerts, the
 //! priority is the one of the score, the score is the highest sum of one
 //! alert's reasons, reasons are listed most points first, the order the alerts
 //! arrived in changes nothing, and adding an alert never lowers the priority.
@@ -16,6 +17,7 @@ use std::sync::LazyLock;
 
 use holdfast::domain::alert::Alert;
 use holdfast::domain::priority::{Assessment, Priority, PriorityRules};
+use holdfast::domain::time::Timestamp;
 
 const ORIGIN: &str = "fuzzed.toml";
 
@@ -61,11 +63,13 @@ pub fn check(data: &[u8]) {
         }
     };
 
+    let opened = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").expect("a valid instant");
     for priority in Priority::ALL {
         let sla = rules.sla(priority);
+        let (acknowledge_by, contain_by) = (opened.plus(sla.acknowledge), opened.plus(sla.contain));
         assert!(
-            sla.contain >= sla.acknowledge,
-            "{priority} must be contained before it is acknowledged"
+            (sla.acknowledge.is_zero() || opened < acknowledge_by) && acknowledge_by <= contain_by,
+            "{priority}'s deadlines come before the incident opens, or containment before acknowledgement"
         );
     }
     assert_eq!(rules.priority_for(0), Priority::P4);
