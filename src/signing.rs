@@ -98,6 +98,16 @@ fn signed_bytes(timestamp: i64, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// Reads the timestamp header: unix seconds written the one way the signer
+/// formats them (no `+`, no leading zeros). The HMAC covers the number as
+/// written, so accepting other spellings of it would let one signature stand
+/// for several different headers.
+fn parse_unix_seconds(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let seconds: i64 = text.parse().ok()?;
+    (seconds.to_string() == text).then_some(seconds)
+}
+
 /// Why a signed request was refused. Every variant is a `401`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -267,10 +277,7 @@ impl KeyRing {
         let timestamp = timestamp.ok_or(SignatureError::Missing("X-Holdfast-Timestamp"))?;
         let signature = signature.ok_or(SignatureError::Missing("X-Holdfast-Signature"))?;
         let trusted = self.keys.get(key_id).ok_or(SignatureError::UnknownKey)?;
-        let timestamp: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| SignatureError::MalformedTimestamp)?;
+        let timestamp = parse_unix_seconds(timestamp).ok_or(SignatureError::MalformedTimestamp)?;
         // `abs_diff` cannot overflow, whatever the two values: a timestamp
         // near i64::MIN or i64::MAX is stale, never a panic.
         if now.unix_seconds().abs_diff(timestamp) > MAX_CLOCK_SKEW_SECONDS.unsigned_abs() {
@@ -403,6 +410,29 @@ mod tests {
             ring.verify(Some("engine"), Some(&ts), None, b"{}", now()),
             Err(SignatureError::Missing("X-Holdfast-Signature"))
         );
+    }
+
+    #[test]
+    fn a_timestamp_is_accepted_only_as_the_signer_wrote_it() {
+        let key = SigningKey::parse(&format!("engine={SECRET}")).unwrap();
+        let [_, (_, ts), (_, sig)] = key.headers(now(), b"{}");
+        for respelled in [format!("+{ts}"), format!("0{ts}"), format!("{ts}.0")] {
+            assert_eq!(
+                ring().verify(Some("engine"), Some(&respelled), Some(&sig), b"{}", now()),
+                Err(SignatureError::MalformedTimestamp),
+                "{respelled}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_timestamp_at_the_ends_of_the_number_range_is_stale() {
+        for extreme in [i64::MIN, i64::MAX] {
+            assert_eq!(
+                ring().verify(Some("engine"), Some(&extreme.to_string()), Some("v1=00"), b"{}", now()),
+                Err(SignatureError::Stale)
+            );
+        }
     }
 
     #[test]

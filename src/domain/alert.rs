@@ -496,6 +496,18 @@ mod tests {
     }
 
     #[test]
+    fn a_risk_score_reads_back_from_its_stored_text_unchanged() {
+        let mut body = login_alert();
+        // 0.23333333333333334 is stored; serde_json's default float parser
+        // reads that text back as 0.23333333333333336.
+        body["risk_score"] = serde_json::from_str(&format!("0.2{}", "3".repeat(102))).unwrap();
+        let alert = Alert::parse(&body, now()).unwrap();
+        let stored = serde_json::to_string(&alert).unwrap();
+        let back = Alert::parse(&serde_json::from_str(&stored).unwrap(), now()).unwrap();
+        assert_eq!(back.risk_score, alert.risk_score, "stored as {stored}");
+    }
+
+    #[test]
     fn summaries_name_the_place_and_time_but_not_the_address() {
         let alert = Alert::parse(&login_alert(), now()).unwrap();
         let summary = alert.summary();

@@ -247,7 +247,8 @@ impl PriorityRules {
         for alert in incident_alerts {
             let mut alert_score = 0;
             for rule in self.rules.iter().filter(|rule| rule.fires(alert, incident_alerts)) {
-                alert_score += rule.points;
+                // Saturating: a rules file may give points up to u32::MAX.
+                alert_score = u32::saturating_add(alert_score, rule.points);
                 reasons.push(Reason {
                     rule: rule.id.clone(),
                     description: rule.description.clone(),
@@ -426,6 +427,21 @@ mod tests {
             error.contains("reads a large_withdrawal signal but the rule is for suspicious_login"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn points_adding_up_past_the_largest_score_make_the_largest_score() {
+        let text = PriorityRules::BUILT_IN.replace("points = 15\n", "points = 4294967295\n");
+        let rules = PriorityRules::parse("p.toml", &text).unwrap();
+        let login = alert(
+            "l",
+            "suspicious_login",
+            "2026-11-23T04:00:00Z",
+            json!({"new_device": true, "new_country": true}),
+            None,
+        );
+        let assessment = rules.assess(&[login]);
+        assert_eq!((assessment.score, assessment.priority), (u32::MAX, Priority::P1));
     }
 
     #[test]

@@ -45,12 +45,25 @@ impl Timestamp {
         self.0
     }
 
-    pub fn plus(self, duration: Duration) -> Self {
-        Self::from_micros(self.micros().saturating_add(micros_of(duration))).unwrap_or(self)
+    /// The latest instant a `Timestamp` holds (some 260,000 years from now).
+    pub fn latest() -> Self {
+        Self::from_datetime(DateTime::<Utc>::MAX_UTC)
     }
 
+    /// The earliest instant a `Timestamp` holds.
+    pub fn earliest() -> Self {
+        Self::from_datetime(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// `self` moved forward; past the latest instant it stays there, so a
+    /// deadline or an expiry never comes before the instant it was set from.
+    pub fn plus(self, duration: Duration) -> Self {
+        Self::from_micros(self.micros().saturating_add(micros_of(duration))).unwrap_or_else(Self::latest)
+    }
+
+    /// `self` moved back; before the earliest instant it stays there.
     pub fn minus(self, duration: Duration) -> Self {
-        Self::from_micros(self.micros().saturating_sub(micros_of(duration))).unwrap_or(self)
+        Self::from_micros(self.micros().saturating_sub(micros_of(duration))).unwrap_or_else(Self::earliest)
     }
 
     /// The time from `earlier` to `self`, zero when `earlier` is later.
@@ -96,16 +109,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let number: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` does not start with a whole number"))?;
-    let seconds = match unit {
-        "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        "d" => number * 86_400,
+    let unit_seconds: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(format!("`{text}` has unknown unit `{unit}` (use s, m, h or d)"));
         }
     };
-    Ok(Duration::from_secs(seconds))
+    number
+        .checked_mul(unit_seconds)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
 #[cfg(test)]
@@ -126,6 +142,15 @@ mod tests {
     }
 
     #[test]
+    fn moving_past_the_ends_of_time_stops_there_instead_of_not_moving() {
+        let at = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
+        let forever = Duration::from_secs(u64::MAX);
+        assert_eq!(at.plus(forever), Timestamp::latest());
+        assert_eq!(at.minus(forever), Timestamp::earliest());
+        assert!(Timestamp::earliest() < at && at < Timestamp::latest());
+    }
+
+    #[test]
     fn durations_accept_the_four_units_and_reject_others() {
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
@@ -134,5 +159,17 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5w").is_err());
         assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn a_duration_too_long_to_count_in_seconds_is_refused() {
+        assert_eq!(
+            parse_duration("307445734561825861m"),
+            Err("`307445734561825861m` is too long a duration".into())
+        );
+        assert_eq!(
+            parse_duration("18446744073709551615s"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
     }
 }
