@@ -145,36 +145,15 @@ impl FromRequestParts<AppState> for ConsoleAgent {
                 let csrf = csrf_token(state, &agent.session_id);
                 Ok(ConsoleAgent { agent, lang, csrf })
             }
-            Ok(None) => Err(to_login(parts)),
+            Ok(None) => Err(to_login()),
             Err(error) => Err(error_page(lang, &error)),
         }
     }
 }
 
-/// `303` to the sign-in form, which brings the agent back to this page
-/// afterwards when it is a console page read with `GET`.
-fn to_login(parts: &Parts) -> Response {
-    let back = (parts.method == axum::http::Method::GET)
-        .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
-        .flatten()
-        .filter(|path| super::signin::safe_next(path).is_some() && path != "/console/");
-    match back {
-        Some(path) => {
-            let encoded: String = url_encode(&path);
-            Redirect::to(&format!("{LOGIN_PATH}?next={encoded}")).into_response()
-        }
-        None => Redirect::to(LOGIN_PATH).into_response(),
-    }
-}
-
-/// Percent-encodes everything but unreserved characters.
-pub fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+/// `303` to the sign-in form (which leads to the queue: SPEC §10).
+fn to_login() -> Response {
+    Redirect::to(LOGIN_PATH).into_response()
 }
 
 /// The signed-in agent of the queue's background poll: answers `401` (a

@@ -27,6 +27,8 @@ use crate::web::html_response;
 
 /// Incidents on one page of the queue.
 pub const PAGE_SIZE: i64 = 50;
+/// Live incidents counted per priority; more show as "1000+".
+pub const COUNT_CAP: i64 = 1000;
 
 /// Whose incidents the agent asked to see.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,7 +110,7 @@ pub struct QueuePage {
     pub rows: Vec<QueueRow>,
     /// The cursor of the next page, when there is one.
     pub next_cursor: Option<String>,
-    /// Live incidents of each priority, whatever the filters.
+    /// Live incidents of each priority (up to [`COUNT_CAP`]), whatever the filters.
     pub counts: Vec<(Priority, i64)>,
     pub now: Timestamp,
 }
@@ -117,7 +119,7 @@ pub struct QueuePage {
 async fn load(state: &AppState, agent: &CurrentAgent, choice: &Choice) -> Result<QueuePage, ApiError> {
     let filter = choice.filter(agent, PAGE_SIZE + 1);
     let (mut rows, counts) = tokio::try_join!(incidents::queue(state, agent, &filter), async {
-        Ok(state.db().live_incidents_by_priority().await?)
+        Ok(state.db().live_incidents_by_priority(COUNT_CAP).await?)
     },)?;
     let next_cursor = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);

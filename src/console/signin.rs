@@ -7,12 +7,13 @@
 //!
 //! **Login CSRF.** There is no session yet to bind a token to, so the form
 //! carries a random token that a short-lived cookie repeats (double submit),
-//! and a post whose token does not match is refused. A post *without* a
-//! token is accepted when neither `Origin` nor `Sec-Fetch-Site` says it came
-//! from another site: that origin check, made on every sign-in post, is what
-//! stops another site from signing a browser in to an attacker's account;
-//! the token is not needed for it, so scripts and plain HTTP clients can
-//! sign in with just `username`, `password` and `otp` as form fields.
+//! and a post whose token does not match its cookie is refused. A post
+//! *without* a token (or without the cookie) is accepted when neither
+//! `Origin` nor `Sec-Fetch-Site` says it came from another site: that origin
+//! check, made on every sign-in post, is what stops another site from
+//! signing a browser in to an attacker's account; the token is not needed
+//! for it, so scripts and plain HTTP clients can sign in with just
+//! `username`, `password` and `otp` as form fields.
 
 use std::collections::HashMap;
 
@@ -41,19 +42,6 @@ fn form_cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// Where to go after signing in: a console page, never another site.
-pub fn safe_next(path: &str) -> Option<&str> {
-    let plain = path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/-_.~?=&%".contains(&b));
-    (path.starts_with("/console/")
-        && !path.starts_with(guard::LOGIN_PATH)
-        && plain
-        && !path.contains("//")
-        && path.len() <= 512)
-        .then_some(path)
-}
-
 /// The sign-in form; an agent already signed in goes to the queue.
 pub async fn form(
     State(state): State<AppState>,
@@ -66,16 +54,15 @@ pub async fn form(
     {
         return Ok(Redirect::to("/console/").into_response());
     }
-    let next = query.get("next").and_then(|n| safe_next(n)).unwrap_or("");
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(crypto::random_bytes::<16>().map_err(anyhow::Error::from)?);
-    let page = html_response(StatusCode::OK, views::signin::page(lang, &token, next, "", None));
+    let page = html_response(StatusCode::OK, views::signin::page(lang, &token, "", None));
     let cookie = guard::cookie(&state, form_cookie_name(&state), &token, Some(FORM_TOKEN_SECONDS));
     Ok(guard::with_cookie(page, cookie))
 }
 
-/// Signs in and answers `303` to the queue (or the console page the agent
-/// was sent here from); a refusal shows the form again with the reason.
+/// Signs in and answers `303` to the queue; a refusal shows the form again
+/// with the reason.
 #[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
@@ -87,21 +74,18 @@ pub async fn submit(
     let lang = guard::lang(&query, &headers);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     let submitted = field("csrf");
-    let token_ok = submitted.is_empty()
-        || web::cookie(&headers, form_cookie_name(&state))
-            .is_some_and(|expected| constant_time_eq(&expected, submitted));
+    // The form's token is checked against its cookie when both came; either
+    // alone proves nothing, and the origin check below decides.
+    let token_ok = match web::cookie(&headers, form_cookie_name(&state)) {
+        Some(expected) if !submitted.is_empty() => constant_time_eq(&expected, submitted),
+        _ => true,
+    };
     if !token_ok || !web::same_origin(state.public_url(), &headers) {
         return html_response(StatusCode::FORBIDDEN, views::refused(lang));
     }
-    let (username, next) = (
-        field("username").trim(),
-        safe_next(field("next")).unwrap_or("/console/"),
-    );
+    let username = field("username").trim();
     let again = |status: StatusCode, message: String| {
-        html_response(
-            status,
-            views::signin::page(lang, submitted, next, username, Some(&message)),
-        )
+        html_response(status, views::signin::page(lang, submitted, username, Some(&message)))
     };
     if username.is_empty() || field("password").is_empty() || field("otp").trim().is_empty() {
         let t = super::text::of(lang);
@@ -111,7 +95,7 @@ pub async fn submit(
         Ok(signed_in) => {
             let cookie = guard::cookie(&state, guard::session_cookie_name(&state), &signed_in.token, None);
             let spent = guard::cookie(&state, form_cookie_name(&state), "", Some(0));
-            let response = guard::with_cookie(Redirect::to(next).into_response(), cookie);
+            let response = guard::with_cookie(Redirect::to("/console/").into_response(), cookie);
             guard::with_cookie(response, spent)
         }
         Err(error) => again(error.status(), refusal(lang, &error)),

@@ -132,8 +132,11 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let sent = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(sent, "Check your messages");
+    let sent = browser
+        .wait()
+        .for_element(Locator::XPath("//h1[. = 'Check your messages']"))
+        .await;
+    assert!(sent.is_ok(), "the link-sent page is shown");
 
     // They open the link they were sent and enter the code.
     let link = app.exchange.wait_for_notification("acct-8842", "unfreeze_link").await;

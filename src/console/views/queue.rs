@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, notice, priority, sla, status};
-use crate::console::queue::{Choice, ClaimedChoice, QueuePage};
+use crate::console::queue::{COUNT_CAP, Choice, ClaimedChoice, QueuePage};
 use crate::console::text;
 use crate::domain::agent::Permission;
 use crate::domain::incident::IncidentStatus;
@@ -113,14 +113,17 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
     }
 }
 
-/// How many live incidents of each priority there are.
+/// How many live incidents of each priority there are (counted up to
+/// [`COUNT_CAP`] each, shown as `1000+` beyond).
 pub fn counts(lang: Lang, counts: &[(Priority, i64)]) -> Markup {
     let t = text::of(lang);
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let more = |n: i64| if n >= COUNT_CAP { "+" } else { "" };
+    let any_more = counts.iter().any(|(_, n)| *n >= COUNT_CAP);
     html! {
         p class="counts" {
-            strong { (total) } " " (t.live_incidents)
-            @for (p, n) in counts { " · " (priority(*p)) " " (n) }
+            strong { (total) @if any_more { "+" } } " " (t.live_incidents)
+            @for (p, n) in counts.iter().filter(|(_, n)| *n > 0) { " · " (priority(*p)) " " (n) (more(*n)) }
         }
     }
 }

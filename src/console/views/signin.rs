@@ -8,7 +8,7 @@ use crate::web::Lang;
 
 /// The sign-in form, with the reason the last attempt was refused if any.
 /// `username` is kept; the password and code never are.
-pub fn page(lang: Lang, csrf: &str, next: &str, username: &str, error: Option<&str>) -> Markup {
+pub fn page(lang: Lang, csrf: &str, username: &str, error: Option<&str>) -> Markup {
     let t = text::of(lang);
     let invalid = error.is_some().then_some("true");
     let body = html! {
@@ -18,7 +18,6 @@ pub fn page(lang: Lang, csrf: &str, next: &str, username: &str, error: Option<&s
             (notice(error, true))
             form method="post" action="/console/login" {
                 input type="hidden" name="csrf" value=(csrf);
-                @if !next.is_empty() { input type="hidden" name="next" value=(next); }
                 label for="username" { (t.username_label) }
                 input id="username" name="username" type="text" autocomplete="username" required
                     autocapitalize="none" spellcheck="false" maxlength="64" value=(username) aria-invalid=[invalid];

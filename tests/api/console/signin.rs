@@ -31,7 +31,7 @@ async fn every_console_page_without_a_session_redirects_to_the_sign_in_form(back
             .unwrap();
         for response in [bare, forged] {
             assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-            assert!(location(&response).starts_with("/console/login"), "{path}");
+            assert_eq!(location(&response), "/console/login", "{path}");
         }
     }
     let post = app
