@@ -91,6 +91,7 @@ async fn two_leads_work_the_queue_contain_an_incident_and_unfreeze_a_holder_in_a
     let status = app.flow_status(&token).await;
     app.flow_post(&token, "activity", answers_all(&status, true)).await;
     let analyst = app.agent("ana", Role::Analyst).await;
+    app.settle().await;
     let claimed = app.post_as(&analyst, "/v1/incidents/next").send().await.unwrap();
     assert_eq!(claimed.status(), StatusCode::OK);
     // The rest of the queue: the most urgent unclaimed one is a P3 sign-in.

@@ -55,6 +55,7 @@ async fn the_queue_shows_live_incidents_most_urgent_first_with_their_sla_and_cla
     }
     assert!(html.contains(" left"), "time left to the SLA deadline");
     assert!(html.contains("3</strong> live incidents"));
+    app.settle().await;
     let claimed = console.post("/console/next", &[]).await;
     assert_eq!(claimed.status(), StatusCode::SEE_OTHER);
     let row = console.page("/console/").await;
@@ -80,8 +81,11 @@ async fn the_filters_narrow_the_queue(backend: Backend) {
     app.ingest(&p3_login("re-3", "acct-three")).await;
     app.ingest(&p4_withdrawal("re-4", "acct-four")).await;
     app.ingest(&p1_withdrawal("re-1", "acct-one")).await;
+    // The P1's containment settles first: a claim skips incidents locked by work in flight.
+    app.settle().await;
     let console = app.console("alice", Role::Lead).await;
-    console.post("/console/next", &[]).await;
+    let claimed = console.post("/console/next", &[]).await;
+    assert!(location(&claimed).contains("done=claimed"));
 
     let p3 = console.page("/console/?priority=P3").await;
     let contained = console.page("/console/?status=contained").await;
