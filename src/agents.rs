@@ -164,7 +164,9 @@ async fn add_agent(
     JsonBody(request): JsonBody<AddAgentRequest>,
 ) -> Result<(StatusCode, Json<Credentials>), ApiError> {
     agent.require(Permission::ManageAgents)?;
-    agent.require_fresh_mfa(&state, &headers).await?;
+    agent
+        .require_fresh_mfa(&state, crate::auth::otp_header(&headers))
+        .await?;
     let now = state.clock().now();
     match add(
         state.db(),
@@ -190,7 +192,9 @@ async fn disable_agent(
     Path(username): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     agent.require(Permission::ManageAgents)?;
-    agent.require_fresh_mfa(&state, &headers).await?;
+    agent
+        .require_fresh_mfa(&state, crate::auth::otp_header(&headers))
+        .await?;
     let target = state
         .db()
         .agent_by_username(&username)

@@ -22,6 +22,7 @@ use crate::alerts::{self, intake};
 use crate::auth;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::console;
 use crate::crypto::{AuditKeys, SecretBox};
 use crate::error::ApiError;
 use crate::exchange::Exchange;
@@ -67,6 +68,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(runs::api::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(pages::routes(state.clone()))
+        .merge(console::routes(state.clone()))
 }
 
 /// The router: every route behind the middleware stack.

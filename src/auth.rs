@@ -90,11 +90,50 @@ async fn login(
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    state.shared().check(Limit::Login, &client).await?;
+    let signed_in = sign_in(&state, &client, &request.username, &request.password, &request.otp).await?;
+    Ok(Json(json!({
+        "token": signed_in.token,
+        "expires_at": signed_in.expires_at,
+        "idle_timeout_seconds": SESSION_IDLE_TIMEOUT.as_secs(),
+        "role": signed_in.role,
+    })))
+}
+
+/// A new session, opened by [`sign_in`]. The token is shown to its holder
+/// once (a bearer token, or the console's cookie) and stored only hashed.
+pub struct SignedIn {
+    pub token: String,
+    pub session_id: SessionId,
+    pub username: String,
+    pub role: Role,
+    pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("session_id", &self.session_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs an agent in with password and TOTP code and opens a session: the
+/// one sign-in of the API (`POST /v1/auth/login`) and the console, with the
+/// same per-client limit, lockout, replay protection and audit entries.
+/// `client` is the caller's rate-limit key ([`ClientAddress`]).
+pub async fn sign_in(
+    state: &AppState,
+    client: &str,
+    username: &str,
+    password: &str,
+    otp: &str,
+) -> Result<SignedIn, ApiError> {
+    state.shared().check(Limit::Login, client).await?;
     let now = state.clock().now();
-    let Some(agent) = state.db().agent_by_username(&request.username).await? else {
+    let Some(agent) = state.db().agent_by_username(username).await? else {
         // Spend the time a real check would, so unknown usernames are not revealed.
-        let password = request.password.clone();
+        let password = password.to_owned();
         let _ = tokio::task::spawn_blocking(move || crypto::verify_password(crypto::decoy_password_hash(), &password))
             .await;
         let mut tx = state.db().begin().await?;
@@ -113,15 +152,15 @@ async fn login(
         });
     }
     let hash = agent.password_hash.clone();
-    let password = request.password.clone();
+    let password = password.to_owned();
     let password_ok = tokio::task::spawn_blocking(move || crypto::verify_password(&hash, &password))
         .await
         .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
     if !password_ok {
-        record_failure(&state, &agent, "agent.login_failed", "bad_password").await?;
+        record_failure(state, &agent, "agent.login_failed", "bad_password").await?;
         return Err(invalid_credentials());
     }
-    let step = check_code(&state, &agent, &request.otp, "agent.login_failed").await?;
+    let step = check_code(state, &agent, otp, "agent.login_failed").await?;
 
     let token = crypto::new_token().map_err(anyhow::Error::from)?;
     let session = SessionRecord {
@@ -146,12 +185,13 @@ async fn login(
     );
     tx.commit().await?.no_follow_up();
     tracing::info!(agent = %agent.username, "agent signed in");
-    Ok(Json(json!({
-        "token": token,
-        "expires_at": session.expires_at,
-        "idle_timeout_seconds": SESSION_IDLE_TIMEOUT.as_secs(),
-        "role": agent.role,
-    })))
+    Ok(SignedIn {
+        token,
+        session_id: session.id,
+        username: agent.username,
+        role: agent.role,
+        expires_at: session.expires_at,
+    })
 }
 
 #[tracing::instrument(skip_all, fields(agent = %agent.username))]
@@ -169,13 +209,19 @@ async fn step_up(
 /// Signs the calling session out: its token stops working at once.
 #[tracing::instrument(skip_all, fields(agent = %agent.username))]
 async fn logout(State(state): State<AppState>, agent: CurrentAgent) -> Result<StatusCode, ApiError> {
+    sign_out(&state, &agent).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends `agent`'s session (the API's logout and the console's sign-out).
+pub async fn sign_out(state: &AppState, agent: &CurrentAgent) -> Result<(), ApiError> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     if tx.revoke_session(&agent.session_id, now).await? {
         tx.audit(AuditRecord::new(now, agent.actor(), "agent.logout").detail(json!({"session_id": agent.session_id})));
     }
     tx.commit().await?.no_follow_up();
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Verifies `code` for the agent behind `session` and elevates the session.
@@ -319,11 +365,11 @@ impl CurrentAgent {
     }
 
     /// For sensitive actions: the time of a step-up in the last five minutes,
-    /// taking an `X-Holdfast-OTP` header as an inline step-up; otherwise a 403
-    /// `mfa-required`.
-    pub async fn require_fresh_mfa(&mut self, state: &AppState, headers: &HeaderMap) -> Result<Timestamp, ApiError> {
+    /// taking `code` (the API's `X-Holdfast-OTP` header, the console's `otp`
+    /// field) as an inline step-up; otherwise a 403 `mfa-required`.
+    pub async fn require_fresh_mfa(&mut self, state: &AppState, code: Option<&str>) -> Result<Timestamp, ApiError> {
         let now = state.clock().now();
-        if let Some(code) = headers.get(OTP_HEADER).and_then(|value| value.to_str().ok()) {
+        if let Some(code) = code {
             let until = elevate(state, self, code).await?;
             self.elevated_until = Some(until);
             return Ok(now);
@@ -336,6 +382,58 @@ impl CurrentAgent {
             }),
         }
     }
+
+    /// Whether the session's step-up still allows sensitive actions at `at`.
+    pub fn is_elevated_at(&self, at: Timestamp) -> bool {
+        self.elevated_until.is_some_and(|until| until > at)
+    }
+}
+
+/// The inline step-up code of an API request (`X-Holdfast-OTP`), if any.
+pub fn otp_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(OTP_HEADER).and_then(|value| value.to_str().ok())
+}
+
+/// Whether reading a session counts as its use (and so keeps an idle
+/// session alive). A background poll of the console does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Touch {
+    Yes,
+    No,
+}
+
+/// The agent behind a session token (a bearer token or the console's
+/// cookie): the one check of a session's revocation, idle and absolute
+/// timeouts and its agent's state, for the API and the console alike.
+pub async fn agent_for_session_token(state: &AppState, token: &str, touch: Touch) -> Result<CurrentAgent, ApiError> {
+    let (session, agent) = state
+        .db()
+        .session_by_token(&token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(ProblemKind::Unauthorized, "the token is not valid"))?;
+    let now = state.clock().now();
+    let expired = session.revoked_at.is_some()
+        || now >= session.expires_at
+        || now >= session.last_seen_at.plus(SESSION_IDLE_TIMEOUT)
+        || agent.disabled_at.is_some();
+    if expired {
+        return Err(ApiError::unauthorized(
+            ProblemKind::SessionExpired,
+            "the session has ended; sign in again",
+        ));
+    }
+    if touch == Touch::Yes && now.since(session.last_seen_at) >= TOUCH_EVERY {
+        let mut tx = state.db().begin().await?;
+        tx.touch_session(&session.id, now).await?;
+        tx.commit().await?.no_follow_up();
+    }
+    Ok(CurrentAgent {
+        id: agent.id,
+        username: agent.username,
+        role: agent.role,
+        session_id: session.id,
+        elevated_until: session.elevated_until,
+    })
 }
 
 impl FromRequestParts<AppState> for CurrentAgent {
@@ -355,33 +453,6 @@ impl FromRequestParts<AppState> for CurrentAgent {
                     "sign in and send Authorization: Bearer <token>",
                 )
             })?;
-        let (session, agent) = state
-            .db()
-            .session_by_token(&token_hash(token))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized(ProblemKind::Unauthorized, "the token is not valid"))?;
-        let now = state.clock().now();
-        let expired = session.revoked_at.is_some()
-            || now >= session.expires_at
-            || now >= session.last_seen_at.plus(SESSION_IDLE_TIMEOUT)
-            || agent.disabled_at.is_some();
-        if expired {
-            return Err(ApiError::unauthorized(
-                ProblemKind::SessionExpired,
-                "the session has ended; sign in again",
-            ));
-        }
-        if now.since(session.last_seen_at) >= TOUCH_EVERY {
-            let mut tx = state.db().begin().await?;
-            tx.touch_session(&session.id, now).await?;
-            tx.commit().await?.no_follow_up();
-        }
-        Ok(CurrentAgent {
-            id: agent.id,
-            username: agent.username,
-            role: agent.role,
-            session_id: session.id,
-            elevated_until: session.elevated_until,
-        })
+        agent_for_session_token(state, token, Touch::Yes).await
     }
 }

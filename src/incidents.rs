@@ -1,19 +1,76 @@
-//! The agents' work on incidents: the queue, claiming the most urgent one,
-//! and the state changes (acknowledge, resolve, dismiss). The JSON API
-//! ([`api`]) and the console call these same functions, so the rules (roles,
-//! the state machine, the audit log) are the same everywhere.
+//! The agents' work on incidents: the queue, an incident with everything
+//! about it, claiming the most urgent one, and the state changes
+//! (acknowledge, resolve, dismiss). The JSON API ([`api`]) and the console
+//! call these same functions, so the rules (roles, the state machine, the
+//! audit log) are the same everywhere.
 
 use serde_json::json;
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::audit::AuditRecord;
+use crate::domain::hold::HoldRecord;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, Resolution, Transition};
+use crate::domain::run::Run;
+use crate::domain::unfreeze::Flow;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::storage::{AlertRow, AuditRow, QueueFilter, QueueRow};
 
 pub mod api;
+
+/// A page of the agents' queue: live incidents, most urgent first.
+#[tracing::instrument(skip_all, fields(agent = %agent.username))]
+pub async fn queue(state: &AppState, agent: &CurrentAgent, filter: &QueueFilter) -> Result<Vec<QueueRow>, ApiError> {
+    agent.require(Permission::ReadIncidents)?;
+    Ok(state.db().queue(filter).await?)
+}
+
+/// An incident and everything an agent needs to work it.
+#[derive(Clone, Debug)]
+pub struct Dossier {
+    pub incident: Incident,
+    /// Its alerts in the order they occurred.
+    pub alerts: Vec<AlertRow>,
+    pub holds: Vec<HoldRecord>,
+    /// Every audit entry of the incident, oldest first.
+    pub timeline: Vec<AuditRow>,
+    pub runs: Vec<Run>,
+    /// The holder's unfreeze requests.
+    pub flows: Vec<Flow>,
+}
+
+/// Loads an incident's dossier (404 when there is no such incident).
+pub async fn dossier(state: &AppState, agent: &CurrentAgent, id: &IncidentId) -> Result<Dossier, ApiError> {
+    agent.require(Permission::ReadIncidents)?;
+    let incident = state
+        .db()
+        .incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("the incident"))?;
+    dossier_of(state, incident).await
+}
+
+/// The dossier of an incident already loaded.
+pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier, ApiError> {
+    let db = state.db();
+    let (alerts, holds, timeline, runs, flows) = tokio::try_join!(
+        db.incident_alerts(&incident.id),
+        db.incident_holds(&incident.id),
+        db.timeline(&incident.id),
+        db.incident_runs(&incident.id),
+        db.incident_flows(&incident.id),
+    )?;
+    Ok(Dossier {
+        incident,
+        alerts,
+        holds,
+        timeline,
+        runs,
+        flows,
+    })
+}
 
 /// Claims the most urgent unassigned incident for `agent` (priority, then
 /// earliest deadline); `None` when nothing is waiting. Two agents never get
@@ -65,6 +122,19 @@ impl Decision {
             Decision::Resolve { .. } => Transition::Resolve,
             Decision::Dismiss { .. } => Transition::Dismiss,
         }
+    }
+}
+
+impl Decision {
+    /// Whether the incident's state allows this decision now (what the
+    /// console offers; [`decide`] checks it again).
+    pub fn allowed_on(&self, incident: &Incident) -> bool {
+        incident.status.allows(self.transition())
+    }
+
+    /// Whether `agent`'s role allows this decision.
+    pub fn allowed_for(&self, agent: &CurrentAgent) -> bool {
+        agent.role.can(self.permission())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod client_address;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod containment;
 pub mod crypto;
 pub mod dispatch;

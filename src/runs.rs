@@ -3,11 +3,12 @@
 //! A run is durable: every step's state is stored, and the [`engine`] moves a
 //! locked run forward as far as it can go, in the caller's transaction. Runs
 //! are advanced when they start, when an approval or a resume arrives
-//! ([`api`]), when the exchange answers one of their messages or the holder's
+//! ([`agent_actions`], for the API and the console), when the exchange answers one of their messages or the holder's
 //! identity is verified ([`waker`]), and by a sweeper that picks up runs left
 //! `running` after a restart ([`sweeper`]). What a finished run means to
 //! other features is [`crate::dispatch`]'s business, not the engine's.
 
+pub mod agent_actions;
 pub mod api;
 pub mod engine;
 pub mod events;

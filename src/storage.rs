@@ -44,7 +44,7 @@ mod types;
 pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::{AlertRow, InsertedAlert};
 pub use audit::AuditRow;
-pub use incidents::{IncidentFilter, LiveIncident};
+pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use outbox::{OutboxMessage, OutboxStatus};
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial

@@ -120,6 +120,11 @@ pub fn document(lang: Lang, title: &str, stylesheet: &str, main: Markup, footer:
     }
 }
 
+/// A page whose only script is Holdfast's own, served from its own origin
+/// (the console): no inline script or style, no other origin.
+pub const CSP_OWN_SCRIPT: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
 }

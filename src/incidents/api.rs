@@ -130,13 +130,8 @@ async fn show(
     agent: CurrentAgent,
     Path(id): Path<IncidentId>,
 ) -> Result<Json<Value>, ApiError> {
-    agent.require(Permission::ReadIncidents)?;
-    let incident = state
-        .db()
-        .incident(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the incident"))?;
-    Ok(Json(detail(&state, &incident).await?))
+    let dossier = incidents::dossier(&state, &agent, &id).await?;
+    Ok(Json(dossier_json(&state, dossier)))
 }
 
 /// Claims the most urgent unassigned incident; two agents never get the same one.
@@ -254,14 +249,19 @@ pub fn summary(incident: &Incident) -> Value {
 
 /// The incident as `GET /v1/incidents/{id}` shows it.
 pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiError> {
-    let db = state.db();
-    let (alerts, holds, timeline, runs, flows) = tokio::try_join!(
-        db.incident_alerts(&incident.id),
-        db.incident_holds(&incident.id),
-        db.timeline(&incident.id),
-        db.incident_runs(&incident.id),
-        db.incident_flows(&incident.id),
-    )?;
+    let dossier = incidents::dossier_of(state, incident.clone()).await?;
+    Ok(dossier_json(state, dossier))
+}
+
+fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
+    let incidents::Dossier {
+        incident,
+        alerts,
+        holds,
+        timeline,
+        runs,
+        flows,
+    } = dossier;
     let now = state.clock().now();
     let alerts: Vec<Value> = alerts
         .into_iter()
@@ -311,7 +311,7 @@ pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiE
             })
         })
         .collect();
-    let mut body = summary(incident);
+    let mut body = summary(&incident);
     let extra = json!({
         "priority_reasons": incident.priority_reasons,
         "acknowledged_at": incident.acknowledged_at,
@@ -328,5 +328,5 @@ pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiE
     if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
         body.extend(extra);
     }
-    Ok(body)
+    body
 }

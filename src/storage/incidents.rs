@@ -3,6 +3,7 @@
 //! account can never open two.
 
 use super::{Database, WriteTx, json, live_incident, on_backend, parsed, select_locked};
+use crate::domain::alert::Alert;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Resolution};
 use crate::domain::priority::Priority;
@@ -41,6 +42,63 @@ super::from_row!(Incident, |row| Ok(Incident {
         .transpose()?,
     resolution_note: row.try_get("resolution_note")?,
 }));
+
+/// An incident in the agents' queue, with its latest alert (what happened, in a few words).
+#[derive(Clone, Debug)]
+pub struct QueueRow {
+    pub incident: Incident,
+    pub latest_alert: Option<Alert>,
+}
+
+super::from_row!(QueueRow, |row| Ok(QueueRow {
+    incident: sqlx::FromRow::from_row(row)?,
+    latest_alert: row
+        .try_get::<Option<String>, _>("latest_alert")?
+        .map(|body| json("latest_alert", body))
+        .transpose()?,
+}));
+
+/// Whose incidents the queue shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Claimed {
+    #[default]
+    Anyone,
+    /// Claimed by this agent (a username).
+    By(String),
+    /// Claimed by nobody yet.
+    Nobody,
+}
+
+/// Which live incidents to list, most urgent first: priority, then the
+/// acknowledge deadline (the order `POST /v1/incidents/next` claims in),
+/// then id.
+#[derive(Clone, Debug, Default)]
+pub struct QueueFilter {
+    pub status: Option<IncidentStatus>,
+    pub priority: Option<Priority>,
+    pub claimed: Claimed,
+    /// Only incidents after this one in queue order: the page cursor.
+    pub after: Option<QueuePosition>,
+    pub limit: i64,
+}
+
+/// An incident's place in the queue's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuePosition {
+    pub priority: Priority,
+    pub acknowledge_by: Timestamp,
+    pub id: IncidentId,
+}
+
+impl QueuePosition {
+    pub fn of(incident: &Incident) -> Self {
+        Self {
+            priority: incident.priority,
+            acknowledge_by: incident.deadlines.acknowledge_by,
+            id: incident.id.clone(),
+        }
+    }
+}
 
 /// The outcome of looking for an account's live incident.
 pub enum LiveIncident {
@@ -224,5 +282,66 @@ impl Database {
         .bind(filter.limit)
         .fetch_all(pool)
         .await)
+    }
+
+    /// A page of the agents' queue: live incidents matching `filter`, most
+    /// urgent first, each with its latest alert.
+    ///
+    /// The cursor is a keyset (`priority, acknowledge_by, id` after the last
+    /// row shown), never an offset, so a page costs the same however deep it
+    /// is. On PostgreSQL the statement is planned with its parameters each
+    /// time (not a cached generic plan), so the filters left out fold away
+    /// and the cursor becomes a range on `incidents_live_by_urgency`
+    /// (migration 0005).
+    pub async fn queue(&self, filter: &QueueFilter) -> Result<Vec<QueueRow>, sqlx::Error> {
+        let (assignee, unclaimed) = match &filter.claimed {
+            Claimed::Anyone => (None, false),
+            Claimed::By(username) => (Some(username.as_str()), false),
+            Claimed::Nobody => (None, true),
+        };
+        let after = filter.after.as_ref();
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            "SELECT ", columns!(), ",
+                    (SELECT a.body FROM alerts a WHERE a.incident_id = incidents.id
+                     ORDER BY a.occurred_at DESC, a.alert_id DESC LIMIT 1) AS latest_alert
+             FROM incidents
+             WHERE ", live_incident!(), "
+               AND ($1 IS NULL OR status = $1)
+               AND ($2 IS NULL OR priority = $2)
+               AND ($3 IS NULL OR assignee = $3)
+               AND (NOT $4 OR assignee IS NULL)
+               AND ($5 IS NULL OR (priority, acknowledge_by, id) > ($5, $6, $7))
+             ORDER BY priority, acknowledge_by, id LIMIT $8"
+        ))
+        .persistent(false)
+        .bind(filter.status.map(IncidentStatus::as_str))
+        .bind(filter.priority.map(Priority::as_str))
+        .bind(assignee)
+        .bind(unclaimed)
+        .bind(after.map(|p| p.priority.as_str()))
+        .bind(after.map(|p| p.acknowledge_by))
+        .bind(after.map(|p| &p.id))
+        .bind(filter.limit)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// How many live incidents there are of each priority, counted up to
+    /// `cap` each: the count reads at most `cap` index entries per priority,
+    /// so it costs the same with a hundred thousand open incidents.
+    pub async fn live_incidents_by_priority(&self, cap: i64) -> Result<Vec<(Priority, i64)>, sqlx::Error> {
+        let mut counts = Vec::with_capacity(Priority::ALL.len());
+        let mut conn = self.reader_connection().await?;
+        for priority in Priority::ALL {
+            let count: i64 = on_backend!(conn.as_conn(), c => sqlx::query_scalar(concat!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM incidents WHERE ", live_incident!(), " AND priority = $1 LIMIT $2) AS capped"
+            ))
+            .bind(priority.as_str())
+            .bind(cap)
+            .fetch_one(c)
+            .await)?;
+            counts.push((priority, count));
+        }
+        Ok(counts)
     }
 }

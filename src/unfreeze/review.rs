@@ -4,20 +4,32 @@
 //! The JSON API and the console call these same functions.
 
 use super::notify::record_change;
+use crate::auth::CurrentAgent;
+use crate::domain::agent::Permission;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::Flow;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Holders' flows waiting for an agent, oldest first.
-pub async fn waiting(state: &AppState) -> Result<Vec<Flow>, ApiError> {
+pub async fn waiting(state: &AppState, agent: &CurrentAgent) -> Result<Vec<Flow>, ApiError> {
+    agent.require(Permission::ReadIncidents)?;
     Ok(state.db().flows_in_review().await?)
 }
 
 /// Turns down the incident's flow in review; the holder is told `reason`
-/// and what to do next. `by` is the deciding agent as the audit log names it.
-#[tracing::instrument(skip(state, reason), fields(incident.id = %incident_id))]
-pub async fn reject(state: &AppState, by: &str, incident_id: &IncidentId, reason: &str) -> Result<Flow, ApiError> {
+/// and what to do next. The deciding agent needs a role that reviews
+/// unfreezes, and is recorded as the decider.
+#[tracing::instrument(skip(state, agent, reason), fields(incident.id = %incident_id, agent = %agent.username))]
+pub async fn reject(
+    state: &AppState,
+    agent: &CurrentAgent,
+    incident_id: &IncidentId,
+    reason: &str,
+) -> Result<Flow, ApiError> {
+    agent.require(Permission::ReviewUnfreezes)?;
+    let by = agent.actor();
+    let by = by.as_str();
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     tx.lock_incident(incident_id)

@@ -17,14 +17,15 @@ use crate::helpers::{Backend, eventually, p3_login, spawn_app, unique_name};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Driver {
+/// A ChromeDriver of its own for one test, stopped when dropped.
+pub(crate) struct Driver {
     child: Child,
     url: String,
     profile: PathBuf,
 }
 
 impl Driver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         for binary in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(binary).exists(),
@@ -54,6 +55,34 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// A headless Chromium session with a window of `size` (`"w,h"`) whose
+    /// preferred language is `lang`.
+    pub(crate) async fn browser(&self, size: &str, lang: &str) -> fantoccini::Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    format!("--window-size={size}"), format!("--lang={lang}"),
+                    format!("--user-data-dir={}", self.profile.display()),
+                ],
+                "prefs": {"intl.accept_languages": lang},
+            }),
+        );
+        // ChromeDriver listens on loopback: plain HTTP, no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a browser session")
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -62,7 +91,8 @@ impl Drop for Driver {
     }
 }
 
-fn artifacts() -> PathBuf {
+/// Where screenshots are kept: `target/tmp/artifacts/`.
+pub(crate) fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -77,25 +107,7 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
     assert_eq!(app.holds("acct-8842").await["frozen"], true);
 
     let driver = Driver::start().await;
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=720,1100", format!("--user-data-dir={}", driver.profile.display()),
-            ],
-        }),
-    );
-    // ChromeDriver listens on loopback: plain HTTP, no TLS stack needed.
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let browser = ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await
-        .expect("a browser session");
+    let browser = driver.browser("720,1100", "en-US").await;
     let shot = |name: &'static str| {
         let browser = browser.clone();
         async move {
@@ -120,8 +132,11 @@ async fn a_holder_unfreezes_their_account_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let sent = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(sent, "Check your messages");
+    let sent = browser
+        .wait()
+        .for_element(Locator::XPath("//h1[. = 'Check your messages']"))
+        .await;
+    assert!(sent.is_ok(), "the link-sent page is shown");
 
     // They open the link they were sent and enter the code.
     let link = app.exchange.wait_for_notification("acct-8842", "unfreeze_link").await;

@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod client_address;
 mod connections;
+mod console;
 mod contract;
 mod fake_exchange;
 mod health;

@@ -36,7 +36,7 @@ on_both_backends!(
 );
 
 /// Freezes `account` with an alert and opens a flow; returns the flow token.
-async fn frozen_flow(app: &TestApp, alert: Value, account: &str) -> String {
+pub(crate) async fn frozen_flow(app: &TestApp, alert: Value, account: &str) -> String {
     app.ingest(&alert).await;
     if app.holds(account).await["frozen"] == false {
         // A P3 alert does not freeze: contain it as an analyst would.
@@ -47,7 +47,7 @@ async fn frozen_flow(app: &TestApp, alert: Value, account: &str) -> String {
 }
 
 /// Passes the code and the second factor.
-async fn verify_holder(app: &TestApp, token: &str, account: &str) {
+pub(crate) async fn verify_holder(app: &TestApp, token: &str, account: &str) {
     let code = app.unfreeze_code(account).await;
     let after_code = app.flow_post(token, "code", json!({"code": code})).await;
     assert_eq!(after_code.status(), StatusCode::OK);
@@ -57,7 +57,7 @@ async fn verify_holder(app: &TestApp, token: &str, account: &str) {
     }
 }
 
-fn answers_all(status: &Value, mine: bool) -> Value {
+pub(crate) fn answers_all(status: &Value, mine: bool) -> Value {
     let answers: Vec<Value> = status["activities"]
         .as_array()
         .unwrap()

@@ -1,0 +1,423 @@
+//! The incident page: what happened, why it has its priority, what is held,
+//! each run with its steps and approvals, the holder's requests, the whole
+//! timeline, and the actions the viewer's role allows in its current state.
+
+use std::sync::Arc;
+
+use maud::{Markup, html};
+use serde_json::Value;
+
+use super::{Section, Viewer, field_error, layout, notice, priority, sla, status, step_up_field, time};
+use crate::console::incident::{Action, Refusal};
+use crate::console::text::{self, Texts};
+use crate::domain::incident::{Incident, Resolution};
+use crate::domain::playbook::{Action as StepAction, Playbook};
+use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
+use crate::domain::unfreeze::Flow;
+use crate::incidents::{Decision, Dossier};
+use crate::playbooks::LoadedPlaybook;
+use crate::runs::agent_actions;
+use crate::web::Lang;
+
+pub fn page(
+    lang: Lang,
+    viewer: &Viewer,
+    dossier: &Dossier,
+    playbooks: &[(&LoadedPlaybook, &Arc<Playbook>)],
+    done: Option<&str>,
+    refusal: Option<&Refusal>,
+) -> Markup {
+    let t = text::of(lang);
+    let incident = &dossier.incident;
+    let error_at = |action: &Action| refusal.filter(|r| &r.action == action).map(|r| r.message.as_str());
+    let title = format!("{} · {}", incident.priority, incident.account_id);
+    let body = html! {
+        p class="crumbs" { a href="/console/" { "← " (t.nav_queue) } }
+        h1 { (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status)) }
+        (summary(lang, viewer, incident))
+        (notice(done, false))
+        @if let Some(refusal) = refusal { (notice(Some(&refusal.message), true)) }
+        div class="columns" {
+            div class="story" {
+                section aria-labelledby="alerts-heading" {
+                    h2 id="alerts-heading" { (t.alerts_heading) }
+                    ol class="alerts" {
+                        @for row in &dossier.alerts {
+                            li {
+                                p class="what" { (row.alert.summary()) }
+                                (signals(&row.alert))
+                                p class="help" { code { (row.alert.alert_id.as_str()) } " · " (t.received) " " (time(row.received_at)) }
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="reasons-heading" {
+                    h2 id="reasons-heading" { (t.reasons_heading) }
+                    ul class="reasons" {
+                        @for reason in &incident.priority_reasons {
+                            li { (reason.description) " " span class="muted" { "(" (reason.rule) ", +" (reason.points) ")" } }
+                        }
+                    }
+                }
+                (holds(lang, viewer, dossier))
+                section aria-labelledby="runs-heading" {
+                    h2 id="runs-heading" { (t.runs_heading) }
+                    @if dossier.runs.is_empty() { p class="muted" { (t.no_runs) } }
+                    @for run in &dossier.runs { (run_view(lang, viewer, incident, run, &error_at)) }
+                }
+                @if !dossier.flows.is_empty() { (flows(lang, dossier)) }
+                (timeline(lang, dossier))
+            }
+            aside class="actions" aria-labelledby="actions-heading" {
+                h2 id="actions-heading" { (t.actions_heading) }
+                (decisions(lang, viewer, incident, &error_at))
+                (playbook_forms(lang, viewer, dossier, playbooks, &error_at))
+            }
+        }
+    };
+    layout(lang, &title, Section::Queue, Some(viewer), body)
+}
+
+fn summary(lang: Lang, viewer: &Viewer, incident: &Incident) -> Markup {
+    let t = text::of(lang);
+    html! {
+        dl class="facts" {
+            dt { (t.col_sla) } dd { (sla(lang, incident, viewer.now)) }
+            dt { (t.acknowledge_by) } dd { (time(incident.deadlines.acknowledge_by)) }
+            dt { (t.contain_by) } dd { (time(incident.deadlines.contain_by)) }
+            dt { (t.col_claimed) } dd { @match &incident.assignee { Some(who) => (who), None => (t.nobody) } }
+            dt { (t.opened) } dd { (time(incident.opened_at)) }
+            @if let Some(resolution) = incident.resolution {
+                dt { (t.resolution_label) } dd { (resolution.as_str()) @if let Some(note) = &incident.resolution_note { " — " (note) } }
+            }
+        }
+    }
+}
+
+/// An alert's signals: the ones that are set, as the risk engine named them.
+fn signals(alert: &crate::domain::alert::Alert) -> Markup {
+    let value = serde_json::to_value(alert).unwrap_or(Value::Null);
+    let group = value.get("login").or_else(|| value.get("withdrawal"));
+    let entries: Vec<(String, String)> = group
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)))
+                .map(|(k, v)| {
+                    (
+                        k.replace('_', " "),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        @if !entries.is_empty() || alert.risk_score.is_some() {
+            ul class="signals" {
+                @if let Some(score) = alert.risk_score { li { "risk score " strong { (score) } } }
+                @for (key, value) in &entries { li { (key) " " strong { (value) } } }
+            }
+        }
+    }
+}
+
+fn holds(lang: Lang, viewer: &Viewer, dossier: &Dossier) -> Markup {
+    let t = text::of(lang);
+    html! {
+        section aria-labelledby="holds-heading" {
+            h2 id="holds-heading" { (t.holds_heading) }
+            @if dossier.holds.is_empty() { p class="muted" { (t.no_holds) } } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (t.hold_scope) } th scope="col" { (t.hold_kind) } th scope="col" { (t.hold_reason) }
+                        th scope="col" { (t.hold_placed) } th scope="col" { (t.hold_state) }
+                    } }
+                    tbody {
+                        @for hold in &dossier.holds {
+                            tr {
+                                td { (hold.scope.as_str()) }
+                                td { @if hold.is_freeze() { (t.freeze) } @else { (t.cool_off) } }
+                                td { (hold.reason) }
+                                td { (time(hold.placed_at)) br; span class="muted" { (hold.placed_by) } }
+                                td {
+                                    @if let Some(lifted) = hold.lifted_at {
+                                        (t.lifted) " " (time(lifted))
+                                        @if let Some(by) = &hold.lifted_by { br; span class="muted" { (by) } }
+                                    } @else if hold.in_force(viewer.now) {
+                                        strong { (t.in_force) }
+                                        @if let Some(until) = hold.expires_at { br; (t.until) " " (time(until)) }
+                                    } @else {
+                                        (t.expired) @if let Some(at) = hold.expires_at { " " (time(at)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn gate_text(t: &Texts, gate: Gate) -> &'static str {
+    match gate {
+        Gate::Mfa => t.waiting_mfa,
+        Gate::Identity => t.waiting_identity,
+        Gate::Approval => t.waiting_approval,
+    }
+}
+
+fn run_view<'a>(
+    lang: Lang,
+    viewer: &Viewer,
+    incident: &Incident,
+    run: &Run,
+    error_at: &impl Fn(&Action) -> Option<&'a str>,
+) -> Markup {
+    let t = text::of(lang);
+    let waiting_for_mfa =
+        run.status == RunStatus::Waiting && run.steps.iter().any(|s| s.waiting_for == Some(Gate::Mfa));
+    let needed = run.approvals_needed(incident.priority);
+    html! {
+        article class="run" id={ "run-" (run.id) } {
+            h3 { (run.playbook.id) " v" (run.playbook.version) " " span class={ "run-status " (run.status.as_str()) } { (run.status.as_str()) } }
+            p class="help" {
+                (t.started_by) " " (run.started_by_name) " · " (time(run.created_at))
+                " · " (t.digest) " " code { (&run.playbook.digest[..12.min(run.playbook.digest.len())]) }
+            }
+            @if let Some(failure) = &run.failure { p class="notice error" { (failure) } }
+            ol class="steps" {
+                @for step in &run.steps {
+                    li class={ "step " (step.status.as_str()) } {
+                        span class="step-name" { (step.step.name) }
+                        " " code { (step.step.action.name()) }
+                        " — " span class="step-status" { (step_status(t, step.status)) }
+                        @if let Some(gate) = step.waiting_for { " · " strong { (gate_text(t, gate)) } }
+                    }
+                }
+            }
+            @if run.needs_approvals() {
+                p {
+                    (t.approvals) ": "
+                    @if run.approvals.is_empty() { span class="muted" { (t.none_yet) } }
+                    @for (i, approval) in run.approvals.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        (approval.username) " (" (time(approval.approved_at)) ")"
+                    }
+                    @if needed > 0 { " · " (t.approvals_needed) " " (needed) }
+                }
+            }
+            @if agent_actions::may_approve(viewer.agent, run) {
+                @let action = Action::Approve(run.id.clone());
+                form method="post" action={ "/console/incidents/" (incident.id) "/runs/" (run.id) "/approve" } class="action" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    (step_up_field(lang, &format!("otp-approve-{}", run.id), viewer))
+                    (field_error(error_at(&action)))
+                    button type="submit" { (t.approve_run) }
+                }
+            }
+            @if waiting_for_mfa && viewer.can(run.playbook.kind.permission()) {
+                @let action = Action::Resume(run.id.clone());
+                form method="post" action={ "/console/incidents/" (incident.id) "/runs/" (run.id) "/resume" } class="action" {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    (step_up_field(lang, &format!("otp-resume-{}", run.id), viewer))
+                    (field_error(error_at(&action)))
+                    button type="submit" { (t.resume_run) }
+                }
+            }
+        }
+    }
+}
+
+fn step_status(t: &Texts, status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Pending => t.step_pending,
+        StepStatus::Running => t.step_running,
+        StepStatus::Waiting => t.step_waiting,
+        StepStatus::Succeeded => t.step_succeeded,
+        StepStatus::Failed => t.step_failed,
+        StepStatus::Skipped => t.step_skipped,
+    }
+}
+
+fn flows(lang: Lang, dossier: &Dossier) -> Markup {
+    let t = text::of(lang);
+    html! {
+        section aria-labelledby="flows-heading" {
+            h2 id="flows-heading" { (t.flows_heading) }
+            @for flow in &dossier.flows {
+                div class="flow" {
+                    p { strong { (flow.state.as_str()) } " · " (t.requested) " " (time(flow.created_at)) }
+                    (answers(lang, dossier, flow))
+                    @if let Some(reason) = &flow.decision_reason { p { (t.reason) ": " (reason) } }
+                }
+            }
+        }
+    }
+}
+
+/// The holder's answer about each flagged activity, in plain language.
+pub fn answers(lang: Lang, dossier: &Dossier, flow: &Flow) -> Markup {
+    let t = text::of(lang);
+    html! {
+        @if let Some(answers) = &flow.answers {
+            ul class="answers" {
+                @for answer in answers {
+                    @let what = dossier.alerts.iter().find(|row| row.alert.alert_id.as_str() == answer.alert_id)
+                        .map(|row| row.alert.summary()).unwrap_or_else(|| answer.alert_id.clone());
+                    li class=(if answer.mine { "mine" } else { "not-mine" }) {
+                        (what) " — " strong { @if answer.mine { (t.answer_mine) } @else { (t.answer_not_mine) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn timeline(lang: Lang, dossier: &Dossier) -> Markup {
+    let t = text::of(lang);
+    html! {
+        section aria-labelledby="timeline-heading" {
+            h2 id="timeline-heading" { (t.timeline_heading) }
+            ol class="timeline" {
+                @for entry in &dossier.timeline {
+                    li {
+                        (time(entry.record.at)) " "
+                        strong { (entry.record.actor) } " "
+                        span class="event" { (t.event(&entry.record.action)) }
+                        (detail(&entry.record.detail_value()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An audit entry's detail, as short `key: value` pairs.
+fn detail(value: &Value) -> Markup {
+    let pairs: Vec<(String, String)> = value
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    (
+                        k.replace('_', " "),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        @if !pairs.is_empty() {
+            span class="detail" {
+                @for (i, (key, value)) in pairs.iter().enumerate() {
+                    @if i > 0 { "; " }
+                    (key) ": " (value)
+                }
+            }
+        }
+    }
+}
+
+fn decisions<'a>(
+    lang: Lang,
+    viewer: &Viewer,
+    incident: &Incident,
+    error_at: &impl Fn(&Action) -> Option<&'a str>,
+) -> Markup {
+    let t = text::of(lang);
+    let offer = |decision: &Decision| decision.allowed_for(viewer.agent) && decision.allowed_on(incident);
+    let base = format!("/console/incidents/{}", incident.id);
+    html! {
+        @if offer(&Decision::Acknowledge { note: None }) {
+            form method="post" action={ (base) "/acknowledge" } class="action" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                (field_error(error_at(&Action::Acknowledge)))
+                button type="submit" id="acknowledge" { (t.acknowledge) }
+            }
+        }
+        @if offer(&Decision::Resolve { resolution: Resolution::FalsePositive, note: None }) {
+            form method="post" action={ (base) "/resolve" } class="action" {
+                h3 { (t.resolve_heading) }
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="resolution" { (t.resolution_label) }
+                select id="resolution" name="resolution" required {
+                    option value="confirmed_takeover" { (t.confirmed_takeover) }
+                    option value="false_positive" { (t.false_positive) }
+                    option value="user_error" { (t.user_error) }
+                }
+                label for="resolve-note" { (t.note_label) }
+                textarea id="resolve-note" name="note" rows="3" maxlength="4000" {}
+                (field_error(error_at(&Action::Resolve)))
+                button type="submit" { (t.resolve) }
+            }
+        }
+        @if offer(&Decision::Dismiss { note: None }) {
+            form method="post" action={ (base) "/dismiss" } class="action" {
+                h3 { (t.dismiss_heading) }
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="dismiss-note" { (t.note_label) }
+                textarea id="dismiss-note" name="note" rows="2" maxlength="4000" {}
+                (field_error(error_at(&Action::Dismiss)))
+                button type="submit" class="secondary" { (t.dismiss) }
+            }
+        }
+    }
+}
+
+fn playbook_forms<'a>(
+    lang: Lang,
+    viewer: &Viewer,
+    dossier: &Dossier,
+    playbooks: &[(&LoadedPlaybook, &Arc<Playbook>)],
+    error_at: &impl Fn(&Action) -> Option<&'a str>,
+) -> Markup {
+    let t = text::of(lang);
+    let incident = &dossier.incident;
+    let runnable: Vec<_> = playbooks
+        .iter()
+        .filter(|(_, playbook)| viewer.can(playbook.kind.permission()))
+        .collect();
+    html! {
+        @if !incident.status.is_closed() && !runnable.is_empty() {
+            h3 { (t.run_playbook_heading) }
+            @for (loaded, playbook) in runnable {
+                @let in_progress = dossier.runs.iter().any(|r| r.playbook.id == playbook.id && !r.status.is_finished());
+                @let action = Action::Run(playbook.id.clone());
+                section class="playbook" aria-labelledby={ "pb-" (playbook.id) } {
+                    h4 id={ "pb-" (playbook.id) } { (playbook.title) }
+                    p class="help" {
+                        code { (playbook.id) } " v" (playbook.version) " · " (playbook.kind.as_str())
+                        " · " (t.digest) " " code { (&loaded.digest[..12]) }
+                    }
+                    ol class="plan" {
+                        @for step in &playbook.steps {
+                            li {
+                                (step.name) " " code { (step.action.name()) }
+                                @if step.mfa { " · " (t.step_needs_mfa) }
+                                @if let StepAction::RequireApproval { .. } = step.action {
+                                    @let needed = playbook.approvals_needed(incident.priority);
+                                    @if needed > 0 { " · " (t.approvals_needed) " " (needed) } @else { " · " (t.no_approval_needed) }
+                                }
+                            }
+                        }
+                    }
+                    @if in_progress {
+                        p class="muted" { (t.run_in_progress) }
+                    } @else {
+                        form method="post" action={ "/console/incidents/" (incident.id) "/runs" } class="action" {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            input type="hidden" name="playbook_id" value=(playbook.id);
+                            (step_up_field(lang, &format!("otp-{}", playbook.id), viewer))
+                            (field_error(error_at(&action)))
+                            button type="submit" id={ "run-" (playbook.id) } { (t.run) " " (playbook.title) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

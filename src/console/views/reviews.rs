@@ -1,0 +1,82 @@
+//! The holders' requests waiting for an agent, oldest first.
+
+use maud::{Markup, html};
+
+use super::{Section, Viewer, field_error, layout, notice, priority, step_up_field, time};
+use crate::console::reviews::{Refusal, Review};
+use crate::console::text;
+use crate::domain::agent::Permission;
+use crate::domain::playbook::Playbook;
+use crate::web::Lang;
+
+pub fn page(
+    lang: Lang,
+    viewer: &Viewer,
+    reviews: &[Review],
+    unfreeze: Option<&Playbook>,
+    done: Option<&str>,
+    refusal: Option<&Refusal>,
+) -> Markup {
+    let t = text::of(lang);
+    let may_unfreeze = unfreeze.is_some_and(|p| viewer.can(p.kind.permission()));
+    let may_reject = viewer.can(Permission::ReviewUnfreezes);
+    let body = html! {
+        h1 { (t.reviews_heading) }
+        p { (t.reviews_intro) }
+        (notice(done, false))
+        @if let Some(refusal) = refusal { (notice(Some(&refusal.message), true)) }
+        @if reviews.is_empty() { p class="muted" { (t.reviews_empty) } }
+        ol class="reviews" {
+            @for review in reviews {
+                @let flow = &review.flow;
+                @let error = refusal.filter(|r| r.incident_id == flow.incident_id).map(|r| r.message.as_str());
+                li class="review" id={ "review-" (flow.incident_id) } {
+                    h2 {
+                        @if let Some(incident) = &review.incident { (priority(incident.priority)) " " }
+                        a href={ "/console/incidents/" (flow.incident_id) } { (flow.account_id) }
+                    }
+                    p class="help" {
+                        (t.waiting_since) " " @match flow.queued_at { Some(at) => (time(at)), None => "—" }
+                        @if let Some(at) = flow.queued_at { " (" (super::span(lang, viewer.now.since(at))) ")" }
+                    }
+                    h3 { (t.holder_answers) }
+                    ul class="answers" {
+                        @for answer in flow.answers.iter().flatten() {
+                            @let what = review.alerts.iter().find(|row| row.alert.alert_id.as_str() == answer.alert_id)
+                                .map(|row| row.alert.summary()).unwrap_or_else(|| answer.alert_id.clone());
+                            li class=(if answer.mine { "mine" } else { "not-mine" }) {
+                                (what) " — " strong { @if answer.mine { (t.answer_mine) } @else { (t.answer_not_mine) } }
+                            }
+                        }
+                    }
+                    div class="decide" {
+                        @if may_unfreeze {
+                            @let needed = match (unfreeze, &review.incident) {
+                                (Some(playbook), Some(incident)) => playbook.approvals_needed(incident.priority),
+                                _ => 0,
+                            };
+                            form method="post" action={ "/console/reviews/" (flow.incident_id) "/unfreeze" } class="action" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                @if needed > 0 { p class="help" { (t.four_eyes) } }
+                                (step_up_field(lang, &format!("otp-unfreeze-{}", flow.incident_id), viewer))
+                                button type="submit" { (t.unfreeze) }
+                            }
+                        }
+                        @if may_reject {
+                            form method="post" action={ "/console/reviews/" (flow.incident_id) "/reject" } class="action" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                label for={ "reason-" (flow.incident_id) } { (t.reject_reason) }
+                                p class="help" id={ "reason-help-" (flow.incident_id) } { (t.reject_reason_help) }
+                                textarea id={ "reason-" (flow.incident_id) } name="reason" rows="2" maxlength="1000" required
+                                    aria-describedby={ "reason-help-" (flow.incident_id) } {}
+                                button type="submit" class="secondary" { (t.reject) }
+                            }
+                        }
+                        (field_error(error))
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, t.reviews_heading, Section::Reviews, Some(viewer), body)
+}
