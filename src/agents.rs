@@ -1,5 +1,11 @@
 //! Agents of the security team: creating them (`holdfast agent add`, or an
 //! admin through the API), listing and disabling them.
+//!
+//! The API creates analysts only. Leads approve each other's unfreezes (four
+//! eyes), so an admin who could create leads through the API could create
+//! the second lead a serious unfreeze needs and approve it alone; leads and
+//! admins are therefore created with `holdfast agent add` on the server,
+//! where creating one needs access to the host and its master key.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{CurrentAgent, totp, totp_context};
 use crate::crypto::{self, SecretBox};
-use crate::domain::agent::{Lockout, Permission, Role};
+use crate::domain::agent::{Permission, Role};
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
@@ -95,7 +101,6 @@ pub async fn add(
         totp_secret: sealed,
         totp_key_id: key_id,
         last_totp_step: 0,
-        lockout: Lockout::default(),
         created_at: at,
         disabled_at: None,
     };
@@ -118,21 +123,20 @@ pub async fn add(
 async fn list_agents(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
     agent.require(Permission::ManageAgents)?;
     let now = state.clock().now();
-    let agents: Vec<Value> = state
-        .db()
-        .agents()
-        .await?
-        .into_iter()
-        .map(|a| {
-            json!({
-                "username": a.username,
-                "role": a.role,
-                "created_at": a.created_at,
-                "disabled": a.disabled_at.is_some(),
-                "locked_until": a.lockout.locked_until.filter(|until| *until > now),
-            })
-        })
-        .collect();
+    let mut agents = Vec::new();
+    for a in state.db().agents().await? {
+        // Locks are per source; what concerns an admin is how hard the
+        // username is being tried, and a lock that holds for every source.
+        let failures = state.db().sign_in_failures(&a.username, "", now).await?;
+        agents.push(json!({
+            "username": a.username,
+            "role": a.role,
+            "created_at": a.created_at,
+            "disabled": a.disabled_at.is_some(),
+            "locked_until": failures.locked_for(now).map(|remaining| now.plus(remaining)),
+            "recent_failures": failures.from_everywhere.len(),
+        }));
+    }
     Ok(Json(json!({"agents": agents})))
 }
 
@@ -164,6 +168,13 @@ async fn add_agent(
     JsonBody(request): JsonBody<AddAgentRequest>,
 ) -> Result<(StatusCode, Json<Credentials>), ApiError> {
     agent.require(Permission::ManageAgents)?;
+    if request.role != Role::Analyst {
+        // One admin must not be able to make the second lead that a four-eyes
+        // approval needs: leads and admins are made on the server itself.
+        return Err(ApiError::forbidden(
+            "leads and admins are created on the server with `holdfast agent add`; the API creates analysts",
+        ));
+    }
     agent
         .require_fresh_mfa(&state, crate::auth::otp_header(&headers))
         .await?;

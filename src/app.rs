@@ -24,6 +24,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::console;
 use crate::crypto::{AuditKeys, SecretBox};
+use crate::domain::agent::FAILURE_MEMORY;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::holds;
@@ -296,12 +297,20 @@ impl Application {
     }
 }
 
+/// Forgets what only matters for a while: idle rate-limit buckets, and
+/// failed sign-ins older than any lock they could still hold.
 async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = interval.tick() => state.shared().forget_idle(),
+            _ = interval.tick() => {
+                state.shared().forget_idle();
+                let before = state.clock().now().minus(FAILURE_MEMORY);
+                if let Err(error) = state.db().forget_sign_in_failures(before).await {
+                    tracing::warn!(error = %error, "forgetting old sign-in failures failed");
+                }
+            }
         }
     }
 }

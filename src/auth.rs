@@ -8,6 +8,8 @@
 //! minutes lock the agent for fifteen minutes; attempts are counted per agent,
 //! and separately rate-limited per client address.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -15,7 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
 use crate::crypto::{self, token_hash};
-use crate::domain::agent::{ELEVATION, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, agent_actor};
+use crate::domain::agent::{
+    ELEVATION, FailureHistory, LOCKOUT_THRESHOLD, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, agent_actor,
+};
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
@@ -131,36 +135,39 @@ pub async fn sign_in(
 ) -> Result<SignedIn, ApiError> {
     state.shared().check(Limit::Login, client).await?;
     let now = state.clock().now();
-    let Some(agent) = state.db().agent_by_username(username).await? else {
-        // Spend the time a real check would, so unknown usernames are not revealed.
-        let password = password.to_owned();
-        let _ = tokio::task::spawn_blocking(move || crypto::verify_password(crypto::decoy_password_hash(), &password))
-            .await;
-        let mut tx = state.db().begin().await?;
-        tx.audit(
-            AuditRecord::new(now, "anonymous", "agent.login_failed").detail(json!({"reason": "unknown_username"})),
-        );
-        tx.commit().await?.no_follow_up();
-        return Err(invalid_credentials());
+    let agent = state.db().agent_by_username(username).await?;
+    let failures = state.db().sign_in_failures(username, client, now).await?;
+    // Every early exit spends the time a real password check would, so the
+    // answer's timing says nothing about whether the agent exists, is
+    // disabled or is locked.
+    let hash = match &agent {
+        Some(agent) if agent.disabled_at.is_none() && failures.locked_for(now).is_none() => agent.password_hash.clone(),
+        _ => crypto::decoy_password_hash().to_owned(),
     };
-    if agent.disabled_at.is_some() {
-        return Err(invalid_credentials());
-    }
-    if let Some(remaining) = agent.lockout.remaining(now) {
-        return Err(ApiError::Locked {
-            retry_after: remaining.as_secs().max(1),
-        });
-    }
-    let hash = agent.password_hash.clone();
     let password = password.to_owned();
     let password_ok = tokio::task::spawn_blocking(move || crypto::verify_password(&hash, &password))
         .await
         .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
-    if !password_ok {
-        record_failure(state, &agent, "agent.login_failed", "bad_password").await?;
-        return Err(invalid_credentials());
+    if let Some(remaining) = failures.locked_for(now) {
+        return Err(locked(remaining));
     }
-    let step = check_code(state, &agent, otp, "agent.login_failed").await?;
+    let Some(agent) = agent.filter(|agent| agent.disabled_at.is_none() && password_ok) else {
+        return Err(fail(
+            state,
+            username,
+            client,
+            "agent.login_failed",
+            "bad_credentials",
+            &failures,
+        )
+        .await);
+    };
+    let attempt = Attempt {
+        username: &agent.username,
+        client,
+        failures: &failures,
+    };
+    let step = check_code(state, &agent, otp, &attempt, "agent.login_failed").await?;
 
     let token = crypto::new_token().map_err(anyhow::Error::from)?;
     let session = SessionRecord {
@@ -173,12 +180,11 @@ pub async fn sign_in(
         revoked_at: None,
     };
     let mut tx = state.db().begin().await?;
-    let accepted = accept_step(&mut tx, &agent, step, "agent.login_failed", now).await?;
-    if !accepted {
-        tx.commit().await?.no_follow_up();
-        return Err(replayed());
+    if !accept_step(&mut tx, &agent, step).await? {
+        drop(tx);
+        return Err(replayed(state, &attempt, "agent.login_failed").await);
     }
-    tx.save_lockout(&agent.id, &Default::default()).await?;
+    tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.insert_session(&session, &token_hash(&token)).await?;
     tx.audit(
         AuditRecord::new(now, agent_actor(&agent.username), "agent.login").detail(json!({"session_id": session.id})),
@@ -232,19 +238,24 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
         .agent_by_username(&current.username)
         .await?
         .ok_or_else(|| ApiError::unauthorized(ProblemKind::Unauthorized, "the agent no longer exists"))?;
-    if let Some(remaining) = agent.lockout.remaining(now) {
-        return Err(ApiError::Locked {
-            retry_after: remaining.as_secs().max(1),
-        });
+    let client = current.client.0.as_str();
+    let failures = state.db().sign_in_failures(&agent.username, client, now).await?;
+    if let Some(remaining) = failures.locked_for(now) {
+        return Err(locked(remaining));
     }
-    let step = check_code(state, &agent, code, "agent.step_up_failed").await?;
+    let attempt = Attempt {
+        username: &agent.username,
+        client,
+        failures: &failures,
+    };
+    let step = check_code(state, &agent, code, &attempt, "agent.step_up_failed").await?;
     let mut tx = state.db().begin().await?;
-    if !accept_step(&mut tx, &agent, step, "agent.step_up_failed", now).await? {
-        tx.commit().await?.no_follow_up();
-        return Err(replayed());
+    if !accept_step(&mut tx, &agent, step).await? {
+        drop(tx);
+        return Err(replayed(state, &attempt, "agent.step_up_failed").await);
     }
     let until = now.plus(ELEVATION);
-    tx.save_lockout(&agent.id, &Default::default()).await?;
+    tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.elevate_session(&current.session_id, until).await?;
     tx.audit(
         AuditRecord::new(now, agent_actor(&agent.username), "agent.step_up").detail(json!({"elevated_until": until})),
@@ -253,15 +264,48 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
     Ok(until)
 }
 
-fn replayed() -> ApiError {
-    ApiError::unauthorized(
-        ProblemKind::OtpReplayed,
-        "this code was already used; wait for the next one",
+/// Who is trying, as failures are counted: the username and the source.
+struct Attempt<'a> {
+    username: &'a str,
+    client: &'a str,
+    /// The failures remembered before this attempt.
+    failures: &'a FailureHistory,
+}
+
+fn locked(remaining: Duration) -> ApiError {
+    ApiError::Locked {
+        retry_after: remaining.as_secs().max(1),
+    }
+}
+
+/// A replayed code: counted as a failure, answered `otp-replayed`.
+async fn replayed(state: &AppState, attempt: &Attempt<'_>, action: &str) -> ApiError {
+    let error = fail(
+        state,
+        attempt.username,
+        attempt.client,
+        action,
+        "otp_replayed",
+        attempt.failures,
     )
+    .await;
+    match error {
+        ApiError::Unauthorized { .. } => ApiError::unauthorized(
+            ProblemKind::OtpReplayed,
+            "this code was already used; wait for the next one",
+        ),
+        other => other,
+    }
 }
 
 /// Checks a code's validity (not yet its freshness); a wrong code is a counted failure.
-async fn check_code(state: &AppState, agent: &AgentRecord, code: &str, failure_action: &str) -> Result<i64, ApiError> {
+async fn check_code(
+    state: &AppState,
+    agent: &AgentRecord,
+    code: &str,
+    attempt: &Attempt<'_>,
+    failure_action: &str,
+) -> Result<i64, ApiError> {
     let now = state.clock().now();
     let seed = state
         .secrets()
@@ -269,68 +313,78 @@ async fn check_code(state: &AppState, agent: &AgentRecord, code: &str, failure_a
         .map_err(|e| anyhow::anyhow!("Failed to open the TOTP seed of agent {}: {e}", agent.username))?;
     match totp::matching_step(&seed, code.trim(), now) {
         Some(step) => Ok(step),
-        None => {
-            record_failure(state, agent, failure_action, "bad_otp").await?;
-            Err(invalid_credentials())
-        }
+        None => Err(fail(
+            state,
+            attempt.username,
+            attempt.client,
+            failure_action,
+            "bad_otp",
+            attempt.failures,
+        )
+        .await),
     }
 }
 
-/// Accepts `step` by compare-and-set inside `tx` (which the caller commits);
-/// a replayed step is counted as a failed attempt.
-async fn accept_step(
-    tx: &mut WriteTx,
-    agent: &AgentRecord,
-    step: i64,
-    failure_action: &str,
-    now: Timestamp,
-) -> Result<bool, ApiError> {
-    let Some(locked) = tx.lock_agent(&agent.id).await? else {
+/// Accepts `step` by compare-and-set inside `tx` (which the caller commits):
+/// false when this code, or a newer one, was accepted before.
+async fn accept_step(tx: &mut WriteTx, agent: &AgentRecord, step: i64) -> Result<bool, ApiError> {
+    if tx.lock_agent(&agent.id).await?.is_none() {
         return Ok(false);
-    };
-    if let Some(remaining) = locked.lockout.remaining(now) {
-        return Err(ApiError::Locked {
-            retry_after: remaining.as_secs().max(1),
-        });
     }
-    if tx.accept_totp_step(&agent.id, step).await? {
-        return Ok(true);
-    }
-    count_failure(tx, agent, failure_action, "otp_replayed", now).await?;
-    Ok(false)
+    Ok(tx.accept_totp_step(&agent.id, step).await?)
 }
 
-/// Counts a failed attempt against the agent in its own transaction.
-async fn record_failure(state: &AppState, agent: &AgentRecord, action: &str, reason: &str) -> Result<(), ApiError> {
-    let now = state.clock().now();
-    let mut tx = state.db().begin().await?;
-    count_failure(&mut tx, agent, action, reason, now).await?;
-    tx.commit().await?.no_follow_up();
-    Ok(())
-}
-
-/// The one place a failed password or code is counted: locks the agent's
-/// row, records the attempt, and locks the agent out at the threshold.
-async fn count_failure(
-    tx: &mut WriteTx,
-    agent: &AgentRecord,
+/// The one place a failed password or code is counted: records it against
+/// the username and the source, audits it (and the lock it earns), holds the
+/// answer back by the progressive delay, and answers `401` — or `423` when
+/// this failure locked the source out.
+async fn fail(
+    state: &AppState,
+    username: &str,
+    client: &str,
     action: &str,
     reason: &str,
+    before: &FailureHistory,
+) -> ApiError {
+    let now = state.clock().now();
+    if let Err(error) = count_failure(state, username, client, action, reason, before, now).await {
+        return error;
+    }
+    tokio::time::sleep(before.delay()).await;
+    invalid_credentials()
+}
+
+async fn count_failure(
+    state: &AppState,
+    username: &str,
+    client: &str,
+    action: &str,
+    reason: &str,
+    before: &FailureHistory,
     now: Timestamp,
 ) -> Result<(), ApiError> {
-    let Some(locked) = tx.lock_agent(&agent.id).await? else {
-        return Ok(());
+    let mut tx = state.db().begin().await?;
+    tx.record_sign_in_failure(username, client, now).await?;
+    let actor = if state.db().agent_by_username(username).await?.is_some() {
+        agent_actor(username)
+    } else {
+        "anonymous".to_owned()
     };
-    let lockout = locked.lockout.after_failure(now);
-    tx.save_lockout(&agent.id, &lockout).await?;
-    tx.audit(AuditRecord::new(now, agent_actor(&agent.username), action).detail(json!({"reason": reason})));
-    if lockout.remaining(now).is_some() && locked.lockout.remaining(now).is_none() {
-        tracing::warn!(agent = %agent.username, "agent locked after repeated failed attempts");
-        tx.audit(
-            AuditRecord::new(now, "system", "agent.locked")
-                .detail(json!({"agent": agent.username, "until": lockout.locked_until})),
-        );
+    tx.audit(AuditRecord::new(now, actor, action).detail(json!({"reason": reason})));
+    let mut after = before.clone();
+    after.from_source.push(now);
+    after.from_everywhere.push(now);
+    if let Some(remaining) = after.locked_for(now)
+        && before.locked_for(now).is_none()
+    {
+        tracing::warn!("a source was locked out of a username after repeated failed attempts");
+        tx.audit(AuditRecord::new(now, "system", "agent.locked").detail(json!({
+            "username": username,
+            "until": now.plus(remaining),
+            "everywhere": after.from_source.len() < LOCKOUT_THRESHOLD as usize,
+        })));
     }
+    tx.commit().await?.no_follow_up();
     Ok(())
 }
 
@@ -339,7 +393,7 @@ pub fn totp_context(agent_id: &AgentId) -> String {
     format!("holdfast:totp:{agent_id}")
 }
 
-/// The agent behind a request's bearer token.
+/// The agent behind a request's bearer token (or the console's cookie).
 #[derive(Clone, Debug)]
 pub struct CurrentAgent {
     pub id: AgentId,
@@ -347,6 +401,8 @@ pub struct CurrentAgent {
     pub role: Role,
     pub session_id: SessionId,
     pub elevated_until: Option<Timestamp>,
+    /// Where the request came from: a failed step-up counts against it.
+    pub client: ClientAddress,
 }
 
 impl CurrentAgent {
@@ -405,7 +461,12 @@ pub enum Touch {
 /// The agent behind a session token (a bearer token or the console's
 /// cookie): the one check of a session's revocation, idle and absolute
 /// timeouts and its agent's state, for the API and the console alike.
-pub async fn agent_for_session_token(state: &AppState, token: &str, touch: Touch) -> Result<CurrentAgent, ApiError> {
+pub async fn agent_for_session_token(
+    state: &AppState,
+    token: &str,
+    touch: Touch,
+    client: ClientAddress,
+) -> Result<CurrentAgent, ApiError> {
     let (session, agent) = state
         .db()
         .session_by_token(&token_hash(token))
@@ -433,6 +494,7 @@ pub async fn agent_for_session_token(state: &AppState, token: &str, touch: Touch
         role: agent.role,
         session_id: session.id,
         elevated_until: session.elevated_until,
+        client,
     })
 }
 
@@ -440,6 +502,7 @@ impl FromRequestParts<AppState> for CurrentAgent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = ClientAddress::from_request_parts(parts, state).await?;
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -452,7 +515,8 @@ impl FromRequestParts<AppState> for CurrentAgent {
                     ProblemKind::Unauthorized,
                     "sign in and send Authorization: Bearer <token>",
                 )
-            })?;
-        agent_for_session_token(state, token, Touch::Yes).await
+            })?
+            .to_owned();
+        agent_for_session_token(state, &token, Touch::Yes, client).await
     }
 }

@@ -198,6 +198,7 @@ impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
 }
 
 /// The client behind a request, as its rate-limit key. Never logged.
+#[derive(Clone)]
 pub struct ClientAddress(pub String);
 
 impl fmt::Debug for ClientAddress {

@@ -28,6 +28,7 @@ use super::views;
 use crate::auth::{self, CurrentAgent, Touch};
 use crate::domain::ids::SessionId;
 use crate::error::{ApiError, ProblemKind};
+use crate::http::ClientAddress;
 use crate::state::AppState;
 use crate::web::{self, CSP_OWN_SCRIPT, Lang, constant_time_eq, html_response};
 
@@ -124,11 +125,12 @@ pub struct ConsoleAgent {
 }
 
 /// Reads the session cookie; `touch` says whether this counts as use.
-async fn session_agent(parts: &Parts, state: &AppState, touch: Touch) -> Result<Option<CurrentAgent>, ApiError> {
+async fn session_agent(parts: &mut Parts, state: &AppState, touch: Touch) -> Result<Option<CurrentAgent>, ApiError> {
     let Some(token) = web::cookie(&parts.headers, session_cookie_name(state)).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    match auth::agent_for_session_token(state, &token, touch).await {
+    let client = ClientAddress::from_request_parts(parts, state).await?;
+    match auth::agent_for_session_token(state, &token, touch, client).await {
         Ok(agent) => Ok(Some(agent)),
         Err(ApiError::Unauthorized { .. }) => Ok(None),
         Err(other) => Err(other),

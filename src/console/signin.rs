@@ -45,12 +45,15 @@ fn form_cookie_name(state: &AppState) -> &'static str {
 /// The sign-in form; an agent already signed in goes to the queue.
 pub async fn form(
     State(state): State<AppState>,
+    client: ClientAddress,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let lang = guard::lang(&query, &headers);
     if let Some(token) = web::cookie(&headers, guard::session_cookie_name(&state))
-        && auth::agent_for_session_token(&state, &token, Touch::No).await.is_ok()
+        && auth::agent_for_session_token(&state, &token, Touch::No, client)
+            .await
+            .is_ok()
     {
         return Ok(Redirect::to("/console/").into_response());
     }

@@ -13,12 +13,19 @@ pub const SESSION_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// How long a step-up allows sensitive actions.
 pub const ELEVATION: Duration = Duration::from_secs(5 * 60);
-/// Failed password or code attempts that lock an agent…
+/// Failed password or code attempts from one source that lock it out of a
+/// username…
 pub const LOCKOUT_THRESHOLD: u32 = 5;
-/// …when they happen within this window…
+/// …when they happen within any window this long…
 pub const LOCKOUT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// …for this long.
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(15 * 60);
+/// Failures from every source within the window that lock a username for all.
+pub const DISTRIBUTED_THRESHOLD: u32 = 50;
+/// How long failures are remembered: long enough to know every lock in force.
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(30 * 60);
+/// The longest a failed answer is held back.
+const MAX_DELAY: Duration = Duration::from_secs(4);
 
 /// How the audit log and the timeline name an agent: `agent:<username>`.
 pub fn agent_actor(username: &str) -> String {
@@ -84,44 +91,59 @@ impl fmt::Display for Role {
     }
 }
 
-/// An agent's failed sign-in attempts and lock.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lockout {
-    pub failed_attempts: u32,
-    pub window_started_at: Option<Timestamp>,
-    pub locked_until: Option<Timestamp>,
+/// The failed sign-in and step-up attempts against one username in the
+/// last [`FAILURE_MEMORY`], from the caller's source and from everywhere.
+///
+/// Counted per username and source: one anonymous client cannot lock every
+/// agent (or a real agent out of their own account) by failing from its own
+/// address; it locks only itself out of that username. Against a distributed
+/// attack, every failure from anywhere slows the next failed answer
+/// ([`FailureHistory::delay`]), and past [`DISTRIBUTED_THRESHOLD`] failures
+/// from everywhere the username is locked for every source. Usernames that
+/// do not exist are counted the same way, so locking reveals nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailureHistory {
+    /// Failures from the caller's source, oldest first.
+    pub from_source: Vec<Timestamp>,
+    /// Failures from every source, oldest first.
+    pub from_everywhere: Vec<Timestamp>,
 }
 
-impl Lockout {
-    /// How much longer the agent is locked, if it is.
-    pub fn remaining(&self, now: Timestamp) -> Option<Duration> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| until.since(now))
+impl FailureHistory {
+    /// How much longer the caller is locked out of this username, if it is.
+    pub fn locked_for(&self, now: Timestamp) -> Option<Duration> {
+        let until = [
+            lock_end(&self.from_source, LOCKOUT_THRESHOLD),
+            lock_end(&self.from_everywhere, DISTRIBUTED_THRESHOLD),
+        ]
+        .into_iter()
+        .flatten()
+        .max()?;
+        (until > now).then(|| until.since(now))
     }
 
-    /// The state after one more failed attempt at `now`. The count restarts
-    /// when the window of the first counted failure has passed.
-    pub fn after_failure(&self, now: Timestamp) -> Lockout {
-        let in_window = self
-            .window_started_at
-            .is_some_and(|start| now.since(start) < LOCKOUT_WINDOW);
-        let (failed_attempts, window_started_at) = if in_window {
-            (self.failed_attempts + 1, self.window_started_at)
-        } else {
-            (1, Some(now))
-        };
-        let locked_until = if failed_attempts >= LOCKOUT_THRESHOLD {
-            Some(now.plus(LOCKOUT_DURATION))
-        } else {
-            self.locked_until
-        };
-        Lockout {
-            failed_attempts,
-            window_started_at,
-            locked_until,
+    /// How long to hold back the answer to a failed attempt: doubling from a
+    /// quarter of a second with each recent failure from anywhere, up to
+    /// four seconds, so guessing from many sources at once stays slow.
+    pub fn delay(&self) -> Duration {
+        let recent = u32::try_from(self.from_everywhere.len()).unwrap_or(u32::MAX);
+        match recent {
+            0 => Duration::ZERO,
+            n => (Duration::from_millis(250) * 2u32.saturating_pow(n.saturating_sub(1).min(8))).min(MAX_DELAY),
         }
     }
+}
+
+/// When the lock `failures` earn ends: [`LOCKOUT_DURATION`] after the latest
+/// failure that completes `threshold` failures within any [`LOCKOUT_WINDOW`]
+/// (a sliding window, not a fixed one that restarts).
+fn lock_end(failures: &[Timestamp], threshold: u32) -> Option<Timestamp> {
+    let threshold = usize::try_from(threshold).ok()?.max(1);
+    failures
+        .windows(threshold)
+        .filter(|run| run[threshold - 1].since(run[0]) < LOCKOUT_WINDOW)
+        .map(|run| run[threshold - 1].plus(LOCKOUT_DURATION))
+        .max()
 }
 
 #[cfg(test)]
@@ -134,26 +156,55 @@ mod tests {
             .plus(Duration::from_secs(minutes * 60))
     }
 
+    fn from_source(minutes: &[u64]) -> FailureHistory {
+        let times: Vec<Timestamp> = minutes.iter().map(|m| at(*m)).collect();
+        FailureHistory {
+            from_source: times.clone(),
+            from_everywhere: times,
+        }
+    }
+
     #[test]
     fn five_failures_within_fifteen_minutes_lock_for_fifteen_minutes() {
-        let mut lockout = Lockout::default();
-        for minute in 0..4 {
-            lockout = lockout.after_failure(at(minute));
-            assert_eq!(lockout.remaining(at(minute)), None);
-        }
-        lockout = lockout.after_failure(at(10));
-        assert_eq!(lockout.remaining(at(10)), Some(Duration::from_secs(15 * 60)));
-        assert_eq!(lockout.remaining(at(25)), None);
+        let four = from_source(&[0, 1, 2, 3]);
+        assert_eq!(four.locked_for(at(3)), None);
+        let five = from_source(&[0, 1, 2, 3, 10]);
+        assert_eq!(five.locked_for(at(10)), Some(Duration::from_secs(15 * 60)));
+        assert_eq!(five.locked_for(at(25)), None);
     }
 
     #[test]
     fn failures_spread_over_more_than_the_window_do_not_lock() {
-        let mut lockout = Lockout::default();
-        for minute in [0, 5, 10, 14, 16] {
-            lockout = lockout.after_failure(at(minute));
-        }
-        assert_eq!(lockout.remaining(at(16)), None);
-        assert_eq!(lockout.failed_attempts, 1);
+        assert_eq!(from_source(&[0, 5, 10, 14, 16]).locked_for(at(16)), None);
+    }
+
+    #[test]
+    fn the_window_slides_rather_than_restarting() {
+        // A fixed window opened at minute 0 would have restarted at 15 and
+        // counted only two failures by minute 20.
+        let history = from_source(&[0, 10, 12, 14, 16, 20]);
+        assert_eq!(history.locked_for(at(20)), Some(Duration::from_secs(15 * 60)));
+    }
+
+    #[test]
+    fn other_sources_failing_slow_the_answer_but_do_not_lock_this_one() {
+        let history = FailureHistory {
+            from_source: vec![],
+            from_everywhere: (0..40).map(|i| at(i / 4)).collect(),
+        };
+        assert_eq!(history.locked_for(at(10)), None);
+        assert_eq!(history.delay(), Duration::from_secs(4));
+        assert_eq!(FailureHistory::default().delay(), Duration::ZERO);
+        assert_eq!(from_source(&[0, 1]).delay(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn fifty_failures_from_everywhere_lock_the_username_for_every_source() {
+        let history = FailureHistory {
+            from_source: vec![],
+            from_everywhere: (0..50).map(|i| at(i / 5)).collect(),
+        };
+        assert!(history.locked_for(at(10)).is_some());
     }
 
     #[test]

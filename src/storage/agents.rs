@@ -1,7 +1,7 @@
 //! Agents and their sessions.
 
 use super::{Database, WriteTx, on_backend, parsed, select_locked};
-use crate::domain::agent::{Lockout, Role};
+use crate::domain::agent::{FAILURE_MEMORY, FailureHistory, Role};
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
 
@@ -17,7 +17,6 @@ pub struct AgentRecord {
     pub totp_secret: Vec<u8>,
     pub totp_key_id: String,
     pub last_totp_step: i64,
-    pub lockout: Lockout,
     pub created_at: Timestamp,
     pub disabled_at: Option<Timestamp>,
 }
@@ -40,11 +39,6 @@ super::from_row!(AgentRecord, |row| Ok(AgentRecord {
     totp_secret: row.try_get("totp_secret")?,
     totp_key_id: row.try_get("totp_key_id")?,
     last_totp_step: row.try_get("last_totp_step")?,
-    lockout: Lockout {
-        failed_attempts: u32::try_from(row.try_get::<i32, _>("failed_attempts")?).unwrap_or(0),
-        window_started_at: row.try_get("failure_window_started_at")?,
-        locked_until: row.try_get("locked_until")?,
-    },
     created_at: row.try_get("created_at")?,
     disabled_at: row.try_get("disabled_at")?,
 }));
@@ -72,8 +66,8 @@ super::from_row!(SessionRecord, |row| Ok(SessionRecord {
 
 macro_rules! agent_columns {
     () => {
-        "a.id, a.username, a.role, a.password_hash, a.totp_secret, a.totp_key_id, a.last_totp_step, a.failed_attempts,
-         a.failure_window_started_at, a.locked_until, a.created_at, a.disabled_at"
+        "a.id, a.username, a.role, a.password_hash, a.totp_secret, a.totp_key_id, a.last_totp_step, a.created_at,
+         a.disabled_at"
     };
 }
 
@@ -107,18 +101,37 @@ impl WriteTx {
         )
     }
 
-    pub async fn save_lockout(&mut self, agent_id: &AgentId, lockout: &Lockout) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE agents SET failed_attempts = $2, failure_window_started_at = $3, locked_until = $4 WHERE id = $1",
-        )
-        .bind(agent_id)
-        .bind(lockout.failed_attempts as i32)
-        .bind(lockout.window_started_at)
-        .bind(lockout.locked_until)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(())
+    /// Records a failed sign-in or step-up against `username` from `source`,
+    /// and forgets that username's failures too old to matter.
+    pub async fn record_sign_in_failure(
+        &mut self,
+        username: &str,
+        source: &str,
+        at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND at < $2")
+            .bind(username)
+            .bind(at.minus(FAILURE_MEMORY))
+            .execute(&mut *c)
+            .await
+            .map(drop))?;
+        on_backend!(self.conn(), c => sqlx::query("INSERT INTO sign_in_failures (username, source, at) VALUES ($1, $2, $3)")
+            .bind(username)
+            .bind(source)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(drop))
+    }
+
+    /// Forgets `source`'s failures against `username` (it has just succeeded).
+    pub async fn clear_sign_in_failures(&mut self, username: &str, source: &str) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("DELETE FROM sign_in_failures WHERE username = $1 AND source = $2")
+            .bind(username)
+            .bind(source)
+            .execute(c)
+            .await
+            .map(drop))
     }
 
     /// Accepts TOTP time step `step` for the agent if it is newer than every
@@ -237,6 +250,39 @@ impl Database {
             .bind(username)
             .fetch_optional(pool)
             .await)
+    }
+
+    /// The failures against `username` remembered at `now`, from `source`
+    /// and from everywhere.
+    pub async fn sign_in_failures(
+        &self,
+        username: &str,
+        source: &str,
+        now: Timestamp,
+    ) -> Result<FailureHistory, sqlx::Error> {
+        let rows: Vec<(String, Timestamp)> = on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT source, at FROM sign_in_failures WHERE username = $1 AND at > $2 ORDER BY at",
+        )
+        .bind(username)
+        .bind(now.minus(FAILURE_MEMORY))
+        .fetch_all(pool)
+        .await)?;
+        Ok(FailureHistory {
+            from_source: rows.iter().filter(|(s, _)| s == source).map(|(_, at)| *at).collect(),
+            from_everywhere: rows.into_iter().map(|(_, at)| at).collect(),
+        })
+    }
+
+    /// Forgets every failure older than `before` (the periodic sweep).
+    pub async fn forget_sign_in_failures(&self, before: Timestamp) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        on_backend!(tx.conn(), c => sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+            .bind(before)
+            .execute(c)
+            .await
+            .map(drop))?;
+        tx.commit().await?.no_follow_up();
+        Ok(())
     }
 
     pub async fn agents(&self) -> Result<Vec<AgentRecord>, sqlx::Error> {

@@ -81,7 +81,7 @@ async fn an_otp_header_steps_up_inline(backend: Backend) {
     let response = app
         .post_as(&admin, "/v1/agents")
         .header("x-holdfast-otp", app.fresh_code(&admin.secret))
-        .json(&json!({"username": "bob", "role": "lead"}))
+        .json(&json!({"username": "bob", "role": "analyst"}))
         .send()
         .await
         .unwrap();

@@ -19,6 +19,7 @@ mod holds;
 mod incidents;
 mod instances;
 mod key_scopes;
+mod lockout;
 mod openapi;
 mod outbound;
 mod playbooks;
