@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Holdfast's benchmarks on this machine: signed intake (PostgreSQL, with and
-# without Redis, and SQLite) against pgbench running the same transaction,
-# the holds check, and memory as history grows. Prints one JSON line per
-# measurement; load/REPORT.md records a run. Needs PostgreSQL, Redis and
-# pgbench (postgresql-contrib), as scripts/test sets up.
+# Holdfast's benchmarks on this machine, each beside its baseline in the same
+# run:
+#   - signed intake of the realistic mix on PostgreSQL (with and without
+#     Redis) and SQLite, against pgbench running the minimal intake
+#     transaction (load/intake.pgbench) on the same database;
+#   - the cheapest and the dearest alert (a P3 sign-in, a P1 withdrawal
+#     contained inside the intake), side by side;
+#   - intake with campaign recognition switched off, to show what it costs;
+#   - the holds check (cold accounts first), against an axum hello-world
+#     (load/src/bin/hello.rs) driven by the same load generator;
+#   - two and three instances on PostgreSQL + Redis;
+#   - resident memory while the history grows.
+# Prints one JSON line per measurement, then the ratios; load/REPORT.md
+# records a run. Needs PostgreSQL, Redis and pgbench, as scripts/test sets up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
@@ -13,54 +22,113 @@ DB=holdfast_load
 KEY="load=$(head -c 32 /dev/urandom | base64)"
 MASTER=$(head -c 32 /dev/urandom | base64)
 WORK=$(mktemp -d)
+OUT=${OUT:-$WORK/results.jsonl}
+SERVERS=()
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-cargo build --release -p holdfast -p holdfast-load >/dev/null 2>&1
+cargo build --release -p holdfast -p holdfast-load --bins >/dev/null 2>&1
 HOLDFAST=$PWD/target/release/holdfast
 LOAD=$PWD/target/release/holdfast-load
+HELLO=$PWD/target/release/hello
 
-serve() { # database-url redis-url(or empty)
-    (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:18090 HOLDFAST_DATABASE_URL="$1" ${2:+HOLDFAST_REDIS_URL=$2} \
-        HOLDFAST_REDIS_PREFIX="load:$RANDOM:" HOLDFAST_INGEST_KEYS="$KEY" HOLDFAST_MASTER_KEY="$MASTER" \
-        HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$HOLDFAST" serve 2>>"$WORK/server.log") &
-    SERVER=$!
-    for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18090/readyz >/dev/null && return; sleep 0.2; done
-    echo "holdfast did not start" >&2; exit 1
+# The rules with campaign recognition switched off.
+sed 's/^\[campaigns\]$/[campaigns]\nenabled = false/' priority.toml > "$WORK/no-campaigns.toml"
+
+# serve <instances> <database-url> [redis-url] [rules-file]: instances on ports 18090, 18091, …
+serve() {
+    local instances=$1 database=$2 redis=${3:-} rules=${4:-$PWD/priority.toml} prefix="load:$RANDOM:"
+    SERVERS=()
+    for i in $(seq 0 $((instances - 1))); do
+        (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$((18090 + i)) HOLDFAST_DATABASE_URL="$database" \
+            ${redis:+HOLDFAST_REDIS_URL=$redis} HOLDFAST_REDIS_PREFIX="$prefix" HOLDFAST_INGEST_KEYS="$KEY" \
+            HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="$rules" HOLDFAST_PLAYBOOKS="$PWD/playbooks" \
+            HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$HOLDFAST" serve 2>>"$WORK/server.log") &
+        SERVERS+=($!)
+        for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$((18090 + i))/readyz >/dev/null && break; sleep 0.2; done
+        curl -sf http://127.0.0.1:$((18090 + i))/readyz >/dev/null || { echo "holdfast did not start" >&2; tail "$WORK/server.log" >&2; exit 1; }
+    done
 }
-stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; while curl -sf http://127.0.0.1:18090/healthz >/dev/null; do sleep 0.2; done; }
-rss() { echo "{\"rss_kib\": $(ps -o rss= -p "$SERVER" | tr -d ' '), \"after\": \"$1\"}"; }
+stop() {
+    kill "${SERVERS[@]}"
+    for server in "${SERVERS[@]}"; do wait "$server" 2>/dev/null || true; done
+}
+urls() { local list=""; for i in $(seq 0 $(($1 - 1))); do list+="${list:+,}http://127.0.0.1:$((18090 + i))"; done; echo "$list"; }
+load() { "$LOAD" --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" "$@"; }
+# record <label> <json line>
+record() { local line; line=$(jq -c --arg label "$1" '{label: $label} + .' <<<"$2"); echo "$line" | tee -a "$OUT"; }
+rss() { record "$1" "{\"rss_kib\": $(ps -o rss= -p "${SERVERS[0]}" | tr -d ' ')}"; }
 fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"; }
+pgbench_tps() { # clients
+    pgbench -n -M prepared -c "$1" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>/dev/null |
+        awk -v c="$1" '/^tps/ {tps=$3} /latency average/ {lat=$4} END {printf "{\"clients\": %d, \"per_second\": %.0f, \"latency_ms_average\": %s}\n", c, tps, lat}'
+}
 
-echo "# intake, PostgreSQL"
-fresh_pg; serve "$PG/$DB" ""
-"$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run pg1
-rss "intake run 1"
-# Memory as history grows: keep posting new alerts (new accounts, new
-# incidents) and watch the resident size level off once the bounded caches
-# are full.
-for run in $(seq 2 "${MEMORY_ROUNDS:-8}"); do
-    "$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run pg$run >/dev/null
-    rss "intake run $run"
+echo "# baseline: pgbench, the minimal intake transaction (Holdfast's schema)"
+fresh_pg
+(cd "$WORK" && HOLDFAST_DATABASE_URL="$PG/$DB" HOLDFAST_MASTER_KEY="$MASTER" "$HOLDFAST" migrate >/dev/null)
+psql -q "$PG/$DB" -f load/baseline.sql
+record "pgbench minimal, 16 clients" "$(pgbench_tps 16)"
+record "pgbench minimal, 64 clients" "$(pgbench_tps 64)"
+
+echo "# baseline: axum hello-world, same load generator"
+"$HELLO" 127.0.0.1:18099 & HELLO_PID=$!
+sleep 0.5
+record "hello-world" "$("$LOAD" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" holds --url http://127.0.0.1:18099 --accounts 10000)"
+kill $HELLO_PID; wait $HELLO_PID 2>/dev/null || true
+
+echo "# PostgreSQL: realistic intake, P3 and P1 alone, holds (cold first)"
+fresh_pg; serve 1 "$PG/$DB"
+record "holds, PostgreSQL, cold accounts" "$(load holds --url "$(urls 1)" --prefix cold-acct- --accounts 1000000)"
+record "intake realistic, PostgreSQL" "$(load intake --url "$(urls 1)" --mix realistic --run pg)"
+rss "after realistic intake"
+record "intake P3 new accounts, PostgreSQL" "$(load intake --url "$(urls 1)" --mix p3-new --run pg3)"
+record "intake P1 new accounts, PostgreSQL" "$(load intake --url "$(urls 1)" --mix p1-new --run pg1)"
+record "holds, PostgreSQL" "$(load holds --url "$(urls 1)" --prefix pg-acct- --accounts 10000)"
+# Memory as history grows: more rounds of the realistic mix.
+for round in $(seq 2 "${MEMORY_ROUNDS:-4}"); do
+    load intake --url "$(urls 1)" --mix realistic --run "pg$round" >/dev/null
+    rss "after realistic round $round"
 done
-echo "# holds check, PostgreSQL, in-process cache"
-"$LOAD" holds --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --prefix pg1-acct- --accounts 10000
-rss "holds"
 stop
 
-echo "# pgbench: the same transaction, one alert per transaction"
-pgbench -n -c "$CONCURRENCY" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>/dev/null | grep -E "^tps|latency average"
-
-echo "# intake and holds, PostgreSQL + Redis"
-fresh_pg; serve "$PG/$DB" "redis://127.0.0.1:6379"
-"$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run pr
-"$LOAD" holds --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --prefix pr-acct- --accounts 10000
-rss "redis runs"
+echo "# PostgreSQL: realistic intake without campaign recognition"
+fresh_pg; serve 1 "$PG/$DB" "" "$WORK/no-campaigns.toml"
+record "intake realistic, PostgreSQL, no campaigns" "$(load intake --url "$(urls 1)" --mix realistic --run nc)"
 stop
 
-echo "# intake, SQLite"
-serve "sqlite://$WORK/holdfast.db" ""
-"$LOAD" intake --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --run sq
-"$LOAD" holds --url http://127.0.0.1:18090 --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" --prefix sq-acct- --accounts 10000
-rss "sqlite runs"
+echo "# PostgreSQL + Redis: one, two and three instances"
+for instances in 1 2 3; do
+    fresh_pg; redis-cli --scan --pattern 'load:*' | xargs -r redis-cli del >/dev/null
+    serve "$instances" "$PG/$DB" "redis://127.0.0.1:6379"
+    record "intake realistic, PostgreSQL + Redis, $instances instance(s)" "$(load intake --url "$(urls "$instances")" --mix realistic --run "r$instances")"
+    if [ "$instances" = 1 ]; then
+        record "holds, PostgreSQL + Redis" "$(load holds --url "$(urls 1)" --prefix r-acct- --accounts 10000)"
+    fi
+    stop
+done
+
+echo "# SQLite"
+serve 1 "sqlite://$WORK/holdfast.db"
+record "intake realistic, SQLite" "$(load intake --url "$(urls 1)" --mix realistic --run sq)"
+record "holds, SQLite" "$(load holds --url "$(urls 1)" --prefix sq-acct- --accounts 10000)"
 stop
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+
+echo "# ratios"
+jq -rs '
+  def rate(l): (map(select(.label == l)) | first | .per_second) // 0;
+  def p99(l): (map(select(.label == l)) | first | .latency_ms.p99) // 0;
+  def ratio(a; b): if b > 0 then (a / b * 100 | round / 100) else null end;
+  {
+    "intake realistic PostgreSQL / pgbench minimal (16 clients)": ratio(rate("intake realistic, PostgreSQL"); rate("pgbench minimal, 16 clients")),
+    "intake realistic PostgreSQL p99 ms": p99("intake realistic, PostgreSQL"),
+    "intake realistic SQLite alerts/s": rate("intake realistic, SQLite"),
+    "P3 rate / P1 rate (a P1 costs this many P3s)": ratio(rate("intake P3 new accounts, PostgreSQL"); rate("intake P1 new accounts, PostgreSQL")),
+    "campaign recognition on / off": ratio(rate("intake realistic, PostgreSQL"); rate("intake realistic, PostgreSQL, no campaigns")),
+    "holds PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL"); rate("hello-world")),
+    "holds cold PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL, cold accounts"); rate("hello-world")),
+    "holds PostgreSQL p99 ms": p99("holds, PostgreSQL"),
+    "holds cold p99 ms": p99("holds, PostgreSQL, cold accounts"),
+    "2 instances / 1 (PostgreSQL + Redis)": ratio(rate("intake realistic, PostgreSQL + Redis, 2 instance(s)"); rate("intake realistic, PostgreSQL + Redis, 1 instance(s)")),
+    "3 instances / 1 (PostgreSQL + Redis)": ratio(rate("intake realistic, PostgreSQL + Redis, 3 instance(s)"); rate("intake realistic, PostgreSQL + Redis, 1 instance(s)"))
+  }' "$OUT"

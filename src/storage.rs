@@ -37,14 +37,16 @@ mod audit;
 mod flows;
 mod holds;
 mod incidents;
+mod intake;
 mod outbox;
 mod runs;
 mod types;
 
 pub use agents::{AgentRecord, SessionRecord};
-pub use alerts::{AlertRow, InsertedAlert};
+pub use alerts::AlertRow;
 pub use audit::AuditRow;
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
+pub use intake::CorrelationWindow;
 pub use outbox::{OutboxMessage, OutboxStatus};
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial
@@ -343,13 +345,21 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
         let records = std::mem::take(&mut self.audit);
         audit::append(&mut self, records).await?;
+        self.holds_changed.sort();
+        self.holds_changed.dedup();
+        let holds_changed = std::mem::take(&mut self.holds_changed);
+        if let (Backend::Postgres(c), false) = (self.conn(), holds_changed.is_empty()) {
+            // Delivered to every instance's hold index when (and only if) the change commits.
+            sqlx::query("SELECT pg_notify($1, account) FROM UNNEST($2::text[]) AS account")
+                .bind(HOLDS_CHANGED_CHANNEL)
+                .bind(&holds_changed)
+                .execute(c)
+                .await?;
+        }
         match self.tx {
             Backend::Postgres(tx) => tx.commit().await?,
             Backend::Sqlite(tx) => tx.commit().await?,
         }
-        let mut holds_changed = self.holds_changed;
-        holds_changed.sort();
-        holds_changed.dedup();
         Ok(Committed {
             holds_changed,
             outbox_enqueued: self.outbox_enqueued,
@@ -361,29 +371,75 @@ impl WriteTx {
 /// The PostgreSQL channel finished runs are announced on.
 const RUNS_FINISHED_CHANNEL: &str = "holdfast_runs_finished";
 
+/// The PostgreSQL channel accounts whose holds changed are announced on.
+const HOLDS_CHANGED_CHANNEL: &str = "holdfast_holds_changed";
+
 impl Database {
     /// Passes every finished run announced by any instance to `publish`,
     /// until `cancel` fires. On SQLite there is one instance, which announces
     /// its own runs after commit: nothing to listen to.
     pub async fn listen_for_finished_runs(&self, publish: impl Fn(RunId), cancel: tokio_util::sync::CancellationToken) {
+        if matches!(self.pools, Pools::Sqlite { .. }) {
+            return;
+        }
+        self.listen(
+            RUNS_FINISHED_CHANNEL,
+            |payload| publish(RunId::from(payload)),
+            || async {},
+            || {},
+            cancel,
+        )
+        .await
+    }
+
+    /// Passes every account whose holds changed on any instance to
+    /// `announce`, until `cancel` fires. `listening` runs each time the
+    /// listener is (again) in place, `lost` each time it fails (an
+    /// announcement may have been missed). On SQLite this instance announces
+    /// its own changes: `listening` runs once.
+    pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
+        &self,
+        announce: impl Fn(&str),
+        listening: impl Fn() -> F,
+        lost: impl Fn(),
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        if matches!(self.pools, Pools::Sqlite { .. }) {
+            listening().await;
+            return cancel.cancelled().await;
+        }
+        self.listen(HOLDS_CHANGED_CHANNEL, announce, listening, lost, cancel)
+            .await
+    }
+
+    async fn listen<F: Future<Output = ()>>(
+        &self,
+        channel: &str,
+        publish: impl Fn(&str),
+        listening: impl Fn() -> F,
+        lost: impl Fn(),
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
         let Pools::Postgres(pool) = &self.pools else {
             return;
         };
         loop {
             let listener = async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                listener.listen(RUNS_FINISHED_CHANNEL).await?;
+                listener.listen(channel).await?;
+                listening().await;
                 loop {
                     let notification = listener.recv().await?;
-                    publish(RunId::from(notification.payload()));
+                    publish(notification.payload());
                 }
             };
             let failed: Result<(), sqlx::Error> = tokio::select! {
                 _ = cancel.cancelled() => return,
                 failed = listener => failed,
             };
+            lost();
             if let Err(error) = failed {
-                tracing::warn!(error = %error, "listening for finished runs failed; listening again");
+                tracing::warn!(error = %error, channel, "listening for announcements failed; listening again");
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,

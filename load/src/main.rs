@@ -1,28 +1,36 @@
 //! Load generators for Holdfast's benchmarks.
 //!
-//! `holdfast-load intake` posts signed alerts (each to a new account, so each
-//! opens an incident, plus a share of retries) as fast as `--concurrency`
-//! connections allow for `--seconds`; `holdfast-load holds` asks for
-//! accounts' holds the way the exchange does before every login and
-//! withdrawal. Both print throughput and latency percentiles as one JSON line.
+//! `holdfast-load intake` posts signed alerts as fast as `--concurrency`
+//! connections allow for `--seconds`. The default `--mix realistic` is what a
+//! risk engine sends: accounts that recur, half sign-ins and half
+//! withdrawals with spread-out signals and values, and retries of earlier
+//! alerts. `--mix p3-new` (every alert a P3 sign-in of a new account) and
+//! `--mix p1-new` (every alert a P1 withdrawal of a new account, contained
+//! inside the intake) compare the cheapest and the dearest alert.
+//!
+//! `holdfast-load holds` asks for accounts' holds the way the exchange does
+//! before every login and withdrawal; pointed at `holdfast-hello` it measures
+//! the HTTP stack alone. Each prints one JSON line: throughput, latency
+//! percentiles, and for intake the answers by priority.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use holdfast::clock::Clock;
 use holdfast::signing::SigningKey;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Holdfast's base URL.
+    /// The base URL (`,`-separated for several instances, used in turn).
     #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// The risk engine's key, key_id=base64secret.
+    /// The caller's key, key_id=base64secret.
     #[arg(long, global = true, env = "HOLDFAST_LOAD_KEY")]
     key: Option<String>,
     /// Requests in flight at once.
@@ -34,8 +42,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Signed alerts: new accounts (P3 logins), with `--retry-percent` retries.
+    /// Signed alerts.
     Intake {
+        #[arg(long, value_enum, default_value_t = Mix::Realistic)]
+        mix: Mix,
+        /// How many accounts the realistic mix draws from.
+        #[arg(long, default_value_t = 5000)]
+        accounts: u64,
+        /// Share of requests that repeat an earlier alert.
         #[arg(long, default_value_t = 10)]
         retry_percent: u64,
         /// Prefix of generated ids, so runs do not collide.
@@ -52,136 +66,298 @@ enum Command {
     },
 }
 
-struct Stats {
-    ok: AtomicU64,
-    failed: AtomicU64,
-    latencies: std::sync::Mutex<Vec<u32>>,
+#[derive(Clone, Copy, ValueEnum)]
+enum Mix {
+    /// Recurring accounts, sign-ins and withdrawals, retries.
+    Realistic,
+    /// Every alert a P3 sign-in on a new account.
+    P3New,
+    /// Every alert a P1 withdrawal on a new account.
+    P1New,
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    latencies_us: Vec<u32>,
+    /// Intake answers by the incident's priority (and `duplicate`), with their latencies.
+    by_answer: BTreeMap<String, Vec<u32>>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let key = SigningKey::parse(
-        cli.key
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("--key (or HOLDFAST_LOAD_KEY) is required"))?,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let key = match cli.key.as_deref() {
+        Some(key) => Some(SigningKey::parse(key).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(cli.concurrency)
         .build()?;
-    let stats = Arc::new(Stats {
-        ok: AtomicU64::new(0),
-        failed: AtomicU64::new(0),
-        latencies: Default::default(),
-    });
+    let urls: Arc<[String]> = cli.url.split(',').map(str::to_owned).collect();
     let counter = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(cli.seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..cli.concurrency {
-        let (client, key, stats, counter, url) = (
-            client.clone(),
-            key.clone(),
-            stats.clone(),
-            counter.clone(),
-            cli.url.clone(),
-        );
-        let command = match &cli.command {
-            Command::Intake { retry_percent, run } => Work::Intake {
+    for worker in 0..cli.concurrency {
+        let (client, key, counter, urls) = (client.clone(), key.clone(), counter.clone(), urls.clone());
+        let mut work = match &cli.command {
+            Command::Intake {
+                mix,
+                accounts,
+                retry_percent,
+                run,
+            } => Work::Intake(Alerts {
+                mix: *mix,
+                accounts: *accounts,
                 retry_percent: *retry_percent,
                 run: run.clone(),
-            },
+                random: Random::seeded(worker as u64 + 1),
+                sent: Vec::new(),
+            }),
             Command::Holds { accounts, prefix } => Work::Holds {
                 accounts: *accounts,
                 prefix: prefix.clone(),
             },
         };
         workers.push(tokio::spawn(async move {
-            let mut local = Vec::new();
+            let mut tally = Tally::default();
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                let request = command.request(&client, &url, &key, n);
+                let url = &urls[n as usize % urls.len()];
+                let request = work.request(&client, url, key.as_ref(), n);
                 let sent = Instant::now();
-                match request.send().await {
+                let answer = match request.send().await {
                     Ok(response) if response.status().is_success() => {
-                        let _ = response.bytes().await;
-                        stats.ok.fetch_add(1, Ordering::Relaxed);
-                        local.push(sent.elapsed().as_micros() as u32);
+                        let duplicate = response.status() == reqwest::StatusCode::OK;
+                        response.bytes().await.ok().map(|body| (duplicate, body))
                     }
-                    _ => {
-                        stats.failed.fetch_add(1, Ordering::Relaxed);
+                    _ => None,
+                };
+                let elapsed = sent.elapsed().as_micros() as u32;
+                match answer {
+                    Some((duplicate, body)) => {
+                        tally.ok += 1;
+                        tally.latencies_us.push(elapsed);
+                        if let Work::Intake(_) = work {
+                            let priority = serde_json::from_slice::<Value>(&body)
+                                .ok()
+                                .and_then(|v| v["priority"].as_str().map(str::to_owned))
+                                .unwrap_or_default();
+                            let label = if duplicate { "duplicate".to_owned() } else { priority };
+                            tally.by_answer.entry(label).or_default().push(elapsed);
+                        }
                     }
+                    None => tally.failed += 1,
                 }
             }
-            stats.latencies.lock().unwrap().extend(local);
+            tally
         }));
     }
-    futures_util::future::join_all(workers).await;
+    let mut all = Tally::default();
+    for tally in futures_util::future::join_all(workers).await {
+        let tally = tally?;
+        all.ok += tally.ok;
+        all.failed += tally.failed;
+        all.latencies_us.extend(tally.latencies_us);
+        for (label, latencies) in tally.by_answer {
+            all.by_answer.entry(label).or_default().extend(latencies);
+        }
+    }
     let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies = stats.latencies.lock().unwrap().clone();
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |us| f64::from(*us) / 1000.0)
-    };
-    let ok = stats.ok.load(Ordering::Relaxed);
-    println!(
-        "{}",
-        json!({
-            "benchmark": match cli.command { Command::Intake { .. } => "intake", Command::Holds { .. } => "holds" },
-            "concurrency": cli.concurrency,
-            "seconds": elapsed,
-            "ok": ok,
-            "failed": stats.failed.load(Ordering::Relaxed),
-            "per_second": (ok as f64 / elapsed).round(),
-            "latency_ms": {"p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99), "max": percentile(1.0)},
+    let by_answer: serde_json::Map<String, Value> = all
+        .by_answer
+        .iter_mut()
+        .map(|(label, latencies)| {
+            (
+                label.clone(),
+                json!({"count": latencies.len(), "latency_ms": percentiles(latencies)}),
+            )
         })
-    );
+        .collect();
+    let mut line = json!({
+        "benchmark": match &cli.command {
+            Command::Intake { mix, .. } => format!("intake-{}", mix.to_possible_value().expect("a value").get_name()),
+            Command::Holds { .. } => "holds".to_owned(),
+        },
+        "instances": urls.len(),
+        "concurrency": cli.concurrency,
+        "seconds": (elapsed * 10.0).round() / 10.0,
+        "ok": all.ok,
+        "failed": all.failed,
+        "per_second": (all.ok as f64 / elapsed).round(),
+        "latency_ms": percentiles(&mut all.latencies_us),
+    });
+    if !by_answer.is_empty() {
+        line["by_answer"] = Value::Object(by_answer);
+    }
+    println!("{line}");
     Ok(())
 }
 
+fn percentiles(latencies_us: &mut [u32]) -> Value {
+    latencies_us.sort_unstable();
+    let at = |p: f64| {
+        latencies_us
+            .get(((latencies_us.len() as f64 - 1.0) * p) as usize)
+            .map_or(0.0, |us| (f64::from(*us) / 10.0).round() / 100.0)
+    };
+    json!({"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": at(1.0)})
+}
+
 enum Work {
-    Intake { retry_percent: u64, run: String },
+    Intake(Alerts),
     Holds { accounts: u64, prefix: String },
 }
 
 impl Work {
-    fn request(&self, client: &reqwest::Client, url: &str, key: &SigningKey, n: u64) -> reqwest::RequestBuilder {
+    fn request(
+        &mut self,
+        client: &reqwest::Client,
+        url: &str,
+        key: Option<&SigningKey>,
+        n: u64,
+    ) -> reqwest::RequestBuilder {
         let now = Clock::system().now();
-        match self {
-            Work::Intake { retry_percent, run } => {
-                // Every `100 / retry_percent`-th request repeats an earlier alert.
-                let id = if *retry_percent > 0 && n.is_multiple_of((100 / retry_percent).max(1)) && n > 0 {
-                    n / 2
-                } else {
-                    n
-                };
-                let body = json!({
-                    "alert_id": format!("{run}-{id}"),
-                    "kind": "suspicious_login",
-                    "account_id": format!("{run}-acct-{id}"),
-                    "occurred_at": now.to_rfc3339(),
-                    "risk_score": 0.4,
-                    "login": {"ip": "203.0.113.9", "country": "BR", "new_device": true, "new_country": true}
-                })
-                .to_string();
-                let mut request = client
+        let (request, body) = match self {
+            Work::Intake(alerts) => {
+                let body = alerts.next(n, now);
+                let request = client
                     .post(format!("{url}/v1/alerts"))
                     .header("content-type", "application/json");
-                for (name, value) in key.headers(now, body.as_bytes()) {
-                    request = request.header(name, value);
-                }
-                request.body(body)
+                (request, body)
             }
-            Work::Holds { accounts, prefix } => {
-                let mut request = client.get(format!("{url}/v1/accounts/{prefix}{}/holds", n % accounts));
-                for (name, value) in key.headers(now, b"") {
-                    request = request.header(name, value);
-                }
-                request
+            Work::Holds { accounts, prefix } => (
+                client.get(format!("{url}/v1/accounts/{prefix}{}/holds", n % *accounts)),
+                String::new(),
+            ),
+        };
+        let mut request = request;
+        if let Some(key) = key {
+            for (name, value) in key.headers(now, body.as_bytes()) {
+                request = request.header(name, value);
             }
         }
+        request.body(body)
+    }
+}
+
+/// The alerts one connection sends.
+struct Alerts {
+    mix: Mix,
+    accounts: u64,
+    retry_percent: u64,
+    run: String,
+    random: Random,
+    /// Recent bodies, some of which are sent again as retries.
+    sent: Vec<String>,
+}
+
+/// How many earlier bodies a connection keeps for retries.
+const RETRY_MEMORY: usize = 256;
+/// The withdrawals' USD values, spread as a risk engine reports them.
+const USD_VALUES: [u32; 6] = [500, 1_200, 9_000, 20_000, 98_000, 250_000];
+
+impl Alerts {
+    fn next(&mut self, n: u64, now: holdfast::domain::time::Timestamp) -> String {
+        if !self.sent.is_empty() && self.random.percent(self.retry_percent) {
+            let earlier = self.random.below(self.sent.len() as u64) as usize;
+            return self.sent[earlier].clone();
+        }
+        let run = &self.run;
+        let occurred_at = now.to_rfc3339();
+        let body = match self.mix {
+            Mix::P3New => json!({
+                "alert_id": format!("{run}-{n}"),
+                "kind": "suspicious_login",
+                "account_id": format!("{run}-acct-{n}"),
+                "occurred_at": occurred_at,
+                "risk_score": 0.4,
+                "login": {"ip": self.random.ip(), "country": "BR", "new_device": true, "new_country": true}
+            }),
+            Mix::P1New => json!({
+                "alert_id": format!("{run}-{n}"),
+                "kind": "large_withdrawal",
+                "account_id": format!("{run}-acct-{n}"),
+                "occurred_at": occurred_at,
+                "risk_score": 0.9,
+                "withdrawal": {"asset": "BTC", "usd_value": "250000", "destination": self.random.destination(), "new_destination": true}
+            }),
+            Mix::Realistic => {
+                let account = format!("{run}-acct-{}", self.random.below(self.accounts));
+                let random = &mut self.random;
+                if random.percent(50) {
+                    json!({
+                        "alert_id": format!("{run}-{n}"),
+                        "kind": "suspicious_login",
+                        "account_id": account,
+                        "occurred_at": occurred_at,
+                        "risk_score": (random.below(100) as f64) / 100.0,
+                        "login": {
+                            "ip": random.ip(),
+                            "device_id": format!("dev-{}", random.below(1 << 30)),
+                            "country": "KR",
+                            "new_device": random.percent(30),
+                            "new_country": random.percent(20),
+                            "impossible_travel": random.percent(5),
+                            "failed_mfa_attempts": random.below(4),
+                        }
+                    })
+                } else {
+                    let usd = USD_VALUES[random.below(USD_VALUES.len() as u64) as usize];
+                    json!({
+                        "alert_id": format!("{run}-{n}"),
+                        "kind": "large_withdrawal",
+                        "account_id": account,
+                        "occurred_at": occurred_at,
+                        "risk_score": (random.below(100) as f64) / 100.0,
+                        "withdrawal": {
+                            "asset": "BTC",
+                            "usd_value": usd.to_string(),
+                            "destination": random.destination(),
+                            "new_destination": random.percent(30),
+                        }
+                    })
+                }
+            }
+        }
+        .to_string();
+        if self.sent.len() < RETRY_MEMORY {
+            self.sent.push(body.clone());
+        } else {
+            let slot = self.random.below(RETRY_MEMORY as u64) as usize;
+            self.sent[slot] = body.clone();
+        }
+        body
+    }
+}
+
+/// A small xorshift generator: the same seed gives the same traffic.
+struct Random(u64);
+
+impl Random {
+    fn seeded(seed: u64) -> Self {
+        Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+    /// An address from a large pool, so addresses rarely repeat across accounts.
+    fn ip(&mut self) -> String {
+        let n = self.below(1 << 24);
+        format!("10.{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff)
+    }
+    fn destination(&mut self) -> String {
+        format!("bc1q{:016x}", self.next())
     }
 }

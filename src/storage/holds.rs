@@ -125,6 +125,16 @@ impl Database {
         .await)
     }
 
+    /// The accounts with a hold not lifted (some may have expired), at most `limit`.
+    pub async fn accounts_with_unlifted_holds(&self, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT DISTINCT account_id FROM holds WHERE lifted_at IS NULL LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
+
     /// Every hold an incident placed, lifted or not.
     pub async fn incident_holds(&self, incident_id: &IncidentId) -> Result<Vec<HoldRecord>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(

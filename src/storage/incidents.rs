@@ -16,6 +16,7 @@ macro_rules! columns {
          acknowledged_at, contained_at, closed_at, resolution, resolution_note"
     };
 }
+pub(super) use columns;
 
 super::from_row!(Incident, |row| Ok(Incident {
     id: row.try_get("id")?,
@@ -119,60 +120,11 @@ pub struct IncidentFilter {
     pub limit: i64,
 }
 
-fn reasons_json(incident: &Incident) -> Result<String, sqlx::Error> {
+pub(super) fn reasons_json(incident: &Incident) -> Result<String, sqlx::Error> {
     serde_json::to_string(&incident.priority_reasons).map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
 impl WriteTx {
-    /// Inserts `candidate` as the account's live incident unless it has one,
-    /// in which case that one is locked and returned.
-    pub async fn open_or_lock_live_incident(&mut self, candidate: Incident) -> Result<LiveIncident, sqlx::Error> {
-        loop {
-            let reasons = reasons_json(&candidate)?;
-            let inserted = on_backend!(self.conn(), c => sqlx::query(concat!(
-                "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
-                                        acknowledge_by, contain_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (account_id) WHERE ", live_incident!(), " DO NOTHING",
-            ))
-            .bind(&candidate.id)
-            .bind(&candidate.account_id)
-            .bind(candidate.status.as_str())
-            .bind(candidate.priority.as_str())
-            .bind(i64::from(candidate.score))
-            .bind(&reasons)
-            .bind(candidate.opened_at)
-            .bind(candidate.updated_at)
-            .bind(candidate.deadlines.acknowledge_by)
-            .bind(candidate.deadlines.contain_by)
-            .execute(c)
-            .await?
-            .rows_affected());
-            if inserted == 1 {
-                return Ok(LiveIncident::Opened(candidate));
-            }
-            if let Some(existing) = self.lock_live_incident(&candidate.account_id).await? {
-                return Ok(LiveIncident::Existing(existing));
-            }
-            // The live incident closed between the two statements: try again.
-        }
-    }
-
-    async fn lock_live_incident(&mut self, account_id: &str) -> Result<Option<Incident>, sqlx::Error> {
-        select_locked!(
-            self,
-            [
-                "SELECT ",
-                columns!(),
-                " FROM incidents WHERE account_id = $1 AND ",
-                live_incident!()
-            ],
-            "FOR UPDATE",
-            |query| query.bind(account_id),
-            fetch_optional
-        )
-    }
-
     /// Locks one incident for a change.
     pub async fn lock_incident(&mut self, id: &IncidentId) -> Result<Option<Incident>, sqlx::Error> {
         select_locked!(

@@ -1,0 +1,365 @@
+//! The intake batch's statements: a few per batch, not a few per alert.
+//!
+//! On PostgreSQL each step is one statement over arrays (`UNNEST`), so a
+//! batch of 64 alerts costs about as many round trips as a batch of one. On
+//! SQLite, where a statement is a function call and not a round trip, each
+//! step loops over its rows inside the same transaction.
+
+use std::collections::HashMap;
+
+use super::incidents::{columns, reasons_json};
+use super::{Backend, WriteTx, json, live_incident};
+use crate::domain::alert::Alert;
+use crate::domain::ids::IncidentId;
+use crate::domain::incident::{Incident, Resolution};
+use crate::domain::time::Timestamp;
+
+/// The earlier alerts of one incident that a correlation rule may look at.
+pub struct CorrelationWindow {
+    pub incident_id: IncidentId,
+    pub from: Timestamp,
+    pub until: Timestamp,
+}
+
+impl WriteTx {
+    /// The incidents of alerts already stored under any of `alert_ids`.
+    pub async fn stored_alerts(&mut self, alert_ids: &[String]) -> Result<HashMap<String, IncidentId>, sqlx::Error> {
+        let rows: Vec<(String, Option<IncidentId>)> = match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as("SELECT alert_id, incident_id FROM alerts WHERE alert_id = ANY($1)")
+                    .bind(alert_ids)
+                    .fetch_all(c)
+                    .await?
+            }
+            Backend::Sqlite(c) => {
+                let mut rows = Vec::new();
+                for id in alert_ids {
+                    let row = sqlx::query_as("SELECT alert_id, incident_id FROM alerts WHERE alert_id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                    rows.extend(row);
+                }
+                rows
+            }
+        };
+        rows.into_iter()
+            .map(|(alert_id, incident_id)| {
+                let incident_id =
+                    incident_id.ok_or_else(|| sqlx::Error::Protocol("a committed alert has no incident".into()))?;
+                Ok((alert_id, incident_id))
+            })
+            .collect()
+    }
+
+    /// For each candidate (one per account, in account order), inserts it as
+    /// the account's live incident unless the account has one, in which case
+    /// that one is locked and returned. Rows are inserted and locked in
+    /// account order, so concurrent batches cannot deadlock each other here.
+    pub async fn open_or_lock_live_incidents(
+        &mut self,
+        mut candidates: Vec<Incident>,
+    ) -> Result<Vec<super::LiveIncident>, sqlx::Error> {
+        use super::LiveIncident;
+        candidates.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let mut found: Vec<LiveIncident> = Vec::with_capacity(candidates.len());
+        // A live incident may close between the insert and the lock: those
+        // accounts go round again.
+        while !candidates.is_empty() {
+            let opened = self.insert_incidents(&candidates).await?;
+            let (new, others): (Vec<Incident>, Vec<Incident>) =
+                candidates.into_iter().partition(|c| opened.contains(&c.id));
+            found.extend(new.into_iter().map(LiveIncident::Opened));
+            let accounts: Vec<String> = others.iter().map(|c| c.account_id.clone()).collect();
+            let existing = self.lock_live_incidents(&accounts).await?;
+            candidates = others
+                .into_iter()
+                .filter(|c| !existing.iter().any(|e| e.account_id == c.account_id))
+                .collect();
+            found.extend(existing.into_iter().map(LiveIncident::Existing));
+        }
+        Ok(found)
+    }
+
+    /// Inserts the candidates whose accounts have no live incident; returns their ids.
+    async fn insert_incidents(&mut self, candidates: &[Incident]) -> Result<Vec<IncidentId>, sqlx::Error> {
+        let reasons = candidates.iter().map(reasons_json).collect::<Result<Vec<_>, _>>()?;
+        match self.conn() {
+            Backend::Postgres(c) => {
+                let column = |f: fn(&Incident) -> String| candidates.iter().map(f).collect::<Vec<_>>();
+                let time = |f: fn(&Incident) -> Timestamp| candidates.iter().map(f).collect::<Vec<_>>();
+                sqlx::query_scalar(concat!(
+                    "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
+                                            acknowledge_by, contain_by)
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
+                                          $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+                     ON CONFLICT (account_id) WHERE ",
+                    live_incident!(),
+                    " DO NOTHING RETURNING id",
+                ))
+                .bind(column(|i| i.id.to_string()))
+                .bind(column(|i| i.account_id.clone()))
+                .bind(column(|i| i.status.as_str().to_owned()))
+                .bind(column(|i| i.priority.as_str().to_owned()))
+                .bind(candidates.iter().map(|i| i64::from(i.score)).collect::<Vec<_>>())
+                .bind(&reasons)
+                .bind(time(|i| i.opened_at))
+                .bind(time(|i| i.updated_at))
+                .bind(time(|i| i.deadlines.acknowledge_by))
+                .bind(time(|i| i.deadlines.contain_by))
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                let mut opened = Vec::new();
+                for (candidate, reasons) in candidates.iter().zip(&reasons) {
+                    let id = sqlx::query_scalar(concat!(
+                        "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at,
+                                                updated_at, acknowledge_by, contain_by)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                         ON CONFLICT (account_id) WHERE ",
+                        live_incident!(),
+                        " DO NOTHING RETURNING id",
+                    ))
+                    .bind(&candidate.id)
+                    .bind(&candidate.account_id)
+                    .bind(candidate.status.as_str())
+                    .bind(candidate.priority.as_str())
+                    .bind(i64::from(candidate.score))
+                    .bind(reasons)
+                    .bind(candidate.opened_at)
+                    .bind(candidate.updated_at)
+                    .bind(candidate.deadlines.acknowledge_by)
+                    .bind(candidate.deadlines.contain_by)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    opened.extend(id);
+                }
+                Ok(opened)
+            }
+        }
+    }
+
+    /// Locks the live incidents of `accounts`, in account order.
+    async fn lock_live_incidents(&mut self, accounts: &[String]) -> Result<Vec<Incident>, sqlx::Error> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM incidents WHERE account_id = ANY($1) AND ",
+                    live_incident!(),
+                    " ORDER BY account_id FOR UPDATE"
+                ))
+                .bind(accounts)
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                let mut locked = Vec::new();
+                for account in accounts {
+                    let incident = sqlx::query_as(concat!(
+                        "SELECT ",
+                        columns!(),
+                        " FROM incidents WHERE account_id = $1 AND ",
+                        live_incident!()
+                    ))
+                    .bind(account)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    locked.extend(incident);
+                }
+                Ok(locked)
+            }
+        }
+    }
+
+    /// Stores new alerts, each attached to its incident. Returns the ids of
+    /// those stored: an alert missing from the answer was stored meanwhile by
+    /// another transaction (a retry racing its original).
+    pub async fn insert_attached_alerts(
+        &mut self,
+        alerts: &[(&Alert, &IncidentId)],
+        received_at: Timestamp,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let bodies = alerts
+            .iter()
+            .map(|(alert, _)| serde_json::to_string(alert))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| sqlx::Error::Encode(e.into()))?;
+        match self.conn() {
+            Backend::Postgres(c) => {
+                let column = |f: fn(&Alert) -> String| alerts.iter().map(|(a, _)| f(a)).collect::<Vec<_>>();
+                sqlx::query_scalar(
+                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
+                     SELECT alert_id, account_id, kind, occurred_at, $5, incident_id, body
+                     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $6::text[], $7::text[])
+                          AS a(alert_id, account_id, kind, occurred_at, incident_id, body)
+                     ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
+                )
+                .bind(column(|a| a.alert_id.to_string()))
+                .bind(column(|a| a.account_id.to_string()))
+                .bind(column(|a| a.kind.as_str().to_owned()))
+                .bind(alerts.iter().map(|(a, _)| a.occurred_at).collect::<Vec<_>>())
+                .bind(received_at)
+                .bind(alerts.iter().map(|(_, i)| i.to_string()).collect::<Vec<_>>())
+                .bind(&bodies)
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(c) => {
+                let mut stored = Vec::new();
+                for ((alert, incident_id), body) in alerts.iter().zip(&bodies) {
+                    let id = sqlx::query_scalar(
+                        "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
+                    )
+                    .bind(alert.alert_id.as_str())
+                    .bind(alert.account_id.as_str())
+                    .bind(alert.kind.as_str())
+                    .bind(alert.occurred_at)
+                    .bind(received_at)
+                    .bind(*incident_id)
+                    .bind(body)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    stored.extend(id);
+                }
+                Ok(stored)
+            }
+        }
+    }
+
+    /// Each window's alerts, newest first, at most `limit` per incident.
+    pub async fn alerts_in_windows(
+        &mut self,
+        windows: &[CorrelationWindow],
+        limit: i64,
+    ) -> Result<HashMap<IncidentId, Vec<Alert>>, sqlx::Error> {
+        let rows: Vec<(IncidentId, String)> = match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(
+                    "SELECT w.incident_id, a.body
+                     FROM UNNEST($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(incident_id, from_at, until_at)
+                     CROSS JOIN LATERAL (
+                         SELECT body FROM alerts
+                         WHERE incident_id = w.incident_id AND occurred_at BETWEEN w.from_at AND w.until_at
+                         ORDER BY occurred_at DESC LIMIT $4
+                     ) AS a",
+                )
+                .bind(windows.iter().map(|w| w.incident_id.to_string()).collect::<Vec<_>>())
+                .bind(windows.iter().map(|w| w.from).collect::<Vec<_>>())
+                .bind(windows.iter().map(|w| w.until).collect::<Vec<_>>())
+                .bind(limit)
+                .fetch_all(c)
+                .await?
+            }
+            Backend::Sqlite(c) => {
+                let mut rows = Vec::new();
+                for window in windows {
+                    let bodies: Vec<String> = sqlx::query_scalar(
+                        "SELECT body FROM alerts
+                         WHERE incident_id = $1 AND occurred_at BETWEEN $2 AND $3
+                         ORDER BY occurred_at DESC LIMIT $4",
+                    )
+                    .bind(&window.incident_id)
+                    .bind(window.from)
+                    .bind(window.until)
+                    .bind(limit)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    rows.extend(bodies.into_iter().map(|body| (window.incident_id.clone(), body)));
+                }
+                rows
+            }
+        };
+        let mut by_incident: HashMap<IncidentId, Vec<Alert>> = HashMap::new();
+        for (incident_id, body) in rows {
+            by_incident.entry(incident_id).or_default().push(json("body", body)?);
+        }
+        Ok(by_incident)
+    }
+
+    /// Writes back locked incidents.
+    pub async fn save_incidents(&mut self, incidents: &[&Incident]) -> Result<(), sqlx::Error> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        let Backend::Postgres(c) = self.conn() else {
+            for incident in incidents {
+                self.save_incident(incident).await?;
+            }
+            return Ok(());
+        };
+        let reasons = incidents
+            .iter()
+            .map(|i| reasons_json(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        let text = |f: fn(&Incident) -> Option<String>| incidents.iter().map(|i| f(i)).collect::<Vec<_>>();
+        let time = |f: fn(&Incident) -> Option<Timestamp>| incidents.iter().map(|i| f(i)).collect::<Vec<_>>();
+        sqlx::query(
+            "UPDATE incidents SET status = u.status, priority = u.priority, score = u.score,
+                    priority_reasons = u.priority_reasons, updated_at = u.updated_at,
+                    acknowledge_by = u.acknowledge_by, contain_by = u.contain_by,
+                    acknowledge_breached_at = u.acknowledge_breached_at, contain_breached_at = u.contain_breached_at,
+                    assignee = u.assignee, acknowledged_at = u.acknowledged_at, contained_at = u.contained_at,
+                    closed_at = u.closed_at, resolution = u.resolution, resolution_note = u.resolution_note
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::timestamptz[],
+                         $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::text[],
+                         $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[])
+                  AS u(id, status, priority, score, priority_reasons, updated_at, acknowledge_by, contain_by,
+                       acknowledge_breached_at, contain_breached_at, assignee, acknowledged_at, contained_at,
+                       closed_at, resolution, resolution_note)
+             WHERE incidents.id = u.id",
+        )
+        .bind(text(|i| Some(i.id.to_string())))
+        .bind(text(|i| Some(i.status.as_str().to_owned())))
+        .bind(text(|i| Some(i.priority.as_str().to_owned())))
+        .bind(incidents.iter().map(|i| i64::from(i.score)).collect::<Vec<_>>())
+        .bind(&reasons)
+        .bind(time(|i| Some(i.updated_at)))
+        .bind(time(|i| Some(i.deadlines.acknowledge_by)))
+        .bind(time(|i| Some(i.deadlines.contain_by)))
+        .bind(time(|i| i.acknowledge_breached_at))
+        .bind(time(|i| i.contain_breached_at))
+        .bind(text(|i| i.assignee.clone()))
+        .bind(time(|i| i.acknowledged_at))
+        .bind(time(|i| i.contained_at))
+        .bind(time(|i| i.closed_at))
+        .bind(text(|i| i.resolution.map(|r: Resolution| r.as_str().to_owned())))
+        .bind(text(|i| i.resolution_note.clone()))
+        .execute(c)
+        .await?;
+        Ok(())
+    }
+
+    /// Incidents by id, read (not locked): what a repeated alert is answered with.
+    pub async fn incidents_by_id(&mut self, ids: &[IncidentId]) -> Result<Vec<Incident>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.conn() {
+            Backend::Postgres(c) => {
+                sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = ANY($1)"))
+                    .bind(ids.iter().map(|id| id.to_string()).collect::<Vec<_>>())
+                    .fetch_all(c)
+                    .await
+            }
+            Backend::Sqlite(c) => {
+                let mut found = Vec::new();
+                for id in ids {
+                    let incident = sqlx::query_as(concat!("SELECT ", columns!(), " FROM incidents WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                    found.extend(incident);
+                }
+                Ok(found)
+            }
+        }
+    }
+}
