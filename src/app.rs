@@ -27,6 +27,7 @@ use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
+use crate::hold_index::HoldIndex;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
@@ -185,6 +186,7 @@ impl Application {
             secrets,
             playbooks,
             public_url,
+            hold_index: HoldIndex::default(),
         });
         Ok(Self {
             listener,
@@ -252,6 +254,16 @@ impl Application {
             db.listen_for_finished_runs(move |run_id| events.publish(run_id), listening)
                 .await
         });
+
+        // With Redis, instances share the per-account hold cache and
+        // invalidate it before answering; an index told of other instances'
+        // changes a few milliseconds late would weaken that, so it stays
+        // unloaded (it then never shortcuts a check).
+        if matches!(state.shared(), Shared::InProcess(_)) {
+            let indexed = state.clone();
+            let maintaining = cancel.clone();
+            background.spawn(async move { indexed.hold_index().maintain(indexed.db(), maintaining).await });
+        }
 
         let stop_serving = CancellationToken::new();
         let stop_on_signal = stop_serving.clone();

@@ -37,8 +37,12 @@ async fn account_holds(
     Ok(Json(AccountHolds::at(&account_id, &holds, now)))
 }
 
-/// The account's holds in force, from the cache when it has them.
+/// The account's holds in force: none without a read for an account the
+/// hold index knows has none, otherwise from the cache when it has them.
 pub async fn holds_in_force(state: &AppState, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+    if state.hold_index().certainly_free(account_id) {
+        return Ok(Arc::new([]));
+    }
     state.shared().holds(state.db(), account_id, now).await
 }
 

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::exchange::Exchange;
+use crate::hold_index::HoldIndex;
 use crate::outbox::signal::OutboxSignal;
 use crate::playbooks::Playbooks;
 use crate::runs::events::RunEvents;
@@ -32,6 +33,8 @@ pub struct Inner {
     pub clock: Clock,
     pub intake: Intake,
     pub shared: Shared,
+    /// The accounts that may have holds (the holds check's shortcut).
+    pub hold_index: HoldIndex,
     pub outbox_signal: OutboxSignal,
     pub run_waker: RunWaker,
     pub run_events: RunEvents,
@@ -67,6 +70,10 @@ impl AppState {
     /// State shared by every instance (Redis), or this instance's own.
     pub fn shared(&self) -> &Shared {
         &self.0.shared
+    }
+
+    pub fn hold_index(&self) -> &HoldIndex {
+        &self.0.hold_index
     }
 
     pub fn outbox_signal(&self) -> &OutboxSignal {
@@ -114,6 +121,9 @@ impl AppState {
 
     /// Brings cached state in line with a committed change.
     async fn after_commit(&self, committed: Committed) {
+        for account in &committed.holds_changed {
+            self.0.hold_index.announce(account);
+        }
         self.0.shared.invalidate_holds(&committed.holds_changed).await;
         if committed.outbox_enqueued {
             self.0.outbox_signal.wake();
