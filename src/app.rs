@@ -27,6 +27,7 @@ use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
+use crate::gauges;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
@@ -120,6 +121,16 @@ fn metrics_handle() -> PrometheusHandle {
                         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
                     ],
                 )
+                .and_then(|builder| {
+                    // Response times: from seconds (automatic containment) to days.
+                    builder.set_buckets_for_metric(
+                        Matcher::Prefix("holdfast_time_to_".into()),
+                        &[
+                            1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+                            259200.0, 604800.0,
+                        ],
+                    )
+                })
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(
                         Matcher::Full("holdfast_intake_batch_size".into()),
@@ -238,6 +249,7 @@ impl Application {
         ));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
         background.spawn(runs::sweeper::run_until_cancelled(
             state.clone(),

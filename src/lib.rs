@@ -26,6 +26,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod exchange;
+pub mod gauges;
 pub mod holds;
 pub mod http;
 pub mod incidents;

@@ -30,6 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::RunId;
+use crate::domain::incident::ResponseTime;
 
 mod agents;
 mod alerts;
@@ -225,6 +226,8 @@ impl Database {
             holds_changed: Vec::new(),
             outbox_enqueued: false,
             runs_finished: Vec::new(),
+            response_times: Vec::new(),
+            steps_failed: 0,
         })
     }
 
@@ -276,6 +279,10 @@ pub struct WriteTx {
     outbox_enqueued: bool,
     /// Runs this transaction finished (SQLite; PostgreSQL notifies at commit).
     runs_finished: Vec<RunId>,
+    /// Response times incidents reached in this transaction, reported after commit.
+    response_times: Vec<ResponseTime>,
+    /// Run steps this transaction failed, counted after commit.
+    steps_failed: u64,
 }
 
 /// What a committed transaction changed that in-memory state must follow.
@@ -291,6 +298,11 @@ pub struct Committed {
     /// Runs the change finished, to announce in this process (SQLite only:
     /// PostgreSQL announces them to every instance itself).
     pub runs_finished: Vec<RunId>,
+    /// Response times incidents reached in the change, for the metrics:
+    /// measured only once the change is durable.
+    pub response_times: Vec<ResponseTime>,
+    /// Run steps the change failed (`holdfast_run_steps_failed_total`).
+    pub steps_failed: u64,
 }
 
 impl Committed {
@@ -298,7 +310,11 @@ impl Committed {
     /// session, a command-line change): nothing in memory needs to follow.
     pub fn no_follow_up(self) {
         debug_assert!(
-            self.holds_changed.is_empty() && !self.outbox_enqueued && self.runs_finished.is_empty(),
+            self.holds_changed.is_empty()
+                && !self.outbox_enqueued
+                && self.runs_finished.is_empty()
+                && self.response_times.is_empty()
+                && self.steps_failed == 0,
             "a change to holds or the outbox was committed without its follow-up"
         );
     }
@@ -330,6 +346,11 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Counts a run step this transaction fails, once it commits.
+    pub fn count_failed_step(&mut self) {
+        self.steps_failed += 1;
+    }
+
     /// Records an audit entry, appended to the chain when the transaction commits.
     pub fn audit(&mut self, record: AuditRecord) {
         self.audit.push(record);
@@ -354,6 +375,8 @@ impl WriteTx {
             holds_changed,
             outbox_enqueued: self.outbox_enqueued,
             runs_finished: self.runs_finished,
+            response_times: self.response_times,
+            steps_failed: self.steps_failed,
         })
     }
 }

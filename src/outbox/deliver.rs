@@ -86,6 +86,7 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
     let now = state.clock().now();
     let policy = state.config().outbound_retry;
     let mut tx = state.db().begin().await?;
+    let mut gave_up = false;
     let settled = match outcome {
         Ok(answer) => {
             let answer = answer.to_string();
@@ -95,8 +96,10 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         Err(error) if message.attempts >= policy.max_attempts as i32 => {
             tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
             tx.audit(failure_record(&message, &error, now));
-            tx.settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
-                .await?
+            gave_up = tx
+                .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                .await?;
+            gave_up
         }
         Err(error) => {
             tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
@@ -111,6 +114,9 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         tx.redact_message(&message.id).await?;
     }
     state.commit(tx).await?;
+    if gave_up {
+        metrics::counter!("holdfast_outbox_failed_total").increment(1);
+    }
     if settled && let Some(run_id) = message.run_id {
         state.run_waker().wake(run_id);
     }

@@ -193,6 +193,15 @@ impl WriteTx {
 }
 
 impl Database {
+    /// How many messages wait to be delivered (the gauge `holdfast_outbox_pending`).
+    pub async fn pending_messages(&self) -> Result<i64, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await)
+    }
+
     /// When the next pending message is due, for the delivery loop to sleep until then.
     pub async fn next_message_due(&self) -> Result<Option<Timestamp>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_scalar(

@@ -20,6 +20,7 @@ mod incidents;
 mod instances;
 mod key_scopes;
 mod lockout;
+mod metrics;
 mod openapi;
 mod outbound;
 mod playbooks;
