@@ -44,5 +44,6 @@ pub mod sla;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod trace_context;
 pub mod unfreeze;
 pub mod web;

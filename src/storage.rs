@@ -31,6 +31,7 @@ use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::RunId;
 use crate::domain::incident::ResponseTime;
+use crate::trace_context::TraceContext;
 
 mod agents;
 mod alerts;
@@ -228,6 +229,7 @@ impl Database {
             runs_finished: Vec::new(),
             response_times: Vec::new(),
             steps_failed: 0,
+            trace: crate::trace_context::current(),
         })
     }
 
@@ -283,6 +285,9 @@ pub struct WriteTx {
     response_times: Vec<ResponseTime>,
     /// Run steps this transaction failed, counted after commit.
     steps_failed: u64,
+    /// The trace the change belongs to: messages and runs it writes keep it.
+    /// Begun in a request's task, the request's trace.
+    trace: Option<TraceContext>,
 }
 
 /// What a committed transaction changed that in-memory state must follow.
@@ -344,6 +349,21 @@ impl WriteTx {
             Backend::Sqlite(_) => self.runs_finished.push(run_id.clone()),
         }
         Ok(())
+    }
+
+    /// Sets the trace the messages and runs written from now on belong to.
+    pub fn set_trace(&mut self, trace: Option<TraceContext>) {
+        self.trace = trace;
+    }
+
+    /// The trace of this change, if it has one.
+    pub fn trace(&self) -> Option<TraceContext> {
+        self.trace
+    }
+
+    /// The trace as stored beside a message or a run (a `traceparent` value).
+    pub(crate) fn stored_trace(&self) -> Option<String> {
+        self.trace.map(|trace| trace.to_string())
     }
 
     /// Counts a run step this transaction fails, once it commits.

@@ -18,6 +18,7 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::queue::{Ingested, IntakeQueue, Job};
 use crate::domain::alert::Alert;
@@ -137,7 +138,14 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
         .context("Failed to start the intake transaction")?;
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
+        // Each alert in the trace of the request that sent it.
+        let span = tracing::info_span!("intake", alert.id = %job.alert.alert_id);
+        if let Some(trace) = job.trace {
+            trace.adopt(&span);
+        }
+        tx.set_trace(job.trace.map(|trace| trace.within(&span)));
         let result = ingest_one(state, &mut tx, &job.alert, &job.source, now)
+            .instrument(span)
             .await
             .with_context(|| format!("Failed to store alert {}", job.alert.alert_id))?;
         results.push(result);

@@ -21,6 +21,8 @@ use crate::domain::time::Timestamp;
 use crate::exchange::{DeliveryError, confirms};
 use crate::state::AppState;
 use crate::storage::{OutboxMessage, OutboxStatus};
+use crate::trace_context::TraceContext;
+use tracing::Instrument;
 
 /// How many messages one pass claims.
 const BATCH: i64 = 32;
@@ -78,9 +80,17 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
     if sealed {
         message.body = open_sealed(state.secrets(), &message)?;
     }
+    // The push is a span of the trace that queued the message.
+    let trace = message.traceparent.as_deref().and_then(TraceContext::parse);
+    let span = tracing::info_span!("exchange.send", destination = message.destination.as_str());
+    if let Some(trace) = trace {
+        trace.adopt(&span);
+    }
+    let traceparent = trace.map(|trace| trace.outbound(&span));
     let outcome = state
         .exchange()
-        .send(message.destination, &message.body, now)
+        .send(message.destination, &message.body, traceparent.as_deref(), now)
+        .instrument(span)
         .await
         .and_then(|answer| confirmation(&message, answer));
     let now = state.clock().now();

@@ -29,5 +29,6 @@ mod restart;
 mod roles;
 mod runs;
 mod sla;
+mod trace_context;
 mod unfreeze;
 mod web;
