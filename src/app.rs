@@ -33,6 +33,7 @@ use crate::http::Routes;
 use crate::incidents;
 use crate::openapi;
 use crate::outbox::{self, signal::OutboxSignal};
+use crate::overview;
 use crate::pages;
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
@@ -68,6 +69,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(incidents::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
+        .merge(overview::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(pages::routes(state.clone()))
         .merge(console::routes(state.clone()))

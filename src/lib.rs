@@ -33,6 +33,7 @@ pub mod incidents;
 pub mod middleware;
 pub mod openapi;
 pub mod outbox;
+pub mod overview;
 pub mod pages;
 pub mod playbooks;
 pub mod ratelimit;

@@ -40,6 +40,7 @@ mod flows;
 mod holds;
 mod incidents;
 mod outbox;
+mod overview;
 mod runs;
 mod types;
 
