@@ -27,12 +27,14 @@ use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
+use crate::gauges;
 use crate::hold_index::HoldIndex;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
 use crate::openapi;
 use crate::outbox::{self, signal::OutboxSignal};
+use crate::overview;
 use crate::pages;
 use crate::playbooks::{self, Playbooks};
 use crate::ratelimit::SWEEP_INTERVAL;
@@ -68,6 +70,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(incidents::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
+        .merge(overview::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(pages::routes(state.clone()))
         .merge(console::routes(state.clone()))
@@ -121,6 +124,16 @@ fn metrics_handle() -> PrometheusHandle {
                         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
                     ],
                 )
+                .and_then(|builder| {
+                    // Response times: from seconds (automatic containment) to days.
+                    builder.set_buckets_for_metric(
+                        Matcher::Prefix("holdfast_time_to_".into()),
+                        &[
+                            1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+                            259200.0, 604800.0,
+                        ],
+                    )
+                })
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(
                         Matcher::Full("holdfast_intake_batch_size".into()),
@@ -240,6 +253,7 @@ impl Application {
         ));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
         background.spawn(runs::sweeper::run_until_cancelled(
             state.clone(),

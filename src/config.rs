@@ -101,6 +101,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub outbound_retry: RetryPolicy,
     pub sla_check_interval: Duration,
+    /// How often the gauges read from the database (open incidents, pending
+    /// messages) are recomputed.
+    pub gauge_interval: Duration,
     /// Warnings about development defaults, logged once telemetry is up.
     pub warnings: Vec<String>,
 }
@@ -316,6 +319,7 @@ impl Config {
                 max_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_MAX", "5m")?,
             },
             sla_check_interval: duration_or(&var, "HOLDFAST_SLA_CHECK_INTERVAL", "5s")?,
+            gauge_interval: duration_or(&var, "HOLDFAST_GAUGE_INTERVAL", "15s")?,
             warnings,
         })
     }

@@ -26,6 +26,7 @@ use crate::web::Lang;
 
 pub mod guard;
 pub mod incident;
+pub mod overview;
 pub mod queue;
 pub mod reviews;
 pub mod signin;
@@ -49,6 +50,7 @@ pub fn routes(state: AppState) -> Routes {
         .post("/console/incidents/{id}/runs/{run_id}/approve", incident::approve)
         .post("/console/incidents/{id}/runs/{run_id}/resume", incident::resume)
         .get("/console/reviews", reviews::page)
+        .get("/console/overview", overview::page)
         .post("/console/reviews/{id}/unfreeze", reviews::unfreeze)
         .post("/console/reviews/{id}/reject", reviews::reject)
         .layer(middleware::from_fn_with_state(state, guard::security_headers));

@@ -23,6 +23,7 @@ use crate::storage::WriteTx;
 /// The scopes every automatic containment freezes at least.
 pub const REQUIRED_SCOPES: [HoldScope; 2] = [HoldScope::Login, HoldScope::Withdrawal];
 
+#[tracing::instrument(name = "containment", skip_all, fields(incident.id = %incident.id))]
 pub async fn contain_automatically(
     state: &AppState,
     tx: &mut WriteTx,

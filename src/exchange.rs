@@ -61,16 +61,29 @@ impl Exchange {
 
     /// Sends `body` to `destination` and returns the exchange's answer, which
     /// must be HTTP 200 with a JSON object.
-    pub async fn send(&self, destination: Destination, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
+    /// `traceparent`, when given, is sent as the W3C header of that name.
+    pub async fn send(
+        &self,
+        destination: Destination,
+        body: &str,
+        traceparent: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Value, DeliveryError> {
         match self {
-            Exchange::Remote(remote) => remote.send(destination, body, now).await,
+            Exchange::Remote(remote) => remote.send(destination, body, traceparent, now).await,
             Exchange::Simulated(simulation) => Ok(simulation.answer(destination, body)),
         }
     }
 }
 
 impl Remote {
-    async fn send(&self, destination: Destination, body: &str, now: Timestamp) -> Result<Value, DeliveryError> {
+    async fn send(
+        &self,
+        destination: Destination,
+        body: &str,
+        traceparent: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Value, DeliveryError> {
         let url = match destination {
             Destination::AccountControl => &self.config.account_control_url,
             Destination::Notify => &self.config.notify_url,
@@ -82,6 +95,9 @@ impl Remote {
             .body(body.to_owned());
         for (name, value) in self.config.key.headers(now, body.as_bytes()) {
             request = request.header(name, value);
+        }
+        if let Some(traceparent) = traceparent {
+            request = request.header(crate::trace_context::TRACEPARENT, traceparent);
         }
         let response = request
             .send()

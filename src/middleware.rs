@@ -1,6 +1,9 @@
 //! The layers every request passes through, outermost first:
 //!
-//! 1. the request span (method and route, never the query string);
+//! 1. the request span (method and route, never the query string), continuing
+//!    the caller's trace when the request carries a `traceparent`;
+//!    inside it, the request's trace context ([`crate::trace_context`]) is
+//!    made current for the handler's task;
 //! 2. the latency histogram `holdfast_http_request_duration_seconds`
 //!    (method, route, status);
 //! 3. problem bodies for errors that did not come from an `ApiError`;
@@ -32,6 +35,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::{self, ProblemKind};
 use crate::http::MAX_BODY_BYTES;
+use crate::trace_context::{self, TraceContext};
 
 /// Wraps `router` in Holdfast's layers (see the module documentation).
 pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, request_timeout: Duration) -> Router<S> {
@@ -45,6 +49,7 @@ pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, request_timeou
         ))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
         .layer(middleware::from_fn(record_latency))
+        .layer(middleware::from_fn(continue_trace))
         // The span only: a failure is logged once, by `log_server_errors` or
         // the panic hook, not again by the trace layer's own `on_failure`.
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
@@ -67,7 +72,27 @@ fn request_span(request: &Request) -> tracing::Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |path| path.as_str());
-    tracing::info_span!("request", method = %request.method(), route = %route)
+    let span = tracing::info_span!("request", method = %request.method(), route = %route);
+    if let Some(inbound) = inbound_trace(request) {
+        inbound.adopt(&span);
+    }
+    span
+}
+
+fn inbound_trace(request: &Request) -> Option<TraceContext> {
+    let header = request.headers().get(trace_context::TRACEPARENT)?.to_str().ok()?;
+    TraceContext::parse(header)
+}
+
+/// Makes the request's trace context current for its handler: the caller's
+/// (from `traceparent`) or a new trace.
+async fn continue_trace(request: Request, next: Next) -> Response {
+    let span = tracing::Span::current();
+    let context = match inbound_trace(&request) {
+        Some(inbound) => inbound.within(&span),
+        None => TraceContext::of_span(&span).unwrap_or_else(TraceContext::start),
+    };
+    trace_context::scope(context, next.run(request)).await
 }
 
 async fn record_latency(request: Request, next: Next) -> Response {

@@ -131,5 +131,12 @@ impl AppState {
         for run_id in committed.runs_finished {
             self.0.run_events.publish(run_id);
         }
+        for reached in committed.response_times {
+            metrics::histogram!(reached.milestone.metric(), "priority" => reached.priority.as_str())
+                .record(reached.duration.as_secs_f64());
+        }
+        if committed.steps_failed > 0 {
+            metrics::counter!("holdfast_run_steps_failed_total").increment(committed.steps_failed);
+        }
     }
 }

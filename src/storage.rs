@@ -30,6 +30,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::RunId;
+use crate::domain::incident::ResponseTime;
+use crate::trace_context::TraceContext;
 
 mod agents;
 mod alerts;
@@ -39,6 +41,7 @@ mod holds;
 mod incidents;
 mod intake;
 mod outbox;
+mod overview;
 mod runs;
 mod types;
 
@@ -227,6 +230,9 @@ impl Database {
             holds_changed: Vec::new(),
             outbox_enqueued: false,
             runs_finished: Vec::new(),
+            response_times: Vec::new(),
+            steps_failed: 0,
+            trace: crate::trace_context::current(),
         })
     }
 
@@ -278,6 +284,13 @@ pub struct WriteTx {
     outbox_enqueued: bool,
     /// Runs this transaction finished (SQLite; PostgreSQL notifies at commit).
     runs_finished: Vec<RunId>,
+    /// Response times incidents reached in this transaction, reported after commit.
+    response_times: Vec<ResponseTime>,
+    /// Run steps this transaction failed, counted after commit.
+    steps_failed: u64,
+    /// The trace the change belongs to: messages and runs it writes keep it.
+    /// Begun in a request's task, the request's trace.
+    trace: Option<TraceContext>,
 }
 
 /// What a committed transaction changed that in-memory state must follow.
@@ -293,6 +306,11 @@ pub struct Committed {
     /// Runs the change finished, to announce in this process (SQLite only:
     /// PostgreSQL announces them to every instance itself).
     pub runs_finished: Vec<RunId>,
+    /// Response times incidents reached in the change, for the metrics:
+    /// measured only once the change is durable.
+    pub response_times: Vec<ResponseTime>,
+    /// Run steps the change failed (`holdfast_run_steps_failed_total`).
+    pub steps_failed: u64,
 }
 
 impl Committed {
@@ -300,7 +318,11 @@ impl Committed {
     /// session, a command-line change): nothing in memory needs to follow.
     pub fn no_follow_up(self) {
         debug_assert!(
-            self.holds_changed.is_empty() && !self.outbox_enqueued && self.runs_finished.is_empty(),
+            self.holds_changed.is_empty()
+                && !self.outbox_enqueued
+                && self.runs_finished.is_empty()
+                && self.response_times.is_empty()
+                && self.steps_failed == 0,
             "a change to holds or the outbox was committed without its follow-up"
         );
     }
@@ -330,6 +352,26 @@ impl WriteTx {
             Backend::Sqlite(_) => self.runs_finished.push(run_id.clone()),
         }
         Ok(())
+    }
+
+    /// Sets the trace the messages and runs written from now on belong to.
+    pub fn set_trace(&mut self, trace: Option<TraceContext>) {
+        self.trace = trace;
+    }
+
+    /// The trace of this change, if it has one.
+    pub fn trace(&self) -> Option<TraceContext> {
+        self.trace
+    }
+
+    /// The trace as stored beside a message or a run (a `traceparent` value).
+    pub(crate) fn stored_trace(&self) -> Option<String> {
+        self.trace.map(|trace| trace.to_string())
+    }
+
+    /// Counts a run step this transaction fails, once it commits.
+    pub fn count_failed_step(&mut self) {
+        self.steps_failed += 1;
     }
 
     /// Records an audit entry, appended to the chain when the transaction commits.
@@ -364,6 +406,8 @@ impl WriteTx {
             holds_changed,
             outbox_enqueued: self.outbox_enqueued,
             runs_finished: self.runs_finished,
+            response_times: self.response_times,
+            steps_failed: self.steps_failed,
         })
     }
 }

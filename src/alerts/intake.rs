@@ -21,12 +21,13 @@ use anyhow::Context;
 use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::queue::{Ingested, IntakeQueue, Job};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::IncidentId;
-use crate::domain::incident::{Incident, IncidentStatus};
+use crate::domain::incident::{Incident, IncidentStatus, Milestones};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 use crate::state::AppState;
@@ -147,7 +148,18 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
         .begin()
         .await
         .context("Failed to start the intake transaction")?;
-    let results = store_batch(state, &mut tx, jobs, now).await?;
+    // Each alert in the trace of the request that sent it.
+    let spans: Vec<tracing::Span> = jobs
+        .iter()
+        .map(|job| {
+            let span = tracing::info_span!("intake", alert.id = %job.alert.alert_id);
+            if let Some(trace) = job.trace {
+                trace.adopt(&span);
+            }
+            span
+        })
+        .collect();
+    let results = store_batch(state, &mut tx, jobs, &spans, now).await?;
     state
         .commit(tx)
         .await
@@ -169,6 +181,8 @@ fn count(alert: &Alert, result: &Ingested) {
 /// An account's live incident as the batch changes it.
 struct Touched<'a> {
     incident: Incident,
+    /// What it had reached when it was locked (or opened).
+    before: Milestones,
     opened: bool,
     /// The batch's new alerts of this incident, in batch order.
     alerts: Vec<&'a Alert>,
@@ -190,6 +204,7 @@ async fn store_batch(
     state: &AppState,
     tx: &mut WriteTx,
     jobs: &[Job],
+    spans: &[tracing::Span],
     now: Timestamp,
 ) -> anyhow::Result<Vec<Ingested>> {
     let rules = &state.config().priority_rules;
@@ -231,6 +246,7 @@ async fn store_batch(
         touched.insert(
             incident.account_id.clone(),
             Touched {
+                before: incident.milestones(),
                 incident,
                 opened,
                 alerts,
@@ -281,11 +297,23 @@ async fn store_batch(
         let incident = &mut t.incident;
         if incident.priority == Priority::P1 && incident.status != IncidentStatus::Contained {
             let trigger = t.alerts.last().expect("a touched incident has a new alert");
-            crate::containment::contain_automatically(state, tx, incident, trigger, now).await?;
+            // Containment runs in the trace of the alert that triggered it,
+            // and its pushes to the exchange carry that trace.
+            let job = first_of[trigger.alert_id.as_str()];
+            let span = &spans[job];
+            tx.set_trace(jobs[job].trace.map(|trace| trace.within(span)));
+            crate::containment::contain_automatically(state, tx, incident, trigger, now)
+                .instrument(span.clone())
+                .await?;
+            tx.set_trace(None);
             t.changed = true;
         }
     }
-    let changed: Vec<&Incident> = touched.values().filter(|t| t.changed).map(|t| &t.incident).collect();
+    let changed: Vec<(&Incident, Milestones)> = touched
+        .values()
+        .filter(|t| t.changed)
+        .map(|t| (&t.incident, t.before))
+        .collect();
     tx.save_incidents(&changed).await?;
 
     answer(tx, jobs, &stored, &first_of, &touched).await

@@ -10,6 +10,7 @@ use crate::domain::ids::IncidentId;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
 use crate::error::ApiError;
+use crate::trace_context::TraceContext;
 
 /// How many alerts may wait for a worker before callers wait to enqueue.
 const QUEUE_CAPACITY: usize = 4096;
@@ -28,6 +29,8 @@ pub(super) struct Job {
     pub alert: Alert,
     /// Who sent it, for the audit log: `risk-engine:<key id>`.
     pub source: String,
+    /// The trace of the request that submitted it.
+    pub trace: Option<TraceContext>,
     pub reply: oneshot::Sender<Result<Ingested, Arc<anyhow::Error>>>,
 }
 
@@ -52,7 +55,12 @@ impl Intake {
     pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Job { alert, source, reply })
+            .send(Job {
+                alert,
+                source,
+                trace: crate::trace_context::current(),
+                reply,
+            })
             .await
             .map_err(|_| ApiError::Unavailable("the service is shutting down".into()))?;
         match answer.await {

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ProblemKind};
 use crate::web::Lang;
 
 pub mod incident;
+pub mod overview;
 pub mod queue;
 pub mod reviews;
 pub mod signin;
@@ -24,6 +25,7 @@ pub mod signin;
 pub enum Section {
     Queue,
     Reviews,
+    Overview,
     None,
 }
 
@@ -70,6 +72,7 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                         nav aria-label=(t.navigation) {
                             a href="/console/" aria-current=[(section == Section::Queue).then_some("page")] { (t.nav_queue) }
                             a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.nav_reviews) }
+                            a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.nav_overview) }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))

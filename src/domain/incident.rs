@@ -17,6 +17,7 @@
 //! the code they check; the code itself is under 400.)
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -206,6 +207,43 @@ impl Breach {
     }
 }
 
+/// What an incident had reached when it was last stored: the instants
+/// response times are measured to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Milestones {
+    pub acknowledged_at: Option<Timestamp>,
+    pub contained_at: Option<Timestamp>,
+    /// When it was resolved (not dismissed).
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// The response times reported as metrics (SPEC §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    Acknowledge,
+    Contain,
+    Resolve,
+}
+
+impl Milestone {
+    /// The histogram the time to this milestone is recorded in.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Milestone::Acknowledge => "holdfast_time_to_acknowledge_seconds",
+            Milestone::Contain => "holdfast_time_to_contain_seconds",
+            Milestone::Resolve => "holdfast_time_to_resolve_seconds",
+        }
+    }
+}
+
+/// The time from an incident's opening to a milestone, under the priority it opened with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseTime {
+    pub milestone: Milestone,
+    pub priority: Priority,
+    pub duration: Duration,
+}
+
 /// The priority after a new assessment: it only rises.
 pub fn raised_priority(current: Priority, assessed: Priority) -> Priority {
     current.min(assessed)
@@ -218,6 +256,9 @@ pub struct Incident {
     pub account_id: String,
     pub status: IncidentStatus,
     pub priority: Priority,
+    /// The priority the incident opened with, which response times are
+    /// reported under (`priority` may rise later).
+    pub opened_priority: Priority,
     /// The highest alert score seen; with `priority`, it only rises.
     pub score: u32,
     pub priority_reasons: Vec<super::priority::Reason>,
@@ -251,6 +292,7 @@ impl Incident {
             account_id,
             status: IncidentStatus::Open,
             priority: assessment.priority,
+            opened_priority: assessment.priority,
             score: assessment.score,
             priority_reasons: assessment.reasons,
             opened_at: at,
@@ -329,6 +371,57 @@ impl Incident {
         Ok(AuditRecord::new(at, actor, format!("incident.{}", self.status))
             .incident(&self.id, &self.account_id)
             .detail(detail))
+    }
+
+    /// How long the incident took to be acknowledged, once it was.
+    pub fn time_to_acknowledge(&self) -> Option<Duration> {
+        self.acknowledged_at.map(|at| at.since(self.opened_at))
+    }
+
+    /// How long the incident took to be contained, once it was.
+    pub fn time_to_contain(&self) -> Option<Duration> {
+        self.contained_at.map(|at| at.since(self.opened_at))
+    }
+
+    /// How long the incident took to be resolved (not dismissed), once it was.
+    pub fn time_to_resolve(&self) -> Option<Duration> {
+        match self.status {
+            IncidentStatus::Resolved => self.closed_at.map(|at| at.since(self.opened_at)),
+            _ => None,
+        }
+    }
+
+    /// The instants its response times are measured to, as they stand.
+    pub fn milestones(&self) -> Milestones {
+        Milestones {
+            acknowledged_at: self.acknowledged_at,
+            contained_at: self.contained_at,
+            resolved_at: self.closed_at.filter(|_| self.status == IncidentStatus::Resolved),
+        }
+    }
+
+    /// The response times this incident reached since it was in the state
+    /// `before` records: each is reported once, by the change that reached it.
+    pub fn response_times_since(&self, before: &Milestones) -> Vec<ResponseTime> {
+        let reached = |milestone, was: Option<Timestamp>, now: Option<Duration>| {
+            now.filter(|_| was.is_none()).map(|duration| ResponseTime {
+                milestone,
+                priority: self.opened_priority,
+                duration,
+            })
+        };
+        [
+            reached(
+                Milestone::Acknowledge,
+                before.acknowledged_at,
+                self.time_to_acknowledge(),
+            ),
+            reached(Milestone::Contain, before.contained_at, self.time_to_contain()),
+            reached(Milestone::Resolve, before.resolved_at, self.time_to_resolve()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     pub fn sla_breached(&self) -> bool {

@@ -21,6 +21,8 @@ use crate::domain::time::Timestamp;
 use crate::exchange::{DeliveryError, confirms};
 use crate::state::AppState;
 use crate::storage::{OutboxMessage, OutboxStatus};
+use crate::trace_context::TraceContext;
+use tracing::Instrument;
 
 /// How many messages one pass claims.
 const BATCH: i64 = 32;
@@ -78,14 +80,23 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
     if sealed {
         message.body = open_sealed(state.secrets(), &message)?;
     }
+    // The push is a span of the trace that queued the message.
+    let trace = message.traceparent.as_deref().and_then(TraceContext::parse);
+    let span = tracing::info_span!("exchange.send", destination = message.destination.as_str());
+    if let Some(trace) = trace {
+        trace.adopt(&span);
+    }
+    let traceparent = trace.map(|trace| trace.outbound(&span));
     let outcome = state
         .exchange()
-        .send(message.destination, &message.body, now)
+        .send(message.destination, &message.body, traceparent.as_deref(), now)
+        .instrument(span)
         .await
         .and_then(|answer| confirmation(&message, answer));
     let now = state.clock().now();
     let policy = state.config().outbound_retry;
     let mut tx = state.db().begin().await?;
+    let mut gave_up = false;
     let settled = match outcome {
         Ok(answer) => {
             let answer = answer.to_string();
@@ -95,8 +106,10 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         Err(error) if message.attempts >= policy.max_attempts as i32 => {
             tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
             tx.audit(failure_record(&message, &error, now));
-            tx.settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
-                .await?
+            gave_up = tx
+                .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                .await?;
+            gave_up
         }
         Err(error) => {
             tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
@@ -111,6 +124,9 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         tx.redact_message(&message.id).await?;
     }
     state.commit(tx).await?;
+    if gave_up {
+        metrics::counter!("holdfast_outbox_failed_total").increment(1);
+    }
     if settled && let Some(run_id) = message.run_id {
         state.run_waker().wake(run_id);
     }

@@ -117,6 +117,9 @@ pub async fn advance(
                 return Ok(Progressed { finished: None });
             }
             Step::Failed(reason) => {
+                if run.steps[index].status != StepStatus::Failed {
+                    tx.count_failed_step();
+                }
                 let events = run.fail_step(index, &reason, now);
                 for event in events {
                     record(tx, incident, event, now);

@@ -5,13 +5,13 @@
 use super::{Database, WriteTx, json, live_incident, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::ids::IncidentId;
-use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Resolution};
+use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Milestones, Resolution};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 
 macro_rules! columns {
     () => {
-        "id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
+        "id, account_id, status, priority, opened_priority, score, priority_reasons, opened_at, updated_at,
          acknowledge_by, contain_by, acknowledge_breached_at, contain_breached_at, assignee,
          acknowledged_at, contained_at, closed_at, resolution, resolution_note"
     };
@@ -23,6 +23,7 @@ super::from_row!(Incident, |row| Ok(Incident {
     account_id: row.try_get("account_id")?,
     status: parsed("status", row.try_get("status")?, IncidentStatus::parse)?,
     priority: parsed("priority", row.try_get("priority")?, Priority::parse)?,
+    opened_priority: parsed("opened_priority", row.try_get("opened_priority")?, Priority::parse)?,
     score: u32::try_from(row.try_get::<i64, _>("score")?).unwrap_or(0),
     priority_reasons: json("priority_reasons", row.try_get("priority_reasons")?)?,
     opened_at: row.try_get("opened_at")?,
@@ -124,6 +125,9 @@ pub(super) fn reasons_json(incident: &Incident) -> Result<String, sqlx::Error> {
     serde_json::to_string(&incident.priority_reasons).map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
+/// An incident's milestone columns and status, as stored.
+type StoredMilestones = (Option<Timestamp>, Option<Timestamp>, Option<Timestamp>, String);
+
 impl WriteTx {
     /// Locks one incident for a change.
     pub async fn lock_incident(&mut self, id: &IncidentId) -> Result<Option<Incident>, sqlx::Error> {
@@ -136,14 +140,32 @@ impl WriteTx {
         )
     }
 
-    /// Writes back a locked incident.
+    /// Writes back a locked incident. The response times it reached since it
+    /// was last stored are carried to the commit ([`super::Committed`]),
+    /// which reports them once the change is durable.
     pub async fn save_incident(&mut self, incident: &Incident) -> Result<(), sqlx::Error> {
         let reasons = reasons_json(incident)?;
+        let stored: Option<StoredMilestones> = on_backend!(self.conn(), c => sqlx::query_as(
+                "SELECT acknowledged_at, contained_at, closed_at, status FROM incidents WHERE id = $1",
+            )
+            .bind(&incident.id)
+            .fetch_optional(c)
+            .await)?;
+        if let Some((acknowledged_at, contained_at, closed_at, status)) = stored {
+            let before = Milestones {
+                acknowledged_at,
+                contained_at,
+                resolved_at: closed_at.filter(|_| status == IncidentStatus::Resolved.as_str()),
+            };
+            self.response_times.extend(incident.response_times_since(&before));
+        }
+        let micros =
+            |duration: Option<std::time::Duration>| duration.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
         on_backend!(self.conn(), c => sqlx::query(
             "UPDATE incidents SET status = $2, priority = $3, score = $4, priority_reasons = $5, updated_at = $6,
                     acknowledge_by = $7, contain_by = $8, acknowledge_breached_at = $9, contain_breached_at = $10,
                     assignee = $11, acknowledged_at = $12, contained_at = $13, closed_at = $14, resolution = $15,
-                    resolution_note = $16
+                    resolution_note = $16, acknowledge_micros = $17, contain_micros = $18
              WHERE id = $1",
         )
         .bind(&incident.id)
@@ -162,6 +184,8 @@ impl WriteTx {
         .bind(incident.closed_at)
         .bind(incident.resolution.map(Resolution::as_str))
         .bind(&incident.resolution_note)
+        .bind(micros(incident.time_to_acknowledge()))
+        .bind(micros(incident.time_to_contain()))
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;

@@ -11,7 +11,7 @@ use super::incidents::{columns, reasons_json};
 use super::{Backend, WriteTx, json, live_incident};
 use crate::domain::alert::Alert;
 use crate::domain::ids::IncidentId;
-use crate::domain::incident::{Incident, Resolution};
+use crate::domain::incident::{Incident, Milestones, Resolution};
 use crate::domain::time::Timestamp;
 
 /// The earlier alerts of one incident that a correlation rule may look at.
@@ -90,9 +90,10 @@ impl WriteTx {
                 let time = |f: fn(&Incident) -> Timestamp| candidates.iter().map(f).collect::<Vec<_>>();
                 sqlx::query_scalar(concat!(
                     "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at, updated_at,
-                                            acknowledge_by, contain_by)
+                                            acknowledge_by, contain_by, opened_priority)
                      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[],
-                                          $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+                                          $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
+                                          $11::text[])
                      ON CONFLICT (account_id) WHERE ",
                     live_incident!(),
                     " DO NOTHING RETURNING id",
@@ -107,6 +108,7 @@ impl WriteTx {
                 .bind(time(|i| i.updated_at))
                 .bind(time(|i| i.deadlines.acknowledge_by))
                 .bind(time(|i| i.deadlines.contain_by))
+                .bind(column(|i| i.opened_priority.as_str().to_owned()))
                 .fetch_all(c)
                 .await
             }
@@ -115,8 +117,8 @@ impl WriteTx {
                 for (candidate, reasons) in candidates.iter().zip(&reasons) {
                     let id = sqlx::query_scalar(concat!(
                         "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at,
-                                                updated_at, acknowledge_by, contain_by)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                                updated_at, acknowledge_by, contain_by, opened_priority)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                          ON CONFLICT (account_id) WHERE ",
                         live_incident!(),
                         " DO NOTHING RETURNING id",
@@ -131,6 +133,7 @@ impl WriteTx {
                     .bind(candidate.updated_at)
                     .bind(candidate.deadlines.acknowledge_by)
                     .bind(candidate.deadlines.contain_by)
+                    .bind(candidate.opened_priority.as_str())
                     .fetch_optional(&mut *c)
                     .await?;
                     opened.extend(id);
@@ -284,36 +287,53 @@ impl WriteTx {
         Ok(by_incident)
     }
 
-    /// Writes back locked incidents.
-    pub async fn save_incidents(&mut self, incidents: &[&Incident]) -> Result<(), sqlx::Error> {
+    /// Writes back locked incidents, each with the milestones it had when
+    /// it was locked (so the response times it reached are reported once).
+    pub async fn save_incidents(&mut self, incidents: &[(&Incident, Milestones)]) -> Result<(), sqlx::Error> {
         if incidents.is_empty() {
             return Ok(());
         }
-        let Backend::Postgres(c) = self.conn() else {
-            for incident in incidents {
+        if let Backend::Sqlite(_) = self.conn() {
+            for (incident, _) in incidents {
                 self.save_incident(incident).await?;
             }
             return Ok(());
-        };
+        }
+        for (incident, before) in incidents {
+            let reached = incident.response_times_since(before);
+            self.response_times.extend(reached);
+        }
+        let incidents: Vec<&Incident> = incidents.iter().map(|(incident, _)| *incident).collect();
         let reasons = incidents
             .iter()
             .map(|i| reasons_json(i))
             .collect::<Result<Vec<_>, _>>()?;
         let text = |f: fn(&Incident) -> Option<String>| incidents.iter().map(|i| f(i)).collect::<Vec<_>>();
         let time = |f: fn(&Incident) -> Option<Timestamp>| incidents.iter().map(|i| f(i)).collect::<Vec<_>>();
+        let micros = |f: fn(&Incident) -> Option<std::time::Duration>| {
+            incidents
+                .iter()
+                .map(|i| f(i).map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX)))
+                .collect::<Vec<_>>()
+        };
+        let Backend::Postgres(c) = self.conn() else {
+            unreachable!("SQLite saved above")
+        };
         sqlx::query(
             "UPDATE incidents SET status = u.status, priority = u.priority, score = u.score,
                     priority_reasons = u.priority_reasons, updated_at = u.updated_at,
                     acknowledge_by = u.acknowledge_by, contain_by = u.contain_by,
                     acknowledge_breached_at = u.acknowledge_breached_at, contain_breached_at = u.contain_breached_at,
                     assignee = u.assignee, acknowledged_at = u.acknowledged_at, contained_at = u.contained_at,
-                    closed_at = u.closed_at, resolution = u.resolution, resolution_note = u.resolution_note
+                    closed_at = u.closed_at, resolution = u.resolution, resolution_note = u.resolution_note,
+                    acknowledge_micros = u.acknowledge_micros, contain_micros = u.contain_micros
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::timestamptz[],
                          $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::text[],
-                         $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[])
+                         $12::timestamptz[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::text[],
+                         $17::int8[], $18::int8[])
                   AS u(id, status, priority, score, priority_reasons, updated_at, acknowledge_by, contain_by,
                        acknowledge_breached_at, contain_breached_at, assignee, acknowledged_at, contained_at,
-                       closed_at, resolution, resolution_note)
+                       closed_at, resolution, resolution_note, acknowledge_micros, contain_micros)
              WHERE incidents.id = u.id",
         )
         .bind(text(|i| Some(i.id.to_string())))
@@ -332,6 +352,8 @@ impl WriteTx {
         .bind(time(|i| i.closed_at))
         .bind(text(|i| i.resolution.map(|r: Resolution| r.as_str().to_owned())))
         .bind(text(|i| i.resolution_note.clone()))
+        .bind(micros(Incident::time_to_acknowledge))
+        .bind(micros(Incident::time_to_contain))
         .execute(c)
         .await?;
         Ok(())

@@ -52,6 +52,8 @@ pub struct OutboxMessage {
     pub response: Option<String>,
     /// The playbook run step waiting for this message, if any.
     pub run_id: Option<RunId>,
+    /// The trace of the change that queued it (a `traceparent` value).
+    pub traceparent: Option<String>,
 }
 
 super::from_row!(OutboxMessage, |row| Ok(OutboxMessage {
@@ -66,16 +68,18 @@ super::from_row!(OutboxMessage, |row| Ok(OutboxMessage {
     last_error: row.try_get("last_error")?,
     response: row.try_get("response")?,
     run_id: row.try_get("run_id")?,
+    traceparent: row.try_get("traceparent")?,
 }));
 
 macro_rules! columns {
     () => {
-        "id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, last_error, response, run_id"
+        "id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, last_error, response, run_id, traceparent"
     };
 }
 
 impl WriteTx {
-    /// Queues a message; a message with the same idempotency key is kept as is.
+    /// Queues a message in this transaction's trace; a message with the same
+    /// idempotency key is kept as is.
     pub async fn enqueue(
         &mut self,
         id: &MessageId,
@@ -85,9 +89,11 @@ impl WriteTx {
         run_id: Option<&RunId>,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
+        let traceparent = self.stored_trace();
         let inserted = on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO outbox (id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, run_id)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6)
+            "INSERT INTO outbox (id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, run_id,
+                                 traceparent)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6, $7)
              ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(id)
@@ -96,6 +102,7 @@ impl WriteTx {
         .bind(body)
         .bind(at)
         .bind(run_id)
+        .bind(&traceparent)
         .execute(c)
         .await?
         .rows_affected());
@@ -193,6 +200,15 @@ impl WriteTx {
 }
 
 impl Database {
+    /// How many messages wait to be delivered (the gauge `holdfast_outbox_pending`).
+    pub async fn pending_messages(&self) -> Result<i64, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await)
+    }
+
     /// When the next pending message is due, for the delivery loop to sleep until then.
     pub async fn next_message_due(&self) -> Result<Option<Timestamp>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_scalar(

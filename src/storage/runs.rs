@@ -89,11 +89,14 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
 }
 
 impl WriteTx {
+    /// Stores a new run in this transaction's trace, which its later steps keep.
     pub async fn insert_run(&mut self, run: &Run) -> Result<(), sqlx::Error> {
+        let traceparent = self.stored_trace();
         on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO runs (id, incident_id, playbook_id, playbook_version, playbook_digest, playbook_kind, status,
-                               started_by, started_by_name, automatic_only, elevated_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                               started_by, started_by_name, automatic_only, elevated_at, created_at, updated_at,
+                               traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&run.id)
         .bind(&run.incident_id)
@@ -108,6 +111,7 @@ impl WriteTx {
         .bind(run.elevated_at)
         .bind(run.created_at)
         .bind(run.updated_at)
+        .bind(&traceparent)
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;
@@ -132,7 +136,21 @@ impl WriteTx {
 
     /// Locks a run for the runner. Lock its incident first: every writer
     /// takes the incident's lock before the run's, so they never deadlock.
+    /// A transaction outside any trace (the runner's) continues the run's.
     pub async fn lock_run(&mut self, id: &RunId) -> Result<Option<Run>, sqlx::Error> {
+        if self.trace().is_none() {
+            let stored: Option<Option<String>> = on_backend!(self.conn(), c => sqlx::query_scalar(
+                "SELECT traceparent FROM runs WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
+            let trace = stored
+                .flatten()
+                .as_deref()
+                .and_then(crate::trace_context::TraceContext::parse);
+            self.set_trace(trace);
+        }
         let row: Option<RunRow> = select_locked!(
             self,
             ["SELECT ", run_columns!(), " FROM runs WHERE id = $1"],

@@ -134,9 +134,15 @@ async fn check_second_factor(state: &AppState, token: &str, code: Option<&str>) 
         "code": code.unwrap_or(""),
     });
     let now = state.clock().now();
+    let traceparent = crate::trace_context::current().map(|trace| trace.outbound(&tracing::Span::current()));
     let answer = state
         .exchange()
-        .send(Destination::AccountControl, &body.to_string(), now)
+        .send(
+            Destination::AccountControl,
+            &body.to_string(),
+            traceparent.as_deref(),
+            now,
+        )
         .await
         .map_err(|_| HolderError::ExchangeUnavailable)?;
     let verdict = match (

@@ -29,8 +29,11 @@ pub async fn accept_link_request(state: &AppState, account_id: &str, client: &st
         return;
     }
     let (state, account_id) = (state.clone(), account_id.to_owned());
+    // The background work stays in the request's trace.
+    let trace = crate::trace_context::current().unwrap_or_else(crate::trace_context::TraceContext::start);
     tokio::spawn(async move {
-        if let Err(error) = open_flow(&state, &account_id).await {
+        let opened = crate::trace_context::scope(trace, open_flow(&state, &account_id));
+        if let Err(error) = opened.await {
             tracing::error!(error = format!("{error:#}"), "opening an unfreeze flow failed");
         }
     });

@@ -83,7 +83,12 @@ pub fn next_steps(state: FlowState) -> Option<&'static str> {
 
 pub async fn queue_estimate(state: &AppState, flow: &Flow, now: Timestamp) -> anyhow::Result<(u32, u64)> {
     let position = state.db().queue_position(flow).await?;
+    Ok((position, wait_at(state, position, now).await?))
+}
+
+/// The estimated wait, in seconds, of a holder at `position` in the review queue.
+pub async fn wait_at(state: &AppState, position: u32, now: Timestamp) -> anyhow::Result<u64> {
     let (recent, decided) = state.db().review_history(now.minus(THROUGHPUT_WINDOW), HISTORY).await?;
     let wait = estimate_wait(position, &recent, decided, THROUGHPUT_WINDOW, DEFAULT_REVIEW_TIME);
-    Ok((position, wait.as_secs()))
+    Ok(wait.as_secs())
 }

@@ -25,9 +25,21 @@ pub struct Received {
     pub endpoint: &'static str,
     pub body: Value,
     pub signature_valid: bool,
+    /// The W3C `traceparent` header, if sent.
+    pub traceparent: Option<String>,
 }
 
 impl Received {
+    /// The trace id of the `traceparent` header, if sent.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.traceparent.as_deref()?.split('-').nth(1)
+    }
+
+    /// The span id of the `traceparent` header, if sent.
+    pub fn span_id(&self) -> Option<&str> {
+        self.traceparent.as_deref()?.split('-').nth(2)
+    }
+
     pub fn field(&self, name: &str) -> &str {
         self.body.get(name).and_then(Value::as_str).unwrap_or("")
     }
@@ -188,6 +200,7 @@ fn record(inner: &Inner, endpoint: &'static str, headers: &HeaderMap, body: &Byt
         endpoint,
         body: parsed.clone(),
         signature_valid,
+        traceparent: header("traceparent").map(str::to_owned),
     });
     inner.arrived.notify_waiters();
     parsed

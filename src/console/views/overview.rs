@@ -1,0 +1,94 @@
+//! The leads' overview: open incidents, today's SLA breaches, response times
+//! and the holders waiting for a review.
+
+use std::time::Duration;
+
+use maud::{Markup, html};
+
+use super::{Section, Viewer, layout, priority, span, status, time};
+use crate::console::text;
+use crate::overview::{Overview, Percentiles};
+use crate::web::Lang;
+
+fn seconds(lang: Lang, value: Option<f64>) -> String {
+    match value {
+        Some(s) => span(lang, Duration::from_secs_f64(s.max(0.0))),
+        None => "—".to_owned(),
+    }
+}
+
+fn row(lang: Lang, label: &str, figures: &Percentiles) -> Markup {
+    html! {
+        tr {
+            th scope="row" { (label) }
+            td { (figures.count) }
+            td { (seconds(lang, figures.median_seconds)) }
+            td { (seconds(lang, figures.p90_seconds)) }
+        }
+    }
+}
+
+pub fn page(lang: Lang, viewer: &Viewer, overview: &Overview) -> Markup {
+    let t = text::of(lang);
+    let statuses: Vec<_> = overview
+        .open_incidents
+        .first()
+        .map(|first| first.by_status.iter().map(|s| s.status).collect())
+        .unwrap_or_default();
+    let body = html! {
+        h1 { (t.overview_heading) }
+        p class="help" { (t.overview_as_of) " " (time(overview.at)) }
+        section aria-labelledby="open-heading" {
+            h2 id="open-heading" { (t.overview_open) }
+            table class="overview" {
+                thead { tr {
+                    th scope="col" { (t.overview_priority) }
+                    @for s in &statuses { th scope="col" { (status(*s)) } }
+                    th scope="col" { (t.overview_total) }
+                } }
+                tbody {
+                    @for entry in &overview.open_incidents {
+                        tr {
+                            th scope="row" { (priority(entry.priority)) }
+                            @for s in &entry.by_status { td { (s.count) } }
+                            td { (entry.total) }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="breaches-heading" {
+            h2 id="breaches-heading" { (t.overview_breaches_today) }
+            dl class="figures" {
+                dt { (t.overview_acknowledge_missed) } dd id="breaches-acknowledge" { (overview.sla_breaches_today.acknowledge) }
+                dt { (t.overview_contain_missed) } dd id="breaches-contain" { (overview.sla_breaches_today.contain) }
+            }
+        }
+        section aria-labelledby="times-heading" {
+            h2 id="times-heading" { (t.overview_response_times) }
+            table class="overview" {
+                thead { tr {
+                    th scope="col" { "" }
+                    th scope="col" { (t.overview_count) }
+                    th scope="col" { (t.overview_median) }
+                    th scope="col" { (t.overview_p90) }
+                } }
+                tbody {
+                    (row(lang, &format!("{} · {}", t.overview_acknowledge, t.overview_24h), &overview.time_to_acknowledge.last_24h))
+                    (row(lang, &format!("{} · {}", t.overview_acknowledge, t.overview_7d), &overview.time_to_acknowledge.last_7d))
+                    (row(lang, &format!("{} · {}", t.overview_contain, t.overview_24h), &overview.time_to_contain.last_24h))
+                    (row(lang, &format!("{} · {}", t.overview_contain, t.overview_7d), &overview.time_to_contain.last_7d))
+                }
+            }
+        }
+        section aria-labelledby="reviews-heading" {
+            h2 id="reviews-heading" { (t.nav_reviews) }
+            dl class="figures" {
+                dt { (t.overview_waiting) } dd id="reviews-waiting" { (overview.reviews.waiting) }
+                dt { (t.overview_estimated_wait) }
+                dd id="reviews-wait" { (span(lang, Duration::from_secs(overview.reviews.estimated_wait_seconds))) }
+            }
+        }
+    };
+    layout(lang, t.overview_heading, Section::Overview, Some(viewer), body)
+}

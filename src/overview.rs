@@ -1,0 +1,192 @@
+//! The leads' overview: `GET /v1/overview` and `/console/overview` over one
+//! function, [`compute`].
+//!
+//! What it costs: every figure is one statement over an index (migrations
+//! 0005 and 0010). The open incidents are an index-only count over the
+//! partial index of live incidents; the day's breaches two range counts;
+//! each percentile a count of the window's incidents and one
+//! `ORDER BY duration LIMIT 1 OFFSET k` over the index on (reached at,
+//! duration), so only the window's rows are read and sorted, never the whole
+//! table. With a million incidents of which some ten thousand were
+//! acknowledged in the last 7 days, that is well under 100 ms on PostgreSQL;
+//! the load tests in `load/` can measure it (see load/README.md).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::auth::CurrentAgent;
+use crate::domain::agent::Permission;
+use crate::domain::incident::{IncidentStatus, Milestone};
+use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
+use crate::error::ApiError;
+use crate::http::Routes;
+use crate::state::AppState;
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+pub fn routes() -> Routes {
+    Routes::new().get("/v1/overview", show)
+}
+
+/// The figures a lead watches.
+#[derive(Clone, Debug, Serialize)]
+pub struct Overview {
+    pub at: Timestamp,
+    /// Live incidents by priority, then status (every priority and live status, zeros included).
+    pub open_incidents: Vec<OpenIncidents>,
+    pub sla_breaches_today: Breaches,
+    pub time_to_acknowledge: Windows,
+    pub time_to_contain: Windows,
+    pub reviews: Reviews,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OpenIncidents {
+    pub priority: Priority,
+    pub total: i64,
+    pub by_status: Vec<StatusCount>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusCount {
+    pub status: IncidentStatus,
+    pub count: i64,
+}
+
+/// Deadlines found missed during the current UTC day.
+#[derive(Clone, Debug, Serialize)]
+pub struct Breaches {
+    /// The start of the UTC day counted.
+    pub since: Timestamp,
+    pub acknowledge: i64,
+    pub contain: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Windows {
+    pub last_24h: Percentiles,
+    pub last_7d: Percentiles,
+}
+
+/// Response times of the incidents that reached the milestone in a window
+/// (nearest-rank percentiles; `null` when none did).
+#[derive(Clone, Debug, Serialize)]
+pub struct Percentiles {
+    pub count: i64,
+    pub median_seconds: Option<f64>,
+    pub p90_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reviews {
+    /// Holders waiting for an agent's review.
+    pub waiting: i64,
+    /// What a holder joining the queue now would be told to expect.
+    pub estimated_wait_seconds: u64,
+}
+
+/// The 0-based rank of the nearest-rank `percent`th percentile of `count` values.
+fn rank(count: i64, percent: i64) -> i64 {
+    ((count * percent + 99) / 100).max(1) - 1
+}
+
+async fn percentiles(state: &AppState, milestone: Milestone, since: Timestamp) -> Result<Percentiles, ApiError> {
+    let (count, values) = state
+        .db()
+        .response_time_ranks(milestone, since, |count| match count {
+            0 => Vec::new(),
+            n => vec![rank(n, 50), rank(n, 90)],
+        })
+        .await?;
+    let seconds = |i: usize| values.get(i).map(|micros| *micros as f64 / 1_000_000.0);
+    Ok(Percentiles {
+        count,
+        median_seconds: seconds(0),
+        p90_seconds: seconds(1),
+    })
+}
+
+/// Computes the overview at the clock's now. Any agent may read it.
+pub async fn compute(state: &AppState, agent: &CurrentAgent) -> Result<Overview, ApiError> {
+    agent.require(Permission::ReadIncidents)?;
+    let now = state.clock().now();
+    let day_start =
+        Timestamp::from_unix_seconds(now.unix_seconds() - now.unix_seconds().rem_euclid(86_400)).unwrap_or(now);
+    let counts = state.db().live_incidents_by_priority_and_status().await?;
+    let open_incidents = Priority::ALL
+        .into_iter()
+        .map(|priority| {
+            let by_status: Vec<StatusCount> = IncidentStatus::ALL
+                .into_iter()
+                .filter(|status| !status.is_closed())
+                .map(|status| StatusCount {
+                    status,
+                    count: counts
+                        .iter()
+                        .find(|(p, s, _)| p == priority.as_str() && s == status.as_str())
+                        .map_or(0, |(_, _, n)| *n),
+                })
+                .collect();
+            OpenIncidents {
+                priority,
+                total: by_status.iter().map(|s| s.count).sum(),
+                by_status,
+            }
+        })
+        .collect();
+    let (acknowledge, contain) = state.db().breaches_between(day_start, day_start.plus(DAY)).await?;
+    let window = |milestone| async move {
+        Ok::<_, ApiError>(Windows {
+            last_24h: percentiles(state, milestone, now.minus(DAY)).await?,
+            last_7d: percentiles(state, milestone, now.minus(7 * DAY)).await?,
+        })
+    };
+    let waiting = state.db().flows_in_review_count().await?;
+    let position = u32::try_from(waiting + 1).unwrap_or(u32::MAX);
+    let estimated_wait_seconds = crate::unfreeze::notify::wait_at(state, position, now)
+        .await
+        .map_err(ApiError::Internal)?;
+    Ok(Overview {
+        at: now,
+        open_incidents,
+        sla_breaches_today: Breaches {
+            since: day_start,
+            acknowledge,
+            contain,
+        },
+        time_to_acknowledge: window(Milestone::Acknowledge).await?,
+        time_to_contain: window(Milestone::Contain).await?,
+        reviews: Reviews {
+            waiting,
+            estimated_wait_seconds,
+        },
+    })
+}
+
+/// `GET /v1/overview`.
+async fn show(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+    let overview = compute(&state, &agent).await?;
+    Ok(Json(
+        serde_json::to_value(overview).map_err(|e| ApiError::Internal(e.into()))?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rank;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(rank(1, 50), 0);
+        assert_eq!(rank(1, 90), 0);
+        assert_eq!(rank(4, 50), 1);
+        assert_eq!(rank(10, 90), 8);
+        assert_eq!(rank(11, 90), 9);
+        assert_eq!(rank(5, 50), 2);
+    }
+}
