@@ -34,6 +34,7 @@ use crate::domain::ids::RunId;
 mod agents;
 mod alerts;
 mod audit;
+mod campaigns;
 mod flows;
 mod holds;
 mod incidents;
@@ -44,6 +45,7 @@ mod types;
 pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::{AlertRow, InsertedAlert};
 pub use audit::AuditRow;
+pub use campaigns::{CampaignMember, CampaignRecord};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use outbox::{OutboxMessage, OutboxStatus};
 

@@ -11,6 +11,7 @@
 //! Should a batch fail anyway, its alerts are retried one transaction each,
 //! and only an alert that fails on its own gets an error.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,7 +128,11 @@ fn is_retryable(error: &anyhow::Error) -> bool {
         .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
-/// Stores `jobs` in one transaction.
+/// Stores `jobs` in one transaction, in two passes: first every alert with
+/// its incident (opened or locked, reassessed), then campaign recognition
+/// for the whole batch, then containment of P1 incidents and one write of
+/// each changed incident. A campaign may make an incident P1, so
+/// containment comes after it.
 async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>> {
     let now = state.clock().now();
     let mut tx = state
@@ -135,13 +140,70 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
         .begin()
         .await
         .context("Failed to start the intake transaction")?;
-    let mut results = Vec::with_capacity(jobs.len());
+    let mut held: BTreeMap<IncidentId, Held> = BTreeMap::new();
+    let mut steps = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let result = ingest_one(state, &mut tx, &job.alert, &job.source, now)
+        let step = ingest_one(state, &mut tx, &job.alert, &job.source, now, &mut held)
             .await
             .with_context(|| format!("Failed to store alert {}", job.alert.alert_id))?;
-        results.push(result);
+        steps.push(step);
     }
+
+    let entries: Vec<(&Alert, IncidentId)> = jobs
+        .iter()
+        .zip(&steps)
+        .filter(|(_, step)| !step.duplicate)
+        .map(|(job, step)| (&job.alert, step.incident_id.clone()))
+        .collect();
+    let raised = {
+        let mut incidents: Vec<&mut Incident> = held.values_mut().map(|h| &mut h.incident).collect();
+        crate::campaigns::recognize(state, &mut tx, &entries, &mut incidents, now)
+            .await
+            .context("Failed to recognise campaigns")?
+    };
+    for raised in raised {
+        held.insert(
+            raised.incident.id.clone(),
+            Held {
+                incident: raised.incident,
+                stored: None,
+                trigger: raised.trigger,
+                latest: None,
+            },
+        );
+    }
+
+    for held in held.values_mut() {
+        let incident = &mut held.incident;
+        let trigger = held.trigger.as_ref().or(held.latest.as_ref());
+        if incident.priority == Priority::P1
+            && incident.status != IncidentStatus::Contained
+            && let Some(trigger) = trigger
+        {
+            crate::containment::contain_automatically(state, &mut tx, incident, trigger, now).await?;
+        }
+        if held.stored.as_ref() != Some(&held.incident) {
+            tx.save_incident(&held.incident).await?;
+        }
+    }
+
+    let results: Vec<Ingested> = jobs
+        .iter()
+        .zip(steps)
+        .map(|(job, step)| {
+            let (priority, incident_status) = match held.get(&step.incident_id) {
+                Some(held) => (held.incident.priority, held.incident.status),
+                None => (step.priority, step.status),
+            };
+            Ingested {
+                alert_id: job.alert.alert_id.to_string(),
+                incident_id: step.incident_id,
+                priority,
+                incident_status,
+                duplicate: step.duplicate,
+            }
+        })
+        .collect();
     state
         .commit(tx)
         .await
@@ -150,6 +212,27 @@ async fn ingest(state: &AppState, jobs: &[Job]) -> anyhow::Result<Vec<Ingested>>
         count(&job.alert, result);
     }
     Ok(results)
+}
+
+/// An incident of the batch: locked, changed in memory, written once at the end.
+struct Held {
+    incident: Incident,
+    /// As it is stored now (`None`: write it in any case); an unchanged
+    /// incident is not written back.
+    stored: Option<Incident>,
+    /// The alert that made it P1, which containment starts from.
+    trigger: Option<Alert>,
+    /// Its latest alert in the batch (containment's trigger otherwise).
+    latest: Option<Alert>,
+}
+
+/// What the first pass did with one alert.
+struct Step {
+    incident_id: IncidentId,
+    duplicate: bool,
+    /// The incident's state when it is not one the batch holds.
+    priority: Priority,
+    status: IncidentStatus,
 }
 
 fn count(alert: &Alert, result: &Ingested) {
@@ -166,18 +249,24 @@ async fn ingest_one(
     alert: &Alert,
     source: &str,
     now: Timestamp,
-) -> anyhow::Result<Ingested> {
+    held: &mut BTreeMap<IncidentId, Held>,
+) -> anyhow::Result<Step> {
     if let InsertedAlert::Duplicate { incident_id } = tx.insert_alert(alert, now).await? {
-        let incident = tx
-            .lock_incident(&incident_id)
-            .await?
-            .context("a stored alert's incident is missing")?;
-        return Ok(Ingested {
-            alert_id: alert.alert_id.to_string(),
+        let (priority, status) = match held.get(&incident_id) {
+            Some(held) => (held.incident.priority, held.incident.status),
+            None => {
+                let incident = tx
+                    .lock_incident(&incident_id)
+                    .await?
+                    .context("a stored alert's incident is missing")?;
+                (incident.priority, incident.status)
+            }
+        };
+        return Ok(Step {
             incident_id,
-            priority: incident.priority,
-            incident_status: incident.status,
             duplicate: true,
+            priority,
+            status,
         });
     }
 
@@ -190,10 +279,18 @@ async fn ingest_one(
         rules.sla(alone.priority),
         now,
     );
-    let (mut incident, opened) = match tx.open_or_lock_live_incident(candidate).await? {
+    let (locked, opened) = match tx.open_or_lock_live_incident(candidate).await? {
         LiveIncident::Opened(incident) => (incident, true),
         LiveIncident::Existing(incident) => (incident, false),
     };
+    // An incident an earlier alert of this batch changed is taken as changed.
+    let entry = held.entry(locked.id.clone()).or_insert_with(|| Held {
+        stored: Some(locked.clone()),
+        incident: locked,
+        trigger: None,
+        latest: None,
+    });
+    let incident = &mut entry.incident;
     tx.attach_alert(alert.alert_id.as_str(), &incident.id).await?;
     tx.audit(
         AuditRecord::new(now, source, "alert.received")
@@ -242,18 +339,14 @@ async fn ingest_one(
         }
     }
 
-    if incident.priority == Priority::P1 && incident.status != IncidentStatus::Contained {
-        crate::containment::contain_automatically(state, tx, &mut incident, alert, now).await?;
+    if incident.priority == Priority::P1 && entry.trigger.is_none() {
+        entry.trigger = Some(alert.clone());
     }
-    if !opened || incident.status != IncidentStatus::Open {
-        tx.save_incident(&incident).await?;
-    }
-
-    Ok(Ingested {
-        alert_id: alert.alert_id.to_string(),
-        incident_id: incident.id,
-        priority: incident.priority,
-        incident_status: incident.status,
+    entry.latest = Some(alert.clone());
+    Ok(Step {
+        incident_id: incident.id.clone(),
         duplicate: false,
+        priority: incident.priority,
+        status: incident.status,
     })
 }
