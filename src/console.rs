@@ -24,6 +24,7 @@ use crate::http::Routes;
 use crate::state::AppState;
 use crate::web::Lang;
 
+pub mod campaigns;
 pub mod guard;
 pub mod incident;
 pub mod queue;
@@ -48,6 +49,9 @@ pub fn routes(state: AppState) -> Routes {
         .post("/console/incidents/{id}/runs", incident::start_run)
         .post("/console/incidents/{id}/runs/{run_id}/approve", incident::approve)
         .post("/console/incidents/{id}/runs/{run_id}/resume", incident::resume)
+        .get("/console/campaigns", campaigns::list)
+        .get("/console/campaigns/{id}", campaigns::page)
+        .post("/console/campaigns/{id}/contain", campaigns::contain)
         .get("/console/reviews", reviews::page)
         .post("/console/reviews/{id}/unfreeze", reviews::unfreeze)
         .post("/console/reviews/{id}/reject", reviews::reject)
@@ -92,10 +96,11 @@ pub enum Done {
     Resumed,
     UnfreezeStarted,
     Rejected,
+    CampaignContained,
 }
 
 impl Done {
-    const ALL: [Done; 10] = [
+    const ALL: [Done; 11] = [
         Done::Claimed,
         Done::NothingWaiting,
         Done::Acknowledged,
@@ -106,6 +111,7 @@ impl Done {
         Done::Resumed,
         Done::UnfreezeStarted,
         Done::Rejected,
+        Done::CampaignContained,
     ];
 
     pub fn code(self) -> &'static str {
@@ -120,6 +126,7 @@ impl Done {
             Done::Resumed => "resumed",
             Done::UnfreezeStarted => "unfreeze_started",
             Done::Rejected => "rejected",
+            Done::CampaignContained => "campaign_contained",
         }
     }
 
@@ -140,6 +147,7 @@ impl Done {
             Done::Resumed => t.done_resumed,
             Done::UnfreezeStarted => t.done_unfreeze_started,
             Done::Rejected => t.done_rejected,
+            Done::CampaignContained => t.done_campaign_contained,
         }
     }
 }

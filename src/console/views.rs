@@ -14,6 +14,7 @@ use crate::domain::time::Timestamp;
 use crate::error::{ApiError, ProblemKind};
 use crate::web::Lang;
 
+pub mod campaigns;
 pub mod incident;
 pub mod queue;
 pub mod reviews;
@@ -24,6 +25,7 @@ pub mod signin;
 pub enum Section {
     Queue,
     Reviews,
+    Campaigns,
     None,
 }
 
@@ -70,6 +72,7 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                         nav aria-label=(t.navigation) {
                             a href="/console/" aria-current=[(section == Section::Queue).then_some("page")] { (t.nav_queue) }
                             a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.nav_reviews) }
+                            a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.nav_campaigns) }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))

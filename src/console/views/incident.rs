@@ -34,6 +34,7 @@ pub fn page(
     let body = html! {
         p class="crumbs" { a href="/console/" { "← " (t.nav_queue) } }
         h1 { (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status)) }
+        @for campaign in &dossier.campaigns { p class="campaign" { (super::campaigns::badge(lang, campaign.as_str())) } }
         (summary(lang, viewer, incident))
         (notice(done, false))
         @if let Some(refusal) = refusal { (notice(Some(&refusal.message), true)) }
