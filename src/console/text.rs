@@ -1,6 +1,8 @@
 //! Every sentence the console shows, in English and Korean. Status names,
 //! priorities, playbook ids and audit actions stay as the API spells them,
 //! so an agent can match the console to the API and the logs.
+//!
+//! (Long: every sentence twice, once per language; nothing else lives here.)
 
 use crate::web::Lang;
 

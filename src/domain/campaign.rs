@@ -7,9 +7,6 @@
 //! priority floor and the reason every incident of a campaign gets, and how
 //! a value is masked once its retention period is over. Storage and the
 //! intake batch are `crate::campaigns`.
-//!
-//! (Over 400 lines with its unit tests, which stay at the end, beside the
-//! code they check; the code itself is under 400.)
 
 use std::collections::BTreeSet;
 use std::time::Duration;

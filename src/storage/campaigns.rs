@@ -6,6 +6,9 @@
 //! its single writer, loops). Signal values are personal data: they are
 //! never logged, and [`Database::forget_campaign_signals`] removes them once
 //! their retention period has passed.
+//!
+//! (Over 400 lines: each batch statement is written twice, as PostgreSQL's
+//! `UNNEST` and as SQLite's loop, side by side.)
 
 use super::{Backend, Database, WriteTx, from_row, on_backend, parsed};
 use crate::domain::alert::AlertId;

@@ -1,6 +1,9 @@
 //! The incident page: what happened, why it has its priority, what is held,
 //! each run with its steps and approvals, the holder's requests, the whole
 //! timeline, and the actions the viewer's role allows in its current state.
+//!
+//! (Just over 400 lines: one page of many parts, kept together so its
+//! markup reads in the order it is shown.)
 
 use std::sync::Arc;
 
