@@ -164,7 +164,10 @@ impl Work {
                     "account_id": format!("{run}-acct-{id}"),
                     "occurred_at": now.to_rfc3339(),
                     "risk_score": 0.4,
-                    "login": {"ip": "203.0.113.9", "country": "BR", "new_device": true, "new_country": true}
+                    // An address per account: shared ones would form one campaign
+                    // that every batch joins (measure that on purpose, not by accident).
+                    "login": {"ip": format!("10.{}.{}.{}", (id >> 16) % 256, (id >> 8) % 256, id % 256),
+                              "country": "BR", "new_device": true, "new_country": true}
                 })
                 .to_string();
                 let mut request = client
