@@ -17,6 +17,7 @@ on_both_backends!(
     containing_a_campaign_freezes_every_account_once_and_skips_the_contained,
     a_destination_campaign_made_p1_by_the_rules_is_contained_at_intake,
     campaign_requests_for_unknown_campaigns_or_playbooks_answer_the_usual_problems,
+    signal_values_are_forgotten_after_the_window_and_the_retention_period,
 );
 
 /// A sign-in alert that alone is P3 (new device, new country), from `ip`
@@ -327,4 +328,34 @@ async fn campaign_requests_for_unknown_campaigns_or_playbooks_answer_the_usual_p
     assert_eq!(problem["errors"][0]["field"], "playbook_id");
     let anonymous = app.client.get(app.url("/v1/campaigns")).send().await.unwrap();
     assert_problem(anonymous, StatusCode::UNAUTHORIZED).await;
+}
+
+async fn signal_values_are_forgotten_after_the_window_and_the_retention_period(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+    for (n, account) in ["acct-a", "acct-b", "acct-c"].iter().enumerate() {
+        app.ingest(&login(&format!("re-{n}"), account, "198.51.100.7", account, 0))
+            .await;
+    }
+    holdfast::campaigns::forget_expired(&app.state).await.unwrap();
+    assert_eq!(
+        campaigns(&app, &analyst).await[0]["signal"]["value"],
+        "198.51.100.7",
+        "kept for now"
+    );
+
+    app.clock
+        .advance(holdfast::campaigns::RETENTION + std::time::Duration::from_secs(3601));
+    holdfast::campaigns::forget_expired(&app.state).await.unwrap();
+
+    // A week later the first session has long expired.
+    let analyst = app.agent("ana-again", Role::Analyst).await;
+    let campaign = &campaigns(&app, &analyst).await[0];
+    assert_eq!(
+        campaign["signal"],
+        json!({"kind": "ip", "value": "198.51.100.*", "masked": true})
+    );
+    assert_eq!(campaign["accounts"], 3, "the campaign itself stays");
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM campaign_signals").await, 0);
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM campaign_heads").await, 0);
 }
