@@ -20,6 +20,7 @@ use crate::agents;
 use crate::alerts::queue::{Intake, IntakeQueue};
 use crate::alerts::{self, intake};
 use crate::auth;
+use crate::campaigns;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::console;
@@ -71,6 +72,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
         .merge(overview::routes())
+        .merge(campaigns::api::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(pages::routes(state.clone()))
         .merge(console::routes(state.clone()))
@@ -323,8 +325,9 @@ impl Application {
     }
 }
 
-/// Forgets what only matters for a while: idle rate-limit buckets, and
-/// failed sign-ins older than any lock they could still hold.
+/// Forgets what only matters for a while: idle rate-limit buckets, failed
+/// sign-ins older than any lock they could still hold, and campaign signal
+/// values past their retention period.
 async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
     loop {
@@ -335,6 +338,9 @@ async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
                 let before = state.clock().now().minus(FAILURE_MEMORY);
                 if let Err(error) = state.db().forget_sign_in_failures(before).await {
                     tracing::warn!(error = %error, "forgetting old sign-in failures failed");
+                }
+                if let Err(error) = campaigns::forget_expired(&state).await {
+                    tracing::warn!(error = %error, "forgetting expired campaign signals failed");
                 }
             }
         }

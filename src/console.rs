@@ -24,6 +24,7 @@ use crate::http::Routes;
 use crate::state::AppState;
 use crate::web::Lang;
 
+pub mod campaigns;
 pub mod guard;
 pub mod incident;
 pub mod overview;
@@ -49,6 +50,9 @@ pub fn routes(state: AppState) -> Routes {
         .post("/console/incidents/{id}/runs", incident::start_run)
         .post("/console/incidents/{id}/runs/{run_id}/approve", incident::approve)
         .post("/console/incidents/{id}/runs/{run_id}/resume", incident::resume)
+        .get("/console/campaigns", campaigns::list)
+        .get("/console/campaigns/{id}", campaigns::page)
+        .post("/console/campaigns/{id}/contain", campaigns::contain)
         .get("/console/reviews", reviews::page)
         .get("/console/overview", overview::page)
         .post("/console/reviews/{id}/unfreeze", reviews::unfreeze)
@@ -94,10 +98,11 @@ pub enum Done {
     Resumed,
     UnfreezeStarted,
     Rejected,
+    CampaignContained,
 }
 
 impl Done {
-    const ALL: [Done; 10] = [
+    const ALL: [Done; 11] = [
         Done::Claimed,
         Done::NothingWaiting,
         Done::Acknowledged,
@@ -108,6 +113,7 @@ impl Done {
         Done::Resumed,
         Done::UnfreezeStarted,
         Done::Rejected,
+        Done::CampaignContained,
     ];
 
     pub fn code(self) -> &'static str {
@@ -122,6 +128,7 @@ impl Done {
             Done::Resumed => "resumed",
             Done::UnfreezeStarted => "unfreeze_started",
             Done::Rejected => "rejected",
+            Done::CampaignContained => "campaign_contained",
         }
     }
 
@@ -142,6 +149,7 @@ impl Done {
             Done::Resumed => t.done_resumed,
             Done::UnfreezeStarted => t.done_unfreeze_started,
             Done::Rejected => t.done_rejected,
+            Done::CampaignContained => t.done_campaign_contained,
         }
     }
 }

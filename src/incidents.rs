@@ -10,7 +10,7 @@ use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldRecord;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{CampaignId, IncidentId};
 use crate::domain::incident::{Incident, Resolution, Transition};
 use crate::domain::run::Run;
 use crate::domain::unfreeze::Flow;
@@ -39,6 +39,8 @@ pub struct Dossier {
     pub runs: Vec<Run>,
     /// The holder's unfreeze requests.
     pub flows: Vec<Flow>,
+    /// The campaigns it belongs to, the first it joined first.
+    pub campaigns: Vec<CampaignId>,
 }
 
 /// Loads an incident's dossier (404 when there is no such incident).
@@ -55,12 +57,13 @@ pub async fn dossier(state: &AppState, agent: &CurrentAgent, id: &IncidentId) ->
 /// The dossier of an incident already loaded.
 pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier, ApiError> {
     let db = state.db();
-    let (alerts, holds, timeline, runs, flows) = tokio::try_join!(
+    let (alerts, holds, timeline, runs, flows, campaigns) = tokio::try_join!(
         db.incident_alerts(&incident.id),
         db.incident_holds(&incident.id),
         db.timeline(&incident.id),
         db.incident_runs(&incident.id),
         db.incident_flows(&incident.id),
+        db.incident_campaigns(&incident.id),
     )?;
     Ok(Dossier {
         incident,
@@ -69,6 +72,7 @@ pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier,
         timeline,
         runs,
         flows,
+        campaigns,
     })
 }
 

@@ -15,6 +15,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cache;
+pub mod campaigns;
 pub mod cli;
 pub mod client_address;
 pub mod clock;

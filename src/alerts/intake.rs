@@ -292,6 +292,7 @@ async fn store_batch(
     }
 
     correlate(state, tx, &mut touched, now).await?;
+    let raised = recognize_campaigns(state, tx, &mut touched, now).await?;
 
     for t in touched.values_mut() {
         let incident = &mut t.incident;
@@ -309,10 +310,24 @@ async fn store_batch(
             t.changed = true;
         }
     }
+    // Incidents of earlier batches that joined a campaign: raised, and
+    // contained if that made them P1.
+    let mut others: Vec<(Incident, Milestones)> = Vec::with_capacity(raised.len());
+    for crate::campaigns::Raised { mut incident, trigger } in raised {
+        let before = incident.milestones();
+        if incident.priority == Priority::P1
+            && incident.status != IncidentStatus::Contained
+            && let Some(trigger) = &trigger
+        {
+            crate::containment::contain_automatically(state, tx, &mut incident, trigger, now).await?;
+        }
+        others.push((incident, before));
+    }
     let changed: Vec<(&Incident, Milestones)> = touched
         .values()
         .filter(|t| t.changed)
         .map(|t| (&t.incident, t.before))
+        .chain(others.iter().map(|(incident, before)| (incident, *before)))
         .collect();
     tx.save_incidents(&changed).await?;
 
@@ -374,6 +389,33 @@ async fn correlate(
         t.changed = true;
     }
     Ok(())
+}
+
+/// Recognises campaigns among the batch's new alerts (after correlation,
+/// before containment: a campaign may make an incident P1). Returns the
+/// incidents of earlier batches that joined one, locked and raised.
+async fn recognize_campaigns(
+    state: &AppState,
+    tx: &mut WriteTx,
+    touched: &mut BTreeMap<String, Touched<'_>>,
+    now: Timestamp,
+) -> anyhow::Result<Vec<crate::campaigns::Raised>> {
+    let entries: Vec<(&Alert, IncidentId)> = touched
+        .values()
+        .flat_map(|t| t.alerts.iter().map(|alert| (*alert, t.incident.id.clone())))
+        .collect();
+    let reasons_before: Vec<usize> = touched.values().map(|t| t.incident.priority_reasons.len()).collect();
+    let raised = {
+        let mut incidents: Vec<&mut Incident> = touched.values_mut().map(|t| &mut t.incident).collect();
+        crate::campaigns::recognize(state, tx, &entries, &mut incidents, now)
+            .await
+            .context("Failed to recognise campaigns")?
+    };
+    // A campaign reason is a change to write back.
+    for (t, before) in touched.values_mut().zip(reasons_before) {
+        t.changed |= t.incident.priority_reasons.len() != before;
+    }
+    Ok(raised)
 }
 
 /// Each job's answer, in the jobs' order. A repeat of an alert stored

@@ -112,6 +112,8 @@ pub struct QueuePage {
     pub next_cursor: Option<String>,
     /// Live incidents of each priority (up to [`COUNT_CAP`]), whatever the filters.
     pub counts: Vec<(Priority, i64)>,
+    /// The campaign of each incident shown that belongs to one.
+    pub campaigns: std::collections::HashMap<crate::domain::ids::IncidentId, crate::domain::ids::CampaignId>,
     pub now: Timestamp,
 }
 
@@ -127,10 +129,13 @@ async fn load(state: &AppState, agent: &CurrentAgent, choice: &Choice) -> Result
     } else {
         None
     };
+    let shown: Vec<_> = rows.iter().map(|row| row.incident.id.clone()).collect();
+    let campaigns = state.db().campaigns_of_incidents(&shown).await?.into_iter().collect();
     Ok(QueuePage {
         rows,
         next_cursor,
         counts,
+        campaigns,
         now: state.clock().now(),
     })
 }

@@ -14,6 +14,7 @@ use crate::domain::time::Timestamp;
 use crate::error::{ApiError, ProblemKind};
 use crate::web::Lang;
 
+pub mod campaigns;
 pub mod incident;
 pub mod overview;
 pub mod queue;
@@ -26,6 +27,7 @@ pub enum Section {
     Queue,
     Reviews,
     Overview,
+    Campaigns,
     None,
 }
 
@@ -73,6 +75,7 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                             a href="/console/" aria-current=[(section == Section::Queue).then_some("page")] { (t.nav_queue) }
                             a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.nav_reviews) }
                             a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.nav_overview) }
+                            a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.nav_campaigns) }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))

@@ -79,6 +79,10 @@ id!(
     SessionId
 );
 id!(
+    /// A campaign: incidents of several accounts sharing an attacker signal.
+    CampaignId
+);
+id!(
     /// A hold on an account.
     HoldId
 );

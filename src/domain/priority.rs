@@ -82,6 +82,8 @@ pub struct PriorityRules {
     thresholds: [(Priority, u32); 3],
     sla: BTreeMap<Priority, Sla>,
     rules: Vec<Rule>,
+    /// `[campaigns]`: when incidents sharing a signal form a campaign.
+    campaigns: campaigns::CampaignRules,
 }
 
 #[derive(Clone, Debug)]
@@ -222,11 +224,16 @@ impl PriorityRules {
     /// Parses and validates a rules file; `origin` names it in error messages.
     pub fn parse(origin: &str, text: &str) -> Result<Self, String> {
         let file: rules_file::RulesFile = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
-        file.validate().map_err(|e| format!("{origin}: {e}"))
+        file.validate(text).map_err(|e| format!("{origin}: {e}"))
     }
 
     pub fn built_in() -> Self {
         Self::parse("built-in priority.toml", Self::BUILT_IN).expect("the built-in rules are valid")
+    }
+
+    /// The thresholds of campaign recognition.
+    pub fn campaigns(&self) -> &campaigns::CampaignRules {
+        &self.campaigns
     }
 
     pub fn sla(&self, priority: Priority) -> Sla {
@@ -281,6 +288,7 @@ pub fn sort_reasons(reasons: &mut [Reason]) {
     reasons.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.rule.cmp(&b.rule)));
 }
 
+pub mod campaigns;
 mod rules_file;
 
 #[cfg(test)]

@@ -261,6 +261,7 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         timeline,
         runs,
         flows,
+        campaigns,
     } = dossier;
     let now = state.clock().now();
     let alerts: Vec<Value> = alerts
@@ -314,6 +315,8 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
     let mut body = summary(&incident);
     let extra = json!({
         "priority_reasons": incident.priority_reasons,
+        "campaign_id": campaigns.first(),
+        "campaign_ids": campaigns,
         "acknowledged_at": incident.acknowledged_at,
         "contained_at": incident.contained_at,
         "closed_at": incident.closed_at,

@@ -7,6 +7,8 @@
 //! console's `otp` field); without one, the session's own step-up from the
 //! last five minutes must do.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::auth::CurrentAgent;
@@ -15,11 +17,29 @@ use crate::domain::agent::Permission;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::Incident;
+use crate::domain::playbook::Playbook;
 use crate::domain::run::{Approval, Initiator, Run};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
+use crate::playbooks::LoadedPlaybook;
 use crate::state::AppState;
 use crate::storage::WriteTx;
+
+/// The verified playbook `playbook_id`, or the problem starting it would
+/// answer: `422` for an unknown id, `409` for one that failed verification.
+pub fn runnable_playbook<'a>(
+    state: &'a AppState,
+    playbook_id: &str,
+) -> Result<(&'a LoadedPlaybook, &'a Arc<Playbook>), ApiError> {
+    let playbooks = state.playbooks();
+    match playbooks.runnable(playbook_id) {
+        Some(found) => Ok(found),
+        None if playbooks.entries().iter().any(|e| e.id.as_deref() == Some(playbook_id)) => Err(ApiError::Conflict(
+            format!("the playbook `{playbook_id}` failed verification and cannot run"),
+        )),
+        None => Err(ApiError::invalid("playbook_id", "no playbook has this id")),
+    }
+}
 
 /// Starts `playbook_id` on an incident for `agent` and returns the run as
 /// it stands after its first advance.
@@ -31,16 +51,7 @@ pub async fn start(
     playbook_id: &str,
     otp: Option<&str>,
 ) -> Result<Run, ApiError> {
-    let playbooks = state.playbooks();
-    let (loaded, playbook) = match playbooks.runnable(playbook_id) {
-        Some(found) => found,
-        None if playbooks.entries().iter().any(|e| e.id.as_deref() == Some(playbook_id)) => {
-            return Err(ApiError::Conflict(format!(
-                "the playbook `{playbook_id}` failed verification and cannot run"
-            )));
-        }
-        None => return Err(ApiError::invalid("playbook_id", "no playbook has this id")),
-    };
+    let (loaded, playbook) = runnable_playbook(state, playbook_id)?;
     agent.require(playbook.kind.permission())?;
     let elevated_at = agent.require_fresh_mfa(state, otp).await?;
     let now = state.clock().now();

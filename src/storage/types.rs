@@ -11,7 +11,7 @@ use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
 
-use crate::domain::ids::{AgentId, FlowId, HoldId, IncidentId, MessageId, RunId, SessionId};
+use crate::domain::ids::{AgentId, CampaignId, FlowId, HoldId, IncidentId, MessageId, RunId, SessionId};
 use crate::domain::time::Timestamp;
 
 impl Type<Postgres> for Timestamp {
@@ -119,4 +119,6 @@ macro_rules! text_id {
     )*};
 }
 
-text_id!(IncidentId, RunId, FlowId, AgentId, SessionId, HoldId, MessageId);
+text_id!(
+    IncidentId, RunId, FlowId, AgentId, SessionId, HoldId, MessageId, CampaignId
+);

@@ -1,7 +1,7 @@
 //! The security team's console over plain HTTP, as a browser without
 //! JavaScript uses it: sign-in and the session cookie ([`signin`]), the
 //! queue ([`queue`]), the incident page and its actions ([`incident`]), the
-//! holders' reviews ([`reviews`]); and the whole story in a real browser
+//! holders' reviews ([`reviews`]), campaigns ([`campaigns`]); and the whole story in a real browser
 //! ([`browser`]).
 
 use holdfast::domain::agent::Role;
@@ -11,7 +11,9 @@ use reqwest::{Response, StatusCode};
 use crate::helpers::TestApp;
 
 mod browser;
+mod campaigns;
 mod incident;
+mod overview;
 mod queue;
 mod reviews;
 mod signin;

@@ -428,7 +428,7 @@ pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
     body
 }
 
-/// The alert of SPEC §4's first example, for `account`.
+/// The alert of SPEC §4's first example, for `account` (to a destination of its own).
 pub fn p1_withdrawal(alert_id: &str, account: &str) -> Value {
     serde_json::json!({
         "alert_id": alert_id,
@@ -436,7 +436,7 @@ pub fn p1_withdrawal(alert_id: &str, account: &str) -> Value {
         "account_id": account,
         "occurred_at": "2026-11-23T04:00:00Z",
         "withdrawal": {"withdrawal_id": "w-91", "asset": "BTC", "amount": "2.5", "usd_value": "250000",
-                       "destination": "bc1qexample", "new_destination": true}
+                       "destination": format!("bc1q{account}"), "new_destination": true}
     })
 }
 
@@ -447,8 +447,18 @@ pub fn p3_login(alert_id: &str, account: &str) -> Value {
         "kind": "suspicious_login",
         "account_id": account,
         "occurred_at": "2026-11-23T04:00:00Z",
-        "login": {"ip": "203.0.113.9", "country": "BR", "device_id": "d-77", "new_device": true, "new_country": true}
+        "login": {"ip": ip_of(account), "country": "BR", "device_id": format!("d-{account}"), "new_device": true, "new_country": true}
     })
+}
+
+/// A sign-in address of `account` alone, so that fixtures of different
+/// accounts never share an attacker signal (and form no campaign).
+pub fn ip_of(account: &str) -> String {
+    let hash = account
+        .bytes()
+        .fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    let [a, b, c, _] = hash.to_be_bytes();
+    format!("10.{a}.{b}.{c}")
 }
 
 /// A P4 withdrawal (small, known destination, low risk).

@@ -9,6 +9,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod browser;
+mod campaigns;
 mod client_address;
 mod connections;
 mod console;

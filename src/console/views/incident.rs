@@ -1,6 +1,9 @@
 //! The incident page: what happened, why it has its priority, what is held,
 //! each run with its steps and approvals, the holder's requests, the whole
 //! timeline, and the actions the viewer's role allows in its current state.
+//!
+//! (Just over 400 lines: one page of many parts, kept together so its
+//! markup reads in the order it is shown.)
 
 use std::sync::Arc;
 
@@ -34,6 +37,7 @@ pub fn page(
     let body = html! {
         p class="crumbs" { a href="/console/" { "← " (t.nav_queue) } }
         h1 { (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status)) }
+        @for campaign in &dossier.campaigns { p class="campaign" { (super::campaigns::badge(lang, campaign.as_str())) } }
         (summary(lang, viewer, incident))
         (notice(done, false))
         @if let Some(refusal) = refusal { (notice(Some(&refusal.message), true)) }

@@ -100,7 +100,10 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
             @let incident = &row.incident;
             tr data-id=(incident.id) {
                 td { (priority(incident.priority)) }
-                td { a href={ "/console/incidents/" (incident.id) } { (incident.account_id) } }
+                td {
+                    a href={ "/console/incidents/" (incident.id) } { (incident.account_id) }
+                    @if let Some(campaign) = page.campaigns.get(&incident.id) { " " (super::campaigns::badge(lang, campaign.as_str())) }
+                }
                 td { @match &row.latest_alert { Some(alert) => (alert.summary()), None => "—" } }
                 td { (status(incident.status)) }
                 td { (sla(lang, incident, page.now)) }

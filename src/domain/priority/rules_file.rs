@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::campaigns::{CampaignRules, CampaignsSpec};
 use super::{Condition, Correlation, Flag, Measure, Priority, PriorityRules, Rule, Sla};
 use crate::domain::alert::AlertKind;
 use crate::domain::time::parse_duration;
@@ -16,6 +17,7 @@ pub(super) struct RulesFile {
     priorities: BTreeMap<String, u32>,
     sla: BTreeMap<String, SlaSpec>,
     rules: Vec<RuleSpec>,
+    campaigns: Option<CampaignsSpec>,
 }
 
 #[derive(Deserialize)]
@@ -47,9 +49,15 @@ struct AfterSpec {
 }
 
 impl RulesFile {
-    pub(super) fn validate(self) -> Result<PriorityRules, String> {
+    /// Validates the file; `text` is what it was read from, so that a
+    /// mistake in `[campaigns]` is named by its line.
+    pub(super) fn validate(self, text: &str) -> Result<PriorityRules, String> {
         let thresholds = self.thresholds()?;
         let sla = self.sla()?;
+        let campaigns = match self.campaigns {
+            Some(spec) => spec.validate(text)?,
+            None => CampaignRules::default(),
+        };
         let mut rules = Vec::with_capacity(self.rules.len());
         for (index, spec) in self.rules.into_iter().enumerate() {
             let context = format!("rules[{index}] (`{}`)", spec.id);
@@ -61,7 +69,12 @@ impl RulesFile {
         if rules.is_empty() {
             return Err("there are no [[rules]]".into());
         }
-        Ok(PriorityRules { thresholds, sla, rules })
+        Ok(PriorityRules {
+            thresholds,
+            sla,
+            rules,
+            campaigns,
+        })
     }
 
     fn thresholds(&self) -> Result<[(Priority, u32); 3], String> {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Where the time goes during signed intake of the realistic mix on
+# PostgreSQL: samples every process on the machine with perf while
+# holdfast-load drives Holdfast, then prints each program's share of the
+# CPU and Holdfast's hottest functions. Usage: load/profile.sh [mix]
+# (realistic, p3-new or p1-new). Needs linux-perf and a release build
+# (load/run.sh builds one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MIX=${1:-realistic}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+DB=holdfast_profile
+KEY="load=$(head -c 32 /dev/urandom | base64)"
+MASTER=$(head -c 32 /dev/urandom | base64)
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+(cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:18095 HOLDFAST_DATABASE_URL="$PG/$DB" HOLDFAST_INGEST_KEYS="$KEY" \
+    HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="$PWD/priority.toml" HOLDFAST_PLAYBOOKS="$PWD/playbooks" \
+    HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$PWD/target/release/holdfast" serve 2>"$WORK/server.log") &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18095/readyz >/dev/null && break; sleep 0.2; done
+
+target/release/holdfast-load --key "$KEY" --seconds 25 intake --url http://127.0.0.1:18095 --mix "$MIX" --run prof > "$WORK/load.json" &
+LOADER=$!
+sleep 5
+perf record -q -F 499 -a -g -o "$WORK/perf.data" -- sleep 15 2>/dev/null
+wait "$LOADER" 2>/dev/null || true
+cat "$WORK/load.json"
+echo "# CPU by process (holdfast is $SERVER, the load generator $LOADER, postgres the rest)"
+perf report -i "$WORK/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -12
+echo "# Holdfast's hottest functions (self time)"
+perf report -i "$WORK/perf.data" --no-children --pid "$SERVER" --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -25
+echo "# PostgreSQL's hottest functions (self time)"
+perf report -i "$WORK/perf.data" --no-children --comm postgres --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -15
+psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

@@ -1,0 +1,466 @@
+//! Campaigns: the sightings of attacker signals, the per-signal heads that
+//! serialise recognition, the campaigns and their incidents.
+//!
+//! Intake calls the `WriteTx` methods once per batch (PostgreSQL takes each
+//! batch in one statement through `UNNEST`; SQLite, local and serialised by
+//! its single writer, loops). Signal values are personal data: they are
+//! never logged, and [`Database::forget_campaign_signals`] removes them once
+//! their retention period has passed.
+//!
+//! (Over 400 lines: each batch statement is written twice, as PostgreSQL's
+//! `UNNEST` and as SQLite's loop, side by side.)
+
+use super::{Backend, Database, WriteTx, from_row, on_backend, parsed};
+use crate::domain::alert::AlertId;
+use crate::domain::campaign::{Sighting, Signal, SignalKind};
+use crate::domain::ids::{CampaignId, IncidentId};
+use crate::domain::incident::IncidentStatus;
+use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
+
+/// The most sightings of one signal read to decide whether it forms a
+/// campaign: a window with more than this is a campaign long before.
+const SIGHTINGS_LIMIT: i64 = 2000;
+
+/// A campaign as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignRecord {
+    pub id: CampaignId,
+    pub kind: SignalKind,
+    /// The full value; `None` once its retention period has passed.
+    pub value: Option<String>,
+    pub value_masked: String,
+    /// How many distinct accounts its incidents belong to.
+    pub accounts: i64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub recognized_at: Timestamp,
+}
+
+from_row!(CampaignRecord, |row| Ok(CampaignRecord {
+    id: row.try_get("id")?,
+    kind: parsed("kind", row.try_get("kind")?, SignalKind::parse)?,
+    value: row.try_get("value")?,
+    value_masked: row.try_get("value_masked")?,
+    accounts: row.try_get("accounts")?,
+    first_seen: row.try_get("first_seen")?,
+    last_seen: row.try_get("last_seen")?,
+    recognized_at: row.try_get("recognized_at")?,
+}));
+
+/// An incident of a campaign, with its state now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CampaignMember {
+    pub campaign_id: CampaignId,
+    pub incident_id: IncidentId,
+    pub account_id: String,
+    pub status: IncidentStatus,
+    pub priority: Priority,
+    pub joined_at: Timestamp,
+}
+
+from_row!(CampaignMember, |row| Ok(CampaignMember {
+    campaign_id: row.try_get("campaign_id")?,
+    incident_id: row.try_get("incident_id")?,
+    account_id: row.try_get("account_id")?,
+    status: parsed("status", row.try_get("status")?, IncidentStatus::parse)?,
+    priority: parsed("priority", row.try_get("priority")?, Priority::parse)?,
+    joined_at: row.try_get("joined_at")?,
+}));
+
+struct SightingRow(Signal, Sighting);
+
+from_row!(SightingRow, |row| Ok(SightingRow(
+    Signal {
+        kind: parsed("kind", row.try_get("kind")?, SignalKind::parse)?,
+        value: row.try_get("value")?,
+    },
+    Sighting {
+        account_id: row.try_get("account_id")?,
+        incident_id: row.try_get("incident_id")?,
+        alert_id: parsed("alert_id", row.try_get("alert_id")?, |t| AlertId::parse(t).ok())?,
+        seen_at: row.try_get("seen_at")?,
+    }
+)));
+
+macro_rules! campaign_columns {
+    () => {
+        "id, kind, value, value_masked, accounts, first_seen, last_seen, recognized_at"
+    };
+}
+
+macro_rules! member_select {
+    () => {
+        "SELECT ci.campaign_id, ci.incident_id, ci.account_id, i.status, i.priority, ci.joined_at
+         FROM campaign_incidents ci JOIN incidents i ON i.id = ci.incident_id"
+    };
+}
+
+impl WriteTx {
+    /// Upserts the head row of every signal in `signals` (sorted, distinct),
+    /// which locks it until the transaction ends, and returns each signal's
+    /// latest campaign. Batches lock heads in the same (sorted) order.
+    pub async fn lock_signal_heads(
+        &mut self,
+        signals: &[Signal],
+        at: Timestamp,
+    ) -> Result<Vec<(Signal, Option<CampaignId>)>, sqlx::Error> {
+        debug_assert!(signals.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        let rows: Vec<(String, String, Option<CampaignId>)> = match self.conn() {
+            Backend::Postgres(c) => {
+                let kinds: Vec<&str> = signals.iter().map(|s| s.kind.as_str()).collect();
+                let values: Vec<&str> = signals.iter().map(|s| s.value.as_str()).collect();
+                sqlx::query_as(
+                    "INSERT INTO campaign_heads (kind, value, touched_at)
+                     SELECT q.kind, q.value, $3 FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS q(kind, value, n)
+                     ORDER BY q.n
+                     ON CONFLICT (kind, value) DO UPDATE SET touched_at = EXCLUDED.touched_at
+                     RETURNING kind, value, campaign_id",
+                )
+                .bind(kinds)
+                .bind(values)
+                .bind(at)
+                .fetch_all(c)
+                .await?
+            }
+            Backend::Sqlite(c) => {
+                let mut rows = Vec::with_capacity(signals.len());
+                for signal in signals {
+                    rows.push(
+                        sqlx::query_as(
+                            "INSERT INTO campaign_heads (kind, value, touched_at) VALUES ($1, $2, $3)
+                             ON CONFLICT (kind, value) DO UPDATE SET touched_at = excluded.touched_at
+                             RETURNING kind, value, campaign_id",
+                        )
+                        .bind(signal.kind.as_str())
+                        .bind(&signal.value)
+                        .bind(at)
+                        .fetch_one(&mut *c)
+                        .await?,
+                    );
+                }
+                rows
+            }
+        };
+        rows.into_iter()
+            .map(|(kind, value, campaign)| {
+                let kind = parsed("kind", kind, SignalKind::parse)?;
+                Ok((Signal { kind, value }, campaign))
+            })
+            .collect()
+    }
+
+    /// Records sightings (an alert already recorded keeps its first).
+    pub async fn record_sightings(
+        &mut self,
+        sightings: &[(Signal, Sighting)],
+        recorded_at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        match self.conn() {
+            Backend::Postgres(c) => {
+                let mut columns: [Vec<String>; 5] = Default::default();
+                let mut seen = Vec::with_capacity(sightings.len());
+                for (signal, s) in sightings {
+                    columns[0].push(signal.kind.as_str().to_owned());
+                    columns[1].push(signal.value.clone());
+                    columns[2].push(s.account_id.clone());
+                    columns[3].push(s.incident_id.to_string());
+                    columns[4].push(s.alert_id.to_string());
+                    seen.push(s.seen_at);
+                }
+                let [kinds, values, accounts, incidents, alerts] = columns;
+                sqlx::query(
+                    "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at)
+                     SELECT *, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                     ON CONFLICT (alert_id, kind) DO NOTHING",
+                )
+                .bind(kinds)
+                .bind(values)
+                .bind(accounts)
+                .bind(incidents)
+                .bind(alerts)
+                .bind(seen)
+                .bind(recorded_at)
+                .execute(c)
+                .await?;
+            }
+            Backend::Sqlite(c) => {
+                for (signal, s) in sightings {
+                    sqlx::query(
+                        "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id, kind) DO NOTHING",
+                    )
+                    .bind(signal.kind.as_str())
+                    .bind(&signal.value)
+                    .bind(&s.account_id)
+                    .bind(&s.incident_id)
+                    .bind(s.alert_id.as_str())
+                    .bind(s.seen_at)
+                    .bind(recorded_at)
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sightings of each signal between its two times, newest first, at
+    /// most [`SIGHTINGS_LIMIT`] each.
+    pub async fn sightings_between(
+        &mut self,
+        ranges: &[(Signal, Timestamp, Timestamp)],
+    ) -> Result<Vec<(Signal, Sighting)>, sqlx::Error> {
+        let rows: Vec<SightingRow> = match self.conn() {
+            Backend::Postgres(c) => {
+                let kinds: Vec<&str> = ranges.iter().map(|(s, _, _)| s.kind.as_str()).collect();
+                let values: Vec<&str> = ranges.iter().map(|(s, _, _)| s.value.as_str()).collect();
+                let from: Vec<Timestamp> = ranges.iter().map(|(_, from, _)| *from).collect();
+                let until: Vec<Timestamp> = ranges.iter().map(|(_, _, until)| *until).collect();
+                sqlx::query_as(
+                    "SELECT s.kind, s.value, s.account_id, s.incident_id, s.alert_id, s.seen_at
+                     FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(kind, value, lo, hi)
+                     CROSS JOIN LATERAL (
+                         SELECT * FROM campaign_signals s
+                         WHERE s.kind = q.kind AND s.value = q.value AND s.seen_at BETWEEN q.lo AND q.hi
+                         ORDER BY s.seen_at DESC LIMIT $5
+                     ) s",
+                )
+                .bind(kinds)
+                .bind(values)
+                .bind(from)
+                .bind(until)
+                .bind(SIGHTINGS_LIMIT)
+                .fetch_all(c)
+                .await?
+            }
+            Backend::Sqlite(c) => {
+                let mut rows = Vec::new();
+                for (signal, from, until) in ranges {
+                    let found: Vec<SightingRow> = sqlx::query_as(
+                        "SELECT kind, value, account_id, incident_id, alert_id, seen_at FROM campaign_signals
+                         WHERE kind = $1 AND value = $2 AND seen_at BETWEEN $3 AND $4
+                         ORDER BY seen_at DESC LIMIT $5",
+                    )
+                    .bind(signal.kind.as_str())
+                    .bind(&signal.value)
+                    .bind(*from)
+                    .bind(*until)
+                    .bind(SIGHTINGS_LIMIT)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    rows.extend(found);
+                }
+                rows
+            }
+        };
+        Ok(rows.into_iter().map(|SightingRow(signal, s)| (signal, s)).collect())
+    }
+
+    /// The campaigns with these ids, as committed (their heads are locked).
+    pub async fn campaigns_in_tx(&mut self, ids: &[CampaignId]) -> Result<Vec<CampaignRecord>, sqlx::Error> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let campaign: Option<CampaignRecord> = on_backend!(self.conn(), c => sqlx::query_as(
+                concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1")
+            )
+            .bind(id)
+            .fetch_optional(c)
+            .await)?;
+            found.extend(campaign);
+        }
+        Ok(found)
+    }
+
+    /// Stores a new campaign and makes it its signal's latest.
+    pub async fn insert_campaign(&mut self, campaign: &CampaignRecord) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query(
+            "INSERT INTO campaigns (id, kind, value, value_masked, accounts, first_seen, last_seen, recognized_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&campaign.id)
+        .bind(campaign.kind.as_str())
+        .bind(&campaign.value)
+        .bind(&campaign.value_masked)
+        .bind(campaign.accounts)
+        .bind(campaign.first_seen)
+        .bind(campaign.last_seen)
+        .bind(campaign.recognized_at)
+        .execute(c)
+        .await
+        .map(drop))?;
+        if let Some(value) = &campaign.value {
+            on_backend!(self.conn(), c => sqlx::query("UPDATE campaign_heads SET campaign_id = $3 WHERE kind = $1 AND value = $2")
+                .bind(campaign.kind.as_str())
+                .bind(value)
+                .bind(&campaign.id)
+                .execute(c)
+                .await
+                .map(drop))?;
+        }
+        Ok(())
+    }
+
+    /// Adds incidents to a campaign; returns those that were not in it yet.
+    pub async fn add_campaign_incidents(
+        &mut self,
+        campaign_id: &CampaignId,
+        members: &[(IncidentId, String)],
+        at: Timestamp,
+    ) -> Result<Vec<IncidentId>, sqlx::Error> {
+        let mut added = Vec::new();
+        for (incident_id, account_id) in members {
+            let inserted = on_backend!(self.conn(), c => sqlx::query(
+                "INSERT INTO campaign_incidents (campaign_id, incident_id, account_id, joined_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id, incident_id) DO NOTHING",
+            )
+            .bind(campaign_id)
+            .bind(incident_id)
+            .bind(account_id)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))?;
+            if inserted == 1 {
+                added.push(incident_id.clone());
+            }
+        }
+        Ok(added)
+    }
+
+    /// Widens a campaign's span to include `first`..`last` and recounts its
+    /// accounts, as of `at`; returns the count.
+    pub async fn widen_campaign(
+        &mut self,
+        id: &CampaignId,
+        first: Timestamp,
+        last: Timestamp,
+        at: Timestamp,
+    ) -> Result<i64, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_scalar(
+            "UPDATE campaigns SET
+                 first_seen = CASE WHEN first_seen < $2 THEN first_seen ELSE $2 END,
+                 last_seen = CASE WHEN last_seen > $3 THEN last_seen ELSE $3 END,
+                 accounts = (SELECT COUNT(DISTINCT account_id) FROM campaign_incidents WHERE campaign_id = $1),
+                 updated_at = $4
+             WHERE id = $1 RETURNING accounts",
+        )
+        .bind(id)
+        .bind(first)
+        .bind(last)
+        .bind(at)
+        .fetch_one(c)
+        .await)
+    }
+
+    /// The campaign's incidents (for bulk containment, inside its transaction).
+    pub async fn campaign_members_in_tx(&mut self, id: &CampaignId) -> Result<Vec<CampaignMember>, sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query_as(concat!(member_select!(), " WHERE ci.campaign_id = $1 ORDER BY ci.account_id, ci.incident_id"))
+            .bind(id)
+            .fetch_all(c)
+            .await)
+    }
+}
+
+impl Database {
+    /// Up to `limit` campaigns, the newest activity first.
+    pub async fn campaigns(&self, limit: i64) -> Result<Vec<CampaignRecord>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            concat!("SELECT ", campaign_columns!(), " FROM campaigns ORDER BY last_seen DESC, id DESC LIMIT $1")
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
+
+    pub async fn campaign(&self, id: &CampaignId) -> Result<Option<CampaignRecord>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1")
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+    }
+
+    /// The incidents of the newest `limit` campaigns (those [`Self::campaigns`] lists).
+    pub async fn newest_campaigns_members(&self, limit: i64) -> Result<Vec<CampaignMember>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            member_select!(),
+            " JOIN (SELECT id FROM campaigns ORDER BY last_seen DESC, id DESC LIMIT $1) c ON c.id = ci.campaign_id
+             ORDER BY ci.joined_at, ci.account_id"
+        ))
+        .bind(limit)
+        .fetch_all(pool)
+        .await)
+    }
+
+    pub async fn campaign_members(&self, id: &CampaignId) -> Result<Vec<CampaignMember>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(member_select!(), " WHERE ci.campaign_id = $1 ORDER BY ci.joined_at, ci.account_id"))
+            .bind(id)
+            .fetch_all(pool)
+            .await)
+    }
+
+    /// The campaigns an incident belongs to, the first it joined first.
+    pub async fn incident_campaigns(&self, incident_id: &IncidentId) -> Result<Vec<CampaignId>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT campaign_id FROM campaign_incidents WHERE incident_id = $1 ORDER BY joined_at, campaign_id"
+        )
+        .bind(incident_id)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// For each of `incident_ids` in a campaign, its first campaign.
+    pub async fn campaigns_of_incidents(
+        &self,
+        incident_ids: &[IncidentId],
+    ) -> Result<Vec<(IncidentId, CampaignId)>, sqlx::Error> {
+        if incident_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.reader() {
+            Backend::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT incident_id, MIN(campaign_id) FROM campaign_incidents
+                     WHERE incident_id = ANY($1) GROUP BY incident_id",
+                )
+                .bind(incident_ids)
+                .fetch_all(pool)
+                .await
+            }
+            Backend::Sqlite(pool) => {
+                let ids = serde_json::to_string(incident_ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+                sqlx::query_as(
+                    "SELECT incident_id, MIN(campaign_id) FROM campaign_incidents
+                     WHERE incident_id IN (SELECT value FROM json_each($1)) GROUP BY incident_id",
+                )
+                .bind(ids)
+                .fetch_all(pool)
+                .await
+            }
+        }
+    }
+
+    /// Forgets signal values recorded before `before`: their sightings and
+    /// heads go, and campaigns no incident joined since keep only the masked
+    /// value.
+    /// Returns how many rows changed.
+    pub async fn forget_campaign_signals(&self, before: Timestamp) -> Result<u64, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        let mut changed = 0;
+        for sql in [
+            "DELETE FROM campaign_signals WHERE recorded_at < $1",
+            "DELETE FROM campaign_heads WHERE touched_at < $1",
+            "UPDATE campaigns SET value = NULL WHERE value IS NOT NULL AND updated_at < $1",
+        ] {
+            changed += on_backend!(tx.conn(), c => sqlx::query(sql)
+                .bind(before)
+                .execute(c)
+                .await
+                .map(|done| done.rows_affected()))?;
+        }
+        tx.commit().await?.no_follow_up();
+        Ok(changed)
+    }
+}
