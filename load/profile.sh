@@ -7,6 +7,7 @@
 # (load/run.sh builds one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 MIX=${1:-realistic}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 DB=holdfast_profile
@@ -15,12 +16,13 @@ MASTER=$(head -c 32 /dev/urandom | base64)
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ${DB_SETTING:+-c "ALTER DATABASE $DB SET $DB_SETTING"}
 (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:18095 HOLDFAST_DATABASE_URL="$PG/$DB" HOLDFAST_INGEST_KEYS="$KEY" \
-    HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="$PWD/priority.toml" HOLDFAST_PLAYBOOKS="$PWD/playbooks" \
-    HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$PWD/target/release/holdfast" serve 2>"$WORK/server.log") &
+    HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="${RULES:-$ROOT/priority.toml}" HOLDFAST_PLAYBOOKS="$ROOT/playbooks" \
+    HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$ROOT/target/release/holdfast" serve 2>"$WORK/server.log") &
 SERVER=$!
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18095/readyz >/dev/null && break; sleep 0.2; done
+curl -sf http://127.0.0.1:18095/readyz >/dev/null || { echo "holdfast did not start" >&2; cat "$WORK/server.log" >&2; exit 1; }
 
 target/release/holdfast-load --key "$KEY" --seconds 25 intake --url http://127.0.0.1:18095 --mix "$MIX" --run prof > "$WORK/load.json" &
 LOADER=$!
@@ -31,7 +33,7 @@ cat "$WORK/load.json"
 echo "# CPU by process (holdfast is $SERVER, the load generator $LOADER, postgres the rest)"
 perf report -i "$WORK/perf.data" --no-children --sort pid --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -12
 echo "# Holdfast's hottest functions (self time)"
-perf report -i "$WORK/perf.data" --no-children --pid "$SERVER" --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -25
+perf report -i "$WORK/perf.data" --no-children --pid "$SERVER" --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | sed "s/  *-  *-  *$//" | cut -c1-160 | head -25
 echo "# PostgreSQL's hottest functions (self time)"
-perf report -i "$WORK/perf.data" --no-children --comm postgres --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | head -15
+perf report -i "$WORK/perf.data" --no-children --comm postgres --sort symbol --stdio -g none 2>/dev/null | grep -E "^ +[0-9]" | sed "s/  *-  *-  *$//" | cut -c1-160 | head -15
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

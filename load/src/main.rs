@@ -133,7 +133,20 @@ async fn main() -> anyhow::Result<()> {
                         let duplicate = response.status() == reqwest::StatusCode::OK;
                         response.bytes().await.ok().map(|body| (duplicate, body))
                     }
-                    _ => None,
+                    Ok(response) => {
+                        if tally.failed == 0 {
+                            let status = response.status();
+                            let body = response.text().await.unwrap_or_default();
+                            eprintln!("first failure: {status} {body}");
+                        }
+                        None
+                    }
+                    Err(error) => {
+                        if tally.failed == 0 {
+                            eprintln!("first failure: {error}");
+                        }
+                        None
+                    }
                 };
                 let elapsed = sent.elapsed().as_micros() as u32;
                 match answer {

@@ -14,6 +14,7 @@ mod client_address;
 mod connections;
 mod console;
 mod contract;
+mod deploy;
 mod fake_exchange;
 mod health;
 mod holds;
