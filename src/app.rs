@@ -182,7 +182,13 @@ impl Application {
             None => format!("http://{}", listener.local_addr()?),
         };
         let exchange = Exchange::new(config.exchange.clone(), config.outbound_retry.timeout)?;
-        let (intake, intake_queue) = Intake::new();
+        // Intake workers, each with its own shard of accounts: four batches
+        // in flight on PostgreSQL; SQLite has one writer.
+        let workers = match db.kind() {
+            DatabaseKind::Postgres => 4,
+            DatabaseKind::Sqlite => 1,
+        };
+        let (intake, intake_queue) = Intake::new(workers);
         let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
         let playbooks = Playbooks::load(&config.playbooks_dir, &config.playbook_keys)?;
         let shared = Shared::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
@@ -242,17 +248,8 @@ impl Application {
             run_wakeups,
         } = self;
         let cancel = CancellationToken::new();
-        let workers = match state.db().kind() {
-            DatabaseKind::Postgres => 4,
-            DatabaseKind::Sqlite => 1,
-        };
         let mut background = tokio::task::JoinSet::new();
-        background.spawn(intake::run_workers(
-            state.clone(),
-            intake_queue,
-            workers,
-            cancel.clone(),
-        ));
+        background.spawn(intake::run_workers(state.clone(), intake_queue, cancel.clone()));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));

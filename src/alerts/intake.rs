@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::json;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -40,14 +40,13 @@ const CORRELATION_LIMIT: i64 = 100;
 /// How often a single alert is retried after a deadlock or serialisation failure.
 const RETRIES: usize = 3;
 
-/// Runs `workers` intake workers until `cancel` fires.
-pub async fn run_workers(state: AppState, queue: IntakeQueue, workers: usize, cancel: CancellationToken) {
-    let queue = Arc::new(Mutex::new(queue.0));
+/// Runs one intake worker per queue shard until `cancel` fires.
+pub async fn run_workers(state: AppState, queue: IntakeQueue, cancel: CancellationToken) {
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..workers.max(1) {
-        let (state, queue, cancel) = (state.clone(), queue.clone(), cancel.clone());
+    for mut shard in queue.0 {
+        let (state, cancel) = (state.clone(), cancel.clone());
         tasks.spawn(async move {
-            while let Some(batch) = next_batch(&queue, &cancel).await {
+            while let Some(batch) = next_batch(&mut shard, &cancel).await {
                 process(&state, batch).await;
             }
         });
@@ -56,8 +55,7 @@ pub async fn run_workers(state: AppState, queue: IntakeQueue, workers: usize, ca
 }
 
 /// Waits for one job, then takes every job already queued, up to [`MAX_BATCH`].
-async fn next_batch(queue: &Mutex<mpsc::Receiver<Job>>, cancel: &CancellationToken) -> Option<Vec<Job>> {
-    let mut queue = queue.lock().await;
+async fn next_batch(queue: &mut mpsc::Receiver<Job>, cancel: &CancellationToken) -> Option<Vec<Job>> {
     let first = tokio::select! {
         _ = cancel.cancelled() => return None,
         job = queue.recv() => job?,

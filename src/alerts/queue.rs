@@ -1,6 +1,11 @@
 //! The intake queue: handlers submit validated alerts and wait for their
 //! incident; the intake workers ([`super::intake`]) drain it in batches.
+//!
+//! The queue is sharded by account, one shard per worker: all alerts of an
+//! account go to the same worker, so two batches of this instance never
+//! wait for each other on an account's incident row.
 
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -18,11 +23,13 @@ const QUEUE_CAPACITY: usize = 4096;
 /// The handle handlers submit alerts through.
 #[derive(Clone)]
 pub struct Intake {
-    sender: mpsc::Sender<Job>,
+    /// One sender per worker; an account's alerts always take the same one.
+    shards: Arc<[mpsc::Sender<Job>]>,
+    hasher: RandomState,
 }
 
-/// The receiving end, consumed by [`super::intake::run_workers`].
-pub struct IntakeQueue(pub(super) mpsc::Receiver<Job>);
+/// The receiving ends, one per worker, consumed by [`super::intake::run_workers`].
+pub struct IntakeQueue(pub(super) Vec<mpsc::Receiver<Job>>);
 
 /// One submitted alert and where to send its answer.
 pub(super) struct Job {
@@ -46,15 +53,24 @@ pub struct Ingested {
 }
 
 impl Intake {
-    pub fn new() -> (Intake, IntakeQueue) {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        (Intake { sender }, IntakeQueue(receiver))
+    /// A queue for `workers` workers.
+    pub fn new(workers: usize) -> (Intake, IntakeQueue) {
+        let workers = workers.max(1);
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
+            .map(|_| mpsc::channel(QUEUE_CAPACITY.div_ceil(workers)))
+            .unzip();
+        let intake = Intake {
+            shards: senders.into(),
+            hasher: RandomState::new(),
+        };
+        (intake, IntakeQueue(receivers))
     }
 
     /// Stores an alert and returns its incident once committed.
     pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
         let (reply, answer) = oneshot::channel();
-        self.sender
+        let shard = (self.hasher.hash_one(alert.account_id.as_str()) as usize) % self.shards.len();
+        self.shards[shard]
             .send(Job {
                 alert,
                 source,

@@ -1,9 +1,17 @@
 //! The runner's own task: advances the runs it is woken for ([`super::waker`])
 //! and, every second, picks up runs left `running` (after a restart, or a
-//! missed wake-up). Each advance is its own transaction.
+//! missed wake-up).
+//!
+//! Wake-ups that arrive together (a storm of P1 containments settling at
+//! the exchange) are advanced together: up to [`MAX_BATCH`] runs in one
+//! transaction, so they share one commit and one turn at the audit chain's
+//! head instead of queueing for it one by one. Should a batch fail (a
+//! deadlock with intake, say), its runs are advanced one transaction each.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::waker::RunWakeups;
@@ -15,49 +23,100 @@ use crate::state::AppState;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// A run is swept only when nothing has moved it for this long.
 const SWEEP_AFTER: Duration = Duration::from_secs(2);
+/// The most runs advanced in one transaction.
+const MAX_BATCH: usize = 64;
+/// Batches advanced at once; further wake-ups wait and join later batches.
+const CONCURRENT_BATCHES: usize = 2;
 
 /// Advances a run in its own transaction: incident first, then run.
 #[tracing::instrument(skip(state), fields(run.id = %run_id))]
 pub async fn advance_by_id(state: &AppState, run_id: &RunId) -> anyhow::Result<()> {
-    let Some(found) = state.db().run(run_id).await? else {
-        return Ok(());
-    };
-    if found.status.is_finished() {
+    advance_together(state, std::slice::from_ref(run_id)).await
+}
+
+/// Advances runs in one transaction, each with its incident locked first.
+/// Runs are taken in their incidents' order, so two batches take their
+/// locks in the same order.
+async fn advance_together(state: &AppState, run_ids: &[RunId]) -> anyhow::Result<()> {
+    let mut found = Vec::with_capacity(run_ids.len());
+    for run_id in run_ids {
+        if let Some(run) = state.db().run(run_id).await?
+            && !run.status.is_finished()
+        {
+            found.push(run);
+        }
+    }
+    if found.is_empty() {
         return Ok(());
     }
+    found.sort_by(|a, b| (&a.incident_id, &a.id).cmp(&(&b.incident_id, &b.id)));
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
-    let Some(mut incident) = tx.lock_incident(&found.incident_id).await? else {
-        return Ok(());
-    };
-    let Some(mut run) = tx.lock_run(run_id).await? else {
-        return Ok(());
-    };
-    let (run_before, incident_before) = (run.clone(), incident.clone());
-    dispatch::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
-    tx.save_run(&run, &run_before).await?;
-    if incident != incident_before {
-        tx.save_incident(&incident).await?;
+    for run in found {
+        // Each run continues its own trace: with none set, lock_run takes up
+        // the one stored with the run.
+        tx.set_trace(None);
+        let Some(mut incident) = tx.lock_incident(&run.incident_id).await? else {
+            continue;
+        };
+        let Some(mut run) = tx.lock_run(&run.id).await? else {
+            continue;
+        };
+        let (run_before, incident_before) = (run.clone(), incident.clone());
+        dispatch::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
+        tx.save_run(&run, &run_before).await?;
+        if incident != incident_before {
+            tx.save_incident(&incident).await?;
+        }
     }
     state.commit(tx).await?;
     Ok(())
 }
 
-/// Runs until `cancel` fires: advances each run it is woken for, and sweeps.
+/// Advances a batch of woken runs together, or one by one should that fail.
+async fn advance_batch(state: &AppState, run_ids: &[RunId]) {
+    if run_ids.len() > 1 {
+        match advance_together(state, run_ids).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                size = run_ids.len(),
+                "advancing runs together failed; advancing them one by one"
+            ),
+        }
+    }
+    for run_id in run_ids {
+        if let Err(error) = advance_by_id(state, run_id).await {
+            tracing::warn!(run.id = %run_id, error = format!("{error:#}"), "advancing a run failed; the sweeper will retry");
+        }
+    }
+}
+
+/// Runs until `cancel` fires: advances the runs it is woken for, in batches, and sweeps.
 pub async fn run_until_cancelled(state: AppState, mut wakeups: RunWakeups, cancel: CancellationToken) {
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let batches = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
-            Some(run_id) = wakeups.0.recv() => {
-                // Each on its own task: runs of different incidents move in
-                // parallel; runs of one incident queue on its row lock.
+            Some(first) = wakeups.0.recv() => {
+                // While both batches are busy, wake-ups queue and the next
+                // batch takes them all.
+                let Ok(permit) = batches.clone().acquire_owned().await else { return };
+                let mut run_ids = vec![first];
+                while run_ids.len() < MAX_BATCH {
+                    match wakeups.0.try_recv() {
+                        Ok(run_id) => run_ids.push(run_id),
+                        Err(_) => break,
+                    }
+                }
+                run_ids.sort();
+                run_ids.dedup();
                 let state = state.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = advance_by_id(&state, &run_id).await {
-                        tracing::warn!(run.id = %run_id, error = format!("{error:#}"), "advancing a run failed; the sweeper will retry");
-                    }
+                    advance_batch(&state, &run_ids).await;
+                    drop(permit);
                 });
             }
             _ = sweep.tick() => sweep_once(&state).await,
