@@ -43,6 +43,9 @@ super::from_row!(AuditRow, |row| Ok(AuditRow {
 }));
 
 /// Appends `records` to the chain inside `tx`. Called by [`WriteTx::commit`].
+/// Audit entries per insert statement on SQLite.
+const SQLITE_ROWS_PER_INSERT: usize = 500;
+
 pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Result<(), sqlx::Error> {
     if records.is_empty() {
         return Ok(());
@@ -90,23 +93,30 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
             .await?;
         }
         Backend::Sqlite(c) => {
-            for ((seq, prev, hash), record) in links.iter().zip(records) {
-                sqlx::query(
-                    "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(seq)
-                .bind(record.at)
-                .bind(record.actor)
-                .bind(record.action)
-                .bind(record.incident_id)
-                .bind(record.account_id)
-                .bind(record.detail)
-                .bind(prev.as_slice())
-                .bind(hash.as_slice())
-                .bind(key_id)
-                .execute(&mut *c)
-                .await?;
+            // Multi-row inserts: each statement is a hand-off to the
+            // connection's thread. 10 values a row stays far below SQLite's
+            // limit on bound values.
+            let mut rows = links.iter().zip(records).peekable();
+            while rows.peek().is_some() {
+                let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                    "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id) ",
+                );
+                query.push_values(
+                    rows.by_ref().take(SQLITE_ROWS_PER_INSERT),
+                    |mut row, ((seq, prev, hash), record)| {
+                        row.push_bind(*seq)
+                            .push_bind(record.at)
+                            .push_bind(record.actor)
+                            .push_bind(record.action)
+                            .push_bind(record.incident_id)
+                            .push_bind(record.account_id)
+                            .push_bind(record.detail)
+                            .push_bind(prev.to_vec())
+                            .push_bind(hash.to_vec())
+                            .push_bind(key_id);
+                    },
+                );
+                query.build().execute(&mut *c).await?;
             }
         }
     }

@@ -2,10 +2,12 @@
 //!
 //! On PostgreSQL each step is one statement over arrays (`UNNEST`), so a
 //! batch of 64 alerts costs about as many round trips as a batch of one. On
-//! SQLite, where a statement is a function call and not a round trip, each
-//! step loops over its rows inside the same transaction.
+//! SQLite the inserts and look-ups are multi-row statements (each statement
+//! is a hand-off to the connection's thread); the reads by incident loop.
 
 use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::incidents::{columns, reasons_json};
 use super::{Backend, WriteTx, json, live_incident};
@@ -24,6 +26,9 @@ pub struct CorrelationWindow {
 impl WriteTx {
     /// The incidents of alerts already stored under any of `alert_ids`.
     pub async fn stored_alerts(&mut self, alert_ids: &[String]) -> Result<HashMap<String, IncidentId>, sqlx::Error> {
+        if alert_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
         let rows: Vec<(String, Option<IncidentId>)> = match self.conn() {
             Backend::Postgres(c) => {
                 sqlx::query_as("SELECT alert_id, incident_id FROM alerts WHERE alert_id = ANY($1)")
@@ -32,15 +37,14 @@ impl WriteTx {
                     .await?
             }
             Backend::Sqlite(c) => {
-                let mut rows = Vec::new();
+                let mut query =
+                    QueryBuilder::<Sqlite>::new("SELECT alert_id, incident_id FROM alerts WHERE alert_id IN (");
+                let mut ids = query.separated(", ");
                 for id in alert_ids {
-                    let row = sqlx::query_as("SELECT alert_id, incident_id FROM alerts WHERE alert_id = $1")
-                        .bind(id)
-                        .fetch_optional(&mut *c)
-                        .await?;
-                    rows.extend(row);
+                    ids.push_bind(id.as_str());
                 }
-                rows
+                query.push(")");
+                query.build_query_as().fetch_all(c).await?
             }
         };
         rows.into_iter()
@@ -83,6 +87,9 @@ impl WriteTx {
 
     /// Inserts the candidates whose accounts have no live incident; returns their ids.
     async fn insert_incidents(&mut self, candidates: &[Incident]) -> Result<Vec<IncidentId>, sqlx::Error> {
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
         let reasons = candidates.iter().map(reasons_json).collect::<Result<Vec<_>, _>>()?;
         match self.conn() {
             Backend::Postgres(c) => {
@@ -113,32 +120,29 @@ impl WriteTx {
                 .await
             }
             Backend::Sqlite(c) => {
-                let mut opened = Vec::new();
-                for (candidate, reasons) in candidates.iter().zip(&reasons) {
-                    let id = sqlx::query_scalar(concat!(
-                        "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at,
-                                                updated_at, acknowledge_by, contain_by, opened_priority)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                         ON CONFLICT (account_id) WHERE ",
-                        live_incident!(),
-                        " DO NOTHING RETURNING id",
-                    ))
-                    .bind(&candidate.id)
-                    .bind(&candidate.account_id)
-                    .bind(candidate.status.as_str())
-                    .bind(candidate.priority.as_str())
-                    .bind(i64::from(candidate.score))
-                    .bind(reasons)
-                    .bind(candidate.opened_at)
-                    .bind(candidate.updated_at)
-                    .bind(candidate.deadlines.acknowledge_by)
-                    .bind(candidate.deadlines.contain_by)
-                    .bind(candidate.opened_priority.as_str())
-                    .fetch_optional(&mut *c)
-                    .await?;
-                    opened.extend(id);
-                }
-                Ok(opened)
+                let mut query = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO incidents (id, account_id, status, priority, score, priority_reasons, opened_at,
+                                            updated_at, acknowledge_by, contain_by, opened_priority) ",
+                );
+                query.push_values(candidates.iter().zip(&reasons), |mut row, (candidate, reasons)| {
+                    row.push_bind(candidate.id.to_string())
+                        .push_bind(candidate.account_id.as_str())
+                        .push_bind(candidate.status.as_str())
+                        .push_bind(candidate.priority.as_str())
+                        .push_bind(i64::from(candidate.score))
+                        .push_bind(reasons.as_str())
+                        .push_bind(candidate.opened_at)
+                        .push_bind(candidate.updated_at)
+                        .push_bind(candidate.deadlines.acknowledge_by)
+                        .push_bind(candidate.deadlines.contain_by)
+                        .push_bind(candidate.opened_priority.as_str());
+                });
+                query.push(concat!(
+                    " ON CONFLICT (account_id) WHERE ",
+                    live_incident!(),
+                    " DO NOTHING RETURNING id"
+                ));
+                query.build_query_scalar().fetch_all(c).await
             }
         }
     }
@@ -188,6 +192,9 @@ impl WriteTx {
         alerts: &[(&Alert, &IncidentId)],
         received_at: Timestamp,
     ) -> Result<Vec<String>, sqlx::Error> {
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
         let bodies = alerts
             .iter()
             .map(|(alert, _)| serde_json::to_string(alert))
@@ -214,25 +221,20 @@ impl WriteTx {
                 .await
             }
             Backend::Sqlite(c) => {
-                let mut stored = Vec::new();
-                for ((alert, incident_id), body) in alerts.iter().zip(&bodies) {
-                    let id = sqlx::query_scalar(
-                        "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
-                    )
-                    .bind(alert.alert_id.as_str())
-                    .bind(alert.account_id.as_str())
-                    .bind(alert.kind.as_str())
-                    .bind(alert.occurred_at)
-                    .bind(received_at)
-                    .bind(*incident_id)
-                    .bind(body)
-                    .fetch_optional(&mut *c)
-                    .await?;
-                    stored.extend(id);
-                }
-                Ok(stored)
+                let mut query = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body) ",
+                );
+                query.push_values(alerts.iter().zip(&bodies), |mut row, ((alert, incident_id), body)| {
+                    row.push_bind(alert.alert_id.as_str())
+                        .push_bind(alert.account_id.as_str())
+                        .push_bind(alert.kind.as_str())
+                        .push_bind(alert.occurred_at)
+                        .push_bind(received_at)
+                        .push_bind(incident_id.to_string())
+                        .push_bind(body.as_str());
+                });
+                query.push(" ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id");
+                query.build_query_scalar().fetch_all(c).await
             }
         }
     }
