@@ -7,6 +7,10 @@
 //! accepted once. Five failed password or code attempts within fifteen
 //! minutes lock the agent for fifteen minutes; attempts are counted per agent,
 //! and separately rate-limited per client address.
+//!
+//! (Over 400 lines: sign-in, sessions, step-up and the failure counting
+//! share one rule set (what counts as a failure, when a source is locked);
+//! TOTP itself is in `auth/totp`.)
 
 use std::time::Duration;
 

@@ -1,4 +1,6 @@
 //! The command line.
+//!
+//! (Over 400 lines: one short arm per command; each calls into the library.)
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,6 +7,9 @@
 //! A 5xx body never carries internal details: the cause is attached to the
 //! response and logged once, inside the request's span, by
 //! [`log_server_errors`].
+//!
+//! (Over 400 lines: the one error type and, with each problem kind, the
+//! title and page text in English and Korean that `/problems` serves.)
 
 use std::sync::Arc;
 

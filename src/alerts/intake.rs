@@ -12,6 +12,10 @@
 //! take their locks in one global order and do not deadlock each other.
 //! Should a batch fail anyway, its alerts are retried one transaction each,
 //! and only an alert that fails on its own gets an error.
+//!
+//! (Over 400 lines: one pipeline read top to bottom — the workers, the
+//! batch's six steps, campaigns and containment in their place, the
+//! answers; its SQL is in `storage/intake`.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

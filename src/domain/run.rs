@@ -7,8 +7,8 @@
 //! until it opens. The run is `waiting` while a gate holds it, `running`
 //! while an effect is being confirmed, and ends `succeeded` or `failed`.
 //!
-//! (Over 400 lines with its unit tests, which stay at the end, beside
-//! the code they check; the code itself is under 400.)
+//! (Over 400 lines: every step transition of a run on one type, so the
+//! engine asks one place; unit tests at the end.)
 
 use std::fmt;
 

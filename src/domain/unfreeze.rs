@@ -11,8 +11,8 @@
 //! The second-factor step is skipped when the exchange says the holder has
 //! no 2-step method of their own.
 //!
-//! (Over 400 lines with its unit tests, which stay at the end, beside
-//! the code they check; the code itself is under 400.)
+//! (Over 400 lines: the holder's flow as one state machine with its wait
+//! estimate; unit tests at the end.)
 
 use std::time::Duration;
 
