@@ -62,7 +62,9 @@ load() { "$LOAD" --key "$KEY" --concurrency "$CONCURRENCY" --seconds "$SECONDS_P
 # record <label> <json line>
 record() { local line; line=$(jq -c --arg name "$1" '{"label": $name} + .' <<<"$2"); echo "$line" | tee -a "$OUT"; }
 rss() { record "$1" "{\"rss_kib\": $(ps -o rss= -p "${SERVERS[0]}" | tr -d ' ')}"; }
-fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"; }
+# A fresh database, and a checkpoint first, so no run starts with another's
+# dirty pages still to write.
+fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" -c "CHECKPOINT"; }
 pgbench_tps() { # clients
     pgbench -n -M prepared -c "$1" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>/dev/null |
         awk -v c="$1" '/^tps/ {tps=$3} /latency average/ {lat=$4} END {printf "{\"clients\": %d, \"per_second\": %.0f, \"latency_ms_average\": %s}\n", c, tps, lat}'
@@ -114,9 +116,9 @@ fi
 if want campaigns; then
 echo "# PostgreSQL: realistic intake with and without campaign recognition, in alternating pairs"
 # The realistic mix varies from run to run (when P1s arrive, what the runner
-# has left to do): three alternating pairs on fresh servers, compared by
-# their medians.
-for pair in 1 2 3; do
+# has left to do): PAIRS (default 5) alternating pairs on fresh servers,
+# compared by their medians.
+for pair in $(seq 1 "${PAIRS:-5}"); do
     for recognition in on off; do
         rules=$ROOT/priority.toml
         [ "$recognition" = off ] && rules=$WORK/no-campaigns.toml
@@ -162,7 +164,7 @@ jq -rs '
     "intake realistic PostgreSQL p99 ms": p99("intake realistic, PostgreSQL"),
     "intake realistic SQLite alerts/s": rate("intake realistic, SQLite"),
     "P3 rate / P1 rate (a P1 costs this many P3s)": ratio(rate("intake p3 new accounts, PostgreSQL"); rate("intake p1 new accounts, PostgreSQL")),
-    "campaign recognition on / off (medians of 3 alternating pairs)": ratio(median("intake realistic, PostgreSQL, campaigns on"); median("intake realistic, PostgreSQL, campaigns off")),
+    "campaign recognition on / off (medians of alternating pairs)": ratio(median("intake realistic, PostgreSQL, campaigns on"); median("intake realistic, PostgreSQL, campaigns off")),
     "holds PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL"); rate("hello-world")),
     "holds cold PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL, cold accounts"); rate("hello-world")),
     "holds PostgreSQL p99 ms": p99("holds, PostgreSQL"),

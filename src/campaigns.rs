@@ -3,13 +3,14 @@
 //! containing every incident of one at once. The rules (signals, windows,
 //! the priority floor) are `domain::campaign`; the SQL `storage::campaigns`.
 //!
-//! Recognition is exactly once under concurrency: a batch first upserts the
-//! head row of each of its signals in sorted order, which locks it on
-//! PostgreSQL until the batch commits (SQLite's single writer already runs
-//! one batch at a time). Whoever holds a signal's head sees every sighting
-//! committed before it and the signal's latest campaign, so the alerts that
-//! complete a campaign on several instances at once make one campaign, the
-//! later ones joining it.
+//! Recognition is exactly once under concurrency: a batch first locks each
+//! of its signals (an advisory lock on PostgreSQL, held until the batch
+//! commits; SQLite's single writer already runs one batch at a time).
+//! Whoever holds a signal's lock sees every sighting committed before it
+//! and the signal's latest campaign, so the alerts that complete a campaign
+//! on several instances at once make one campaign, the later ones joining
+//! it. The lock writes nothing: most signals (a fresh address per sign-in)
+//! never form a campaign, and cost only their sighting row.
 //!
 //! Privacy: signal values (IP addresses among them) are never logged and
 //! never enter the audit log. They are kept for the window and
@@ -100,25 +101,19 @@ pub async fn recognize(
     }
 
     let signals: Vec<Signal> = fresh.keys().cloned().collect();
-    let heads = tx.lock_signal_heads(&signals, now).await?;
+    tx.lock_signals(&signals).await?;
     let all: Vec<(Signal, Sighting)> = fresh
         .iter()
         .flat_map(|(signal, seen)| seen.iter().map(move |s| (signal.clone(), s.clone())))
         .collect();
     tx.record_sightings(&all, now).await?;
-    let latest: Vec<CampaignId> = heads.iter().filter_map(|(_, id)| id.clone()).collect();
-    let known = if latest.is_empty() {
-        Vec::new()
-    } else {
-        tx.campaigns_in_tx(&latest).await?
-    };
+    let latest: BTreeMap<Signal, CampaignRecord> = tx.latest_campaigns(&signals).await?.into_iter().collect();
 
     let mut joins = Vec::new();
     let mut undecided = Vec::new();
-    for (signal, latest) in heads {
-        let Some(seen) = fresh.get(&signal) else { continue };
+    for (signal, seen) in &fresh {
         let rule = campaigns.rule(signal.kind);
-        let live = latest.and_then(|id| known.iter().find(|c| c.id == id)).filter(|c| {
+        let live = latest.get(signal).filter(|c| {
             seen.iter()
                 .any(|s| campaign::is_live(c.first_seen, c.last_seen, s.seen_at, rule.within))
         });
@@ -128,7 +123,7 @@ pub async fn recognize(
                 sightings: seen.clone(),
                 new: false,
             }),
-            None => undecided.push(signal),
+            None => undecided.push(signal.clone()),
         }
     }
 
@@ -213,6 +208,9 @@ async fn apply(
     let first = sightings.iter().map(|s| s.seen_at).min().unwrap_or(record.first_seen);
     let last = sightings.iter().map(|s| s.seen_at).max().unwrap_or(record.last_seen);
     let accounts = tx.widen_campaign(&record.id, first, last, now).await?;
+    if !new {
+        tx.touch_campaign_head(&record, now).await?;
+    }
     if new {
         metrics::counter!("holdfast_campaigns_recognized_total", "kind" => record.kind.as_str()).increment(1);
         tx.audit(AuditRecord::new(now, "system", "campaign.recognized").detail(json!({

@@ -1,5 +1,6 @@
-//! Campaigns: the sightings of attacker signals, the per-signal heads that
-//! serialise recognition, the campaigns and their incidents.
+//! Campaigns: the sightings of attacker signals, the per-signal locks that
+//! serialise recognition, each signal's latest campaign (its head row,
+//! written only when a campaign forms), the campaigns and their incidents.
 //!
 //! Intake calls the `WriteTx` methods once per batch (PostgreSQL takes each
 //! batch in one statement through `UNNEST`; SQLite, local and serialised by
@@ -17,6 +18,22 @@ use crate::domain::ids::{CampaignId, IncidentId};
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
+
+/// The first key of the advisory locks on signals (PostgreSQL's two-key
+/// form, so they never meet a one-key lock such as the migrations').
+const SIGNAL_LOCK_CLASS: i32 = 0x4846_0c01;
+
+/// The second key of a signal's advisory lock: the first four bytes of the
+/// SHA-256 of its kind and value, the same on every instance and version.
+fn signal_lock_key(signal: &Signal) -> i32 {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(signal.kind.as_str().as_bytes());
+    context.update(&[0]);
+    context.update(signal.value.as_bytes());
+    let digest = context.finish();
+    let (key, _) = digest.as_ref().split_first_chunk::<4>().expect("SHA-256 has 32 bytes");
+    i32::from_be_bytes(*key)
+}
 
 /// The most sightings of one signal read to decide whether it forms a
 /// campaign: a window with more than this is a campaign long before.
@@ -68,6 +85,20 @@ from_row!(CampaignMember, |row| Ok(CampaignMember {
     joined_at: row.try_get("joined_at")?,
 }));
 
+/// A signal (its kind is its campaign's) with its latest campaign.
+struct LatestRow(Signal, CampaignRecord);
+
+from_row!(LatestRow, |row| {
+    let campaign = <CampaignRecord as sqlx::FromRow<_>>::from_row(row)?;
+    Ok(LatestRow(
+        Signal {
+            kind: campaign.kind,
+            value: row.try_get("signal_value")?,
+        },
+        campaign,
+    ))
+});
+
 struct SightingRow(Signal, Sighting);
 
 from_row!(SightingRow, |row| Ok(SightingRow(
@@ -87,6 +118,9 @@ macro_rules! campaign_columns {
     () => {
         "id, kind, value, value_masked, accounts, first_seen, last_seen, recognized_at"
     };
+    (prefix = "c.") => {
+        "c.id, c.kind, c.value, c.value_masked, c.accounts, c.first_seen, c.last_seen, c.recognized_at"
+    };
 }
 
 macro_rules! member_select {
@@ -97,57 +131,67 @@ macro_rules! member_select {
 }
 
 impl WriteTx {
-    /// Upserts the head row of every signal in `signals` (sorted, distinct),
-    /// which locks it until the transaction ends, and returns each signal's
-    /// latest campaign. Batches lock heads in the same (sorted) order.
-    pub async fn lock_signal_heads(
-        &mut self,
-        signals: &[Signal],
-        at: Timestamp,
-    ) -> Result<Vec<(Signal, Option<CampaignId>)>, sqlx::Error> {
-        debug_assert!(signals.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
-        let rows: Vec<(String, String, Option<CampaignId>)> = match self.conn() {
+    /// Serialises recognition per signal until the transaction ends. On
+    /// PostgreSQL: a transaction-scoped advisory lock per signal, keyed by a
+    /// hash of it and taken in key order, so two batches never deadlock on
+    /// each other (two signals sharing a key only wait for each other).
+    /// Nothing is written, so a signal no campaign needs costs no row. On
+    /// SQLite the single writer already runs one batch at a time.
+    pub async fn lock_signals(&mut self, signals: &[Signal]) -> Result<(), sqlx::Error> {
+        let Backend::Postgres(c) = self.conn() else {
+            return Ok(());
+        };
+        let mut keys: Vec<i32> = signals.iter().map(signal_lock_key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        // A function scan yields the array in order, so the locks are taken in it.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, k) FROM UNNEST($2::int4[]) AS k")
+            .bind(SIGNAL_LOCK_CLASS)
+            .bind(keys)
+            .execute(c)
+            .await
+            .map(drop)
+    }
+
+    /// The latest campaign of each of `signals` that has had one, as
+    /// committed (read under [`Self::lock_signals`], so no other batch
+    /// changes it before this one commits).
+    pub async fn latest_campaigns(&mut self, signals: &[Signal]) -> Result<Vec<(Signal, CampaignRecord)>, sqlx::Error> {
+        let rows: Vec<LatestRow> = match self.conn() {
             Backend::Postgres(c) => {
                 let kinds: Vec<&str> = signals.iter().map(|s| s.kind.as_str()).collect();
                 let values: Vec<&str> = signals.iter().map(|s| s.value.as_str()).collect();
-                sqlx::query_as(
-                    "INSERT INTO campaign_heads (kind, value, touched_at)
-                     SELECT q.kind, q.value, $3 FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS q(kind, value, n)
-                     ORDER BY q.n
-                     ON CONFLICT (kind, value) DO UPDATE SET touched_at = EXCLUDED.touched_at
-                     RETURNING kind, value, campaign_id",
-                )
+                sqlx::query_as(concat!(
+                    "SELECT h.value AS signal_value, ",
+                    campaign_columns!(prefix = "c."),
+                    " FROM UNNEST($1::text[], $2::text[]) AS q(kind, value)
+                     JOIN campaign_heads h ON h.kind = q.kind AND h.value = q.value
+                     JOIN campaigns c ON c.id = h.campaign_id"
+                ))
                 .bind(kinds)
                 .bind(values)
-                .bind(at)
                 .fetch_all(c)
                 .await?
             }
             Backend::Sqlite(c) => {
-                let mut rows = Vec::with_capacity(signals.len());
-                for signal in signals {
-                    rows.push(
-                        sqlx::query_as(
-                            "INSERT INTO campaign_heads (kind, value, touched_at) VALUES ($1, $2, $3)
-                             ON CONFLICT (kind, value) DO UPDATE SET touched_at = excluded.touched_at
-                             RETURNING kind, value, campaign_id",
-                        )
-                        .bind(signal.kind.as_str())
-                        .bind(&signal.value)
-                        .bind(at)
-                        .fetch_one(&mut *c)
-                        .await?,
-                    );
-                }
-                rows
+                let pairs: Vec<(&str, &str)> = signals.iter().map(|s| (s.kind.as_str(), s.value.as_str())).collect();
+                let pairs = serde_json::to_string(&pairs).map_err(|e| sqlx::Error::Encode(e.into()))?;
+                sqlx::query_as(concat!(
+                    "SELECT h.value AS signal_value, ",
+                    campaign_columns!(prefix = "c."),
+                    " FROM json_each($1) AS q
+                     JOIN campaign_heads h ON h.kind = json_extract(q.value, '$[0]') AND h.value = json_extract(q.value, '$[1]')
+                     JOIN campaigns c ON c.id = h.campaign_id"
+                ))
+                .bind(pairs)
+                .fetch_all(&mut *c)
+                .await?
             }
         };
-        rows.into_iter()
-            .map(|(kind, value, campaign)| {
-                let kind = parsed("kind", kind, SignalKind::parse)?;
-                Ok((Signal { kind, value }, campaign))
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|LatestRow(signal, campaign)| (signal, campaign))
+            .collect())
     }
 
     /// Records sightings (an alert already recorded keeps its first).
@@ -257,21 +301,6 @@ impl WriteTx {
         Ok(rows.into_iter().map(|SightingRow(signal, s)| (signal, s)).collect())
     }
 
-    /// The campaigns with these ids, as committed (their heads are locked).
-    pub async fn campaigns_in_tx(&mut self, ids: &[CampaignId]) -> Result<Vec<CampaignRecord>, sqlx::Error> {
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            let campaign: Option<CampaignRecord> = on_backend!(self.conn(), c => sqlx::query_as(
-                concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1")
-            )
-            .bind(id)
-            .fetch_optional(c)
-            .await)?;
-            found.extend(campaign);
-        }
-        Ok(found)
-    }
-
     /// Stores a new campaign and makes it its signal's latest.
     pub async fn insert_campaign(&mut self, campaign: &CampaignRecord) -> Result<(), sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query(
@@ -290,15 +319,34 @@ impl WriteTx {
         .await
         .map(drop))?;
         if let Some(value) = &campaign.value {
-            on_backend!(self.conn(), c => sqlx::query("UPDATE campaign_heads SET campaign_id = $3 WHERE kind = $1 AND value = $2")
+            on_backend!(self.conn(), c => sqlx::query(
+                "INSERT INTO campaign_heads (kind, value, campaign_id, touched_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (kind, value) DO UPDATE SET campaign_id = excluded.campaign_id, touched_at = excluded.touched_at",
+            )
                 .bind(campaign.kind.as_str())
                 .bind(value)
                 .bind(&campaign.id)
+                .bind(campaign.recognized_at)
                 .execute(c)
                 .await
                 .map(drop))?;
         }
         Ok(())
+    }
+
+    /// Marks a campaign's signal as in use at `at`, so its head outlives the
+    /// retention period as long as incidents keep joining the campaign.
+    pub async fn touch_campaign_head(&mut self, campaign: &CampaignRecord, at: Timestamp) -> Result<(), sqlx::Error> {
+        let Some(value) = &campaign.value else {
+            return Ok(());
+        };
+        on_backend!(self.conn(), c => sqlx::query("UPDATE campaign_heads SET touched_at = $3 WHERE kind = $1 AND value = $2")
+            .bind(campaign.kind.as_str())
+            .bind(value)
+            .bind(at)
+            .execute(c)
+            .await
+            .map(drop))
     }
 
     /// Adds incidents to a campaign; returns those that were not in it yet.

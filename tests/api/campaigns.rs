@@ -67,6 +67,21 @@ async fn three_accounts_signing_in_from_one_ip_within_the_hour_form_a_campaign_t
     let list = campaigns(&app, &analyst).await;
     assert_eq!(list.len(), 1, "{list:?}");
     let campaign = &list[0];
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM campaign_heads WHERE kind = 'ip' AND campaign_id = '{}'",
+                campaign["id"].as_str().unwrap()
+            ))
+            .await,
+        1,
+        "the address's head names its campaign"
+    );
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM campaign_heads").await,
+        1,
+        "devices differ"
+    );
     assert_eq!(campaign["signal"], json!({"kind": "ip", "value": ip, "masked": false}));
     assert_eq!(campaign["accounts"], 3);
     let ids: Vec<String> = campaign["incident_ids"]
@@ -142,6 +157,12 @@ async fn sign_ins_spread_over_more_than_the_window_or_from_different_addresses_f
     }
     assert!(campaigns(&app, &analyst).await.is_empty());
     assert_eq!(app.db.count("SELECT COUNT(*) FROM campaigns").await, 0);
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM campaign_heads").await,
+        0,
+        "a signal gets a head row only when it forms a campaign"
+    );
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM campaign_signals").await, 12);
 }
 
 async fn fifty_concurrent_alerts_sharing_one_device_across_instances_form_exactly_one_campaign(backend: Backend) {
