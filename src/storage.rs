@@ -388,8 +388,6 @@ impl WriteTx {
     /// it only for the time of their own commit and never wait on another lock
     /// while holding it.
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
-        let records = std::mem::take(&mut self.audit);
-        audit::append(&mut self, records).await?;
         self.holds_changed.sort();
         self.holds_changed.dedup();
         let holds_changed = std::mem::take(&mut self.holds_changed);
@@ -401,6 +399,9 @@ impl WriteTx {
                 .execute(c)
                 .await?;
         }
+        // Last, so the audit head is locked only for the append and the commit.
+        let records = std::mem::take(&mut self.audit);
+        audit::append(&mut self, records).await?;
         match self.tx {
             Backend::Postgres(tx) => tx.commit().await?,
             Backend::Sqlite(tx) => tx.commit().await?,

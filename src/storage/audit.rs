@@ -42,10 +42,11 @@ super::from_row!(AuditRow, |row| Ok(AuditRow {
     key_id: row.try_get("key_id")?,
 }));
 
-/// Appends `records` to the chain inside `tx`. Called by [`WriteTx::commit`].
 /// Audit entries per insert statement on SQLite.
 const SQLITE_ROWS_PER_INSERT: usize = 500;
 
+/// Appends `records` to the chain inside `tx`. Called by [`WriteTx::commit`]
+/// as its last statement: the head stays locked from here to the commit.
 pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Result<(), sqlx::Error> {
     if records.is_empty() {
         return Ok(());
@@ -75,9 +76,15 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
             for ((seq, prev, hash), record) in links.iter().zip(records) {
                 columns.push(*seq, record, prev, hash);
             }
+            // The entries and the new head in one statement: the head's lock
+            // is held from the read above to the commit, and every round
+            // trip in between is a wait for the next writer.
             sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
-                 SELECT *, $10 FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])",
+                "WITH appended AS (
+                     INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
+                     SELECT *, $10 FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])
+                 )
+                 UPDATE audit_head SET seq = $11, hash = $12 WHERE id = 1",
             )
             .bind(columns.seq)
             .bind(columns.at)
@@ -89,6 +96,8 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
             .bind(columns.prev_hash)
             .bind(columns.hash)
             .bind(key_id)
+            .bind(seq)
+            .bind(hash.as_slice())
             .execute(&mut *c)
             .await?;
         }
@@ -118,14 +127,13 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
                 );
                 query.build().execute(&mut *c).await?;
             }
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(hash.as_slice())
+                .execute(&mut *c)
+                .await?;
         }
     }
-    on_backend!(tx.conn(), c => sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(hash.as_slice())
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
     Ok(())
 }
 
