@@ -32,7 +32,7 @@ SERVERS=()
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release -p holdfast -p holdfast-load --bins >/dev/null 2>&1
-HOLDFAST=$PWD/target/release/holdfast
+HOLDFAST=${HOLDFAST:-$PWD/target/release/holdfast}
 LOAD=$PWD/target/release/holdfast-load
 HELLO=$PWD/target/release/hello
 
@@ -116,10 +116,12 @@ fi
 if want campaigns; then
 echo "# PostgreSQL: realistic intake with and without campaign recognition, in alternating pairs"
 # The realistic mix varies from run to run (when P1s arrive, what the runner
-# has left to do): PAIRS (default 5) alternating pairs on fresh servers,
-# compared by their medians.
-for pair in $(seq 1 "${PAIRS:-5}"); do
-    for recognition in on off; do
+# has left to do): PAIRS (default 6) pairs on fresh servers, compared by
+# their medians. Which goes first alternates (on off, off on, …), so neither
+# gains from its place in the run.
+for pair in $(seq 1 "${PAIRS:-6}"); do
+    order="on off"; [ $((pair % 2)) = 0 ] && order="off on"
+    for recognition in $order; do
         rules=$ROOT/priority.toml
         [ "$recognition" = off ] && rules=$WORK/no-campaigns.toml
         fresh_pg; serve 1 "$PG/$DB" "" "$rules"
@@ -158,7 +160,8 @@ jq -rs '
   def rate(l): (map(select(.label == l)) | first | .per_second) // 0;
   def p99(l): (map(select(.label == l)) | first | .latency_ms.p99) // 0;
   def ratio(a; b): if b > 0 then (a / b * 100 | round / 100) else null end;
-  def median(prefix): [.[] | select(.label | startswith(prefix)) | .per_second] | sort | if length > 0 then .[length / 2 | floor] else 0 end;
+  def median(prefix): [.[] | select(.label | startswith(prefix)) | .per_second] | sort
+    | if length == 0 then 0 elif length % 2 == 0 then (.[length / 2 - 1] + .[length / 2]) / 2 else .[length / 2 | floor] end;
   {
     "intake realistic PostgreSQL / pgbench minimal (16 clients)": ratio(rate("intake realistic, PostgreSQL"); rate("pgbench minimal, 16 clients")),
     "intake realistic PostgreSQL p99 ms": p99("intake realistic, PostgreSQL"),

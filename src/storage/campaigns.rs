@@ -4,7 +4,7 @@
 //!
 //! Intake calls the `WriteTx` methods once per batch (PostgreSQL takes each
 //! batch in one statement through `UNNEST`; SQLite, local and serialised by
-//! its single writer, loops). Signal values are personal data: they are
+//! its single writer, inserts many rows a statement and loops over reads). Signal values are personal data: they are
 //! never logged, and [`Database::forget_campaign_signals`] removes them once
 //! their retention period has passed.
 //!
@@ -38,6 +38,9 @@ fn signal_lock_key(signal: &Signal) -> i32 {
 /// The most sightings of one signal read to decide whether it forms a
 /// campaign: a window with more than this is a campaign long before.
 const SIGHTINGS_LIMIT: i64 = 2000;
+/// Sightings per insert statement on SQLite (7 values each, far below its
+/// limit on bound values).
+const SQLITE_ROWS_PER_INSERT: usize = 500;
 
 /// A campaign as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -194,7 +197,9 @@ impl WriteTx {
             .collect())
     }
 
-    /// Records sightings (an alert already recorded keeps its first).
+    /// Records sightings. Only alerts stored in this transaction have
+    /// sightings recorded, so none is recorded twice (and the table has no
+    /// key to check it: migration 0013).
     pub async fn record_sightings(
         &mut self,
         sightings: &[(Signal, Sighting)],
@@ -215,8 +220,7 @@ impl WriteTx {
                 let [kinds, values, accounts, incidents, alerts] = columns;
                 sqlx::query(
                     "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at)
-                     SELECT *, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-                     ON CONFLICT (alert_id, kind) DO NOTHING",
+                     SELECT *, $7 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])",
                 )
                 .bind(kinds)
                 .bind(values)
@@ -229,20 +233,22 @@ impl WriteTx {
                 .await?;
             }
             Backend::Sqlite(c) => {
-                for (signal, s) in sightings {
-                    sqlx::query(
-                        "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id, kind) DO NOTHING",
-                    )
-                    .bind(signal.kind.as_str())
-                    .bind(&signal.value)
-                    .bind(&s.account_id)
-                    .bind(&s.incident_id)
-                    .bind(s.alert_id.as_str())
-                    .bind(s.seen_at)
-                    .bind(recorded_at)
-                    .execute(&mut *c)
-                    .await?;
+                // Multi-row inserts, as for the audit entries: each statement
+                // is a hand-off to the connection's thread.
+                for chunk in sightings.chunks(SQLITE_ROWS_PER_INSERT) {
+                    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at) ",
+                    );
+                    query.push_values(chunk, |mut row, (signal, s)| {
+                        row.push_bind(signal.kind.as_str())
+                            .push_bind(&signal.value)
+                            .push_bind(&s.account_id)
+                            .push_bind(&s.incident_id)
+                            .push_bind(s.alert_id.as_str())
+                            .push_bind(s.seen_at)
+                            .push_bind(recorded_at);
+                    });
+                    query.build().execute(&mut *c).await?;
                 }
             }
         }
