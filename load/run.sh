@@ -14,7 +14,8 @@
 # Prints one JSON line per measurement, then the ratios; load/REPORT.md
 # records a run. Needs PostgreSQL, Redis and pgbench, as scripts/test sets up.
 # SECTIONS=baselines,postgres,mixes,campaigns,instances,sqlite (default: all)
-# runs only some.
+# runs only some; HOLDFAST=<binary> measures another build of the server
+# (an earlier commit's, say) with the same generator and baselines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -128,6 +128,11 @@ enum Pools {
 /// How long a request waits for a pooled connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Rows per multi-row insert on SQLite where a transaction may write many
+/// (audit entries, sightings): at ten values a row, far below SQLite's limit
+/// on bound values in one statement.
+const SQLITE_ROWS_PER_INSERT: usize = 500;
+
 impl Database {
     /// Opens pools for `url` (`postgres://…` or `sqlite:…`); nothing is migrated here.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {

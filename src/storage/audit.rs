@@ -1,6 +1,6 @@
 //! The hash-chained audit log, which also serves as every incident's timeline.
 
-use super::{Backend, Database, WriteTx, on_backend, select_locked};
+use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend, select_locked};
 use crate::domain::audit::{AuditRecord, StoredEntry, chain};
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
@@ -41,9 +41,6 @@ super::from_row!(AuditRow, |row| Ok(AuditRow {
     hash: row.try_get("hash")?,
     key_id: row.try_get("key_id")?,
 }));
-
-/// Audit entries per insert statement on SQLite.
-const SQLITE_ROWS_PER_INSERT: usize = 500;
 
 /// Appends `records` to the chain inside `tx`. Called by [`WriteTx::commit`]
 /// as its last statement: the head stays locked from here to the commit.

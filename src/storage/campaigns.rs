@@ -4,14 +4,15 @@
 //!
 //! Intake calls the `WriteTx` methods once per batch (PostgreSQL takes each
 //! batch in one statement through `UNNEST`; SQLite, local and serialised by
-//! its single writer, inserts many rows a statement and loops over reads). Signal values are personal data: they are
-//! never logged, and [`Database::forget_campaign_signals`] removes them once
-//! their retention period has passed.
+//! its single writer, inserts many rows a statement and loops over reads).
+//! Signal values are personal data: they are never logged, and
+//! [`Database::forget_campaign_signals`] removes them once their retention
+//! period has passed.
 //!
 //! (Over 400 lines: each batch statement is written twice, as PostgreSQL's
-//! `UNNEST` and as SQLite's loop, side by side.)
+//! `UNNEST` and as SQLite's multi-row statement or loop, side by side.)
 
-use super::{Backend, Database, WriteTx, from_row, on_backend, parsed};
+use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, from_row, on_backend, parsed};
 use crate::domain::alert::AlertId;
 use crate::domain::campaign::{Sighting, Signal, SignalKind};
 use crate::domain::ids::{CampaignId, IncidentId};
@@ -38,9 +39,6 @@ fn signal_lock_key(signal: &Signal) -> i32 {
 /// The most sightings of one signal read to decide whether it forms a
 /// campaign: a window with more than this is a campaign long before.
 const SIGHTINGS_LIMIT: i64 = 2000;
-/// Sightings per insert statement on SQLite (7 values each, far below its
-/// limit on bound values).
-const SQLITE_ROWS_PER_INSERT: usize = 500;
 
 /// A campaign as stored.
 #[derive(Clone, Debug, PartialEq)]
