@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agents;
 use crate::alerts::queue::{Intake, IntakeQueue};
 use crate::alerts::{self, intake};
+use crate::audit;
 use crate::auth;
 use crate::campaigns;
 use crate::clock::Clock;
@@ -250,6 +251,7 @@ impl Application {
         let cancel = CancellationToken::new();
         let mut background = tokio::task::JoinSet::new();
         background.spawn(intake::run_workers(state.clone(), intake_queue, cancel.clone()));
+        background.spawn(audit::seal_until_cancelled(state.db().clone(), cancel.clone()));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));

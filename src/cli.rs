@@ -200,6 +200,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             match audit::verify(&db, &AuditKeys::new(&current, &previous), anchor).await? {
                 Verdict::Intact(count) => {
                     println!("audit log intact: {count} entries verified");
+                    let waiting = db.audit_entries_waiting().await?;
+                    if waiting > 0 {
+                        println!("{waiting} newer entries wait to be chained by a running instance");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Verdict::Broken(problem) => {
@@ -326,6 +330,8 @@ async fn add_agent(username: &str, role: &str, json: bool) -> anyhow::Result<Exi
     db.migrate().await?;
     let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let credentials = agents::add(&db, &secrets, username, role, "cli", Clock::system().now()).await?;
+    // Chained now, in case no instance is running to do it.
+    audit::seal_all(&db).await?;
     if json {
         let printed = serde_json::json!({
             "username": credentials.username,
@@ -431,6 +437,7 @@ async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
     let current = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let next = SecretBox::new(&new_key, &[]);
     let count = agents::reseal_all(&db, &current, &next, Clock::system().now()).await?;
+    audit::seal_all(&db).await?;
     println!(
         "re-encrypted {count} secret(s) under master key {}",
         next.current_key_id()

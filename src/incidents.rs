@@ -16,7 +16,7 @@ use crate::domain::run::Run;
 use crate::domain::unfreeze::Flow;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{AlertRow, AuditRow, QueueFilter, QueueRow};
+use crate::storage::{AlertRow, QueueFilter, QueueRow};
 
 pub mod api;
 
@@ -35,7 +35,7 @@ pub struct Dossier {
     pub alerts: Vec<AlertRow>,
     pub holds: Vec<HoldRecord>,
     /// Every audit entry of the incident, oldest first.
-    pub timeline: Vec<AuditRow>,
+    pub timeline: Vec<AuditRecord>,
     pub runs: Vec<Run>,
     /// The holder's unfreeze requests.
     pub flows: Vec<Flow>,

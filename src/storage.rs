@@ -117,6 +117,9 @@ pub struct Database {
     /// The keys audit entries are sealed with; a database opened without
     /// them (for maintenance) can read, but a change that audits fails.
     audit_keys: Option<Arc<AuditKeys>>,
+    /// Woken when a change in this process leaves audit entries waiting to
+    /// be chained (PostgreSQL).
+    audit_waiting: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Clone)]
@@ -175,6 +178,7 @@ impl Database {
         Ok(Self {
             pools,
             audit_keys: None,
+            audit_waiting: Arc::default(),
         })
     }
 
@@ -182,6 +186,12 @@ impl Database {
     pub fn with_audit_keys(mut self, keys: AuditKeys) -> Self {
         self.audit_keys = Some(Arc::new(keys));
         self
+    }
+
+    /// Resolves when a change in this process has left audit entries waiting
+    /// to be chained since the last call (see [`Database::seal_pending_audit`]).
+    pub async fn audit_entries_queued(&self) {
+        self.audit_waiting.notified().await
     }
 
     /// The keys the audit chain is sealed with, if configured.
@@ -235,6 +245,7 @@ impl Database {
             tx,
             audit_keys: self.audit_keys.clone(),
             audit: Vec::new(),
+            audit_waiting: self.audit_waiting.clone(),
             holds_changed: Vec::new(),
             outbox_enqueued: false,
             runs_finished: Vec::new(),
@@ -284,8 +295,10 @@ pub struct WriteTx {
     tx: Backend<PgTx, SqliteTx>,
     /// The keys the audit entries of this change are sealed with.
     audit_keys: Option<Arc<AuditKeys>>,
-    /// Audit entries of this change, chained into the log at commit.
+    /// Audit entries of this change, written at commit.
     audit: Vec<AuditRecord>,
+    /// Told after the commit when the entries wait to be chained.
+    audit_waiting: Arc<tokio::sync::Notify>,
     /// Accounts whose holds this transaction changed.
     holds_changed: Vec<String>,
     /// Whether a message was queued for the exchange.
@@ -387,11 +400,9 @@ impl WriteTx {
         self.audit.push(record);
     }
 
-    /// Chains the buffered audit entries and commits.
-    ///
-    /// The audit head is locked last, just before commit, so transactions hold
-    /// it only for the time of their own commit and never wait on another lock
-    /// while holding it.
+    /// Writes the buffered audit entries and commits: on PostgreSQL they wait
+    /// for the sealer to chain them (the sealer is woken once they are
+    /// committed), on SQLite they are chained in this transaction.
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
         self.holds_changed.sort();
         self.holds_changed.dedup();
@@ -404,11 +415,16 @@ impl WriteTx {
                 .execute(c)
                 .await?;
         }
-        // Last, so the audit head is locked only for the append and the commit.
         let records = std::mem::take(&mut self.audit);
+        let audited = !records.is_empty();
         audit::append(&mut self, records).await?;
         match self.tx {
-            Backend::Postgres(tx) => tx.commit().await?,
+            Backend::Postgres(tx) => {
+                tx.commit().await?;
+                if audited {
+                    self.audit_waiting.notify_one();
+                }
+            }
             Backend::Sqlite(tx) => tx.commit().await?,
         }
         Ok(Committed {

@@ -87,6 +87,14 @@ pub fn entry_mac(key: &hmac::Key, seq: i64, record: &AuditRecord, prev_hash: &[u
     context.sign().as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
 }
 
+/// The MAC an entry carries while it waits to be chained: the chain's MAC
+/// for sequence number 0, which no chained entry has (the first is 1), so a
+/// waiting entry's MAC is never a valid link. The sealer refuses an entry
+/// whose MAC does not match: it was forged or changed while it waited.
+pub fn pending_mac(key: &hmac::Key, record: &AuditRecord) -> [u8; 32] {
+    entry_mac(key, 0, record, &GENESIS)
+}
+
 /// One chained entry: its sequence number, `prev_hash` and hash.
 pub type Link = (i64, [u8; 32], [u8; 32]);
 
@@ -291,6 +299,19 @@ mod tests {
             })
             .collect();
         (entries, head_seq, head_hash)
+    }
+
+    #[test]
+    fn a_waiting_entrys_mac_changes_with_its_contents_and_is_never_a_link() {
+        let record = records(1).remove(0);
+        let mac = pending_mac(&key(), &record);
+        let mut changed = record.clone();
+        changed.actor = "agent:mallory".into();
+        assert_ne!(pending_mac(&key(), &changed), mac);
+        let other_key = hmac::Key::new(hmac::HMAC_SHA256, b"another key, also 32 bytes long!");
+        assert_ne!(pending_mac(&other_key, &record), mac);
+        let (links, _, _) = chain(&key(), 0, GENESIS, &[record]);
+        assert_ne!(links[0].2, mac, "the first link is entry 1, not entry 0");
     }
 
     fn stored(records: &[AuditRecord]) -> (Vec<StoredEntry>, i64, [u8; 32]) {

@@ -285,10 +285,10 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         .into_iter()
         .map(|entry| {
             json!({
-                "at": entry.record.at,
-                "actor": entry.record.actor,
-                "event": entry.record.action,
-                "detail": entry.record.detail_value(),
+                "at": entry.at,
+                "actor": entry.actor,
+                "event": entry.action,
+                "detail": entry.detail_value(),
             })
         })
         .collect();

@@ -13,6 +13,14 @@ type Conn<'a> = Backend<&'a mut PgConnection, &'a mut SqliteConnection>;
 /// A run's own row, before its steps and approvals are attached.
 struct RunRow(Run);
 
+/// A run as the runner locks it, with the trace it was started in.
+struct LockedRunRow(Run, Option<String>);
+
+super::from_row!(LockedRunRow, |row| {
+    let RunRow(run) = sqlx::FromRow::from_row(row)?;
+    Ok(LockedRunRow(run, row.try_get("traceparent")?))
+});
+
 super::from_row!(RunRow, |row| Ok(RunRow(Run {
     id: row.try_get("id")?,
     incident_id: row.try_get("incident_id")?,
@@ -138,30 +146,23 @@ impl WriteTx {
     /// takes the incident's lock before the run's, so they never deadlock.
     /// A transaction outside any trace (the runner's) continues the run's.
     pub async fn lock_run(&mut self, id: &RunId) -> Result<Option<Run>, sqlx::Error> {
-        if self.trace().is_none() {
-            let stored: Option<Option<String>> = on_backend!(self.conn(), c => sqlx::query_scalar(
-                "SELECT traceparent FROM runs WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(c)
-            .await)?;
-            let trace = stored
-                .flatten()
-                .as_deref()
-                .and_then(crate::trace_context::TraceContext::parse);
-            self.set_trace(trace);
-        }
-        let row: Option<RunRow> = select_locked!(
+        let row: Option<LockedRunRow> = select_locked!(
             self,
-            ["SELECT ", run_columns!(), " FROM runs WHERE id = $1"],
+            ["SELECT ", run_columns!(), ", traceparent FROM runs WHERE id = $1"],
             "FOR UPDATE",
             |query| query.bind(id),
             fetch_optional
         )?;
-        match row {
-            Some(RunRow(run)) => Ok(Some(complete(self.conn(), run).await?)),
-            None => Ok(None),
+        let Some(LockedRunRow(run, traceparent)) = row else {
+            return Ok(None);
+        };
+        if self.trace().is_none() {
+            let trace = traceparent
+                .as_deref()
+                .and_then(crate::trace_context::TraceContext::parse);
+            self.set_trace(trace);
         }
+        Ok(Some(complete(self.conn(), run).await?))
     }
 
     /// Writes back a locked run and every step whose state changed.
@@ -240,6 +241,34 @@ impl Database {
         match row {
             Some(RunRow(run)) => Ok(Some(complete(conn.as_conn(), run).await?)),
             None => Ok(None),
+        }
+    }
+
+    /// Which of `ids` are runs not yet finished, each with its incident: one
+    /// statement for a batch of runs the runner was woken for.
+    pub async fn unfinished_runs_among(&self, ids: &[RunId]) -> Result<Vec<(RunId, IncidentId)>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.reader() {
+            Backend::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT id, incident_id FROM runs WHERE id = ANY($1) AND status NOT IN ('succeeded', 'failed')",
+                )
+                .bind(ids)
+                .fetch_all(pool)
+                .await
+            }
+            Backend::Sqlite(pool) => {
+                let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+                sqlx::query_as(
+                    "SELECT id, incident_id FROM runs
+                     WHERE id IN (SELECT value FROM json_each($1)) AND status NOT IN ('succeeded', 'failed')",
+                )
+                .bind(ids)
+                .fetch_all(pool)
+                .await
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 use std::process::Output;
+use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, on_both_backends, p1_withdrawal, p3_login, spawn_app};
+use crate::helpers::{
+    Backend, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on,
+};
 
 on_both_backends!(
     an_untouched_audit_log_verifies,
@@ -38,6 +41,7 @@ async fn with_activity(backend: Backend) -> TestApp {
     app.ingest(&p1_withdrawal("re-1", "acct-1")).await;
     app.ingest(&p3_login("re-2", "acct-2")).await;
     app.settle().await;
+    app.db.seal_audit().await;
     app
 }
 
@@ -129,7 +133,7 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
         .unwrap();
 
     // The intake transaction's entries come first; the run's later steps follow.
-    let actions: Vec<&str> = timeline.iter().map(|e| e.record.action.as_str()).take(7).collect();
+    let actions: Vec<&str> = timeline.iter().map(|e| e.action.as_str()).take(7).collect();
     assert_eq!(
         actions,
         [
@@ -142,7 +146,7 @@ async fn every_intake_change_is_on_the_audit_log(backend: Backend) {
             "run.step_started"
         ]
     );
-    assert!(timeline[0].record.actor.starts_with("risk-engine:"));
+    assert!(timeline[0].actor.starts_with("risk-engine:"));
 }
 
 #[tokio::test]
@@ -161,6 +165,7 @@ async fn postgres_refuses_updates_and_deletes_of_the_audit_log() {
 
 /// Every entry from `from_seq` on, as stored.
 async fn entries_from(app: &TestApp, from_seq: i64) -> Vec<holdfast::storage::AuditRow> {
+    app.db.seal_audit().await;
     app.state.db().audit_page(from_seq - 1, 10_000).await.unwrap()
 }
 
@@ -259,4 +264,64 @@ async fn without_the_master_key_the_chain_does_not_verify(backend: Backend) {
         stdout.contains("audit entry 1:") && stdout.contains("not configured"),
         "{stdout}"
     );
+}
+
+/// On PostgreSQL, entries wait to be chained; each instance's sealer chains
+/// them without the tests' help, and two sealers never chain one twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_chain_every_waiting_entry_exactly_once() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_app_on(&a, |_| {}).await;
+    let alerts = (0..40).map(|i| {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        async move {
+            instance
+                .ingest(&p3_login(&format!("re-{i}"), &format!("acct-{i}")))
+                .await
+        }
+    });
+    futures_util::future::join_all(alerts).await;
+
+    eventually("every entry chained", Duration::from_secs(10), || async {
+        (a.state.db().audit_entries_waiting().await.unwrap() == 0).then_some(())
+    })
+    .await;
+
+    let received =
+        a.db.count("SELECT COUNT(*) FROM audit_log WHERE action = 'alert.received'")
+            .await;
+    assert_eq!(received, 40, "each alert's entry is chained once");
+    let output = audit_verify(&a);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+/// An attacker who can write the database inserts an entry among those
+/// waiting, with a MAC copied from a real one: it is not chained as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_entry_forged_while_waiting_is_refused_when_chained() {
+    let app = with_activity(Backend::Postgres).await;
+    app.db
+        .execute(
+            "INSERT INTO audit_pending (at, actor, action, detail, key_id, mac)
+             SELECT now(), 'agent:mallory', 'hold.lifted', '{}', key_id, hash FROM audit_log WHERE seq = 1",
+        )
+        .await
+        .unwrap();
+    app.db.seal_audit().await;
+
+    let forged = app
+        .db
+        .count("SELECT COUNT(*) FROM audit_log WHERE actor = 'agent:mallory'")
+        .await;
+    assert_eq!(forged, 0, "the forged entry is not in the chain as written");
+    let refused = app
+        .db
+        .count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'audit.entry_refused' AND actor = 'system'
+             AND detail LIKE '%agent:mallory%'",
+        )
+        .await;
+    assert_eq!(refused, 1, "a refusal takes its place");
+    let output = audit_verify(&app);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
 }

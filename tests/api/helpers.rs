@@ -84,6 +84,9 @@ pub struct TestDatabase {
     backend: Backend,
     name: String,
     dir: Option<PathBuf>,
+    /// The database as the last instance started on it opened it (with its
+    /// audit keys), to chain waiting audit entries before the test reads.
+    sealer: std::sync::Mutex<Option<holdfast::storage::Database>>,
 }
 
 impl TestDatabase {
@@ -106,6 +109,7 @@ impl TestDatabase {
                     backend,
                     name,
                     dir: None,
+                    sealer: Default::default(),
                 }
             }
             false => {
@@ -117,13 +121,27 @@ impl TestDatabase {
                     backend,
                     name,
                     dir: Some(dir),
+                    sealer: Default::default(),
                 }
             }
         }
     }
 
     /// A plain connection for inspecting or tampering with the database.
+    /// Chains the audit entries waiting on PostgreSQL, as the running
+    /// instance's sealer would moments later, so that what the test reads
+    /// next (or tampers with) includes every change made so far.
+    pub async fn seal_audit(&self) {
+        let sealer = self.sealer.lock().unwrap().clone();
+        if let Some(db) = sealer {
+            holdfast::audit::seal_all(&db)
+                .await
+                .expect("the waiting audit entries are chained");
+        }
+    }
+
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        self.seal_audit().await;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend.is_postgres() {
             true => {
@@ -138,6 +156,7 @@ impl TestDatabase {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
+        self.seal_audit().await;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {
             Backend::Postgres | Backend::PostgresWithRedis => {
@@ -286,6 +305,7 @@ async fn start(
     let address = format!("http://127.0.0.1:{}", application.port());
     let admin_address = application.admin_addr().map(|admin| format!("http://{admin}"));
     let state = application.state();
+    *db.sealer.lock().unwrap() = Some(state.db().clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;

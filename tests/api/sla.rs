@@ -20,10 +20,7 @@ async fn an_incident_past_its_acknowledge_deadline_is_flagged_escalated_and_noti
     let incident = app.state.db().incident(&incident_id.into()).await.unwrap().unwrap();
     assert!(incident.sla_breached());
     let timeline = app.state.db().timeline(&incident_id.into()).await.unwrap();
-    let escalations = timeline
-        .iter()
-        .filter(|e| e.record.action == "incident.escalated")
-        .count();
+    let escalations = timeline.iter().filter(|e| e.action == "incident.escalated").count();
     assert_eq!(escalations, 1, "escalated once");
     let notification = app.exchange.wait_for_notification("acct-1", "sla_breach").await;
     assert!(notification.signature_valid);

@@ -287,10 +287,10 @@ fn timeline(lang: Lang, dossier: &Dossier) -> Markup {
             ol class="timeline" {
                 @for entry in &dossier.timeline {
                     li {
-                        (time(entry.record.at)) " "
-                        strong { (entry.record.actor) } " "
-                        span class="event" { (t.event(&entry.record.action)) }
-                        (detail(&entry.record.detail_value()))
+                        (time(entry.at)) " "
+                        strong { (entry.actor) } " "
+                        span class="event" { (t.event(&entry.action)) }
+                        (detail(&entry.detail_value()))
                     }
                 }
             }
