@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -55,6 +56,11 @@ async fn next_wait(state: &AppState) -> Duration {
 }
 
 /// Claims and delivers one batch of due messages; returns how many.
+///
+/// The messages are sent at once. Their outcomes are recorded as they come
+/// in, those that arrived together in one transaction: a storm of
+/// containments settles in a few commits instead of one per message, and a
+/// slow answer delays only its own record.
 pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
     let mut tx = state.db().begin().await?;
     let messages = tx
@@ -62,19 +68,46 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
         .await?;
     tx.commit().await?.no_follow_up();
     let count = messages.len();
-    let deliveries = messages.into_iter().map(|message| deliver(state, message));
-    for result in join_all(deliveries).await {
-        if let Err(error) = result {
+    let mut sending: FuturesUnordered<_> = messages.into_iter().map(|message| send(state, message)).collect();
+    while let Some(first) = sending.next().await {
+        let mut arrived = vec![first];
+        while let Some(Some(next)) = sending.next().now_or_never() {
+            arrived.push(next);
+        }
+        let sent: Vec<Sent> = arrived
+            .into_iter()
+            .filter_map(|attempt| {
+                attempt
+                    .map_err(|error| {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "a message could not be sent; it will be retried"
+                        )
+                    })
+                    .ok()
+            })
+            .collect();
+        if let Err(error) = record(state, sent).await {
             tracing::warn!(
                 error = format!("{error:#}"),
-                "recording a delivery failed; it will be retried"
+                "recording deliveries failed; they will be retried"
             );
         }
     }
     Ok(count)
 }
 
-async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result<()> {
+/// A message after an attempt to deliver it.
+struct Sent {
+    message: OutboxMessage,
+    /// Whether its stored body is sealed (a secret for the holder).
+    sealed: bool,
+    /// The exchange's confirmation, or why there is none.
+    outcome: Result<Value, DeliveryError>,
+}
+
+/// Sends one message to the exchange, in the trace that queued it.
+async fn send(state: &AppState, mut message: OutboxMessage) -> anyhow::Result<Sent> {
     let now = state.clock().now();
     let sealed = is_sealed(&message);
     if sealed {
@@ -93,41 +126,69 @@ async fn deliver(state: &AppState, mut message: OutboxMessage) -> anyhow::Result
         .instrument(span)
         .await
         .and_then(|answer| confirmation(&message, answer));
+    Ok(Sent {
+        message,
+        sealed,
+        outcome,
+    })
+}
+
+/// Records the outcomes of `sent` in one transaction: delivered, failed for
+/// good (on the audit log) or due again after a backoff. Runs waiting for a
+/// settled message are woken once the record is committed.
+async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    // Rows in one order, whichever transaction records them.
+    sent.sort_by(|a, b| a.message.id.cmp(&b.message.id));
     let now = state.clock().now();
     let policy = state.config().outbound_retry;
     let mut tx = state.db().begin().await?;
-    let mut gave_up = false;
-    let settled = match outcome {
-        Ok(answer) => {
-            let answer = answer.to_string();
-            tx.settle_message(&message.id, OutboxStatus::Delivered, Some(&answer), None, now)
-                .await?
+    let mut gave_up = 0;
+    let mut settled_runs = Vec::new();
+    for Sent {
+        message,
+        sealed,
+        outcome,
+    } in sent
+    {
+        let settled = match outcome {
+            Ok(answer) => {
+                let answer = answer.to_string();
+                tx.settle_message(&message.id, OutboxStatus::Delivered, Some(&answer), None, now)
+                    .await?
+            }
+            Err(error) if message.attempts >= policy.max_attempts as i32 => {
+                tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
+                tx.audit(failure_record(&message, &error, now));
+                let failed = tx
+                    .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                    .await?;
+                gave_up += u64::from(failed);
+                failed
+            }
+            Err(error) => {
+                tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
+                let delay = backoff(policy, message.attempts);
+                tx.retry_message(&message.id, now.plus(delay), &error.to_string())
+                    .await?;
+                false
+            }
+        };
+        if settled && sealed {
+            // The code or token it carried is no longer needed: keep no copy.
+            tx.redact_message(&message.id).await?;
         }
-        Err(error) if message.attempts >= policy.max_attempts as i32 => {
-            tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
-            tx.audit(failure_record(&message, &error, now));
-            gave_up = tx
-                .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
-                .await?;
-            gave_up
+        if settled && let Some(run_id) = message.run_id {
+            settled_runs.push(run_id);
         }
-        Err(error) => {
-            tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
-            let delay = backoff(policy, message.attempts);
-            tx.retry_message(&message.id, now.plus(delay), &error.to_string())
-                .await?;
-            false
-        }
-    };
-    if settled && sealed {
-        // The code or token it carried is no longer needed: keep no copy.
-        tx.redact_message(&message.id).await?;
     }
     state.commit(tx).await?;
-    if gave_up {
-        metrics::counter!("holdfast_outbox_failed_total").increment(1);
+    if gave_up > 0 {
+        metrics::counter!("holdfast_outbox_failed_total").increment(gave_up);
     }
-    if settled && let Some(run_id) = message.run_id {
+    for run_id in settled_runs {
         state.run_waker().wake(run_id);
     }
     Ok(())
