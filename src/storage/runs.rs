@@ -96,48 +96,98 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
     serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
 }
 
+/// A new run's steps, as columns.
+#[derive(Default)]
+struct NewSteps<'a> {
+    position: Vec<i32>,
+    name: Vec<&'a str>,
+    action: Vec<String>,
+    definition: Vec<String>,
+    status: Vec<&'a str>,
+}
+
+/// The steps a change to a run changed, as columns.
+#[derive(Default)]
+struct ChangedSteps<'a> {
+    position: Vec<i32>,
+    status: Vec<&'a str>,
+    waiting_for: Vec<Option<&'a str>>,
+    started_at: Vec<Option<Timestamp>>,
+    finished_at: Vec<Option<Timestamp>>,
+    outcome: Vec<Option<String>>,
+}
+
 impl WriteTx {
     /// Stores a new run in this transaction's trace, which its later steps keep.
     pub async fn insert_run(&mut self, run: &Run) -> Result<(), sqlx::Error> {
         let traceparent = self.stored_trace();
-        on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO runs (id, incident_id, playbook_id, playbook_version, playbook_digest, playbook_kind, status,
-                               started_by, started_by_name, automatic_only, elevated_at, created_at, updated_at,
-                               traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&run.id)
-        .bind(&run.incident_id)
-        .bind(&run.playbook.id)
-        .bind(i64::from(run.playbook.version))
-        .bind(&run.playbook.digest)
-        .bind(run.playbook.kind.as_str())
-        .bind(run.status.as_str())
-        .bind(&run.started_by)
-        .bind(&run.started_by_name)
-        .bind(run.automatic_only)
-        .bind(run.elevated_at)
-        .bind(run.created_at)
-        .bind(run.updated_at)
-        .bind(&traceparent)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let mut steps = NewSteps::default();
         for step in &run.steps {
-            let definition = encode(&step.step)?;
-            on_backend!(self.conn(), c => sqlx::query(
-                "INSERT INTO run_steps (run_id, position, name, action, definition, status)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&run.id)
-            .bind(step.position as i32)
-            .bind(&step.step.name)
-            .bind(step.step.action.name())
-            .bind(&definition)
-            .bind(step.status.as_str())
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+            steps.position.push(step.position as i32);
+            steps.name.push(step.step.name.as_str());
+            steps.action.push(step.step.action.name());
+            steps.definition.push(encode(&step.step)?);
+            steps.status.push(step.status.as_str());
+        }
+        macro_rules! insert_run {
+            ($prefix:literal) => {
+                sqlx::query(concat!(
+                    $prefix,
+                    "INSERT INTO runs (id, incident_id, playbook_id, playbook_version, playbook_digest, playbook_kind,
+                                       status, started_by, started_by_name, automatic_only, elevated_at, created_at,
+                                       updated_at, traceparent)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
+                .bind(&run.id)
+                .bind(&run.incident_id)
+                .bind(&run.playbook.id)
+                .bind(i64::from(run.playbook.version))
+                .bind(&run.playbook.digest)
+                .bind(run.playbook.kind.as_str())
+                .bind(run.status.as_str())
+                .bind(&run.started_by)
+                .bind(&run.started_by_name)
+                .bind(run.automatic_only)
+                .bind(run.elevated_at)
+                .bind(run.created_at)
+                .bind(run.updated_at)
+                .bind(&traceparent)
+            };
+        }
+        match self.conn() {
+            // The run and its steps in one statement.
+            Backend::Postgres(c) => {
+                insert_run!(
+                    "WITH steps AS (
+                         INSERT INTO run_steps (run_id, position, name, action, definition, status)
+                         SELECT $1, * FROM UNNEST($15::int4[], $16::text[], $17::text[], $18::text[], $19::text[])
+                     ) "
+                )
+                .bind(steps.position)
+                .bind(steps.name)
+                .bind(steps.action)
+                .bind(steps.definition)
+                .bind(steps.status)
+                .execute(c)
+                .await?;
+            }
+            Backend::Sqlite(c) => {
+                insert_run!("").execute(&mut *c).await?;
+                if !run.steps.is_empty() {
+                    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO run_steps (run_id, position, name, action, definition, status) ",
+                    );
+                    query.push_values(0..steps.position.len(), |mut row, i| {
+                        row.push_bind(&run.id)
+                            .push_bind(steps.position[i])
+                            .push_bind(steps.name[i])
+                            .push_bind(&steps.action[i])
+                            .push_bind(&steps.definition[i])
+                            .push_bind(steps.status[i]);
+                    });
+                    query.build().execute(&mut *c).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -167,34 +217,69 @@ impl WriteTx {
 
     /// Writes back a locked run and every step whose state changed.
     pub async fn save_run(&mut self, run: &Run, before: &Run) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE runs SET status = $2, elevated_at = $3, updated_at = $4, finished_at = $5, failure = $6 WHERE id = $1",
-        )
-        .bind(&run.id)
-        .bind(run.status.as_str())
-        .bind(run.elevated_at)
-        .bind(run.updated_at)
-        .bind(run.finished_at)
-        .bind(&run.failure)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let mut changed = ChangedSteps::default();
         for step in run.steps.iter().filter(|step| !before.steps.contains(step)) {
-            let outcome = step.outcome.as_ref().map(encode).transpose()?;
-            on_backend!(self.conn(), c => sqlx::query(
-                "UPDATE run_steps SET status = $3, waiting_for = $4, started_at = $5, finished_at = $6, outcome = $7
-                 WHERE run_id = $1 AND position = $2",
-            )
-            .bind(&run.id)
-            .bind(step.position as i32)
-            .bind(step.status.as_str())
-            .bind(step.waiting_for.map(Gate::as_str))
-            .bind(step.started_at)
-            .bind(step.finished_at)
-            .bind(outcome)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+            changed.position.push(step.position as i32);
+            changed.status.push(step.status.as_str());
+            changed.waiting_for.push(step.waiting_for.map(Gate::as_str));
+            changed.started_at.push(step.started_at);
+            changed.finished_at.push(step.finished_at);
+            changed.outcome.push(step.outcome.as_ref().map(encode).transpose()?);
+        }
+        macro_rules! update_run {
+            ($prefix:literal) => {
+                sqlx::query(concat!(
+                    $prefix,
+                    "UPDATE runs SET status = $2, elevated_at = $3, updated_at = $4, finished_at = $5, failure = $6
+                     WHERE id = $1"
+                ))
+                .bind(&run.id)
+                .bind(run.status.as_str())
+                .bind(run.elevated_at)
+                .bind(run.updated_at)
+                .bind(run.finished_at)
+                .bind(&run.failure)
+            };
+        }
+        match self.conn() {
+            // The run and its changed steps in one statement.
+            Backend::Postgres(c) => {
+                update_run!(
+                    "WITH steps AS (
+                         UPDATE run_steps AS s SET status = u.status, waiting_for = u.waiting_for,
+                                started_at = u.started_at, finished_at = u.finished_at, outcome = u.outcome
+                         FROM UNNEST($7::int4[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[])
+                              AS u(position, status, waiting_for, started_at, finished_at, outcome)
+                         WHERE s.run_id = $1 AND s.position = u.position
+                     ) "
+                )
+                .bind(changed.position)
+                .bind(changed.status)
+                .bind(changed.waiting_for)
+                .bind(changed.started_at)
+                .bind(changed.finished_at)
+                .bind(changed.outcome)
+                .execute(c)
+                .await?;
+            }
+            Backend::Sqlite(c) => {
+                update_run!("").execute(&mut *c).await?;
+                for i in 0..changed.position.len() {
+                    sqlx::query(
+                        "UPDATE run_steps SET status = $3, waiting_for = $4, started_at = $5, finished_at = $6, outcome = $7
+                         WHERE run_id = $1 AND position = $2",
+                    )
+                    .bind(&run.id)
+                    .bind(changed.position[i])
+                    .bind(changed.status[i])
+                    .bind(changed.waiting_for[i])
+                    .bind(changed.started_at[i])
+                    .bind(changed.finished_at[i])
+                    .bind(changed.outcome[i].as_deref())
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
         }
         Ok(())
     }
