@@ -1,4 +1,5 @@
-//! A run survives the death of the instance running it.
+//! Work survives the death of the instance doing it: a run mid-step, audit
+//! entries waiting to be chained.
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -8,7 +9,7 @@ use holdfast::clock::Clock;
 use holdfast::signing::SigningKey;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{Backend, TestDatabase, eventually, p1_withdrawal, random_base64};
+use crate::helpers::{Backend, TestDatabase, eventually, p1_withdrawal, p3_login, random_base64};
 
 /// Holdfast as a separate process, so a test can kill it.
 struct Instance {
@@ -127,4 +128,82 @@ async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_un
     for (action, keys) in keys_per_action {
         assert_eq!(keys.len(), 1, "{action:?} went out under several keys: {keys:?}");
     }
+}
+
+/// On PostgreSQL intake never waits for the audit chain's head: with the
+/// head held elsewhere, alerts are still answered, their entries waiting.
+/// An instance killed before it chains them leaves them to the next, which
+/// chains each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn entries_left_waiting_by_a_killed_instance_are_chained_by_the_next() {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let exchange = FakeExchange::start(Clock::system()).await;
+    let ingest = format!("risk-engine={}", random_base64(32));
+    let env: HashMap<String, String> = [
+        ("HOLDFAST_DATABASE_URL", db.url.clone()),
+        ("HOLDFAST_MASTER_KEY", random_base64(32)),
+        ("HOLDFAST_INGEST_KEYS", ingest.clone()),
+        ("HOLDFAST_ACCOUNT_CONTROL_URL", exchange.account_control_url()),
+        ("HOLDFAST_NOTIFY_URL", exchange.notify_url()),
+        ("HOLDFAST_OUTBOUND_KEY", exchange.signing_key_setting()),
+        (
+            "HOLDFAST_PLAYBOOKS",
+            format!("{}/playbooks", env!("CARGO_MANIFEST_DIR")),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut first = Instance::start(&env).await;
+
+    // Someone else holds the chain's head: the sealer cannot chain.
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    let mut held = sqlx::Connection::begin(&mut holder).await.unwrap();
+    sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let key = SigningKey::parse(&ingest).unwrap();
+    let client = reqwest::Client::new();
+    for i in 0..5 {
+        let body = p3_login(&format!("re-{i}"), &format!("acct-{i}")).to_string();
+        let mut request = client
+            .post(format!("http://127.0.0.1:{}/v1/alerts", first.port))
+            .body(body.clone());
+        for (name, value) in key.headers(Clock::system().now(), body.as_bytes()) {
+            request = request.header(name, value);
+        }
+        let answer = tokio::time::timeout(Duration::from_secs(10), request.send())
+            .await
+            .expect("intake does not wait for the head")
+            .unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::CREATED);
+    }
+    let waiting = db
+        .count("SELECT COUNT(*) FROM audit_pending WHERE action = 'alert.received'")
+        .await;
+    assert_eq!(waiting, 5, "every alert's entry waits to be chained");
+
+    first.kill_9();
+    held.rollback().await.unwrap();
+    let _second = Instance::start(&env).await;
+
+    eventually(
+        "the next instance to chain what waited",
+        Duration::from_secs(10),
+        || async { (db.count("SELECT COUNT(*) FROM audit_pending").await == 0).then_some(()) },
+    )
+    .await;
+    let chained = db
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'alert.received'")
+        .await;
+    assert_eq!(chained, 5, "each entry chained once");
+    let verify = Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args(["audit", "verify"])
+        .envs(&env)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success(), "{stdout}");
+    assert!(stdout.contains("intact"), "{stdout}");
 }
