@@ -175,3 +175,34 @@ async fn a_delivery_that_gives_up_and_the_step_it_fails_are_counted(backend: Bac
         "{text}"
     );
 }
+
+/// On PostgreSQL, entries committed but not yet chained are a gauge: with the
+/// chain's head held elsewhere they wait, and once it is free the sealer
+/// chains them and the gauge drops back to 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_entries_waiting_to_be_chained_are_a_gauge() {
+    let app = spawn(Backend::Postgres, |_| {}).await;
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db.url)
+        .await
+        .unwrap();
+    let mut held = sqlx::Connection::begin(&mut holder).await.unwrap();
+    sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+
+    app.ingest(&p3_login("re-1", "acct-1")).await;
+
+    let waiting = || async { metric(&app.scrape().await, "holdfast_audit_waiting", "") };
+    eventually(
+        "the gauge to count the waiting entries",
+        Duration::from_secs(10),
+        || async { waiting().await.filter(|count| *count >= 2.0).map(drop) },
+    )
+    .await;
+    held.rollback().await.unwrap();
+    eventually("the gauge to drop to 0", Duration::from_secs(10), || async {
+        (waiting().await == Some(0.0)).then_some(())
+    })
+    .await;
+}

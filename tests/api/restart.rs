@@ -157,7 +157,9 @@ async fn entries_left_waiting_by_a_killed_instance_are_chained_by_the_next() {
     let mut first = Instance::start(&env).await;
 
     // Someone else holds the chain's head: the sealer cannot chain.
-    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
     let mut held = sqlx::Connection::begin(&mut holder).await.unwrap();
     sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
         .execute(&mut *held)
