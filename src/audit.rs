@@ -7,11 +7,12 @@
 //! in `audit_pending` to be chained, so that no writer queues behind another
 //! for the chain's head. Each instance runs a sealer, woken by its own
 //! commits and sweeping every [`SWEEP`] for other instances' (and a crashed
-//! one's) entries. An entry usually waits some tens of milliseconds. While it waits it
-//! carries its own MAC under the audit key, so one forged or changed in the
-//! meantime is refused when sealed (`audit.entry_refused` takes its place);
-//! removing one before it is sealed is not detected, which is the price of
-//! not serialising every change on the head.
+//! one's) entries. An entry usually waits some tens of milliseconds. While
+//! it waits it carries its own MAC under the audit key, so one forged or
+//! changed in the meantime is refused when sealed (`audit.entry_refused`
+//! takes its place); removing one before it is sealed is not detected, which
+//! is the price of not serialising every change on the head. The gauge
+//! `holdfast_audit_waiting` shows how many wait.
 
 use std::time::Duration;
 
