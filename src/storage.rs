@@ -7,9 +7,10 @@
 //! (row locks, batch inserts) each backend gets its own statement side by side.
 //!
 //! Every change goes through a [`WriteTx`], which buffers the audit entries the
-//! change produces and chains them into the audit log just before commit, in
-//! the same transaction, so a change and its audit entry land together or not
-//! at all.
+//! change produces and writes them just before commit, in the same
+//! transaction, so a change and its audit entries land together or not at
+//! all (PostgreSQL: waiting to be chained, see `audit::append`; SQLite:
+//! chained at once). SQLite's tables are PostgreSQL's but `audit_pending`.
 //!
 //! SQLite allows one writer at a time; rather than let concurrent writers
 //! fail with `SQLITE_BUSY`, all writes go through a pool of one connection and

@@ -74,23 +74,18 @@ async fn queue(c: &mut sqlx::PgConnection, keys: &AuditKeys, records: Vec<AuditR
     let macs: Vec<Vec<u8>> = records.iter().map(|record| pending_mac(key, record).to_vec()).collect();
     let columns = RecordColumns::from(records);
     // In the order given: entries of one change keep their order on the timeline.
-    sqlx::query(
-        "INSERT INTO audit_pending (at, actor, action, incident_id, account_id, detail, mac, key_id)
+    columns
+        .bind(sqlx::query(
+            "INSERT INTO audit_pending (at, actor, action, incident_id, account_id, detail, mac, key_id)
          SELECT at, actor, action, incident_id, account_id, detail, mac, $8
          FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])
               WITH ORDINALITY AS entry (at, actor, action, incident_id, account_id, detail, mac, n)
          ORDER BY n",
-    )
-    .bind(columns.at)
-    .bind(columns.actor)
-    .bind(columns.action)
-    .bind(columns.incident_id)
-    .bind(columns.account_id)
-    .bind(columns.detail)
-    .bind(macs)
-    .bind(key_id)
-    .execute(c)
-    .await?;
+        ))
+        .bind(macs)
+        .bind(key_id)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
@@ -193,6 +188,23 @@ struct RecordColumns {
     detail: Vec<String>,
 }
 
+impl RecordColumns {
+    /// Binds the columns, in this order, as the query's first six parameters:
+    /// `at`, `actor`, `action`, `incident_id`, `account_id`, `detail`.
+    fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
+        query
+            .bind(self.at)
+            .bind(self.actor)
+            .bind(self.action)
+            .bind(self.incident_id)
+            .bind(self.account_id)
+            .bind(self.detail)
+    }
+}
+
+/// A PostgreSQL statement with its arguments.
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
 impl From<Vec<AuditRecord>> for RecordColumns {
     fn from(records: Vec<AuditRecord>) -> Self {
         let mut columns = RecordColumns {
@@ -289,27 +301,23 @@ impl Database {
             hashes.push(hash.to_vec());
         }
         let columns = RecordColumns::from(records);
-        sqlx::query(
+        let append = sqlx::query(
             "WITH appended AS (
-                 INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
-                 SELECT *, $10 FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])
+                 INSERT INTO audit_log (at, actor, action, incident_id, account_id, detail, seq, prev_hash, hash, key_id)
+                 SELECT *, $10 FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::bytea[], $9::bytea[])
              )
              UPDATE audit_head SET seq = $11, hash = $12 WHERE id = 1",
-        )
-        .bind(seqs)
-        .bind(columns.at)
-        .bind(columns.actor)
-        .bind(columns.action)
-        .bind(columns.incident_id)
-        .bind(columns.account_id)
-        .bind(columns.detail)
-        .bind(prevs)
-        .bind(hashes)
-        .bind(key_id)
-        .bind(seq)
-        .bind(hash.as_slice())
-        .execute(&mut *tx)
-        .await?;
+        );
+        columns
+            .bind(append)
+            .bind(seqs)
+            .bind(prevs)
+            .bind(hashes)
+            .bind(key_id)
+            .bind(seq)
+            .bind(hash.as_slice())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(count)
     }

@@ -78,6 +78,24 @@ pub fn unique_name() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// The audit chain's head row, locked by the test as another sealer would
+/// hold it (PostgreSQL), until [`HeldAuditHead::release`].
+pub struct HeldAuditHead(sqlx::PgConnection);
+
+impl HeldAuditHead {
+    pub async fn take(url: &str) -> Self {
+        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+        for statement in ["BEGIN", "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"] {
+            sqlx::Executor::execute(&mut connection, statement).await.unwrap();
+        }
+        Self(connection)
+    }
+
+    pub async fn release(mut self) {
+        sqlx::Executor::execute(&mut self.0, "ROLLBACK").await.unwrap();
+    }
+}
+
 /// A database made for one test and removed after it, even if it fails.
 pub struct TestDatabase {
     pub url: String,

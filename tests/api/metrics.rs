@@ -7,7 +7,9 @@ use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app_with};
+use crate::helpers::{
+    Backend, HeldAuditHead, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app_with,
+};
 
 on_both_backends!(
     response_times_are_measured_when_transitions_commit_under_the_opening_priority,
@@ -182,14 +184,7 @@ async fn a_delivery_that_gives_up_and_the_step_it_fails_are_counted(backend: Bac
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_entries_waiting_to_be_chained_are_a_gauge() {
     let app = spawn(Backend::Postgres, |_| {}).await;
-    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db.url)
-        .await
-        .unwrap();
-    let mut held = sqlx::Connection::begin(&mut holder).await.unwrap();
-    sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = HeldAuditHead::take(&app.db.url).await;
 
     app.ingest(&p3_login("re-1", "acct-1")).await;
 
@@ -200,7 +195,7 @@ async fn audit_entries_waiting_to_be_chained_are_a_gauge() {
         || async { waiting().await.filter(|count| *count >= 2.0).map(drop) },
     )
     .await;
-    held.rollback().await.unwrap();
+    held.release().await;
     eventually("the gauge to drop to 0", Duration::from_secs(10), || async {
         (waiting().await == Some(0.0)).then_some(())
     })

@@ -9,7 +9,7 @@ use holdfast::clock::Clock;
 use holdfast::signing::SigningKey;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{Backend, TestDatabase, eventually, p1_withdrawal, p3_login, random_base64};
+use crate::helpers::{Backend, HeldAuditHead, TestDatabase, eventually, p1_withdrawal, p3_login, random_base64};
 
 /// Holdfast as a separate process, so a test can kill it.
 struct Instance {
@@ -56,21 +56,15 @@ impl Drop for Instance {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_under_a_second_key() {
-    let db = TestDatabase::create(Backend::Postgres).await;
-    let exchange = FakeExchange::start(Clock::system()).await;
-    let ingest = format!("risk-engine={}", random_base64(32));
-    let env: HashMap<String, String> = [
+/// The environment of an instance on `db` talking to `exchange`.
+fn instance_env(db: &TestDatabase, exchange: &FakeExchange, ingest: &str) -> HashMap<String, String> {
+    [
         ("HOLDFAST_DATABASE_URL", db.url.clone()),
         ("HOLDFAST_MASTER_KEY", random_base64(32)),
-        ("HOLDFAST_INGEST_KEYS", ingest.clone()),
+        ("HOLDFAST_INGEST_KEYS", ingest.to_owned()),
         ("HOLDFAST_ACCOUNT_CONTROL_URL", exchange.account_control_url()),
         ("HOLDFAST_NOTIFY_URL", exchange.notify_url()),
         ("HOLDFAST_OUTBOUND_KEY", exchange.signing_key_setting()),
-        ("HOLDFAST_OUTBOUND_TIMEOUT", "1s".into()),
-        ("HOLDFAST_OUTBOUND_LEASE", "2s".into()),
-        ("HOLDFAST_OUTBOUND_RETRY_BASE", "100ms".into()),
         (
             "HOLDFAST_PLAYBOOKS",
             format!("{}/playbooks", env!("CARGO_MANIFEST_DIR")),
@@ -78,7 +72,23 @@ async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_un
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_under_a_second_key() {
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let exchange = FakeExchange::start(Clock::system()).await;
+    let ingest = format!("risk-engine={}", random_base64(32));
+    let mut env = instance_env(&db, &exchange, &ingest);
+    env.extend(
+        [
+            ("HOLDFAST_OUTBOUND_TIMEOUT", "1s"),
+            ("HOLDFAST_OUTBOUND_LEASE", "2s"),
+            ("HOLDFAST_OUTBOUND_RETRY_BASE", "100ms"),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned())),
+    );
 
     let mut first = Instance::start(&env).await;
     exchange.stall();
@@ -139,32 +149,11 @@ async fn entries_left_waiting_by_a_killed_instance_are_chained_by_the_next() {
     let db = TestDatabase::create(Backend::Postgres).await;
     let exchange = FakeExchange::start(Clock::system()).await;
     let ingest = format!("risk-engine={}", random_base64(32));
-    let env: HashMap<String, String> = [
-        ("HOLDFAST_DATABASE_URL", db.url.clone()),
-        ("HOLDFAST_MASTER_KEY", random_base64(32)),
-        ("HOLDFAST_INGEST_KEYS", ingest.clone()),
-        ("HOLDFAST_ACCOUNT_CONTROL_URL", exchange.account_control_url()),
-        ("HOLDFAST_NOTIFY_URL", exchange.notify_url()),
-        ("HOLDFAST_OUTBOUND_KEY", exchange.signing_key_setting()),
-        (
-            "HOLDFAST_PLAYBOOKS",
-            format!("{}/playbooks", env!("CARGO_MANIFEST_DIR")),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = instance_env(&db, &exchange, &ingest);
     let mut first = Instance::start(&env).await;
 
     // Someone else holds the chain's head: the sealer cannot chain.
-    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
-        .await
-        .unwrap();
-    let mut held = sqlx::Connection::begin(&mut holder).await.unwrap();
-    sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    let held = HeldAuditHead::take(&db.url).await;
     let key = SigningKey::parse(&ingest).unwrap();
     let client = reqwest::Client::new();
     for i in 0..5 {
@@ -187,7 +176,7 @@ async fn entries_left_waiting_by_a_killed_instance_are_chained_by_the_next() {
     assert_eq!(waiting, 5, "every alert's entry waits to be chained");
 
     first.kill_9();
-    held.rollback().await.unwrap();
+    held.release().await;
     let _second = Instance::start(&env).await;
 
     eventually(
