@@ -66,6 +66,16 @@ rss() { record "$1" "{\"rss_kib\": $(ps -o rss= -p "${SERVERS[0]}" | tr -d ' ')}
 # A fresh database, and a checkpoint first, so no run starts with another's
 # dirty pages still to write.
 fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" -c "CHECKPOINT"; }
+# warm <urls> <mix>: a measurement on PostgreSQL starts from a database in
+# its steady state, as in production: WARM_SECONDS (default 5) of the same
+# traffic, then ANALYZE. Without it, each connection's cached plans are
+# chosen while the tables are still empty (sequential scans), and nothing
+# re-plans them within a run: autovacuum looks only once a minute. Which
+# statements keep such a plan differs from run to run (load/REPORT.md).
+warm() {
+    "$LOAD" --key "$KEY" --concurrency "$CONCURRENCY" --seconds "${WARM_SECONDS:-5}" intake --url "$1" --mix "$2" --run "warm$RANDOM" >/dev/null
+    psql -q "$PG/$DB" -c "ANALYZE"
+}
 pgbench_tps() { # clients
     pgbench -n -M prepared -c "$1" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>/dev/null |
         awk -v c="$1" '/^tps/ {tps=$3} /latency average/ {lat=$4} END {printf "{\"clients\": %d, \"per_second\": %.0f, \"latency_ms_average\": %s}\n", c, tps, lat}'
@@ -76,6 +86,8 @@ echo "# baseline: pgbench, the minimal intake transaction (Holdfast's schema)"
 fresh_pg
 (cd "$WORK" && HOLDFAST_DATABASE_URL="$PG/$DB" HOLDFAST_MASTER_KEY="$MASTER" "$HOLDFAST" migrate >/dev/null)
 psql -q "$PG/$DB" -f load/baseline.sql
+pgbench -n -M prepared -c 16 -j 2 -T "${WARM_SECONDS:-5}" -f load/intake.pgbench "$PG/$DB" >/dev/null 2>&1
+psql -q "$PG/$DB" -c "ANALYZE"
 record "pgbench minimal, 16 clients" "$(pgbench_tps 16)"
 record "pgbench minimal, 64 clients" "$(pgbench_tps 64)"
 fi
@@ -95,6 +107,7 @@ record "holds, PostgreSQL, cold accounts" "$(load holds --url "$(urls 1)" --pref
 # Warm: 10,000 accounts, before any intake leaves background work (runs,
 # deliveries) behind.
 record "holds, PostgreSQL" "$(load holds --url "$(urls 1)" --prefix pg-acct- --accounts 10000)"
+warm "$(urls 1)" realistic
 record "intake realistic, PostgreSQL" "$(load intake --url "$(urls 1)" --mix realistic --run pg)"
 rss "after realistic intake"
 # Memory as history grows: more rounds of the realistic mix.
@@ -108,7 +121,7 @@ fi
 if want mixes; then
 echo "# PostgreSQL: the cheapest and the dearest alert, each on a fresh server"
 for mix in p3-new p1-new; do
-    fresh_pg; serve 1 "$PG/$DB"
+    fresh_pg; serve 1 "$PG/$DB"; warm "$(urls 1)" "$mix"
     record "intake ${mix%%-new} new accounts, PostgreSQL" "$(load intake --url "$(urls 1)" --mix "$mix" --run "$mix")"
     stop
 done
@@ -125,7 +138,7 @@ for pair in $(seq 1 "${PAIRS:-6}"); do
     for recognition in $order; do
         rules=$ROOT/priority.toml
         [ "$recognition" = off ] && rules=$WORK/no-campaigns.toml
-        fresh_pg; serve 1 "$PG/$DB" "" "$rules"
+        fresh_pg; serve 1 "$PG/$DB" "" "$rules"; warm "$(urls 1)" realistic
         record "intake realistic, PostgreSQL, campaigns $recognition, pair $pair" \
             "$(load intake --url "$(urls 1)" --mix realistic --run "c$recognition$pair")"
         stop
@@ -141,6 +154,7 @@ for instances in 1 2 3; do
     if [ "$instances" = 1 ]; then
         record "holds, PostgreSQL + Redis" "$(load holds --url "$(urls 1)" --prefix r-acct- --accounts 10000)"
     fi
+    warm "$(urls "$instances")" realistic
     record "intake realistic, PostgreSQL + Redis, $instances instance(s)" "$(load intake --url "$(urls "$instances")" --mix realistic --run "r$instances")"
     stop
 done

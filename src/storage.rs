@@ -74,6 +74,17 @@ macro_rules! live_flow {
 }
 pub(crate) use live_flow;
 
+/// SQL for "the run is unfinished": not succeeded or failed. Said this way
+/// rather than as the partial index `runs_unfinished` says it, so the
+/// planner looks runs up by id or incident instead of walking every
+/// unfinished run (load/REPORT.md).
+macro_rules! unfinished_run {
+    () => {
+        "status NOT IN ('succeeded', 'failed')"
+    };
+}
+pub(crate) use unfinished_run;
+
 /// Runs `$body` with `$conn` bound to the backend's executor. The body is
 /// compiled once per backend, so it may use any type both backends encode.
 macro_rules! on_backend {
@@ -598,6 +609,7 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(column: &str, text: String) -
 #[cfg(test)]
 mod tests {
     use crate::domain::incident::IncidentStatus;
+    use crate::domain::run::RunStatus;
     use crate::domain::unfreeze::FlowState;
 
     fn quoted(list: &str) -> Vec<&str> {
@@ -613,6 +625,10 @@ mod tests {
         let live = quoted(live_flow!());
         for state in FlowState::ALL {
             assert_eq!(live.contains(&state.as_str()), state.is_live(), "{state:?}");
+        }
+        let finished = quoted(unfinished_run!());
+        for status in RunStatus::ALL {
+            assert_eq!(finished.contains(&status.as_str()), status.is_finished(), "{status}");
         }
     }
 }

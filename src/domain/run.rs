@@ -41,15 +41,15 @@ impl RunStatus {
         }
     }
 
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+    ];
+
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            RunStatus::Running,
-            RunStatus::Waiting,
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     pub fn is_finished(self) -> bool {

@@ -18,6 +18,7 @@ use super::messages::{is_sealed, open_sealed};
 use crate::config::RetryPolicy;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::Destination;
+use crate::domain::ids::MessageId;
 use crate::domain::time::Timestamp;
 use crate::exchange::{DeliveryError, confirms};
 use crate::state::AppState;
@@ -146,42 +147,48 @@ async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
     let policy = state.config().outbound_retry;
     let mut tx = state.db().begin().await?;
     let mut gave_up = 0;
-    let mut settled_runs = Vec::new();
-    for Sent {
-        message,
-        sealed,
-        outcome,
-    } in sent
-    {
-        let settled = match outcome {
-            Ok(answer) => {
-                let answer = answer.to_string();
-                tx.settle_message(&message.id, OutboxStatus::Delivered, Some(&answer), None, now)
-                    .await?
-            }
-            Err(error) if message.attempts >= policy.max_attempts as i32 => {
-                tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
-                tx.audit(failure_record(&message, &error, now));
-                let failed = tx
-                    .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
-                    .await?;
-                gave_up += u64::from(failed);
-                failed
-            }
-            Err(error) => {
-                tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
-                let delay = backoff(policy, message.attempts);
-                tx.retry_message(&message.id, now.plus(delay), &error.to_string())
-                    .await?;
-                false
-            }
+    // Confirmations, the usual outcome, are recorded in one statement.
+    let (confirmed, others): (Vec<Sent>, Vec<Sent>) = sent.into_iter().partition(|s| s.outcome.is_ok());
+    let answers: Vec<(&MessageId, String)> = confirmed
+        .iter()
+        .filter_map(|s| {
+            s.outcome
+                .as_ref()
+                .ok()
+                .map(|answer| (&s.message.id, answer.to_string()))
+        })
+        .collect();
+    let delivered = tx.settle_delivered(&answers, now).await?;
+    let mut settled: Vec<&Sent> = confirmed.iter().filter(|s| delivered.contains(&s.message.id)).collect();
+    for attempt in &others {
+        let (message, Err(error)) = (&attempt.message, &attempt.outcome) else {
+            continue;
         };
-        if settled && sealed {
-            // The code or token it carried is no longer needed: keep no copy.
-            tx.redact_message(&message.id).await?;
+        if message.attempts >= policy.max_attempts as i32 {
+            tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
+            tx.audit(failure_record(message, error, now));
+            let failed = tx
+                .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
+                .await?;
+            gave_up += u64::from(failed);
+            if failed {
+                settled.push(attempt);
+            }
+        } else {
+            tracing::info!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed; will retry");
+            let delay = backoff(policy, message.attempts);
+            tx.retry_message(&message.id, now.plus(delay), &error.to_string())
+                .await?;
         }
-        if settled && let Some(run_id) = message.run_id {
-            settled_runs.push(run_id);
+    }
+    let mut settled_runs = Vec::new();
+    for attempt in settled {
+        if attempt.sealed {
+            // The code or token it carried is no longer needed: keep no copy.
+            tx.redact_message(&attempt.message.id).await?;
+        }
+        if let Some(run_id) = &attempt.message.run_id {
+            settled_runs.push(run_id.clone());
         }
     }
     state.commit(tx).await?;

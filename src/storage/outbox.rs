@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::{Database, WriteTx, on_backend, parsed};
+use super::{Backend, Database, WriteTx, on_backend, parsed};
 use crate::domain::exchange::Destination;
 use crate::domain::ids::{MessageId, RunId};
 use crate::domain::time::Timestamp;
@@ -160,6 +160,48 @@ impl WriteTx {
         .await?
         .rows_affected());
         Ok(updated == 1)
+    }
+
+    /// Records the exchange's confirmations of several messages: one
+    /// statement on PostgreSQL. Returns the ids it settled, leaving out
+    /// messages already settled (another delivery won).
+    pub async fn settle_delivered(
+        &mut self,
+        confirmed: &[(&MessageId, String)],
+        at: Timestamp,
+    ) -> Result<Vec<MessageId>, sqlx::Error> {
+        if confirmed.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.conn() {
+            Backend::Postgres(c) => {
+                let (ids, responses): (Vec<&MessageId>, Vec<&str>) =
+                    confirmed.iter().map(|(id, response)| (*id, response.as_str())).unzip();
+                sqlx::query_scalar(
+                    "UPDATE outbox SET status = 'delivered', response = u.response, last_error = NULL, delivered_at = $3
+                     FROM UNNEST($1::text[], $2::text[]) AS u(id, response)
+                     WHERE outbox.id = u.id AND outbox.status = 'pending'
+                     RETURNING outbox.id",
+                )
+                .bind(ids)
+                .bind(responses)
+                .bind(at)
+                .fetch_all(c)
+                .await
+            }
+            Backend::Sqlite(_) => {
+                let mut settled = Vec::with_capacity(confirmed.len());
+                for (id, response) in confirmed {
+                    if self
+                        .settle_message(id, OutboxStatus::Delivered, Some(response), None, at)
+                        .await?
+                    {
+                        settled.push((*id).clone());
+                    }
+                }
+                Ok(settled)
+            }
+        }
     }
 
     /// Schedules another attempt after a failed one.

@@ -2,11 +2,12 @@
 
 use sqlx::{PgConnection, SqliteConnection};
 
-use super::{Backend, Database, WriteTx, json, on_backend, parsed, select_locked};
+use super::{Backend, Database, WriteTx, json, on_backend, parsed, select_locked, unfinished_run};
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::playbook::PlaybookKind;
 use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
 use crate::domain::time::Timestamp;
+use crate::trace_context::TraceContext;
 
 type Conn<'a> = Backend<&'a mut PgConnection, &'a mut SqliteConnection>;
 
@@ -72,24 +73,70 @@ macro_rules! run_columns {
     };
 }
 
-/// Attaches a run's steps and approvals.
-async fn complete(conn: Conn<'_>, mut run: Run) -> Result<Run, sqlx::Error> {
-    on_backend!(conn, c => {
-        run.steps = sqlx::query_as(
-            "SELECT position, definition, status, waiting_for, started_at, finished_at, outcome
-             FROM run_steps WHERE run_id = $1 ORDER BY position",
-        )
-        .bind(&run.id)
-        .fetch_all(&mut *c)
-        .await?;
-        run.approvals = sqlx::query_as(
-            "SELECT agent_id, username, approved_at FROM run_approvals WHERE run_id = $1 ORDER BY approved_at",
-        )
-        .bind(&run.id)
-        .fetch_all(&mut *c)
-        .await?;
-    });
-    Ok(run)
+/// A step with the run it belongs to.
+struct StepOf(RunId, RunStep);
+
+super::from_row!(StepOf, |row| Ok(StepOf(
+    row.try_get("run_id")?,
+    sqlx::FromRow::from_row(row)?
+)));
+
+/// An approval with the run it belongs to.
+struct ApprovalOf(RunId, Approval);
+
+super::from_row!(ApprovalOf, |row| Ok(ApprovalOf(
+    row.try_get("run_id")?,
+    sqlx::FromRow::from_row(row)?
+)));
+
+/// Attaches their steps and approvals to runs: two statements however many.
+async fn complete(conn: Conn<'_>, runs: &mut [Run]) -> Result<(), sqlx::Error> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&RunId> = runs.iter().map(|run| &run.id).collect();
+    macro_rules! read {
+        ($c:expr, $among:literal, $ids:expr) => {{
+            let steps: Vec<StepOf> = sqlx::query_as(concat!(
+                "SELECT run_id, position, definition, status, waiting_for, started_at, finished_at, outcome
+                 FROM run_steps WHERE run_id ",
+                $among,
+                " ORDER BY run_id, position"
+            ))
+            .bind($ids)
+            .fetch_all(&mut *$c)
+            .await?;
+            let approvals: Vec<ApprovalOf> = sqlx::query_as(concat!(
+                "SELECT run_id, agent_id, username, approved_at FROM run_approvals WHERE run_id ",
+                $among,
+                " ORDER BY run_id, approved_at"
+            ))
+            .bind($ids)
+            .fetch_all(&mut *$c)
+            .await?;
+            (steps, approvals)
+        }};
+    }
+    let (steps, approvals) = match conn {
+        Backend::Postgres(c) => read!(c, "= ANY($1)", &ids),
+        Backend::Sqlite(c) => {
+            let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            read!(c, "IN (SELECT value FROM json_each($1))", &ids)
+        }
+    };
+    let at: std::collections::HashMap<RunId, usize> =
+        runs.iter().enumerate().map(|(i, run)| (run.id.clone(), i)).collect();
+    for StepOf(run_id, step) in steps {
+        if let Some(&i) = at.get(&run_id) {
+            runs[i].steps.push(step);
+        }
+    }
+    for ApprovalOf(run_id, approval) in approvals {
+        if let Some(&i) = at.get(&run_id) {
+            runs[i].approvals.push(approval);
+        }
+    }
+    Ok(())
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
@@ -207,12 +254,12 @@ impl WriteTx {
             return Ok(None);
         };
         if self.trace().is_none() {
-            let trace = traceparent
-                .as_deref()
-                .and_then(crate::trace_context::TraceContext::parse);
-            self.set_trace(trace);
+            self.set_trace(traceparent.as_deref().and_then(TraceContext::parse));
         }
-        Ok(Some(complete(self.conn(), run).await?))
+        let mut runs = [run];
+        complete(self.conn(), &mut runs).await?;
+        let [run] = runs;
+        Ok(Some(run))
     }
 
     /// Writes back a locked run and every step whose state changed.
@@ -307,7 +354,7 @@ impl WriteTx {
         playbook_id: &str,
     ) -> Result<Option<RunId>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_scalar(
-            "SELECT id FROM runs WHERE incident_id = $1 AND playbook_id = $2 AND status IN ('running', 'waiting') LIMIT 1",
+            concat!("SELECT id FROM runs WHERE incident_id = $1 AND playbook_id = $2 AND ", unfinished_run!(), " LIMIT 1"),
         )
         .bind(incident_id)
         .bind(playbook_id)
@@ -323,10 +370,9 @@ impl Database {
             .bind(id)
             .fetch_optional(c)
             .await?);
-        match row {
-            Some(RunRow(run)) => Ok(Some(complete(conn.as_conn(), run).await?)),
-            None => Ok(None),
-        }
+        let mut runs: Vec<Run> = row.into_iter().map(|RunRow(run)| run).collect();
+        complete(conn.as_conn(), &mut runs).await?;
+        Ok(runs.pop())
     }
 
     /// Which of `ids` are runs not yet finished, each with its incident: one
@@ -337,19 +383,20 @@ impl Database {
         }
         match self.reader() {
             Backend::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT id, incident_id FROM runs WHERE id = ANY($1) AND status NOT IN ('succeeded', 'failed')",
-                )
+                sqlx::query_as(concat!(
+                    "SELECT id, incident_id FROM runs WHERE id = ANY($1) AND ",
+                    unfinished_run!()
+                ))
                 .bind(ids)
                 .fetch_all(pool)
                 .await
             }
             Backend::Sqlite(pool) => {
                 let ids = serde_json::to_string(ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
-                sqlx::query_as(
-                    "SELECT id, incident_id FROM runs
-                     WHERE id IN (SELECT value FROM json_each($1)) AND status NOT IN ('succeeded', 'failed')",
-                )
+                sqlx::query_as(concat!(
+                    "SELECT id, incident_id FROM runs WHERE id IN (SELECT value FROM json_each($1)) AND ",
+                    unfinished_run!()
+                ))
                 .bind(ids)
                 .fetch_all(pool)
                 .await
@@ -366,10 +413,8 @@ impl Database {
         .bind(incident_id)
         .fetch_all(c)
         .await?);
-        let mut runs = Vec::with_capacity(rows.len());
-        for RunRow(run) in rows {
-            runs.push(complete(conn.as_conn(), run).await?);
-        }
+        let mut runs: Vec<Run> = rows.into_iter().map(|RunRow(run)| run).collect();
+        complete(conn.as_conn(), &mut runs).await?;
         Ok(runs)
     }
 
