@@ -77,8 +77,9 @@ warm() {
     psql -q "$PG/$DB" -c "ANALYZE"
 }
 pgbench_tps() { # clients
-    pgbench -n -M prepared -c "$1" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>/dev/null |
-        awk -v c="$1" '/^tps/ {tps=$3} /latency average/ {lat=$4} END {printf "{\"clients\": %d, \"per_second\": %.0f, \"latency_ms_average\": %s}\n", c, tps, lat}'
+    pgbench -n -M prepared -c "$1" -j 2 -T "$SECONDS_PER_RUN" -f load/intake.pgbench "$PG/$DB" 2>>"$WORK/pgbench.log" |
+        awk -v c="$1" '/^tps/ {tps=$3} /latency average/ {lat=$4} END {printf "{\"clients\": %d, \"per_second\": %.0f, \"latency_ms_average\": %s}\n", c, tps, lat == "" ? "null" : lat}'
+    grep -h "aborted\|ERROR" "$WORK/pgbench.log" >&2 || true
 }
 
 if want baselines; then

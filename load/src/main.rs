@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
                 accounts: *accounts,
                 retry_percent: *retry_percent,
                 run: run.clone(),
-                random: Random::seeded(worker as u64 + 1),
+                random: Random::seeded(Random::seed_of(run) ^ (worker as u64 + 1)),
                 sent: Vec::new(),
             }),
             Command::Holds { accounts, prefix } => Work::Holds {
@@ -350,6 +350,14 @@ impl Alerts {
 struct Random(u64);
 
 impl Random {
+    /// A seed of its own for each run name (FNV-1a), so a run never repeats
+    /// another's addresses, devices and destinations on the same database:
+    /// repeated across accounts, they would be read as a campaign.
+    fn seed_of(run: &str) -> u64 {
+        run.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
     fn seeded(seed: u64) -> Self {
         Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }

@@ -278,7 +278,12 @@ impl Database {
                 .fetch_one(&mut *tx)
                 .await?;
         let mut waiting: Vec<PendingRow> = sqlx::query_as(
-            "DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT $1)
+            // The ids are gathered first (an InitPlan, run once), then
+            // deleted through the primary key. Written as `id IN (SELECT …)`
+            // the planner may run the sub-select once per waiting row, which
+            // took seconds once statistics taken while the table was nearly
+            // empty met a backlog (load/REPORT.md).
+            "DELETE FROM audit_pending WHERE id = ANY(ARRAY(SELECT id FROM audit_pending ORDER BY id LIMIT $1))
              RETURNING id, at, actor, action, incident_id, account_id, detail, key_id, mac",
         )
         .bind(limit)

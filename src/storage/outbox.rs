@@ -118,23 +118,26 @@ impl WriteTx {
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, sqlx::Error> {
         let lease_until = now.plus(lease);
-        // PostgreSQL skips rows another instance is claiming; SQLite's single
-        // writer connection already serialises claims.
+        // PostgreSQL skips rows another instance is claiming, and gathers the
+        // ids once before updating them (as the audit sealer does: written as
+        // `id IN (SELECT …)` the planner may run the sub-select once per row).
+        // SQLite's single writer connection already serialises claims.
         macro_rules! claim {
-            ($lock:literal) => {
+            ($ids:literal) => {
                 concat!(
-                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2
-                     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
-                                  ORDER BY next_attempt_at LIMIT $3 ",
-                    $lock,
-                    ")
-                     RETURNING ",
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE ",
+                    $ids,
+                    " RETURNING ",
                     columns!()
                 )
             };
         }
-        super::on_backend_sql!(self.conn(), c, sql = (claim!("FOR UPDATE SKIP LOCKED"), claim!("")) =>
-            sqlx::query_as(sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
+        super::on_backend_sql!(self.conn(), c, sql = (
+            claim!("id = ANY(ARRAY(SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                                   ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED))"),
+            claim!("id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1
+                           ORDER BY next_attempt_at LIMIT $3)")
+        ) => sqlx::query_as(sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
     }
 
     /// Records the exchange's confirmation. Returns false when the message was
