@@ -112,7 +112,7 @@ warm "$(urls 1)" realistic
 record "intake realistic, PostgreSQL" "$(load intake --url "$(urls 1)" --mix realistic --run pg)"
 rss "after realistic intake"
 # Memory as history grows: more rounds of the realistic mix.
-for round in $(seq 2 "${MEMORY_ROUNDS:-4}"); do
+for round in $(seq 2 "${MEMORY_ROUNDS:-8}"); do
     load intake --url "$(urls 1)" --mix realistic --run "pg$round" >/dev/null
     rss "after realistic round $round"
 done
