@@ -2,7 +2,8 @@
 //! priorities, playbook ids and audit actions stay as the API spells them,
 //! so an agent can match the console to the API and the logs.
 //!
-//! (Long: every sentence twice, once per language; nothing else lives here.)
+//! (Over 400 lines: every sentence twice, once per language; nothing else
+//! lives here.)
 
 use crate::web::Lang;
 

@@ -148,22 +148,18 @@ async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
     let mut tx = state.db().begin().await?;
     let mut gave_up = 0;
     // Confirmations, the usual outcome, are recorded in one statement.
-    let (confirmed, others): (Vec<Sent>, Vec<Sent>) = sent.into_iter().partition(|s| s.outcome.is_ok());
-    let answers: Vec<(&MessageId, String)> = confirmed
-        .iter()
-        .filter_map(|s| {
-            s.outcome
-                .as_ref()
-                .ok()
-                .map(|answer| (&s.message.id, answer.to_string()))
-        })
-        .collect();
+    let mut answers: Vec<(&MessageId, String)> = Vec::new();
+    let mut failures: Vec<(&Sent, &DeliveryError)> = Vec::new();
+    for attempt in &sent {
+        match &attempt.outcome {
+            Ok(answer) => answers.push((&attempt.message.id, answer.to_string())),
+            Err(error) => failures.push((attempt, error)),
+        }
+    }
     let delivered = tx.settle_delivered(&answers, now).await?;
-    let mut settled: Vec<&Sent> = confirmed.iter().filter(|s| delivered.contains(&s.message.id)).collect();
-    for attempt in &others {
-        let (message, Err(error)) = (&attempt.message, &attempt.outcome) else {
-            continue;
-        };
+    let mut settled: Vec<&Sent> = sent.iter().filter(|s| delivered.contains(&s.message.id)).collect();
+    for (attempt, error) in failures {
+        let message = &attempt.message;
         if message.attempts >= policy.max_attempts as i32 {
             tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
             tx.audit(failure_record(message, error, now));

@@ -1,4 +1,8 @@
 //! Playbook runs, their steps and approvals.
+//!
+//! (Over 400 lines: a run is stored with its steps, so every statement has
+//! its PostgreSQL form over arrays and its SQLite form beside it; splitting
+//! runs from steps would separate what is always written together.)
 
 use sqlx::{PgConnection, SqliteConnection};
 
