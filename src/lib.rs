@@ -32,6 +32,7 @@ pub mod hold_index;
 pub mod holds;
 pub mod http;
 pub mod incidents;
+pub mod l10n;
 pub mod middleware;
 pub mod openapi;
 pub mod outbox;
