@@ -163,6 +163,7 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, binds the listener.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        crate::l10n::load()?;
         let db = Database::connect(&config.database_url, config.database_max_connections)
             .await?
             .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));

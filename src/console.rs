@@ -5,7 +5,8 @@
 //! Every page is a handler that loads what it shows through the functions
 //! the JSON API calls ([`crate::incidents`], [`crate::runs::agent_actions`],
 //! [`crate::unfreeze::review`], [`crate::auth`]), a pure view ([`views`]),
-//! and the words of each language ([`text`]). Every action goes through the
+//! and the words of each language (`locales/<lang>/console.ftl`, read
+//! through [`crate::l10n`]). Every action goes through the
 //! same rules as the API: roles, step-up, four eyes, the audit log.
 //!
 //! Pages work without JavaScript. The one script, `console.js` (served by
@@ -14,13 +15,14 @@
 //! Holdfast's own origin only, and no inline script or style.
 //!
 //! To add a page: a handler in its own file here, a view in `views/`, its
-//! words in `text`, and a route below.
+//! words in `locales/*/console.ftl`, and a route below.
 
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::http::Routes;
+use crate::l10n::Text;
 use crate::state::AppState;
 use crate::web::Lang;
 
@@ -31,7 +33,6 @@ pub mod overview;
 pub mod queue;
 pub mod reviews;
 pub mod signin;
-pub mod text;
 pub mod views;
 
 pub fn routes(state: AppState) -> Routes {
@@ -137,19 +138,19 @@ impl Done {
     }
 
     pub fn message(self, lang: Lang) -> &'static str {
-        let t = text::of(lang);
+        let t = Text::of(lang);
         match self {
-            Done::Claimed => t.done_claimed,
-            Done::NothingWaiting => t.done_nothing_waiting,
-            Done::Acknowledged => t.done_acknowledged,
-            Done::Resolved => t.done_resolved,
-            Done::Dismissed => t.done_dismissed,
-            Done::RunStarted => t.done_run_started,
-            Done::Approved => t.done_approved,
-            Done::Resumed => t.done_resumed,
-            Done::UnfreezeStarted => t.done_unfreeze_started,
-            Done::Rejected => t.done_rejected,
-            Done::CampaignContained => t.done_campaign_contained,
+            Done::Claimed => t.get("done-claimed"),
+            Done::NothingWaiting => t.get("done-nothing-waiting"),
+            Done::Acknowledged => t.get("done-acknowledged"),
+            Done::Resolved => t.get("done-resolved"),
+            Done::Dismissed => t.get("done-dismissed"),
+            Done::RunStarted => t.get("done-run-started"),
+            Done::Approved => t.get("done-approved"),
+            Done::Resumed => t.get("done-resumed"),
+            Done::UnfreezeStarted => t.get("done-unfreeze-started"),
+            Done::Rejected => t.get("done-rejected"),
+            Done::CampaignContained => t.get("done-campaign-contained"),
         }
     }
 }

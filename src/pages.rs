@@ -1,7 +1,8 @@
 //! The problem pages. Every problem Holdfast answers with has a `type` of `/problems/<kind>`;
 //! that address is a short page saying what happened and what to do, in
 //! English and Korean (`?lang=ko`, or the browser's `Accept-Language`). The
-//! text lives with the kinds, in [`crate::error::ProblemKind::text`].
+//! text lives in `locales/<lang>/problems.ftl`, one message per kind
+//! ([`crate::error::ProblemKind::text`]).
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use maud::html;
 
 use crate::error::{ApiError, ProblemKind};
 use crate::http::Routes;
+use crate::l10n::Text;
 use crate::state::AppState;
 use crate::unfreeze::web::views::STYLESHEET;
 use crate::web::{self, CSP_NO_SCRIPT, Lang};
@@ -44,14 +46,11 @@ async fn problem_page(
 /// A problem's page: pure markup from the kind's text.
 fn problem_view(kind: ProblemKind, lang: Lang) -> String {
     let text = kind.text(lang);
-    let to_do = match lang {
-        Lang::En => "What to do",
-        Lang::Ko => "해결 방법",
-    };
+    let t = Text::of(lang);
     let main = html! {
         h1 { (text.title) }
         p { (text.happened) }
-        h2 { (to_do) }
+        h2 { (t.get("problem-what-to-do")) }
         p { (text.to_do) }
         p class="help" { code { (kind.uri()) } }
     };

@@ -28,6 +28,7 @@ use super::views;
 use crate::auth::{self, ClientAddress, Touch};
 use crate::crypto;
 use crate::error::{ApiError, ProblemKind};
+use crate::l10n::Text;
 use crate::state::AppState;
 use crate::web::{self, Lang, constant_time_eq, html_response};
 
@@ -91,8 +92,11 @@ pub async fn submit(
         html_response(status, views::signin::page(lang, submitted, username, Some(&message)))
     };
     if username.is_empty() || field("password").is_empty() || field("otp").trim().is_empty() {
-        let t = super::text::of(lang);
-        return again(StatusCode::UNPROCESSABLE_ENTITY, t.signin_fill_every_field.to_owned());
+        let t = Text::of(lang);
+        return again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.get("signin-fill-every-field").to_owned(),
+        );
     }
     match auth::sign_in(&state, &client, username, field("password"), field("otp")).await {
         Ok(signed_in) => {
@@ -107,15 +111,15 @@ pub async fn submit(
 
 /// Why a sign-in was refused, in words an agent can act on.
 fn refusal(lang: Lang, error: &ApiError) -> String {
-    let t = super::text::of(lang);
+    let t = Text::of(lang);
     match error {
-        ApiError::Locked { retry_after } => format!("{} {}", t.signin_locked, retry_after.div_ceil(60)),
+        ApiError::Locked { retry_after } => t.with("signin-locked", &[("minutes", retry_after.div_ceil(60).into())]),
         ApiError::Unauthorized {
             kind: ProblemKind::OtpReplayed,
             ..
-        } => t.code_replayed.to_owned(),
-        ApiError::Unauthorized { .. } => t.signin_wrong.to_owned(),
-        ApiError::TooManyRequests { .. } => t.too_many.to_owned(),
+        } => t.get("code-replayed").to_owned(),
+        ApiError::Unauthorized { .. } => t.get("signin-wrong").to_owned(),
+        ApiError::TooManyRequests { .. } => t.get("too-many").to_owned(),
         other => views::problem_message(lang, other),
     }
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::text::{self, Texts};
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::incident::{Incident, IncidentStatus};
 use crate::domain::time::Timestamp;
 use crate::error::{ApiError, ProblemKind};
+use crate::l10n::Text;
 use crate::web::Lang;
 
 pub mod campaigns;
@@ -53,7 +53,7 @@ impl Viewer<'_> {
 /// The page around every signed-in view: navigation, who is signed in, the
 /// language switch and sign-out.
 pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>, body: Markup) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let other = lang.other();
     html! {
         (DOCTYPE)
@@ -66,26 +66,28 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                 link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/console.js" defer {}
             }
-            body data-left=(t.js_left) data-overdue=(t.js_overdue) data-units=(t.js_units) {
-                a class="skip" href="#main" { (t.skip_to_content) }
+            body data-left=(t.with("sla-left", &[("time", "{}".into())]))
+                data-overdue=(t.with("sla-overdue", &[("time", "{}".into())]))
+                data-units=(t.get("duration-units")) {
+                a class="skip" href="#main" { (t.get("skip-to-content")) }
                 header class="top" {
-                    p class="brand" { a href="/console/" { "Holdfast" } " " span { (t.console) } }
+                    p class="brand" { a href="/console/" { "Holdfast" } " " span { (t.get("brand-console")) } }
                     @if let Some(viewer) = viewer {
-                        nav aria-label=(t.navigation) {
-                            a href="/console/" aria-current=[(section == Section::Queue).then_some("page")] { (t.nav_queue) }
-                            a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.nav_reviews) }
-                            a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.nav_overview) }
-                            a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.nav_campaigns) }
+                        nav aria-label=(t.get("nav-label")) {
+                            a href="/console/" aria-current=[(section == Section::Queue).then_some("page")] { (t.get("nav-queue")) }
+                            a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.get("nav-reviews")) }
+                            a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.get("nav-overview")) }
+                            a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.get("nav-campaigns")) }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))
                             @if viewer.agent.is_elevated_at(viewer.now) {
-                                " · " span class="elevated" { (t.stepped_up) }
+                                " · " span class="elevated" { (t.get("stepped-up")) }
                             }
                         }
                         form method="post" action="/console/logout" class="inline" {
                             input type="hidden" name="csrf" value=(viewer.csrf);
-                            button type="submit" class="link" { (t.sign_out) }
+                            button type="submit" class="link" { (t.get("sign-out")) }
                         }
                     }
                     a class="language" href={ "?lang=" (other.code()) } lang=(other.code()) { (other.own_name()) }
@@ -96,11 +98,11 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
     }
 }
 
-fn role_name(t: &Texts, agent: &CurrentAgent) -> &'static str {
+fn role_name(t: Text, agent: &CurrentAgent) -> &'static str {
     match agent.role {
-        crate::domain::agent::Role::Analyst => t.role_analyst,
-        crate::domain::agent::Role::Lead => t.role_lead,
-        crate::domain::agent::Role::Admin => t.role_admin,
+        crate::domain::agent::Role::Analyst => t.get("role-analyst"),
+        crate::domain::agent::Role::Lead => t.get("role-lead"),
+        crate::domain::agent::Role::Admin => t.get("role-admin"),
     }
 }
 
@@ -114,7 +116,7 @@ pub fn time(at: Timestamp) -> Markup {
 /// A length of time, in the largest two units: `4m 12s`, `3h 5m`, `2d 4h`.
 /// `console.js` writes the same while it counts down.
 pub fn span(lang: Lang, length: Duration) -> String {
-    let units: Vec<&str> = text::of(lang).js_units.split(',').collect();
+    let units: Vec<&str> = Text::of(lang).get("duration-units").split(',').collect();
     let unit = |n: u64, i: usize| format!("{n}{}", units[i]);
     let s = length.as_secs();
     let (days, hours, minutes, seconds) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60);
@@ -143,19 +145,19 @@ pub fn current_deadline(incident: &Incident) -> Option<(Timestamp, &'static str)
 /// overdue (red, and said in words, not by colour alone). `console.js`
 /// keeps it counting.
 pub fn sla(lang: Lang, incident: &Incident, now: Timestamp) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     match current_deadline(incident) {
         Some((deadline, which)) => {
             let label = if which == "acknowledge" {
-                t.sla_acknowledge
+                t.get("sla-acknowledge")
             } else {
-                t.sla_contain
+                t.get("sla-contain")
             };
             let overdue = deadline <= now;
             let words = if overdue {
-                t.js_overdue.replace("{}", &span(lang, now.since(deadline)))
+                t.with("sla-overdue", &[("time", span(lang, now.since(deadline)).into())])
             } else {
-                t.js_left.replace("{}", &span(lang, deadline.since(now)))
+                t.with("sla-left", &[("time", span(lang, deadline.since(now)).into())])
             };
             html! {
                 span class={ "sla" @if overdue { " overdue" } } {
@@ -164,9 +166,9 @@ pub fn sla(lang: Lang, incident: &Incident, now: Timestamp) -> Markup {
                 }
             }
         }
-        None if incident.sla_breached() => html! { span class="sla missed" { (t.sla_missed) } },
+        None if incident.sla_breached() => html! { span class="sla missed" { (t.get("sla-missed")) } },
         None if incident.status.is_closed() => html! { span class="sla" { "—" } },
-        None => html! { span class="sla met" { (t.sla_met) } },
+        None => html! { span class="sla met" { (t.get("sla-met")) } },
     }
 }
 
@@ -182,18 +184,18 @@ pub fn status(s: IncidentStatus) -> Markup {
 
 /// What to tell an agent about a refused action.
 pub fn problem_message(lang: Lang, error: &ApiError) -> String {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     match error {
         ApiError::Forbidden {
             kind: ProblemKind::MfaRequired,
             ..
-        } => t.step_up_needed.to_owned(),
+        } => t.get("step-up-needed").to_owned(),
         ApiError::Unauthorized {
             kind: ProblemKind::OtpReplayed,
             ..
-        } => t.code_replayed.to_owned(),
-        ApiError::Unauthorized { .. } => t.code_wrong.to_owned(),
-        ApiError::Locked { retry_after } => format!("{} {}", t.signin_locked, retry_after.div_ceil(60)),
+        } => t.get("code-replayed").to_owned(),
+        ApiError::Unauthorized { .. } => t.get("code-wrong").to_owned(),
+        ApiError::Locked { retry_after } => t.with("signin-locked", &[("minutes", retry_after.div_ceil(60).into())]),
         ApiError::Internal(_) | ApiError::Unavailable(_) => error.kind().text(lang).happened.to_owned(),
         ApiError::Invalid(errors) => {
             let fields: Vec<String> = errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
@@ -205,23 +207,23 @@ pub fn problem_message(lang: Lang, error: &ApiError) -> String {
 
 /// A refused form post (a bad CSRF token or a foreign origin): nothing changed.
 pub fn refused(lang: Lang) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     layout(
         lang,
-        t.refused_heading,
+        t.get("refused-heading"),
         Section::None,
         None,
         html! {
-            h1 { (t.refused_heading) }
-            p { (t.refused_body) }
-            p { a href="/console/" { (t.back_to_queue) } }
+            h1 { (t.get("refused-heading")) }
+            p { (t.get("refused-body")) }
+            p { a href="/console/" { (t.get("back-to-queue")) } }
         },
     )
 }
 
 /// A page for a failure that is not about one form.
 pub fn failure(lang: Lang, error: &ApiError) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let kind = error.kind().text(lang);
     layout(
         lang,
@@ -231,7 +233,7 @@ pub fn failure(lang: Lang, error: &ApiError) -> Markup {
         html! {
             h1 { (kind.title) }
             p role="alert" { (problem_message(lang, error)) }
-            p { a href="/console/" { (t.back_to_queue) } }
+            p { a href="/console/" { (t.get("back-to-queue")) } }
         },
     )
 }
@@ -256,12 +258,12 @@ pub fn field_error(message: Option<&str>) -> Markup {
 
 /// The TOTP field of a sensitive form, shown when a step-up is needed.
 pub fn step_up_field(lang: Lang, id: &str, viewer: &Viewer) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         @if viewer.needs_step_up() {
             div class="step-up" {
-                label for=(id) { (t.otp_label) }
-                p id={ (id) "-help" } class="help" { (t.otp_help) }
+                label for=(id) { (t.get("otp-label")) }
+                p id={ (id) "-help" } class="help" { (t.get("otp-help")) }
                 input id=(id) name="otp" type="text" inputmode="numeric" autocomplete="one-time-code"
                     pattern="[0-9]{6}" maxlength="6" required aria-describedby={ (id) "-help" };
             }
@@ -281,5 +283,16 @@ mod tests {
         assert_eq!(span(Lang::En, Duration::from_secs(30 * 3600)), "30h 0m");
         assert_eq!(span(Lang::En, Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d 4h");
         assert_eq!(span(Lang::Ko, Duration::from_secs(4 * 60 + 12)), "4분 12초");
+    }
+
+    #[test]
+    fn the_countdown_templates_keep_their_slot_and_four_units_in_every_language() {
+        for lang in Lang::ALL {
+            let t = Text::of(lang);
+            for id in ["sla-left", "sla-overdue"] {
+                assert!(t.with(id, &[("time", "{}".into())]).contains("{}"), "{id} in {lang:?}");
+            }
+            assert_eq!(t.get("duration-units").split(',').count(), 4, "{lang:?}");
+        }
     }
 }

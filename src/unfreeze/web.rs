@@ -1,7 +1,8 @@
 //! The unfreeze flow as web pages: plain HTML forms that work without
 //! JavaScript, in English and Korean, for a holder who is probably anxious
 //! and on a phone. A second adapter over the same flow functions as the JSON
-//! API ([`super::flow`]); its words live in [`text`], its markup in
+//! API ([`super::flow`]); its words live in `locales/<lang>/holder.ftl`
+//! (read through [`crate::l10n`]), its markup in
 //! [`views`], its CSRF and origin checks in [`guard`].
 
 use std::collections::HashMap;
@@ -18,11 +19,11 @@ use crate::auth::ClientAddress;
 use crate::domain::unfreeze::{Answer, StepError};
 use crate::error::ApiError;
 use crate::http::Routes;
+use crate::l10n::Text;
 use crate::state::AppState;
 use crate::web::{Lang, html_response};
 
 pub mod guard;
-pub mod text;
 pub mod views;
 
 use guard::FlowForm;
@@ -106,15 +107,27 @@ fn show_flow(
 }
 
 fn error_page(lang: Lang, error: HolderError) -> Response {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let (status, heading, body) = match error {
-        HolderError::UnknownLink => (StatusCode::NOT_FOUND, t.invalid_link_heading, t.invalid_link_body),
-        HolderError::Expired => (StatusCode::GONE, t.expired_heading, t.expired_body),
+        HolderError::UnknownLink => (
+            StatusCode::NOT_FOUND,
+            t.get("holder-invalid-link-heading"),
+            t.get("holder-invalid-link-body"),
+        ),
+        HolderError::Expired => (
+            StatusCode::GONE,
+            t.get("holder-expired-heading"),
+            t.get("holder-expired-body"),
+        ),
         HolderError::Other(error) => {
             tracing::error!(error = format!("{error:#}"), "the unfreeze page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, t.title, t.unavailable)
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                t.get("holder-title"),
+                t.get("holder-unavailable"),
+            )
         }
-        _ => (StatusCode::CONFLICT, t.title, t.not_now),
+        _ => (StatusCode::CONFLICT, t.get("holder-title"), t.get("holder-not-now")),
     };
     html_response(status, views::problem(lang, heading, body))
 }
@@ -122,22 +135,22 @@ fn error_page(lang: Lang, error: HolderError) -> Response {
 /// The outcome of a form post: back to the flow page (303), or the page again
 /// with the error announced.
 async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<FlowStatus, HolderError>) -> Response {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let message = match result {
         Ok(_) => return Redirect::to(&format!("/unfreeze/{token}?lang={}", lang.code())).into_response(),
         Err(HolderError::Step(StepError::Wrong { tries_left })) => {
-            format!("{} {} {tries_left}", t.wrong_code, t.tries_left)
+            t.with("holder-wrong-code", &[("tries", tries_left.into())])
         }
-        Err(HolderError::Step(StepError::CodeExpired)) => t.code_expired.to_owned(),
-        Err(HolderError::ExchangeUnavailable) => t.unavailable.to_owned(),
-        Err(HolderError::Answers(_)) => t.answer_every.to_owned(),
+        Err(HolderError::Step(StepError::CodeExpired)) => t.get("holder-code-expired").to_owned(),
+        Err(HolderError::ExchangeUnavailable) => t.get("holder-unavailable").to_owned(),
+        Err(HolderError::Answers(_)) => t.get("holder-answer-every").to_owned(),
         Err(HolderError::Step(StepError::Locked)) => {
             return Redirect::to(&format!("/unfreeze/{token}?lang={}", lang.code())).into_response();
         }
         Err(other @ (HolderError::UnknownLink | HolderError::Expired | HolderError::Other(_))) => {
             return error_page(lang, other);
         }
-        Err(HolderError::Step(_)) => t.not_now.to_owned(),
+        Err(HolderError::Step(_)) => t.get("holder-not-now").to_owned(),
     };
     match status::status(state, token).await {
         Ok(status) => show_flow(

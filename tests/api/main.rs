@@ -34,5 +34,6 @@ mod roles;
 mod runs;
 mod sla;
 mod trace_context;
+mod translations;
 mod unfreeze;
 mod web;

@@ -5,51 +5,51 @@ use maud::{Markup, html};
 
 use super::{Section, Viewer, field_error, layout, notice, priority, status, step_up_field, time};
 use crate::campaigns::CampaignView;
-use crate::console::text::{self, Texts};
 use crate::domain::campaign::SignalKind;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::playbook::Playbook;
+use crate::l10n::Text;
 use crate::web::Lang;
 
 /// The signal kind in words.
-pub fn kind_name(t: &Texts, kind: SignalKind) -> &'static str {
+pub fn kind_name(t: Text, kind: SignalKind) -> &'static str {
     match kind {
-        SignalKind::Ip => t.signal_ip,
-        SignalKind::Device => t.signal_device,
-        SignalKind::Destination => t.signal_destination,
+        SignalKind::Ip => t.get("signal-ip"),
+        SignalKind::Device => t.get("signal-device"),
+        SignalKind::Destination => t.get("signal-destination"),
     }
 }
 
 /// The badge linking an incident to its campaign (queue rows, incident page).
 pub fn badge(lang: Lang, campaign_id: &str) -> Markup {
-    let t = text::of(lang);
-    html! { a class="badge campaign" href={ "/console/campaigns/" (campaign_id) } { (t.campaign_badge) } }
+    let t = Text::of(lang);
+    html! { a class="badge campaign" href={ "/console/campaigns/" (campaign_id) } { (t.get("campaign-badge")) } }
 }
 
-fn value(t: &Texts, view: &CampaignView) -> Markup {
+fn value(t: Text, view: &CampaignView) -> Markup {
     html! {
         code { (view.shown_value()) }
-        @if view.campaign.value.is_none() { " " span class="muted" { (t.campaign_masked) } }
+        @if view.campaign.value.is_none() { " " span class="muted" { (t.get("campaign-masked")) } }
     }
 }
 
 pub fn list(lang: Lang, viewer: &Viewer, campaigns: &[CampaignView]) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let body = html! {
-        h1 { (t.campaigns_heading) }
-        p { (t.campaigns_intro) }
+        h1 { (t.get("campaigns-heading")) }
+        p { (t.get("campaigns-intro")) }
         @if campaigns.is_empty() {
-            p class="muted" { (t.campaigns_empty) }
+            p class="muted" { (t.get("campaigns-empty")) }
         } @else {
             table class="campaigns" {
                 thead {
                     tr {
-                        th scope="col" { (t.col_signal) }
-                        th scope="col" { (t.col_value) }
-                        th scope="col" { (t.col_accounts) }
-                        th scope="col" { (t.col_incidents) }
-                        th scope="col" { (t.col_first_seen) }
-                        th scope="col" { (t.col_last_seen) }
+                        th scope="col" { (t.get("col-signal")) }
+                        th scope="col" { (t.get("col-value")) }
+                        th scope="col" { (t.get("col-accounts")) }
+                        th scope="col" { (t.get("col-incidents")) }
+                        th scope="col" { (t.get("col-first-seen")) }
+                        th scope="col" { (t.get("col-last-seen")) }
                     }
                 }
                 tbody {
@@ -77,7 +77,7 @@ pub fn list(lang: Lang, viewer: &Viewer, campaigns: &[CampaignView]) -> Markup {
             }
         }
     };
-    layout(lang, t.campaigns_heading, Section::Campaigns, Some(viewer), body)
+    layout(lang, t.get("campaigns-heading"), Section::Campaigns, Some(viewer), body)
 }
 
 pub fn page(
@@ -88,7 +88,7 @@ pub fn page(
     done: Option<&str>,
     refusal: Option<&str>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let c = &view.campaign;
     let open = view
         .incidents
@@ -97,22 +97,22 @@ pub fn page(
         .count();
     let may_contain = playbooks.iter().any(|p| viewer.can(p.kind.permission()));
     let body = html! {
-        h1 { (t.campaign_heading) ": " (kind_name(t, c.kind)) " " (value(t, view)) }
+        h1 { (t.get("campaign-heading")) ": " (kind_name(t, c.kind)) " " (value(t, view)) }
         (notice(done, false))
         @if let Some(message) = refusal { (notice(Some(message), true)) }
         dl class="facts" {
-            dt { (t.col_accounts) } dd { (c.accounts) }
-            dt { (t.col_first_seen) } dd { (time(c.first_seen)) }
-            dt { (t.col_last_seen) } dd { (time(c.last_seen)) }
+            dt { (t.get("col-accounts")) } dd { (c.accounts) }
+            dt { (t.get("col-first-seen")) } dd { (time(c.first_seen)) }
+            dt { (t.get("col-last-seen")) } dd { (time(c.last_seen)) }
         }
-        h2 { (t.col_incidents) }
+        h2 { (t.get("col-incidents")) }
         table class="campaign-incidents" {
             thead {
                 tr {
-                    th scope="col" { (t.col_priority) }
-                    th scope="col" { (t.col_account) }
-                    th scope="col" { (t.col_status) }
-                    th scope="col" { (t.campaign_joined) }
+                    th scope="col" { (t.get("col-priority")) }
+                    th scope="col" { (t.get("col-account")) }
+                    th scope="col" { (t.get("col-status")) }
+                    th scope="col" { (t.get("campaign-joined")) }
                 }
             }
             tbody {
@@ -127,21 +127,21 @@ pub fn page(
             }
         }
         @if may_contain {
-            h2 { (t.contain_all) }
+            h2 { (t.get("contain-all")) }
             form method="post" action={ "/console/campaigns/" (c.id) "/contain" } class="action" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                p class="help" { (t.contain_all_help) " (" (open) ")" }
-                label for="campaign-playbook" { (t.playbook_label) }
+                p class="help" { (t.with("contain-all-help", &[("open", open.into())])) }
+                label for="campaign-playbook" { (t.get("playbook-label")) }
                 select id="campaign-playbook" name="playbook_id" required {
                     @for playbook in playbooks {
                         option value=(playbook.id) { (playbook.id) " — " (playbook.title) }
                     }
                 }
                 (step_up_field(lang, "otp-campaign", viewer))
-                button type="submit" { (t.contain_all) }
+                button type="submit" { (t.get("contain-all")) }
                 (field_error(refusal))
             }
         }
     };
-    layout(lang, t.campaign_heading, Section::Campaigns, Some(viewer), body)
+    layout(lang, t.get("campaign-heading"), Section::Campaigns, Some(viewer), body)
 }

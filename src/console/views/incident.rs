@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::{Section, Viewer, field_error, layout, notice, priority, sla, status, step_up_field, time};
 use crate::console::incident::{Action, Refusal};
-use crate::console::text::{self, Texts};
 use crate::domain::incident::{Incident, Resolution};
 use crate::domain::playbook::{Action as StepAction, Playbook};
 use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
 use crate::domain::unfreeze::Flow;
 use crate::incidents::{Decision, Dossier};
+use crate::l10n::Text;
 use crate::playbooks::LoadedPlaybook;
 use crate::runs::agent_actions;
 use crate::web::Lang;
@@ -30,12 +30,12 @@ pub fn page(
     done: Option<&str>,
     refusal: Option<&Refusal>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let incident = &dossier.incident;
     let error_at = |action: &Action| refusal.filter(|r| &r.action == action).map(|r| r.message.as_str());
     let title = format!("{} · {}", incident.priority, incident.account_id);
     let body = html! {
-        p class="crumbs" { a href="/console/" { "← " (t.nav_queue) } }
+        p class="crumbs" { a href="/console/" { "← " (t.get("nav-queue")) } }
         h1 { (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status)) }
         @for campaign in &dossier.campaigns { p class="campaign" { (super::campaigns::badge(lang, campaign.as_str())) } }
         (summary(lang, viewer, incident))
@@ -44,19 +44,19 @@ pub fn page(
         div class="columns" {
             div class="story" {
                 section aria-labelledby="alerts-heading" {
-                    h2 id="alerts-heading" { (t.alerts_heading) }
+                    h2 id="alerts-heading" { (t.get("alerts-heading")) }
                     ol class="alerts" {
                         @for row in &dossier.alerts {
                             li {
                                 p class="what" { (row.alert.summary()) }
                                 (signals(&row.alert))
-                                p class="help" { code { (row.alert.alert_id.as_str()) } " · " (t.received) " " (time(row.received_at)) }
+                                p class="help" { code { (row.alert.alert_id.as_str()) } " · " (t.get("received")) " " (time(row.received_at)) }
                             }
                         }
                     }
                 }
                 section aria-labelledby="reasons-heading" {
-                    h2 id="reasons-heading" { (t.reasons_heading) }
+                    h2 id="reasons-heading" { (t.get("reasons-heading")) }
                     ul class="reasons" {
                         @for reason in &incident.priority_reasons {
                             li { (reason.description) " " span class="muted" { "(" (reason.rule) ", +" (reason.points) ")" } }
@@ -65,15 +65,15 @@ pub fn page(
                 }
                 (holds(lang, viewer, dossier))
                 section aria-labelledby="runs-heading" {
-                    h2 id="runs-heading" { (t.runs_heading) }
-                    @if dossier.runs.is_empty() { p class="muted" { (t.no_runs) } }
+                    h2 id="runs-heading" { (t.get("runs-heading")) }
+                    @if dossier.runs.is_empty() { p class="muted" { (t.get("no-runs")) } }
                     @for run in &dossier.runs { (run_view(lang, viewer, incident, run, &error_at)) }
                 }
                 @if !dossier.flows.is_empty() { (flows(lang, dossier)) }
                 (timeline(lang, dossier))
             }
             aside class="actions" aria-labelledby="actions-heading" {
-                h2 id="actions-heading" { (t.actions_heading) }
+                h2 id="actions-heading" { (t.get("actions-heading")) }
                 (decisions(lang, viewer, incident, &error_at))
                 (playbook_forms(lang, viewer, dossier, playbooks, &error_at))
             }
@@ -83,16 +83,16 @@ pub fn page(
 }
 
 fn summary(lang: Lang, viewer: &Viewer, incident: &Incident) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         dl class="facts" {
-            dt { (t.col_sla) } dd { (sla(lang, incident, viewer.now)) }
-            dt { (t.acknowledge_by) } dd { (time(incident.deadlines.acknowledge_by)) }
-            dt { (t.contain_by) } dd { (time(incident.deadlines.contain_by)) }
-            dt { (t.col_claimed) } dd { @match &incident.assignee { Some(who) => (who), None => (t.nobody) } }
-            dt { (t.opened) } dd { (time(incident.opened_at)) }
+            dt { (t.get("col-sla")) } dd { (sla(lang, incident, viewer.now)) }
+            dt { (t.get("acknowledge-by")) } dd { (time(incident.deadlines.acknowledge_by)) }
+            dt { (t.get("contain-by")) } dd { (time(incident.deadlines.contain_by)) }
+            dt { (t.get("col-claimed")) } dd { @match &incident.assignee { Some(who) => (who), None => (t.get("nobody")) } }
+            dt { (t.get("opened")) } dd { (time(incident.opened_at)) }
             @if let Some(resolution) = incident.resolution {
-                dt { (t.resolution_label) } dd { (resolution.as_str()) @if let Some(note) = &incident.resolution_note { " — " (note) } }
+                dt { (t.get("resolution-label")) } dd { (resolution.as_str()) @if let Some(note) = &incident.resolution_note { " — " (note) } }
             }
         }
     }
@@ -127,32 +127,32 @@ fn signals(alert: &crate::domain::alert::Alert) -> Markup {
 }
 
 fn holds(lang: Lang, viewer: &Viewer, dossier: &Dossier) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         section aria-labelledby="holds-heading" {
-            h2 id="holds-heading" { (t.holds_heading) }
-            @if dossier.holds.is_empty() { p class="muted" { (t.no_holds) } } @else {
+            h2 id="holds-heading" { (t.get("holds-heading")) }
+            @if dossier.holds.is_empty() { p class="muted" { (t.get("no-holds")) } } @else {
                 table {
                     thead { tr {
-                        th scope="col" { (t.hold_scope) } th scope="col" { (t.hold_kind) } th scope="col" { (t.hold_reason) }
-                        th scope="col" { (t.hold_placed) } th scope="col" { (t.hold_state) }
+                        th scope="col" { (t.get("hold-scope")) } th scope="col" { (t.get("hold-kind")) } th scope="col" { (t.get("hold-reason")) }
+                        th scope="col" { (t.get("hold-placed")) } th scope="col" { (t.get("hold-state")) }
                     } }
                     tbody {
                         @for hold in &dossier.holds {
                             tr {
                                 td { (hold.scope.as_str()) }
-                                td { @if hold.is_freeze() { (t.freeze) } @else { (t.cool_off) } }
+                                td { @if hold.is_freeze() { (t.get("freeze")) } @else { (t.get("cool-off")) } }
                                 td { (hold.reason) }
                                 td { (time(hold.placed_at)) br; span class="muted" { (hold.placed_by) } }
                                 td {
                                     @if let Some(lifted) = hold.lifted_at {
-                                        (t.lifted) " " (time(lifted))
+                                        (t.get("lifted")) " " (time(lifted))
                                         @if let Some(by) = &hold.lifted_by { br; span class="muted" { (by) } }
                                     } @else if hold.in_force(viewer.now) {
-                                        strong { (t.in_force) }
-                                        @if let Some(until) = hold.expires_at { br; (t.until) " " (time(until)) }
+                                        strong { (t.get("in-force")) }
+                                        @if let Some(until) = hold.expires_at { br; (t.get("until")) " " (time(until)) }
                                     } @else {
-                                        (t.expired) @if let Some(at) = hold.expires_at { " " (time(at)) }
+                                        (t.get("expired")) @if let Some(at) = hold.expires_at { " " (time(at)) }
                                     }
                                 }
                             }
@@ -164,11 +164,11 @@ fn holds(lang: Lang, viewer: &Viewer, dossier: &Dossier) -> Markup {
     }
 }
 
-fn gate_text(t: &Texts, gate: Gate) -> &'static str {
+fn gate_text(t: Text, gate: Gate) -> &'static str {
     match gate {
-        Gate::Mfa => t.waiting_mfa,
-        Gate::Identity => t.waiting_identity,
-        Gate::Approval => t.waiting_approval,
+        Gate::Mfa => t.get("waiting-mfa"),
+        Gate::Identity => t.get("waiting-identity"),
+        Gate::Approval => t.get("waiting-approval"),
     }
 }
 
@@ -179,7 +179,7 @@ fn run_view<'a>(
     run: &Run,
     error_at: &impl Fn(&Action) -> Option<&'a str>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let waiting_for_mfa =
         run.status == RunStatus::Waiting && run.steps.iter().any(|s| s.waiting_for == Some(Gate::Mfa));
     let needed = run.approvals_needed(incident.priority);
@@ -187,8 +187,8 @@ fn run_view<'a>(
         article class="run" id={ "run-" (run.id) } {
             h3 { (run.playbook.id) " v" (run.playbook.version) " " span class={ "run-status " (run.status.as_str()) } { (run.status.as_str()) } }
             p class="help" {
-                (t.started_by) " " (run.started_by_name) " · " (time(run.created_at))
-                " · " (t.digest) " " code { (&run.playbook.digest[..12.min(run.playbook.digest.len())]) }
+                (t.get("started-by")) " " (run.started_by_name) " · " (time(run.created_at))
+                " · " (t.get("digest")) " " code { (&run.playbook.digest[..12.min(run.playbook.digest.len())]) }
             }
             @if let Some(failure) = &run.failure { p class="notice error" { (failure) } }
             ol class="steps" {
@@ -203,13 +203,13 @@ fn run_view<'a>(
             }
             @if run.needs_approvals() {
                 p {
-                    (t.approvals) ": "
-                    @if run.approvals.is_empty() { span class="muted" { (t.none_yet) } }
+                    (t.get("approvals")) ": "
+                    @if run.approvals.is_empty() { span class="muted" { (t.get("none-yet")) } }
                     @for (i, approval) in run.approvals.iter().enumerate() {
                         @if i > 0 { ", " }
                         (approval.username) " (" (time(approval.approved_at)) ")"
                     }
-                    @if needed > 0 { " · " (t.approvals_needed) " " (needed) }
+                    @if needed > 0 { " · " (t.with("approvals-needed", &[("count", needed.into())])) }
                 }
             }
             @if agent_actions::may_approve(viewer.agent, run) {
@@ -218,7 +218,7 @@ fn run_view<'a>(
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     (step_up_field(lang, &format!("otp-approve-{}", run.id), viewer))
                     (field_error(error_at(&action)))
-                    button type="submit" { (t.approve_run) }
+                    button type="submit" { (t.get("approve-run")) }
                 }
             }
             @if waiting_for_mfa && viewer.can(run.playbook.kind.permission()) {
@@ -227,34 +227,34 @@ fn run_view<'a>(
                     input type="hidden" name="csrf" value=(viewer.csrf);
                     (step_up_field(lang, &format!("otp-resume-{}", run.id), viewer))
                     (field_error(error_at(&action)))
-                    button type="submit" { (t.resume_run) }
+                    button type="submit" { (t.get("resume-run")) }
                 }
             }
         }
     }
 }
 
-fn step_status(t: &Texts, status: StepStatus) -> &'static str {
+fn step_status(t: Text, status: StepStatus) -> &'static str {
     match status {
-        StepStatus::Pending => t.step_pending,
-        StepStatus::Running => t.step_running,
-        StepStatus::Waiting => t.step_waiting,
-        StepStatus::Succeeded => t.step_succeeded,
-        StepStatus::Failed => t.step_failed,
-        StepStatus::Skipped => t.step_skipped,
+        StepStatus::Pending => t.get("step-pending"),
+        StepStatus::Running => t.get("step-running"),
+        StepStatus::Waiting => t.get("step-waiting"),
+        StepStatus::Succeeded => t.get("step-succeeded"),
+        StepStatus::Failed => t.get("step-failed"),
+        StepStatus::Skipped => t.get("step-skipped"),
     }
 }
 
 fn flows(lang: Lang, dossier: &Dossier) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         section aria-labelledby="flows-heading" {
-            h2 id="flows-heading" { (t.flows_heading) }
+            h2 id="flows-heading" { (t.get("flows-heading")) }
             @for flow in &dossier.flows {
                 div class="flow" {
-                    p { strong { (flow.state.as_str()) } " · " (t.requested) " " (time(flow.created_at)) }
+                    p { strong { (flow.state.as_str()) } " · " (t.get("flow-requested")) " " (time(flow.created_at)) }
                     (answers(lang, dossier, flow))
-                    @if let Some(reason) = &flow.decision_reason { p { (t.reason) ": " (reason) } }
+                    @if let Some(reason) = &flow.decision_reason { p { (t.get("flow-reason")) ": " (reason) } }
                 }
             }
         }
@@ -263,7 +263,7 @@ fn flows(lang: Lang, dossier: &Dossier) -> Markup {
 
 /// The holder's answer about each flagged activity, in plain language.
 pub fn answers(lang: Lang, dossier: &Dossier, flow: &Flow) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         @if let Some(answers) = &flow.answers {
             ul class="answers" {
@@ -271,7 +271,7 @@ pub fn answers(lang: Lang, dossier: &Dossier, flow: &Flow) -> Markup {
                     @let what = dossier.alerts.iter().find(|row| row.alert.alert_id.as_str() == answer.alert_id)
                         .map(|row| row.alert.summary()).unwrap_or_else(|| answer.alert_id.clone());
                     li class=(if answer.mine { "mine" } else { "not-mine" }) {
-                        (what) " — " strong { @if answer.mine { (t.answer_mine) } @else { (t.answer_not_mine) } }
+                        (what) " — " strong { @if answer.mine { (t.get("answer-mine")) } @else { (t.get("answer-not-mine")) } }
                     }
                 }
             }
@@ -279,17 +279,24 @@ pub fn answers(lang: Lang, dossier: &Dossier, flow: &Flow) -> Markup {
     }
 }
 
+/// An audit action in words (`event-<action>`, its dots and underscores as
+/// dashes), or as the log spells it when it has none.
+fn event(t: Text, action: &str) -> &str {
+    t.find(&format!("event-{}", action.replace(['.', '_'], "-")))
+        .unwrap_or(action)
+}
+
 fn timeline(lang: Lang, dossier: &Dossier) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         section aria-labelledby="timeline-heading" {
-            h2 id="timeline-heading" { (t.timeline_heading) }
+            h2 id="timeline-heading" { (t.get("timeline-heading")) }
             ol class="timeline" {
                 @for entry in &dossier.timeline {
                     li {
                         (time(entry.at)) " "
                         strong { (entry.actor) } " "
-                        span class="event" { (t.event(&entry.action)) }
+                        span class="event" { (event(t, &entry.action)) }
                         (detail(&entry.detail_value()))
                     }
                 }
@@ -332,7 +339,7 @@ fn decisions<'a>(
     incident: &Incident,
     error_at: &impl Fn(&Action) -> Option<&'a str>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let offer = |decision: &Decision| decision.allowed_for(viewer.agent) && decision.allowed_on(incident);
     let base = format!("/console/incidents/{}", incident.id);
     html! {
@@ -340,33 +347,33 @@ fn decisions<'a>(
             form method="post" action={ (base) "/acknowledge" } class="action" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 (field_error(error_at(&Action::Acknowledge)))
-                button type="submit" id="acknowledge" { (t.acknowledge) }
+                button type="submit" id="acknowledge" { (t.get("acknowledge")) }
             }
         }
         @if offer(&Decision::Resolve { resolution: Resolution::FalsePositive, note: None }) {
             form method="post" action={ (base) "/resolve" } class="action" {
-                h3 { (t.resolve_heading) }
+                h3 { (t.get("resolve-heading")) }
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                label for="resolution" { (t.resolution_label) }
+                label for="resolution" { (t.get("resolution-label")) }
                 select id="resolution" name="resolution" required {
-                    option value="confirmed_takeover" { (t.confirmed_takeover) }
-                    option value="false_positive" { (t.false_positive) }
-                    option value="user_error" { (t.user_error) }
+                    option value="confirmed_takeover" { (t.get("confirmed-takeover")) }
+                    option value="false_positive" { (t.get("false-positive")) }
+                    option value="user_error" { (t.get("user-error")) }
                 }
-                label for="resolve-note" { (t.note_label) }
+                label for="resolve-note" { (t.get("note-label")) }
                 textarea id="resolve-note" name="note" rows="3" maxlength="4000" {}
                 (field_error(error_at(&Action::Resolve)))
-                button type="submit" { (t.resolve) }
+                button type="submit" { (t.get("resolve")) }
             }
         }
         @if offer(&Decision::Dismiss { note: None }) {
             form method="post" action={ (base) "/dismiss" } class="action" {
-                h3 { (t.dismiss_heading) }
+                h3 { (t.get("dismiss-heading")) }
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                label for="dismiss-note" { (t.note_label) }
+                label for="dismiss-note" { (t.get("note-label")) }
                 textarea id="dismiss-note" name="note" rows="2" maxlength="4000" {}
                 (field_error(error_at(&Action::Dismiss)))
-                button type="submit" class="secondary" { (t.dismiss) }
+                button type="submit" class="secondary" { (t.get("dismiss")) }
             }
         }
     }
@@ -379,7 +386,7 @@ fn playbook_forms<'a>(
     playbooks: &[(&LoadedPlaybook, &Arc<Playbook>)],
     error_at: &impl Fn(&Action) -> Option<&'a str>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let incident = &dossier.incident;
     let runnable: Vec<_> = playbooks
         .iter()
@@ -387,7 +394,7 @@ fn playbook_forms<'a>(
         .collect();
     html! {
         @if !incident.status.is_closed() && !runnable.is_empty() {
-            h3 { (t.run_playbook_heading) }
+            h3 { (t.get("run-playbook-heading")) }
             @for (loaded, playbook) in runnable {
                 @let in_progress = dossier.runs.iter().any(|r| r.playbook.id == playbook.id && !r.status.is_finished());
                 @let action = Action::Run(playbook.id.clone());
@@ -395,33 +402,45 @@ fn playbook_forms<'a>(
                     h4 id={ "pb-" (playbook.id) } { (playbook.title) }
                     p class="help" {
                         code { (playbook.id) } " v" (playbook.version) " · " (playbook.kind.as_str())
-                        " · " (t.digest) " " code { (&loaded.digest[..12]) }
+                        " · " (t.get("digest")) " " code { (&loaded.digest[..12]) }
                     }
                     ol class="plan" {
                         @for step in &playbook.steps {
                             li {
                                 (step.name) " " code { (step.action.name()) }
-                                @if step.mfa { " · " (t.step_needs_mfa) }
+                                @if step.mfa { " · " (t.get("step-needs-mfa")) }
                                 @if let StepAction::RequireApproval { .. } = step.action {
                                     @let needed = playbook.approvals_needed(incident.priority);
-                                    @if needed > 0 { " · " (t.approvals_needed) " " (needed) } @else { " · " (t.no_approval_needed) }
+                                    @if needed > 0 { " · " (t.with("approvals-needed", &[("count", needed.into())])) } @else { " · " (t.get("no-approval-needed")) }
                                 }
                             }
                         }
                     }
                     @if in_progress {
-                        p class="muted" { (t.run_in_progress) }
+                        p class="muted" { (t.get("run-in-progress")) }
                     } @else {
                         form method="post" action={ "/console/incidents/" (incident.id) "/runs" } class="action" {
                             input type="hidden" name="csrf" value=(viewer.csrf);
                             input type="hidden" name="playbook_id" value=(playbook.id);
                             (step_up_field(lang, &format!("otp-{}", playbook.id), viewer))
                             (field_error(error_at(&action)))
-                            button type="submit" id={ "run-" (playbook.id) } { (t.run) " " (playbook.title) }
+                            button type="submit" id={ "run-" (playbook.id) } { (t.with("run-playbook", &[("title", playbook.title.as_str().into())])) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_audit_action_is_said_in_words_or_as_the_log_spells_it() {
+        assert_eq!(event(Text::of(Lang::Ko), "incident.acknowledged"), "확인");
+        assert_eq!(event(Text::of(Lang::En), "incident.priority_raised"), "priority raised");
+        assert_eq!(event(Text::of(Lang::En), "something.new"), "something.new");
     }
 }

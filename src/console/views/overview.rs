@@ -6,7 +6,7 @@ use std::time::Duration;
 use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, priority, span, status, time};
-use crate::console::text;
+use crate::l10n::Text;
 use crate::overview::{Overview, Percentiles};
 use crate::web::Lang;
 
@@ -29,22 +29,22 @@ fn row(lang: Lang, label: &str, figures: &Percentiles) -> Markup {
 }
 
 pub fn page(lang: Lang, viewer: &Viewer, overview: &Overview) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let statuses: Vec<_> = overview
         .open_incidents
         .first()
         .map(|first| first.by_status.iter().map(|s| s.status).collect())
         .unwrap_or_default();
     let body = html! {
-        h1 { (t.overview_heading) }
-        p class="help" { (t.overview_as_of) " " (time(overview.at)) }
+        h1 { (t.get("overview-heading")) }
+        p class="help" { (t.get("overview-as-of")) " " (time(overview.at)) }
         section aria-labelledby="open-heading" {
-            h2 id="open-heading" { (t.overview_open) }
+            h2 id="open-heading" { (t.get("overview-open")) }
             table class="overview" {
                 thead { tr {
-                    th scope="col" { (t.overview_priority) }
+                    th scope="col" { (t.get("overview-priority")) }
                     @for s in &statuses { th scope="col" { (status(*s)) } }
-                    th scope="col" { (t.overview_total) }
+                    th scope="col" { (t.get("overview-total")) }
                 } }
                 tbody {
                     @for entry in &overview.open_incidents {
@@ -58,37 +58,37 @@ pub fn page(lang: Lang, viewer: &Viewer, overview: &Overview) -> Markup {
             }
         }
         section aria-labelledby="breaches-heading" {
-            h2 id="breaches-heading" { (t.overview_breaches_today) }
+            h2 id="breaches-heading" { (t.get("overview-breaches-today")) }
             dl class="figures" {
-                dt { (t.overview_acknowledge_missed) } dd id="breaches-acknowledge" { (overview.sla_breaches_today.acknowledge) }
-                dt { (t.overview_contain_missed) } dd id="breaches-contain" { (overview.sla_breaches_today.contain) }
+                dt { (t.get("overview-acknowledge-missed")) } dd id="breaches-acknowledge" { (overview.sla_breaches_today.acknowledge) }
+                dt { (t.get("overview-contain-missed")) } dd id="breaches-contain" { (overview.sla_breaches_today.contain) }
             }
         }
         section aria-labelledby="times-heading" {
-            h2 id="times-heading" { (t.overview_response_times) }
+            h2 id="times-heading" { (t.get("overview-response-times")) }
             table class="overview" {
                 thead { tr {
                     th scope="col" { "" }
-                    th scope="col" { (t.overview_count) }
-                    th scope="col" { (t.overview_median) }
-                    th scope="col" { (t.overview_p90) }
+                    th scope="col" { (t.get("overview-count")) }
+                    th scope="col" { (t.get("overview-median")) }
+                    th scope="col" { (t.get("overview-p90")) }
                 } }
                 tbody {
-                    (row(lang, &format!("{} · {}", t.overview_acknowledge, t.overview_24h), &overview.time_to_acknowledge.last_24h))
-                    (row(lang, &format!("{} · {}", t.overview_acknowledge, t.overview_7d), &overview.time_to_acknowledge.last_7d))
-                    (row(lang, &format!("{} · {}", t.overview_contain, t.overview_24h), &overview.time_to_contain.last_24h))
-                    (row(lang, &format!("{} · {}", t.overview_contain, t.overview_7d), &overview.time_to_contain.last_7d))
+                    (row(lang, t.get("overview-acknowledge-24h"), &overview.time_to_acknowledge.last_24h))
+                    (row(lang, t.get("overview-acknowledge-7d"), &overview.time_to_acknowledge.last_7d))
+                    (row(lang, t.get("overview-contain-24h"), &overview.time_to_contain.last_24h))
+                    (row(lang, t.get("overview-contain-7d"), &overview.time_to_contain.last_7d))
                 }
             }
         }
         section aria-labelledby="reviews-heading" {
-            h2 id="reviews-heading" { (t.nav_reviews) }
+            h2 id="reviews-heading" { (t.get("nav-reviews")) }
             dl class="figures" {
-                dt { (t.overview_waiting) } dd id="reviews-waiting" { (overview.reviews.waiting) }
-                dt { (t.overview_estimated_wait) }
+                dt { (t.get("overview-waiting")) } dd id="reviews-waiting" { (overview.reviews.waiting) }
+                dt { (t.get("overview-estimated-wait")) }
                 dd id="reviews-wait" { (span(lang, Duration::from_secs(overview.reviews.estimated_wait_seconds))) }
             }
         }
     };
-    layout(lang, t.overview_heading, Section::Overview, Some(viewer), body)
+    layout(lang, t.get("overview-heading"), Section::Overview, Some(viewer), body)
 }

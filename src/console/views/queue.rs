@@ -4,10 +4,10 @@ use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, notice, priority, sla, status};
 use crate::console::queue::{COUNT_CAP, Choice, ClaimedChoice, QueuePage};
-use crate::console::text;
 use crate::domain::agent::Permission;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
+use crate::l10n::Text;
 use crate::web::Lang;
 
 pub fn page(
@@ -18,83 +18,83 @@ pub fn page(
     done: Option<&str>,
     error: Option<&str>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let filters = choice.filters_query();
     let first_page = choice.cursor.is_none();
     let body = html! {
         div class="queue-head" {
-            h1 { (t.queue_heading) }
+            h1 { (t.get("queue-heading")) }
             div id="queue-counts" { (counts(lang, &page.counts)) }
             @if viewer.can(Permission::ClaimIncidents) {
                 form method="post" action="/console/next" class="take-next" {
                     input type="hidden" name="csrf" value=(viewer.csrf);
-                    button type="submit" id="take-next" aria-keyshortcuts="n" { (t.take_next) }
+                    button type="submit" id="take-next" aria-keyshortcuts="n" { (t.get("take-next")) }
                 }
             }
         }
         (notice(done, false))
         (notice(error, true))
-        form method="get" action="/console/" class="filters" aria-label=(t.filters) {
+        form method="get" action="/console/" class="filters" aria-label=(t.get("filters")) {
             div {
-                label for="status" { (t.filter_status) }
+                label for="status" { (t.get("filter-status")) }
                 select id="status" name="status" {
-                    option value="" { (t.any) }
+                    option value="" { (t.get("filter-any")) }
                     @for s in IncidentStatus::ALL.into_iter().filter(|s| !s.is_closed()) {
                         option value=(s.as_str()) selected[choice.status == Some(s)] { (s.as_str()) }
                     }
                 }
             }
             div {
-                label for="priority" { (t.filter_priority) }
+                label for="priority" { (t.get("filter-priority")) }
                 select id="priority" name="priority" {
-                    option value="" { (t.any) }
+                    option value="" { (t.get("filter-any")) }
                     @for p in Priority::ALL {
                         option value=(p.as_str()) selected[choice.priority == Some(p)] { (p.as_str()) }
                     }
                 }
             }
             div {
-                label for="claimed" { (t.filter_claimed) }
+                label for="claimed" { (t.get("filter-claimed")) }
                 select id="claimed" name="claimed" {
-                    option value="" { (t.anyone) }
-                    option value="mine" selected[choice.claimed == ClaimedChoice::Mine] { (t.mine) }
-                    option value="unclaimed" selected[choice.claimed == ClaimedChoice::Unclaimed] { (t.unclaimed) }
+                    option value="" { (t.get("filter-anyone")) }
+                    option value="mine" selected[choice.claimed == ClaimedChoice::Mine] { (t.get("filter-mine")) }
+                    option value="unclaimed" selected[choice.claimed == ClaimedChoice::Unclaimed] { (t.get("filter-unclaimed")) }
                 }
             }
-            button type="submit" { (t.apply_filters) }
+            button type="submit" { (t.get("filter-apply")) }
         }
-        p id="queue-news" class="visually-hidden" role="status" aria-live="polite" data-new=(t.js_new_incidents) {}
+        p id="queue-news" class="visually-hidden" role="status" aria-live="polite" data-new=(t.get("queue-news")) {}
         table class="queue" id="queue"
             data-poll=[first_page.then(|| format!("/console/queue.json?{filters}"))] {
-            caption class="visually-hidden" { (t.queue_caption) }
+            caption class="visually-hidden" { (t.get("queue-caption")) }
             thead {
                 tr {
-                    th scope="col" { (t.col_priority) }
-                    th scope="col" { (t.col_account) }
-                    th scope="col" { (t.col_what) }
-                    th scope="col" { (t.col_status) }
-                    th scope="col" { (t.col_sla) }
-                    th scope="col" { (t.col_claimed) }
+                    th scope="col" { (t.get("col-priority")) }
+                    th scope="col" { (t.get("col-account")) }
+                    th scope="col" { (t.get("col-what")) }
+                    th scope="col" { (t.get("col-status")) }
+                    th scope="col" { (t.get("col-sla")) }
+                    th scope="col" { (t.get("col-claimed")) }
                 }
             }
             tbody id="queue-rows" { (rows(lang, page)) }
         }
-        nav class="pages" aria-label=(t.pages) {
+        nav class="pages" aria-label=(t.get("pages")) {
             @if !first_page {
-                a href={ "/console/?" (filters) } { (t.first_page) }
+                a href={ "/console/?" (filters) } { (t.get("first-page")) }
             }
             @if let Some(cursor) = &page.next_cursor {
-                a href={ "/console/?" (filters) @if !filters.is_empty() { "&" } "cursor=" (cursor) } rel="next" { (t.next_page) }
+                a href={ "/console/?" (filters) @if !filters.is_empty() { "&" } "cursor=" (cursor) } rel="next" { (t.get("next-page")) }
             }
         }
-        p class="help" { (t.shortcuts) }
+        p class="help" { (t.get("shortcuts")) }
     };
-    layout(lang, t.queue_heading, Section::Queue, Some(viewer), body)
+    layout(lang, t.get("queue-heading"), Section::Queue, Some(viewer), body)
 }
 
 /// The rows of a queue page (also what the poll sends `console.js`).
 pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     html! {
         @for row in &page.rows {
             @let incident = &row.incident;
@@ -107,11 +107,11 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
                 td { @match &row.latest_alert { Some(alert) => (alert.summary()), None => "—" } }
                 td { (status(incident.status)) }
                 td { (sla(lang, incident, page.now)) }
-                td { @match &incident.assignee { Some(who) => (who), None => span class="muted" { (t.nobody) } } }
+                td { @match &incident.assignee { Some(who) => (who), None => span class="muted" { (t.get("nobody")) } } }
             }
         }
         @if page.rows.is_empty() {
-            tr { td colspan="6" class="empty" { (t.queue_empty) } }
+            tr { td colspan="6" class="empty" { (t.get("queue-empty")) } }
         }
     }
 }
@@ -119,13 +119,13 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
 /// How many live incidents of each priority there are (counted up to
 /// [`COUNT_CAP`] each, shown as `1000+` beyond).
 pub fn counts(lang: Lang, counts: &[(Priority, i64)]) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let more = |n: i64| if n >= COUNT_CAP { "+" } else { "" };
     let any_more = counts.iter().any(|(_, n)| *n >= COUNT_CAP);
     html! {
         p class="counts" {
-            strong { (total) @if any_more { "+" } } " " (t.live_incidents)
+            strong { (total) @if any_more { "+" } } " " (t.with("live-incidents", &[("count", total.into())]))
             @for (p, n) in counts.iter().filter(|(_, n)| *n > 0) { " · " (priority(*p)) " " (n) (more(*n)) }
         }
     }

@@ -4,9 +4,9 @@ use maud::{Markup, html};
 
 use super::{Section, Viewer, field_error, layout, notice, priority, step_up_field, time};
 use crate::console::reviews::{Refusal, Review};
-use crate::console::text;
 use crate::domain::agent::Permission;
 use crate::domain::playbook::Playbook;
+use crate::l10n::Text;
 use crate::web::Lang;
 
 pub fn page(
@@ -17,15 +17,15 @@ pub fn page(
     done: Option<&str>,
     refusal: Option<&Refusal>,
 ) -> Markup {
-    let t = text::of(lang);
+    let t = Text::of(lang);
     let may_unfreeze = unfreeze.is_some_and(|p| viewer.can(p.kind.permission()));
     let may_reject = viewer.can(Permission::ReviewUnfreezes);
     let body = html! {
-        h1 { (t.reviews_heading) }
-        p { (t.reviews_intro) }
+        h1 { (t.get("reviews-heading")) }
+        p { (t.get("reviews-intro")) }
         (notice(done, false))
         @if let Some(refusal) = refusal { (notice(Some(&refusal.message), true)) }
-        @if reviews.is_empty() { p class="muted" { (t.reviews_empty) } }
+        @if reviews.is_empty() { p class="muted" { (t.get("reviews-empty")) } }
         ol class="reviews" {
             @for review in reviews {
                 @let flow = &review.flow;
@@ -36,16 +36,16 @@ pub fn page(
                         a href={ "/console/incidents/" (flow.incident_id) } { (flow.account_id) }
                     }
                     p class="help" {
-                        (t.waiting_since) " " @match flow.queued_at { Some(at) => (time(at)), None => "—" }
+                        (t.get("waiting-since")) " " @match flow.queued_at { Some(at) => (time(at)), None => "—" }
                         @if let Some(at) = flow.queued_at { " (" (super::span(lang, viewer.now.since(at))) ")" }
                     }
-                    h3 { (t.holder_answers) }
+                    h3 { (t.get("holder-answers")) }
                     ul class="answers" {
                         @for answer in flow.answers.iter().flatten() {
                             @let what = review.alerts.iter().find(|row| row.alert.alert_id.as_str() == answer.alert_id)
                                 .map(|row| row.alert.summary()).unwrap_or_else(|| answer.alert_id.clone());
                             li class=(if answer.mine { "mine" } else { "not-mine" }) {
-                                (what) " — " strong { @if answer.mine { (t.answer_mine) } @else { (t.answer_not_mine) } }
+                                (what) " — " strong { @if answer.mine { (t.get("answer-mine")) } @else { (t.get("answer-not-mine")) } }
                             }
                         }
                     }
@@ -57,19 +57,19 @@ pub fn page(
                             };
                             form method="post" action={ "/console/reviews/" (flow.incident_id) "/unfreeze" } class="action" {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
-                                @if needed > 0 { p class="help" { (t.four_eyes) } }
+                                @if needed > 0 { p class="help" { (t.get("four-eyes")) } }
                                 (step_up_field(lang, &format!("otp-unfreeze-{}", flow.incident_id), viewer))
-                                button type="submit" { (t.unfreeze) }
+                                button type="submit" { (t.get("unfreeze")) }
                             }
                         }
                         @if may_reject {
                             form method="post" action={ "/console/reviews/" (flow.incident_id) "/reject" } class="action" {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
-                                label for={ "reason-" (flow.incident_id) } { (t.reject_reason) }
-                                p class="help" id={ "reason-help-" (flow.incident_id) } { (t.reject_reason_help) }
+                                label for={ "reason-" (flow.incident_id) } { (t.get("reject-reason")) }
+                                p class="help" id={ "reason-help-" (flow.incident_id) } { (t.get("reject-reason-help")) }
                                 textarea id={ "reason-" (flow.incident_id) } name="reason" rows="2" maxlength="1000" required
                                     aria-describedby={ "reason-help-" (flow.incident_id) } {}
-                                button type="submit" class="secondary" { (t.reject) }
+                                button type="submit" class="secondary" { (t.get("reject")) }
                             }
                         }
                         (field_error(error))
@@ -78,5 +78,5 @@ pub fn page(
             }
         }
     };
-    layout(lang, t.reviews_heading, Section::Reviews, Some(viewer), body)
+    layout(lang, t.get("reviews-heading"), Section::Reviews, Some(viewer), body)
 }
