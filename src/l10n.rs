@@ -6,7 +6,7 @@
 //!
 //! A page takes the [`Text`] of its language and asks for messages by id:
 //! `t.get("queue-heading")`, an attribute as `t.get("problem-timeout.to-do")`,
-//! and a message with variables as `t.with("approvals-needed", &[("count",
+//! and a message with variables as `t.with("approvals-needed", [("count",
 //! needed.into())])`. Bind it as `t`: a test collects every `t.get("…")` and
 //! `t.with("…")` in `src/` and fails when no file defines the id.
 //!
@@ -71,7 +71,7 @@ impl Text {
     }
 
     /// A message (or `id.attribute`) with its variables, by name.
-    pub fn with(self, id: &str, args: &[(&str, FluentValue)]) -> String {
+    pub fn with<'a>(self, id: &str, args: impl IntoIterator<Item = (&'a str, FluentValue<'a>)>) -> String {
         let bundle = &self.catalog.bundle;
         let (message, attribute) = split(id);
         let Some(message) = bundle.get_message(message) else {
@@ -84,7 +84,7 @@ impl Text {
         let Some(pattern) = pattern else {
             return missing(self.catalog.lang, id).to_owned();
         };
-        let args: FluentArgs = args.iter().map(|(name, value)| (*name, value.clone())).collect();
+        let args: FluentArgs = args.into_iter().collect();
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, Some(&args), &mut errors).into_owned();
         if !errors.is_empty() {
@@ -92,7 +92,7 @@ impl Text {
                 panic!("{id} ({}) did not format: {errors:?}", self.catalog.lang.code());
             }
             tracing::error!(
-                message = id,
+                id,
                 lang = self.catalog.lang.code(),
                 "a message did not format: {errors:?}"
             );
@@ -107,7 +107,7 @@ fn missing(lang: Lang, id: &str) -> &str {
     if cfg!(debug_assertions) {
         panic!("no message {id} (without variables) in {}", lang.code());
     }
-    tracing::error!(message = id, lang = lang.code(), "a message is missing");
+    tracing::error!(id, lang = lang.code(), "a message is missing");
     id
 }
 
@@ -278,25 +278,25 @@ mod tests {
     fn variables_are_filled_in_without_isolation_marks() {
         let en = Text::of(Lang::En);
         assert_eq!(
-            en.with("approvals-needed", &[("count", 2.into())]),
+            en.with("approvals-needed", [("count", 2.into())]),
             "approvals needed: 2"
         );
         assert_eq!(
-            en.with("run-playbook", &[("title", "Freeze everything".into())]),
+            en.with("run-playbook", [("title", "Freeze everything".into())]),
             "Run Freeze everything"
         );
-        assert_eq!(Text::of(Lang::Ko).with("sla-left", &[("time", "{}".into())]), "{} 남음");
+        assert_eq!(Text::of(Lang::Ko).with("sla-left", [("time", "{}".into())]), "{} 남음");
     }
 
     #[test]
     fn english_counts_choose_their_plural_and_korean_has_one_form() {
         let en = Text::of(Lang::En);
-        assert_eq!(en.with("live-incidents", &[("count", 1.into())]), "live incident");
-        assert_eq!(en.with("live-incidents", &[("count", 3.into())]), "live incidents");
-        assert_eq!(en.with("holder-wait-minutes", &[("minutes", 1.into())]), "1 minute");
-        assert_eq!(en.with("holder-wait-minutes", &[("minutes", 12.into())]), "12 minutes");
+        assert_eq!(en.with("live-incidents", [("count", 1.into())]), "live incident");
+        assert_eq!(en.with("live-incidents", [("count", 3.into())]), "live incidents");
+        assert_eq!(en.with("holder-wait-minutes", [("minutes", 1.into())]), "1 minute");
+        assert_eq!(en.with("holder-wait-minutes", [("minutes", 12.into())]), "12 minutes");
         assert_eq!(
-            Text::of(Lang::Ko).with("live-incidents", &[("count", 1.into())]),
+            Text::of(Lang::Ko).with("live-incidents", [("count", 1.into())]),
             "건 진행 중"
         );
     }
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "did not format")]
     fn a_message_given_the_wrong_variable_fails_loudly_in_tests() {
-        Text::of(Lang::En).with("approvals-needed", &[("needed", 2.into())]);
+        Text::of(Lang::En).with("approvals-needed", [("needed", 2.into())]);
     }
 
     #[test]

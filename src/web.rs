@@ -26,10 +26,8 @@ impl Lang {
 
     /// `?lang=` wins; otherwise the browser's first preference among ours.
     pub fn pick(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
-        match query.get("lang").map(String::as_str) {
-            Some("ko") => return Lang::Ko,
-            Some("en") => return Lang::En,
-            _ => {}
+        if let Some(lang) = query.get("lang").and_then(|code| Lang::from_code(code)) {
+            return lang;
         }
         let accept = headers
             .get(header::ACCEPT_LANGUAGE)
@@ -39,14 +37,17 @@ impl Lang {
             .split(',')
             .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         {
-            if tag.starts_with("ko") {
-                return Lang::Ko;
-            }
-            if tag.starts_with("en") {
-                return Lang::En;
+            if let Some(lang) = Lang::ALL.into_iter().find(|lang| tag.starts_with(lang.code())) {
+                return lang;
             }
         }
         Lang::En
+    }
+
+    /// The language a `?lang=` value or the language cookie names, if it is
+    /// one of ours.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Lang::ALL.into_iter().find(|lang| lang.code() == code)
     }
 
     /// The BCP 47 code, for `lang` attributes and `?lang=` links.

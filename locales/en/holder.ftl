@@ -49,6 +49,8 @@ holder-unfrozen-heading = Your account is unfrozen
 holder-unfrozen-body = You can sign in again. For your safety, withdrawals stay paused for 24 hours, and every device was signed out.
 holder-rejected-heading = We could not unfreeze your account
 holder-reason = Reason
+# What a turned-down holder can do next (the JSON API's next_steps says the same).
+holder-rejected-next-steps = Your account stays frozen to protect it. Contact the exchange's support through the official app or website; never through links in messages you did not ask for.
 holder-locked-heading = This request is locked
 holder-locked-body = Too many wrong codes were entered. Wait an hour, then ask for a new link.
 holder-expired-heading = This request has expired

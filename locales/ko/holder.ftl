@@ -42,6 +42,7 @@ holder-unfrozen-heading = 계정 동결이 해제되었습니다
 holder-unfrozen-body = 다시 로그인하실 수 있습니다. 안전을 위해 출금은 24시간 동안 보류되며, 모든 기기에서 로그아웃되었습니다.
 holder-rejected-heading = 계정 동결을 해제할 수 없었습니다
 holder-reason = 사유
+holder-rejected-next-steps = 계정을 보호하기 위해 동결 상태가 유지됩니다. 거래소 고객센터에는 공식 앱이나 웹사이트를 통해서만 문의하시고, 요청하지 않은 메시지의 링크는 절대 사용하지 마세요.
 holder-locked-heading = 이 요청은 잠겼습니다
 holder-locked-body = 잘못된 코드가 너무 많이 입력되었습니다. 한 시간 후 새 링크를 요청하세요.
 holder-expired-heading = 이 요청은 만료되었습니다

@@ -87,10 +87,9 @@ pub fn lang(query: &HashMap<String, String>, headers: &HeaderMap) -> Lang {
     if query.contains_key("lang") {
         return Lang::pick(query, headers);
     }
-    match web::cookie(headers, LANG_COOKIE).as_deref() {
-        Some("ko") => Lang::Ko,
-        Some("en") => Lang::En,
-        _ => Lang::pick(query, headers),
+    match web::cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::from_code) {
+        Some(lang) => lang,
+        None => Lang::pick(query, headers),
     }
 }
 
@@ -106,7 +105,7 @@ pub fn query_map(uri: &axum::http::Uri) -> HashMap<String, String> {
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let chosen = query_map(request.uri())
         .remove("lang")
-        .filter(|lang| lang == "en" || lang == "ko");
+        .filter(|lang| Lang::from_code(lang).is_some());
     let mut response = next.run(request).await;
     web::secure(&mut response, CSP_OWN_SCRIPT, https(&state));
     if let Some(lang) = chosen {

@@ -113,7 +113,7 @@ pub async fn submit(
 fn refusal(lang: Lang, error: &ApiError) -> String {
     let t = Text::of(lang);
     match error {
-        ApiError::Locked { retry_after } => t.with("signin-locked", &[("minutes", retry_after.div_ceil(60).into())]),
+        ApiError::Locked { retry_after } => t.with("signin-locked", [("minutes", retry_after.div_ceil(60).into())]),
         ApiError::Unauthorized {
             kind: ProblemKind::OtpReplayed,
             ..

@@ -66,8 +66,8 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                 link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/console.js" defer {}
             }
-            body data-left=(t.with("sla-left", &[("time", "{}".into())]))
-                data-overdue=(t.with("sla-overdue", &[("time", "{}".into())]))
+            body data-left=(t.with("sla-left", [("time", "{}".into())]))
+                data-overdue=(t.with("sla-overdue", [("time", "{}".into())]))
                 data-units=(t.get("duration-units")) {
                 a class="skip" href="#main" { (t.get("skip-to-content")) }
                 header class="top" {
@@ -155,9 +155,9 @@ pub fn sla(lang: Lang, incident: &Incident, now: Timestamp) -> Markup {
             };
             let overdue = deadline <= now;
             let words = if overdue {
-                t.with("sla-overdue", &[("time", span(lang, now.since(deadline)).into())])
+                t.with("sla-overdue", [("time", span(lang, now.since(deadline)).into())])
             } else {
-                t.with("sla-left", &[("time", span(lang, deadline.since(now)).into())])
+                t.with("sla-left", [("time", span(lang, deadline.since(now)).into())])
             };
             html! {
                 span class={ "sla" @if overdue { " overdue" } } {
@@ -195,7 +195,7 @@ pub fn problem_message(lang: Lang, error: &ApiError) -> String {
             ..
         } => t.get("code-replayed").to_owned(),
         ApiError::Unauthorized { .. } => t.get("code-wrong").to_owned(),
-        ApiError::Locked { retry_after } => t.with("signin-locked", &[("minutes", retry_after.div_ceil(60).into())]),
+        ApiError::Locked { retry_after } => t.with("signin-locked", [("minutes", retry_after.div_ceil(60).into())]),
         ApiError::Internal(_) | ApiError::Unavailable(_) => error.kind().text(lang).happened.to_owned(),
         ApiError::Invalid(errors) => {
             let fields: Vec<String> = errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
@@ -290,7 +290,7 @@ mod tests {
         for lang in Lang::ALL {
             let t = Text::of(lang);
             for id in ["sla-left", "sla-overdue"] {
-                assert!(t.with(id, &[("time", "{}".into())]).contains("{}"), "{id} in {lang:?}");
+                assert!(t.with(id, [("time", "{}".into())]).contains("{}"), "{id} in {lang:?}");
             }
             assert_eq!(t.get("duration-units").split(',').count(), 4, "{lang:?}");
         }

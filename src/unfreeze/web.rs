@@ -139,7 +139,7 @@ async fn after_step(state: &AppState, lang: Lang, token: &str, result: Result<Fl
     let message = match result {
         Ok(_) => return Redirect::to(&format!("/unfreeze/{token}?lang={}", lang.code())).into_response(),
         Err(HolderError::Step(StepError::Wrong { tries_left })) => {
-            t.with("holder-wrong-code", &[("tries", tries_left.into())])
+            t.with("holder-wrong-code", [("tries", tries_left.into())])
         }
         Err(HolderError::Step(StepError::CodeExpired)) => t.get("holder-code-expired").to_owned(),
         Err(HolderError::ExchangeUnavailable) => t.get("holder-unavailable").to_owned(),

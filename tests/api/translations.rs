@@ -194,7 +194,7 @@ fn every_message_the_code_asks_for_is_defined() {
 
 #[test]
 fn an_id_no_file_defines_is_found() {
-    let code = r#"let t = Text::of(lang); html! { (t.get("queue-heading")) (t.with("no-such-message", &[])) (not_t.get("x")) }"#;
+    let code = r#"let t = Text::of(lang); html! { (t.get("queue-heading")) (t.with("no-such-message", [("n", 1.into())])) (not_t.get("x")) }"#;
 
     let asked = ids_asked_for(&[("view.rs".to_owned(), code.to_owned())]);
     let problems = undefined(&asked, &catalogs(FILES));

@@ -130,7 +130,7 @@ pub fn page(
             h2 { (t.get("contain-all")) }
             form method="post" action={ "/console/campaigns/" (c.id) "/contain" } class="action" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                p class="help" { (t.with("contain-all-help", &[("open", open.into())])) }
+                p class="help" { (t.with("contain-all-help", [("open", open.into())])) }
                 label for="campaign-playbook" { (t.get("playbook-label")) }
                 select id="campaign-playbook" name="playbook_id" required {
                     @for playbook in playbooks {

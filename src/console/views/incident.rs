@@ -209,7 +209,7 @@ fn run_view<'a>(
                         @if i > 0 { ", " }
                         (approval.username) " (" (time(approval.approved_at)) ")"
                     }
-                    @if needed > 0 { " · " (t.with("approvals-needed", &[("count", needed.into())])) }
+                    @if needed > 0 { " · " (t.with("approvals-needed", [("count", needed.into())])) }
                 }
             }
             @if agent_actions::may_approve(viewer.agent, run) {
@@ -411,7 +411,7 @@ fn playbook_forms<'a>(
                                 @if step.mfa { " · " (t.get("step-needs-mfa")) }
                                 @if let StepAction::RequireApproval { .. } = step.action {
                                     @let needed = playbook.approvals_needed(incident.priority);
-                                    @if needed > 0 { " · " (t.with("approvals-needed", &[("count", needed.into())])) } @else { " · " (t.get("no-approval-needed")) }
+                                    @if needed > 0 { " · " (t.with("approvals-needed", [("count", needed.into())])) } @else { " · " (t.get("no-approval-needed")) }
                                 }
                             }
                         }
@@ -424,7 +424,7 @@ fn playbook_forms<'a>(
                             input type="hidden" name="playbook_id" value=(playbook.id);
                             (step_up_field(lang, &format!("otp-{}", playbook.id), viewer))
                             (field_error(error_at(&action)))
-                            button type="submit" id={ "run-" (playbook.id) } { (t.with("run-playbook", &[("title", playbook.title.as_str().into())])) }
+                            button type="submit" id={ "run-" (playbook.id) } { (t.with("run-playbook", [("title", playbook.title.as_str().into())])) }
                         }
                     }
                 }

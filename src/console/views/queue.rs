@@ -125,7 +125,7 @@ pub fn counts(lang: Lang, counts: &[(Priority, i64)]) -> Markup {
     let any_more = counts.iter().any(|(_, n)| *n >= COUNT_CAP);
     html! {
         p class="counts" {
-            strong { (total) @if any_more { "+" } } " " (t.with("live-incidents", &[("count", total.into())]))
+            strong { (total) @if any_more { "+" } } " " (t.with("live-incidents", [("count", total.into())]))
             @for (p, n) in counts.iter().filter(|(_, n)| *n > 0) { " · " (priority(*p)) " " (n) (more(*n)) }
         }
     }

@@ -185,7 +185,7 @@ pub fn flow(lang: Lang, token: &str, csrf: &str, status: &FlowStatus, error: Opt
                     dd id="queue-position" { (status.queue_position.unwrap_or(1)) }
                     dt { (t.get("holder-estimated-wait")) }
                     dd id="estimated-wait" {
-                        (t.with("holder-wait-minutes", &[("minutes", status.estimated_wait_seconds.unwrap_or(0).div_ceil(60).into())]))
+                        (t.with("holder-wait-minutes", [("minutes", status.estimated_wait_seconds.unwrap_or(0).div_ceil(60).into())]))
                     }
                 }
                 p { a href={ "/unfreeze/" (token) "?lang=" (lang.code()) } { (t.get("holder-refresh")) } }
@@ -197,7 +197,7 @@ pub fn flow(lang: Lang, token: &str, csrf: &str, status: &FlowStatus, error: Opt
             FlowState::Rejected => {
                 h1 id="outcome" { (t.get("holder-rejected-heading")) }
                 @if let Some(reason) = &status.decision_reason { p { strong { (t.get("holder-reason")) ": " } (reason) } }
-                @if let Some(next) = &status.next_steps { p { (next) } }
+                @if status.next_steps.is_some() { p { (t.get("holder-rejected-next-steps")) } }
             }
             FlowState::Locked => {
                 h1 id="outcome" { (t.get("holder-locked-heading")) }
@@ -217,4 +217,22 @@ pub fn flow(lang: Lang, token: &str, csrf: &str, status: &FlowStatus, error: Opt
         (PreEscaped(""))
     };
     page(lang, t.get("holder-title"), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unfreeze::notify::next_steps;
+
+    #[test]
+    fn a_turned_down_holder_reads_on_the_english_page_what_the_api_says() {
+        assert_eq!(
+            Some(Text::of(Lang::En).get("holder-rejected-next-steps")),
+            next_steps(FlowState::Rejected)
+        );
+        assert_ne!(
+            Text::of(Lang::Ko).get("holder-rejected-next-steps"),
+            Text::of(Lang::En).get("holder-rejected-next-steps")
+        );
+    }
 }
