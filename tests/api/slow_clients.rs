@@ -423,3 +423,38 @@ async fn a_body_trickled_slower_than_a_kibibyte_a_second_is_cut_and_a_steady_one
     assert!(cut_after < Duration::from_secs(4), "cut after {cut_after:?}");
     assert_eq!(closed_total(&app.address, "public", "body_too_slow").await, 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_reason_to_close_a_connection_is_counted_from_the_start() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.set("HOLDFAST_EXCHANGE_LISTEN", "127.0.0.1:0");
+    })
+    .await;
+
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("# HELP holdfast_http_connections_closed_total ")),
+        "{metrics}"
+    );
+    for listener in ["public", "exchange"] {
+        for reason in ["header_timeout", "write_stalled", "body_too_slow", "per_client_cap"] {
+            let series =
+                format!(r#"holdfast_http_connections_closed_total{{listener="{listener}",reason="{reason}"}} 0"#);
+            assert!(
+                metrics.lines().any(|line| line == series),
+                "no `{series}` in\n{metrics}"
+            );
+        }
+    }
+}
