@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{Backend, TestApp, eventually, spawn_app_with};
+use crate::slow_clients::closed_total;
 
 /// The server's address as `host:port`, for raw connections.
 fn socket_address(app: &TestApp) -> String {
@@ -68,28 +69,14 @@ async fn half_open_connections_neither_starve_others_nor_stay_open() {
         );
     }
     // Counted as the server's connection task ends, just after the close.
+    // (Each look at the metrics on a new connection: the test client's
+    // kept-alive one reaches its own header timeout about now.)
     eventually(
         "every closed connection to be counted",
         Duration::from_secs(5),
         || async {
-            let metrics = app
-                .client
-                .get(app.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let timed_out = metrics
-                .lines()
-                .find_map(|line| {
-                    line.strip_prefix(
-                        r#"holdfast_http_connections_closed_total{listener="public",reason="header_timeout"} "#,
-                    )
-                })
-                .and_then(|value| value.trim().parse::<f64>().ok());
-            timed_out.is_some_and(|count| count >= 500.0).then_some(())
+            let timed_out = closed_total(&app.address, "public", "header_timeout").await;
+            (timed_out >= 500.0).then_some(())
         },
     )
     .await;
