@@ -14,6 +14,8 @@ DB=holdfast_profile
 KEY="load=$(head -c 32 /dev/urandom | base64)"
 MASTER=$(head -c 32 /dev/urandom | base64)
 WORK=$(mktemp -d)
+# The generator's 64 connections all come from 127.0.0.1, one client.
+export HOLDFAST_MAX_CONNECTIONS_PER_CLIENT=${HOLDFAST_MAX_CONNECTIONS_PER_CLIENT:-4096}
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" ${DB_SETTING:+-c "ALTER DATABASE $DB SET $DB_SETTING"}

@@ -85,6 +85,25 @@ pub fn router(state: AppState) -> Router {
     crate::middleware::stack(routes(&state).into_router(), timeout).with_state(state)
 }
 
+/// What the exchange listener (`HOLDFAST_EXCHANGE_LISTEN`) serves: the
+/// signed routes (alerts from the risk engine, the exchange's holds check)
+/// and the health checks, and nothing else (a `404` problem). A route that
+/// takes a signed request belongs here; `tests/api/exchange_listener.rs`
+/// checks these are exactly the operations `/openapi.json` says are signed.
+pub fn exchange_routes() -> Routes {
+    Routes::new()
+        .get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .merge(alerts::routes())
+        .merge(holds::routes())
+}
+
+/// What the exchange listener serves: [`exchange_routes`], behind the same layers.
+pub fn exchange_router(state: AppState) -> Router {
+    let timeout = state.config().request_timeout;
+    crate::middleware::stack(exchange_routes().into_router(), timeout).with_state(state)
+}
+
 /// What the admin listener serves: `/metrics`, behind the same layers.
 pub fn admin_router(state: AppState) -> Router {
     let timeout = state.config().request_timeout;
@@ -155,6 +174,9 @@ pub struct Application {
     listener: TcpListener,
     /// Bound when `HOLDFAST_ADMIN_LISTEN` is set: `/metrics` is served there only.
     admin_listener: Option<TcpListener>,
+    /// Bound when `HOLDFAST_EXCHANGE_LISTEN` is set: the signed routes with
+    /// connection slots of their own.
+    exchange_listener: Option<TcpListener>,
     state: AppState,
     intake_queue: IntakeQueue,
     run_wakeups: RunWakeups,
@@ -171,14 +193,8 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
-        let admin_listener = match config.admin_listen {
-            Some(address) => Some(
-                TcpListener::bind(address)
-                    .await
-                    .with_context(|| format!("Failed to listen on {address} (HOLDFAST_ADMIN_LISTEN)"))?,
-            ),
-            None => None,
-        };
+        let admin_listener = bind_optional(config.admin_listen, "HOLDFAST_ADMIN_LISTEN").await?;
+        let exchange_listener = bind_optional(config.exchange_listen, "HOLDFAST_EXCHANGE_LISTEN").await?;
         let public_url = match &config.public_url {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
@@ -214,6 +230,7 @@ impl Application {
         Ok(Self {
             listener,
             admin_listener,
+            exchange_listener,
             state,
             intake_queue,
             run_wakeups,
@@ -235,6 +252,13 @@ impl Application {
             .map(|listener| listener.local_addr().expect("a bound listener has an address"))
     }
 
+    /// Where the exchange's routes are served apart, when `HOLDFAST_EXCHANGE_LISTEN` is set.
+    pub fn exchange_addr(&self) -> Option<SocketAddr> {
+        self.exchange_listener
+            .as_ref()
+            .map(|listener| listener.local_addr().expect("a bound listener has an address"))
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
@@ -245,6 +269,7 @@ impl Application {
         let Application {
             listener,
             admin_listener,
+            exchange_listener,
             state,
             intake_queue,
             run_wakeups,
@@ -287,30 +312,16 @@ impl Application {
             shutdown.await;
             stop_on_signal.cancel();
         });
-        let limits = state.config().server;
-        let grace = state.config().request_timeout + RESPONSE_GRACE;
-        let public = server::serve(
-            "public",
-            listener,
-            router(state.clone()),
-            limits,
-            stop_serving.clone(),
-            grace,
-        );
-        let admin = async {
-            if let Some(admin_listener) = admin_listener {
-                server::serve(
-                    "admin",
-                    admin_listener,
-                    admin_router(state.clone()),
-                    limits,
-                    stop_serving.clone(),
-                    grace,
-                )
-                .await;
-            }
+        let serving = server::Serving {
+            limits: state.config().server,
+            trusted_proxies: state.config().trusted_proxies.clone(),
+            shutdown: stop_serving,
+            grace: state.config().request_timeout + RESPONSE_GRACE,
         };
-        tokio::join!(public, admin);
+        let public = server::serve("public", listener, router(state.clone()), serving.clone());
+        let exchange = serve_optional("exchange", exchange_listener, exchange_router(state.clone()), &serving);
+        let admin = serve_optional("admin", admin_listener, admin_router(state.clone()), &serving);
+        tokio::join!(public, exchange, admin);
 
         cancel.cancel();
         let stopped = tokio::time::timeout(SHUTDOWN_GRACE, async {
@@ -322,6 +333,22 @@ impl Application {
         }
         state.db().close().await;
         Ok(())
+    }
+}
+
+/// Binds `address` when it is set; `variable` names it in the error.
+async fn bind_optional(address: Option<SocketAddr>, variable: &str) -> anyhow::Result<Option<TcpListener>> {
+    let Some(address) = address else { return Ok(None) };
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("Failed to listen on {address} ({variable})"))?;
+    Ok(Some(listener))
+}
+
+/// Serves `router` on `listener` when there is one.
+async fn serve_optional(name: &'static str, listener: Option<TcpListener>, router: Router, serving: &server::Serving) {
+    if let Some(listener) = listener {
+        server::serve(name, listener, router, serving.clone()).await;
     }
 }
 

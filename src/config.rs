@@ -24,6 +24,9 @@ use crate::storage::DatabaseKind;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Open connections served at once, per listener, unless `HOLDFAST_MAX_CONNECTIONS` says otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Open connections one client (TCP peer) may hold on a listener, unless
+/// `HOLDFAST_MAX_CONNECTIONS_PER_CLIENT` says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 /// The longest header read timeout accepted: a slow client may hold a
 /// connection this long without sending a request.
 pub const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,6 +73,9 @@ pub struct ServerLimits {
     /// Open connections per listener; past it, new connections wait in the
     /// kernel's accept queue.
     pub max_connections: usize,
+    /// Open connections one TCP peer (an IPv6 peer: its /64) may hold on a
+    /// listener; one more is closed at once. Trusted proxies are exempt.
+    pub max_connections_per_client: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +84,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where `/metrics` is served instead of `listen`, when set.
     pub admin_listen: Option<SocketAddr>,
+    /// A listener of its own for the exchange and the risk engine, when set:
+    /// the signed routes and the health checks, with connection slots no
+    /// anonymous client can take.
+    pub exchange_listen: Option<SocketAddr>,
     /// The load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
     pub server: ServerLimits,
@@ -135,6 +145,12 @@ impl Config {
             })?),
             None => None,
         };
+        let exchange_listen = match var("HOLDFAST_EXCHANGE_LISTEN") {
+            Some(text) => Some(text.parse::<SocketAddr>().with_context(|| {
+                format!("HOLDFAST_EXCHANGE_LISTEN: `{text}` is not an address such as 10.0.0.5:8081")
+            })?),
+            None => None,
+        };
         let trusted_proxies = match var("HOLDFAST_TRUSTED_PROXIES") {
             Some(text) => TrustedProxies::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_TRUSTED_PROXIES: {e}"))?,
             None => TrustedProxies::default(),
@@ -146,6 +162,14 @@ impl Config {
         let max_connections = parse_or(&var, "HOLDFAST_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)?;
         if max_connections == 0 {
             bail!("HOLDFAST_MAX_CONNECTIONS: must be at least 1");
+        }
+        let max_connections_per_client = parse_or(
+            &var,
+            "HOLDFAST_MAX_CONNECTIONS_PER_CLIENT",
+            DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+        )?;
+        if max_connections_per_client == 0 {
+            bail!("HOLDFAST_MAX_CONNECTIONS_PER_CLIENT: must be at least 1");
         }
 
         let database_url = var("HOLDFAST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
@@ -293,10 +317,12 @@ impl Config {
             environment,
             listen,
             admin_listen,
+            exchange_listen,
             trusted_proxies,
             server: ServerLimits {
                 header_read_timeout,
                 max_connections,
+                max_connections_per_client,
             },
             database_url,
             database_max_connections,
@@ -573,20 +599,26 @@ mod tests {
         let defaults = config(&[("HOLDFAST_MASTER_KEY", SECRET)]).unwrap();
         assert_eq!(defaults.server.header_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.server.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(defaults.server.max_connections_per_client, 64);
         assert!(defaults.admin_listen.is_none());
+        assert!(defaults.exchange_listen.is_none());
         assert!(defaults.trusted_proxies.is_empty());
 
         let set = config(&[
             ("HOLDFAST_MASTER_KEY", SECRET),
             ("HOLDFAST_HEADER_READ_TIMEOUT", "500ms"),
             ("HOLDFAST_MAX_CONNECTIONS", "64"),
+            ("HOLDFAST_MAX_CONNECTIONS_PER_CLIENT", "8"),
             ("HOLDFAST_ADMIN_LISTEN", "127.0.0.1:9090"),
+            ("HOLDFAST_EXCHANGE_LISTEN", "10.0.0.5:8081"),
             ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, 2001:db8::/32"),
         ])
         .unwrap();
         assert_eq!(set.server.header_read_timeout, Duration::from_millis(500));
         assert_eq!(set.server.max_connections, 64);
+        assert_eq!(set.server.max_connections_per_client, 8);
         assert_eq!(set.admin_listen, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(set.exchange_listen, Some("10.0.0.5:8081".parse().unwrap()));
         assert!(set.trusted_proxies.contains("10.2.3.4".parse().unwrap()));
         assert!(set.trusted_proxies.contains("2001:db8::7".parse().unwrap()));
 
@@ -595,7 +627,11 @@ mod tests {
             ("HOLDFAST_HEADER_READ_TIMEOUT", "0s"),
             ("HOLDFAST_MAX_CONNECTIONS", "0"),
             ("HOLDFAST_MAX_CONNECTIONS", "many"),
+            ("HOLDFAST_MAX_CONNECTIONS_PER_CLIENT", "0"),
+            ("HOLDFAST_MAX_CONNECTIONS_PER_CLIENT", "-1"),
+            ("HOLDFAST_MAX_CONNECTIONS_PER_CLIENT", "lots"),
             ("HOLDFAST_ADMIN_LISTEN", "metrics"),
+            ("HOLDFAST_EXCHANGE_LISTEN", "exchange.internal"),
             ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/8, lb.internal"),
             ("HOLDFAST_TRUSTED_PROXIES", "10.0.0.0/40"),
         ] {

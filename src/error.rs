@@ -47,6 +47,9 @@ pub enum ApiError {
     /// 413: the body is over the size limit.
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
+    /// 408: the body arrived too slowly; the connection is closed after the answer.
+    #[error("{0}")]
+    TooSlow(String),
     /// 422: well-formed but invalid; names every bad field.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
@@ -112,6 +115,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) | ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Locked { .. } => StatusCode::LOCKED,
             ApiError::TooManyRequests { .. } | ApiError::Exhausted(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -130,6 +134,7 @@ impl ApiError {
             ApiError::NotFound(_) => ProblemKind::NotFound,
             ApiError::Conflict(_) => ProblemKind::Conflict,
             ApiError::TooLarge(_) => ProblemKind::PayloadTooLarge,
+            ApiError::TooSlow(_) => ProblemKind::Timeout,
             ApiError::Invalid(_) => ProblemKind::ValidationFailed,
             ApiError::Locked { .. } => ProblemKind::AccountLocked,
             ApiError::TooManyRequests { .. } => ProblemKind::RateLimited,

@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::client_address::{MalformedForwardedFor, limit_key};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ProblemKind};
+use crate::server::BodyTooSlow;
 use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, TIMESTAMP_HEADER};
 use crate::state::AppState;
 use tower::{Layer, Service};
@@ -114,12 +115,20 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiErro
         return Err(ApiError::TooLarge(MAX_BODY_BYTES));
     }
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
-        if error.into_inner().is::<http_body_util::LengthLimitError>() {
+        let error = error.into_inner();
+        if error.is::<http_body_util::LengthLimitError>() {
             ApiError::TooLarge(MAX_BODY_BYTES)
+        } else if caused_by::<BodyTooSlow>(&*error) {
+            ApiError::TooSlow(BodyTooSlow.to_string())
         } else {
             ApiError::Malformed("the request body could not be read".into())
         }
     })
+}
+
+/// Whether `error` or any error that caused it is a `T`.
+fn caused_by<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<T>())
 }
 
 /// Parses a body as JSON; malformed JSON is a 400.

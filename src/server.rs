@@ -1,7 +1,8 @@
-//! Serving a router on a listener (HTTP/1.1), for the main and the admin
-//! listener alike.
+//! Serving a router on a listener (HTTP/1.1), for the main, exchange and
+//! admin listeners alike.
 //!
-//! What `axum::serve` does not offer and an exposed service needs:
+//! What `axum::serve` does not offer and an exposed service needs, so that
+//! slow clients never starve others (SPEC §1):
 //!
 //! - **A header read timeout.** A connection must deliver a request's
 //!   complete headers within `HOLDFAST_HEADER_READ_TIMEOUT` of the server
@@ -9,20 +10,48 @@
 //!   a connection opens and again as soon as a response is written on a
 //!   kept-alive connection, so the same limit is the idle keep-alive timeout:
 //!   a connection idle that long between requests is closed too.
+//! - **A response must be read.** A write that makes no progress for
+//!   [`WRITE_STALL_LIMIT`] (the client stopped reading) fails the connection,
+//!   which is reset so the kernel frees what it still held for it
+//!   ([`write_stall`]).
+//! - **A body must keep coming.** Once a handler starts reading a request's
+//!   body, it must arrive at [`MIN_BODY_RATE`] bytes a second on average, or
+//!   the request is answered `408` and the connection closed ([`body_rate`]).
+//!   It is a rate, not a deadline: a large upload at a steady pace is never
+//!   cut.
+//! - **Bounded pipelining.** A connection's requests are served one at a
+//!   time: the next request is read only once the response before it has
+//!   been handed to the connection's write buffer, and that buffer takes a
+//!   new response only once the previous one has gone to the socket. So at
+//!   most one request is read ahead of the response being written; what
+//!   else a client pipelines stays unparsed in hyper's read buffer (at most
+//!   its default of about 400 KiB) and, past that, in the kernel, where TCP
+//!   flow control stops the client. A client that pipelines and never reads
+//!   makes no progress once the socket's buffers are full, and the write
+//!   stall limit closes it.
 //! - **A connection limit.** At most `HOLDFAST_MAX_CONNECTIONS` connections
 //!   are served at once per listener; past it the server stops accepting and
-//!   new connections wait in the kernel's queue until one closes. Together
-//!   with the timeout, a client holding connections open without sending
-//!   requests (slowloris) holds each for seconds, not forever, and cannot
-//!   make the process run out of file descriptors.
+//!   new connections wait in the kernel's queue until one closes.
+//! - **A per-client limit.** One TCP peer holds at most
+//!   `HOLDFAST_MAX_CONNECTIONS_PER_CLIENT` connections on a listener; one
+//!   more is closed as soon as it is accepted ([`per_client`]). Peers in
+//!   `HOLDFAST_TRUSTED_PROXIES` are exempt: behind a load balancer every
+//!   connection comes from it.
 //! - **The peer address** on every request (`ConnectInfo<SocketAddr>`), from
 //!   which [`crate::client_address`] derives the client address.
 //! - **Graceful shutdown.** When `shutdown` is cancelled the listener stops
 //!   accepting, idle connections close, requests in flight finish (for at
 //!   most `grace`), and then `serve` returns.
+//!
+//! Each listener has its own connection slots, so clients filling the public
+//! listener never delay the exchange on `HOLDFAST_EXCHANGE_LISTEN`.
+
+mod body_rate;
+mod per_client;
+mod write_stall;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,26 +68,116 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::client_address::TrustedProxies;
 use crate::config::ServerLimits;
+
+pub use body_rate::{BodyTooSlow, MIN_BODY_RATE};
+pub use write_stall::WRITE_STALL_LIMIT;
+
+use body_rate::MinimumRate;
+use per_client::ClientConnections;
+use write_stall::StallGuard;
 
 /// How long to pause accepting after an error that is not about one
 /// connection (out of file descriptors, say), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// Serves `router` on `listener` until `shutdown` is cancelled, then lets the
-/// requests in flight finish for at most `grace`. `name` labels the metrics:
-/// `holdfast_http_connections_open` and
-/// `holdfast_http_connections_timed_out_total` (closed for not sending a
-/// request's headers in time, idle kept-alive connections included).
-pub async fn serve(
-    name: &'static str,
-    listener: TcpListener,
-    router: Router,
-    limits: ServerLimits,
-    shutdown: CancellationToken,
-    grace: Duration,
-) {
+const CONNECTIONS_OPEN: &str = "holdfast_http_connections_open";
+const CONNECTIONS_CLOSED: &str = "holdfast_http_connections_closed_total";
+
+/// How every listener treats its connections, and when it stops.
+#[derive(Clone)]
+pub struct Serving {
+    pub limits: ServerLimits,
+    /// Exempt from the per-client limit.
+    pub trusted_proxies: TrustedProxies,
+    pub shutdown: CancellationToken,
+    /// How long requests in flight may take to finish after `shutdown`.
+    pub grace: Duration,
+}
+
+/// Why the server closed a connection: the `reason` of
+/// `holdfast_http_connections_closed_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CloseReason {
+    /// No complete request headers in time (idle kept-alive connections too).
+    HeaderTimeout,
+    /// A write made no progress for [`WRITE_STALL_LIMIT`].
+    WriteStalled,
+    /// A request body arrived slower than [`MIN_BODY_RATE`].
+    BodyTooSlow,
+    /// The client already held its share of connections on the listener.
+    PerClientCap,
+}
+
+impl CloseReason {
+    const ALL: [CloseReason; 4] = [
+        CloseReason::HeaderTimeout,
+        CloseReason::WriteStalled,
+        CloseReason::BodyTooSlow,
+        CloseReason::PerClientCap,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            CloseReason::HeaderTimeout => "header_timeout",
+            CloseReason::WriteStalled => "write_stalled",
+            CloseReason::BodyTooSlow => "body_too_slow",
+            CloseReason::PerClientCap => "per_client_cap",
+        }
+    }
+}
+
+/// Why a connection's guards (its IO, its request bodies) ended it, for the
+/// task serving it to count. The first reason given wins.
+#[derive(Default)]
+struct Verdict(OnceLock<CloseReason>);
+
+impl Verdict {
+    fn give(&self, reason: CloseReason) {
+        let _ = self.0.set(reason);
+    }
+
+    fn reason(&self) -> Option<CloseReason> {
+        self.0.get().copied()
+    }
+}
+
+fn closed_counter(listener: &'static str, reason: CloseReason) -> metrics::Counter {
+    metrics::counter!(CONNECTIONS_CLOSED, "listener" => listener, "reason" => reason.label())
+}
+
+/// Describes the connection metrics and makes every series of `listener`
+/// exist from the start, at zero.
+fn register_metrics(listener: &'static str) {
+    metrics::describe_gauge!(CONNECTIONS_OPEN, "Connections being served, by listener.");
+    metrics::describe_counter!(
+        CONNECTIONS_CLOSED,
+        "Connections the server closed, by listener and reason: header_timeout (no complete request headers \
+         in time, idle kept-alive connections included), write_stalled (a response unread for 10 s), \
+         body_too_slow (a request body slower than 1 KiB/s), per_client_cap (the client already held its \
+         share of connections)."
+    );
+    metrics::gauge!(CONNECTIONS_OPEN, "listener" => listener).increment(0.0);
+    for reason in CloseReason::ALL {
+        closed_counter(listener, reason).increment(0);
+    }
+}
+
+/// Serves `router` on `listener` until `serving.shutdown` is cancelled, then
+/// lets the requests in flight finish for at most `serving.grace`. `name`
+/// labels the metrics: `holdfast_http_connections_open` and
+/// `holdfast_http_connections_closed_total` (by [`CloseReason`]).
+pub async fn serve(name: &'static str, listener: TcpListener, router: Router, serving: Serving) {
+    let Serving {
+        limits,
+        trusted_proxies,
+        shutdown,
+        grace,
+    } = serving;
+    register_metrics(name);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let clients = ClientConnections::new(limits.max_connections_per_client, trusted_proxies);
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -82,25 +201,35 @@ pub async fn serve(
                 }
             },
         };
+        let Some(client_slot) = clients.admit(peer.ip()) else {
+            // Dropping the stream closes it; the slot is free again.
+            closed_counter(name, CloseReason::PerClientCap).increment(1);
+            continue;
+        };
         // Small responses go out at once rather than waiting for more to send.
         let _ = stream.set_nodelay(true);
+        let verdict = Arc::new(Verdict::default());
         let service = {
             let router = router.clone();
+            let verdict = verdict.clone();
             service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                router.clone().oneshot(request.map(Body::new))
+                let request = request.map(|body| Body::new(MinimumRate::new(body, verdict.clone())));
+                router.clone().oneshot(request)
             })
         };
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        let open = metrics::gauge!("holdfast_http_connections_open", "listener" => name);
+        let io = TokioIo::new(StallGuard::new(stream, verdict.clone()));
+        let connection = graceful.watch(http.serve_connection(io, service));
+        let open = metrics::gauge!(CONNECTIONS_OPEN, "listener" => name);
         open.increment(1.0);
         tokio::spawn(async move {
-            if let Err(error) = connection.await
-                && error.is_timeout()
-            {
-                metrics::counter!("holdfast_http_connections_timed_out_total", "listener" => name).increment(1);
+            let timed_out = connection.await.is_err_and(|error| error.is_timeout());
+            let reason = verdict.reason().or(timed_out.then_some(CloseReason::HeaderTimeout));
+            if let Some(reason) = reason {
+                closed_counter(name, reason).increment(1);
             }
             open.decrement(1.0);
+            drop(client_slot);
             drop(slot);
         });
     }

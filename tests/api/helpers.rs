@@ -244,6 +244,8 @@ pub struct TestApp {
     pub address: String,
     /// The admin listener's base URL, when `HOLDFAST_ADMIN_LISTEN` is set.
     pub admin_address: Option<String>,
+    /// The exchange listener's base URL, when `HOLDFAST_EXCHANGE_LISTEN` is set.
+    pub exchange_address: Option<String>,
     pub state: AppState,
     pub clock: Clock,
     pub client: reqwest::Client,
@@ -322,6 +324,7 @@ async fn start(
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     let admin_address = application.admin_addr().map(|admin| format!("http://{admin}"));
+    let exchange_address = application.exchange_addr().map(|exchange| format!("http://{exchange}"));
     let state = application.state();
     *db.sealer.lock().unwrap() = Some(state.db().clone());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -333,6 +336,7 @@ async fn start(
     TestApp {
         address,
         admin_address,
+        exchange_address,
         state,
         clock,
         client: reqwest::Client::builder()
