@@ -356,10 +356,11 @@ async fn without_the_master_key_the_chain_does_not_verify(backend: Backend) {
     );
 }
 
-/// A database writer drops entries as they are written (a trigger on the
-/// entry table): the holds are placed and the agent signs in, with no entry
-/// saying so. Each chain's head moved in the transaction that wrote them, so
-/// the gaps are caught, with or without the heads kept outside.
+/// A database writer drops entries as they are written (a trigger on every
+/// table audit entries are written to, whichever that is): the holds are
+/// placed and the agent signs in, with no entry saying so. Each chain's head
+/// moved in the transaction that wrote them, so the gaps are caught, with or
+/// without the heads kept outside.
 async fn entries_a_trigger_drops_as_they_are_written_fail_verification(backend: Backend) {
     let app = spawn_app(backend).await;
     app.ingest(&p3_login("re-0", "acct-0")).await;
@@ -387,11 +388,27 @@ async fn entries_a_trigger_drops_as_they_are_written_fail_verification(backend: 
                 .unwrap();
             app.db
                 .execute(
-                    "CREATE TRIGGER drop_some_entries BEFORE INSERT ON audit_log
-                     FOR EACH ROW EXECUTE FUNCTION drop_some_entries()",
+                    "DO $$
+                     DECLARE entries text;
+                     BEGIN
+                         FOR entries IN
+                             SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'action'
+                             INTERSECT
+                             SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'actor'
+                         LOOP
+                             EXECUTE format('CREATE TRIGGER drop_some_entries BEFORE INSERT ON %I
+                                             FOR EACH ROW EXECUTE FUNCTION drop_some_entries()', entries);
+                         END LOOP;
+                     END $$",
                 )
                 .await
-                .unwrap()
+                .unwrap();
+            let triggers = app
+                .db
+                .count("SELECT COUNT(*) FROM pg_trigger WHERE tgname = 'drop_some_entries'")
+                .await;
+            assert!(triggers > 0, "the attacker's trigger is in place");
+            triggers as u64
         }
     };
 
