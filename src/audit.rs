@@ -9,6 +9,7 @@
 use anyhow::Context;
 
 use crate::crypto::AuditKeys;
+use crate::domain::audit::Chain;
 use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, Heads, StoredEntry};
 use crate::storage::{ChainHeadRow, Database};
 
@@ -82,10 +83,13 @@ pub async fn verify(db: &Database, keys: &AuditKeys, kept: Option<&Heads>) -> an
         chains: Vec::with_capacity(heads.len()),
         problems: missing_chains(db, &heads, kept).await?,
     };
+    // The log's chains are numbered from 0: as many as the last one's number
+    // and one (a head missing below it is one of the problems above).
+    let of = heads.last().map_or(0, |head| head.chain + 1);
     for head in &heads {
-        report
-            .chains
-            .push(walk(db, keys, head, kept.and_then(|kept| kept.of(head.chain))).await?);
+        let chain = Chain { number: head.chain, of };
+        let kept = kept.and_then(|kept| kept.of(head.chain));
+        report.chains.push(walk(db, keys, chain, head, kept).await?);
     }
     Ok(report)
 }
@@ -127,10 +131,11 @@ async fn missing_chains(
 async fn walk(
     db: &Database,
     keys: &AuditKeys,
+    chain: Chain,
     head: &ChainHeadRow,
     kept: Option<ChainHead>,
 ) -> anyhow::Result<ChainReport> {
-    let mut verifier = match ChainVerifier::new(head.chain, head.legacy_until, kept) {
+    let mut verifier = match ChainVerifier::new(chain, head.legacy_until, kept) {
         Ok(verifier) => verifier,
         Err(problem) => {
             return Ok(ChainReport {

@@ -3,8 +3,8 @@
 -- is no longer a waiting area (`audit_pending`) where a database writer could
 -- drop, copy or edit an entry before it is chained.
 --
--- Sixteen chains, fixed here for good (entries' chains are bound into their
--- MACs): an entry goes to its account's chain (its actor's, without an
+-- Sixteen chains, fixed here for good (an entry's MAC binds its chain and
+-- the number of chains): an entry goes to its account's chain (its actor's, without an
 -- account), chosen by the same stable hash as intake's shard, and sixteen is a
 -- multiple of the intake workers (four on PostgreSQL, one on SQLite), so each
 -- worker's batches lock chains no other worker of the instance locks. A

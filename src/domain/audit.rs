@@ -6,10 +6,12 @@
 //! do not queue for one head. Entry `n` of a chain stores the MAC of entry
 //! `n - 1` of the same chain (`prev_hash`) and its own MAC (HMAC-SHA256 under
 //! a key derived from the master key, never stored in the database) over its
-//! chain, its sequence number in that chain, its contents and `prev_hash`
-//! ([`entry_mac`]). Changing an entry breaks its own MAC, and without the key
-//! nobody can recompute it or any after it; moving one to another chain or
-//! position breaks it too; removing or inserting one breaks the link of the
+//! chain (as one of how many), its sequence number in that chain, its
+//! contents and `prev_hash` ([`entry_mac`]). Changing an entry breaks its own
+//! MAC, and without the key nobody can recompute it or any after it; moving
+//! one to another chain or position breaks it too, and so does removing a
+//! whole chain, head and all, for every entry of the others; removing or
+//! inserting one breaks the link of the
 //! entry after it or leaves a gap in the sequence; removing entries at the
 //! end leaves the chain shorter than the head the database keeps beside it —
 //! and should the head be rewound too, shorter than the head an operator
@@ -85,12 +87,24 @@ pub fn stable_hash(text: &str) -> u64 {
     u64::from_be_bytes(digest.as_ref()[..8].try_into().expect("SHA-256 is 32 bytes"))
 }
 
+/// One chain of the log: its number, and how many chains the log has (fixed
+/// by the migration that made them). Both are bound into its entries' MACs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Chain {
+    pub number: u16,
+    pub of: u16,
+}
+
 /// The chain, of `chains`, that `record` goes to: its account's, or for an
 /// entry about no account (an agent signing in, a campaign recognised), its
 /// actor's. Either way the same key always gives the same chain.
-pub fn chain_of(record: &AuditRecord, chains: u16) -> u16 {
+pub fn chain_of(record: &AuditRecord, chains: u16) -> Chain {
     let key = record.account_id.as_deref().unwrap_or(&record.actor);
-    (stable_hash(key) % u64::from(chains.max(1))) as u16
+    let of = chains.max(1);
+    Chain {
+        number: (stable_hash(key) % u64::from(of)) as u16,
+        of,
+    }
 }
 
 /// The MAC of entry `seq` of `chain` holding `record`, chained to
@@ -101,7 +115,7 @@ pub fn chain_of(record: &AuditRecord, chains: u16) -> u16 {
 /// Each field is length-prefixed, so no two different entries encode to the
 /// same bytes; the first names the format, so a MAC of this format is never
 /// one of [`legacy_entry_mac`]'s.
-pub fn entry_mac(key: &hmac::Key, chain: u16, seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] {
+pub fn entry_mac(key: &hmac::Key, chain: Chain, seq: i64, record: &AuditRecord, prev_hash: &[u8]) -> [u8; 32] {
     mac_of(key, b"holdfast-audit-v3", Some(chain), seq, record, prev_hash)
 }
 
@@ -122,7 +136,7 @@ pub fn legacy_waiting_mac(key: &hmac::Key, record: &AuditRecord) -> [u8; 32] {
 fn mac_of(
     key: &hmac::Key,
     format: &[u8],
-    chain: Option<u16>,
+    chain: Option<Chain>,
     seq: i64,
     record: &AuditRecord,
     prev_hash: &[u8],
@@ -134,7 +148,8 @@ fn mac_of(
     };
     field(format);
     if let Some(chain) = chain {
-        field(&chain.to_be_bytes());
+        field(&chain.number.to_be_bytes());
+        field(&chain.of.to_be_bytes());
     }
     field(&seq.to_be_bytes());
     field(&record.at.micros().to_be_bytes());
@@ -155,7 +170,7 @@ pub type Link = (i64, [u8; 32], [u8; 32]);
 /// and the chain's new head.
 pub fn chain(
     key: &hmac::Key,
-    chain: u16,
+    chain: Chain,
     head_seq: i64,
     head_hash: [u8; 32],
     records: &[AuditRecord],
@@ -188,17 +203,29 @@ mod tests {
     #[test]
     fn an_entrys_mac_binds_its_chain_and_its_place_in_it() {
         let record = record();
-        let mac = entry_mac(&key(), 3, 7, &record, &GENESIS);
-        assert_ne!(entry_mac(&key(), 4, 7, &record, &GENESIS), mac, "another chain");
-        assert_ne!(entry_mac(&key(), 3, 8, &record, &GENESIS), mac, "another position");
-        assert_ne!(entry_mac(&key(), 3, 7, &record, &[1; 32]), mac, "another predecessor");
+        let chain = Chain { number: 3, of: 16 };
+        let mac = entry_mac(&key(), chain, 7, &record, &GENESIS);
+        let other = Chain { number: 4, ..chain };
+        assert_ne!(entry_mac(&key(), other, 7, &record, &GENESIS), mac, "another chain");
+        let fewer = Chain { of: 15, ..chain };
+        assert_ne!(
+            entry_mac(&key(), fewer, 7, &record, &GENESIS),
+            mac,
+            "a log of fewer chains"
+        );
+        assert_ne!(entry_mac(&key(), chain, 8, &record, &GENESIS), mac, "another position");
+        assert_ne!(
+            entry_mac(&key(), chain, 7, &record, &[1; 32]),
+            mac,
+            "another predecessor"
+        );
     }
 
     #[test]
     fn the_chained_format_and_the_legacy_one_never_give_the_same_mac() {
         let record = record();
         assert_ne!(
-            entry_mac(&key(), 0, 7, &record, &GENESIS),
+            entry_mac(&key(), Chain { number: 0, of: 16 }, 7, &record, &GENESIS),
             legacy_entry_mac(&key(), 7, &record, &GENESIS)
         );
     }
@@ -224,7 +251,7 @@ mod tests {
         assert_eq!(chain_of(&a, 16), chain_of(&b, 16));
         let mut c = record();
         c.actor = "agent:alice".into();
-        assert_eq!(chain_of(&c, 16), (stable_hash("agent:alice") % 16) as u16);
+        assert_eq!(chain_of(&c, 16).number, (stable_hash("agent:alice") % 16) as u16);
         assert!(
             (0..200)
                 .map(|i| {
@@ -232,7 +259,7 @@ mod tests {
                     r.account_id = Some(format!("acct-{i}"));
                     chain_of(&r, 16)
                 })
-                .all(|chain| chain < 16)
+                .all(|chain| chain.number < 16 && chain.of == 16)
         );
     }
 
@@ -242,7 +269,7 @@ mod tests {
             let account = format!("acct-{i}");
             let mut r = record();
             r.account_id = Some(account.clone());
-            assert_eq!(u64::from(chain_of(&r, 16)) % 4, stable_hash(&account) % 4);
+            assert_eq!(u64::from(chain_of(&r, 16).number) % 4, stable_hash(&account) % 4);
         }
     }
 
@@ -256,11 +283,12 @@ mod tests {
     #[test]
     fn chaining_continues_from_the_head() {
         let records = vec![record(), record()];
-        let (links, seq, hash) = chain(&key(), 2, 5, [9; 32], &records);
+        let two = Chain { number: 2, of: 16 };
+        let (links, seq, hash) = chain(&key(), two, 5, [9; 32], &records);
         assert_eq!(links[0].0, 6);
         assert_eq!(links[0].1, [9; 32]);
         assert_eq!(links[1].1, links[0].2);
         assert_eq!((seq, hash), (7, links[1].2));
-        assert_eq!(links[1].2, entry_mac(&key(), 2, 7, &records[1], &links[0].2));
+        assert_eq!(links[1].2, entry_mac(&key(), two, 7, &records[1], &links[0].2));
     }
 }

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{Backend, Database, Pools, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
 use crate::crypto::AuditKeys;
 use crate::domain::audit::verify::StoredEntry;
-use crate::domain::audit::{AuditRecord, ENTRY_REFUSED, Link, chain, chain_of, legacy_waiting_mac};
+use crate::domain::audit::{AuditRecord, Chain, ENTRY_REFUSED, Link, chain, chain_of, legacy_waiting_mac};
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 
@@ -92,7 +92,7 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
         .clone()
         .ok_or_else(|| sqlx::Error::Protocol("the audit chain's key is not configured".into()))?;
     let chains = tx.audit_chain_count().await?;
-    let mut by_chain: BTreeMap<u16, Vec<AuditRecord>> = BTreeMap::new();
+    let mut by_chain: BTreeMap<Chain, Vec<AuditRecord>> = BTreeMap::new();
     for record in records {
         by_chain.entry(chain_of(&record, chains)).or_default().push(record);
     }
@@ -112,7 +112,7 @@ struct Chained {
 fn link(
     keys: &AuditKeys,
     heads: Vec<(i16, i64, Vec<u8>)>,
-    by_chain: BTreeMap<u16, Vec<AuditRecord>>,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
 ) -> Result<Chained, sqlx::Error> {
     let heads: HashMap<i16, (i64, Vec<u8>)> = heads.into_iter().map(|(c, seq, hash)| (c, (seq, hash))).collect();
     let (_, key) = keys.current();
@@ -120,7 +120,8 @@ fn link(
         entries: Vec::new(),
         heads: Vec::with_capacity(by_chain.len()),
     };
-    for (chain_id, records) in by_chain {
+    for (of_log, records) in by_chain {
+        let chain_id = of_log.number;
         let (head_seq, head_hash) = heads
             .get(&(chain_id as i16))
             .ok_or_else(|| sqlx::Error::Protocol(format!("audit chain {chain_id} has no head")))?;
@@ -128,7 +129,7 @@ fn link(
             .as_slice()
             .try_into()
             .map_err(|_| sqlx::Error::Protocol(format!("the head of audit chain {chain_id} is not 32 bytes")))?;
-        let (links, seq, hash) = chain(key, chain_id, *head_seq, head_hash, &records);
+        let (links, seq, hash) = chain(key, of_log, *head_seq, head_hash, &records);
         chained.heads.push((chain_id, seq, hash));
         chained.entries.extend(
             links
@@ -146,9 +147,9 @@ fn link(
 async fn chain_on_postgres(
     c: &mut sqlx::PgConnection,
     keys: &AuditKeys,
-    by_chain: BTreeMap<u16, Vec<AuditRecord>>,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
 ) -> Result<(), sqlx::Error> {
-    let wanted: Vec<i16> = by_chain.keys().map(|chain| *chain as i16).collect();
+    let wanted: Vec<i16> = by_chain.keys().map(|chain| chain.number as i16).collect();
     // The rows are locked as the sort returns them: in chain order.
     let heads: Vec<(i16, i64, Vec<u8>)> =
         sqlx::query_as("SELECT chain, seq, hash FROM audit_chains WHERE chain = ANY($1) ORDER BY chain FOR UPDATE")
@@ -161,15 +162,12 @@ async fn chain_on_postgres(
     for (chain_id, (seq, prev, hash), record) in chained.entries {
         columns.push(chain_id, seq, prev, hash, record);
     }
-    let (head_chains, head_seqs, head_hashes) = chained.heads.into_iter().fold(
-        (Vec::new(), Vec::new(), Vec::new()),
-        |(mut chains, mut seqs, mut hashes), (chain_id, seq, hash)| {
-            chains.push(chain_id as i16);
-            seqs.push(seq);
-            hashes.push(hash.to_vec());
-            (chains, seqs, hashes)
-        },
-    );
+    let (mut head_chains, mut head_seqs, mut head_hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for (chain_id, seq, hash) in chained.heads {
+        head_chains.push(chain_id as i16);
+        head_seqs.push(seq);
+        head_hashes.push(hash.to_vec());
+    }
     columns
         .bind(sqlx::query(
             "WITH appended AS (
@@ -195,7 +193,7 @@ async fn chain_on_postgres(
 async fn chain_on_sqlite(
     c: &mut sqlx::SqliteConnection,
     keys: &AuditKeys,
-    by_chain: BTreeMap<u16, Vec<AuditRecord>>,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
 ) -> Result<(), sqlx::Error> {
     let heads: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as("SELECT chain, seq, hash FROM audit_chains")
         .fetch_all(&mut *c)
@@ -302,18 +300,27 @@ type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArgu
 
 impl WriteTx {
     /// How many chains the log has: fixed by the migration that made them
-    /// and stored there, read once per process.
+    /// and stored there (one head row each, numbered from 0), read once per
+    /// process. Heads numbered otherwise were tampered with: nothing is
+    /// chained then, rather than chained where `audit verify` cannot check it.
     async fn audit_chain_count(&mut self) -> Result<u16, sqlx::Error> {
         if let Some(count) = self.audit_chains.get() {
             return Ok(*count);
         }
-        let count: i64 = on_backend!(self.conn(), c => sqlx::query_scalar("SELECT COUNT(*) FROM audit_chains")
-            .fetch_one(c)
-            .await)?;
+        let (count, last): (i64, Option<i64>) = on_backend!(self.conn(), c => sqlx::query_as(
+            "SELECT COUNT(*), CAST(MAX(chain) AS BIGINT) FROM audit_chains",
+        )
+        .fetch_one(c)
+        .await)?;
         let count = u16::try_from(count)
             .ok()
-            .filter(|count| (1..=i16::MAX as u16).contains(count))
-            .ok_or_else(|| sqlx::Error::Protocol(format!("the audit log has {count} chains")))?;
+            .filter(|count| (1..=i16::MAX as u16).contains(count) && last == Some(i64::from(*count) - 1))
+            .ok_or_else(|| {
+                sqlx::Error::Protocol(format!(
+                    "the audit log's {count} chain heads are not numbered 0 to {}",
+                    count - 1
+                ))
+            })?;
         Ok(*self.audit_chains.get_or_init(|| count))
     }
 }

@@ -2,7 +2,7 @@ use std::process::Output;
 
 use holdfast::crypto::{AuditKeys, MasterKey};
 use holdfast::domain::agent::Role;
-use holdfast::domain::audit::{AuditRecord, legacy_entry_mac, legacy_waiting_mac, stable_hash};
+use holdfast::domain::audit::{AuditRecord, Chain, legacy_entry_mac, legacy_waiting_mac, stable_hash};
 use holdfast::domain::time::Timestamp;
 
 use crate::helpers::{
@@ -22,6 +22,8 @@ on_both_backends!(
     entries_a_trigger_drops_as_they_are_written_fail_verification,
     a_copied_entry_and_a_removed_one_are_named_by_audit_verify,
     the_edited_actors_of_two_entries_are_named_by_audit_verify,
+    a_chain_removed_whole_is_named_by_audit_verify,
+    the_last_chain_removed_whole_breaks_every_other_chain,
     every_intake_change_is_on_the_audit_log,
 );
 
@@ -281,7 +283,16 @@ async fn an_entry_rewritten_with_the_chain_recomputed_is_named(backend: Backend)
     let before: [u8; 32] = entries_from(&app, chain, 2).await[0].hash.clone().try_into().unwrap();
     let records: Vec<_> = rows.iter().map(|row| row.record.clone()).collect();
     let forged = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"a key the attacker made up......");
-    let (links, head_seq, head_hash) = holdfast::domain::audit::chain(&forged, chain as u16, 2, before, &records);
+    let (links, head_seq, head_hash) = holdfast::domain::audit::chain(
+        &forged,
+        Chain {
+            number: chain as u16,
+            of: CHAINS as u16,
+        },
+        2,
+        before,
+        &records,
+    );
     for ((seq, prev, hash), record) in links.iter().zip(&records) {
         app.db
             .execute(&format!(
@@ -506,6 +517,63 @@ async fn the_edited_actors_of_two_entries_are_named_by_audit_verify(backend: Bac
         assert!(
             stdout.contains(&format!(
                 "audit chain {chain}, entry {seq}: its contents do not match its MAC"
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+/// A chain's entries and its head row removed: from inside the database
+/// the chain is simply missing; the heads kept outside name it too.
+async fn a_chain_removed_whole_is_named_by_audit_verify(backend: Backend) {
+    let app = with_activity(backend).await;
+    let kept_outside = audit_head(&app);
+    disable_append_only_guard(&app).await;
+    let chain = chain_of(&app, "acct-1").await;
+
+    app.db
+        .execute(&format!("DELETE FROM audit_log WHERE chain = {chain}"))
+        .await
+        .unwrap();
+    app.db
+        .execute(&format!("DELETE FROM audit_chains WHERE chain = {chain}"))
+        .await
+        .unwrap();
+    let alone = broken(audit_verify(&app));
+    let anchored = broken(holdfast(&app, &["audit", "verify", "--head", &kept_outside]));
+
+    for stdout in [alone, anchored] {
+        assert!(
+            stdout.contains(&format!(
+                "audit log BROKEN: audit chain {chain}: its head is missing (removed)"
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+/// With the last chain gone, head and all, the log looks like one of fewer
+/// chains, but every entry's MAC names how many chains it was written among.
+async fn the_last_chain_removed_whole_breaks_every_other_chain(backend: Backend) {
+    let app = with_activity(backend).await;
+    disable_append_only_guard(&app).await;
+    let last = CHAINS - 1;
+
+    app.db
+        .execute(&format!("DELETE FROM audit_log WHERE chain = {last}"))
+        .await
+        .unwrap();
+    app.db
+        .execute(&format!("DELETE FROM audit_chains WHERE chain = {last}"))
+        .await
+        .unwrap();
+    let stdout = broken(audit_verify(&app));
+
+    for account in ["acct-1", "acct-2"] {
+        let chain = chain_of(&app, account).await;
+        assert!(
+            stdout.contains(&format!(
+                "chain {chain}: 0 entries verified; audit chain {chain}, entry 1: its contents do not match its MAC"
             )),
             "{stdout}"
         );

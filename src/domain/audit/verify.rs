@@ -3,7 +3,7 @@
 
 use ring::hmac;
 
-use super::{AuditRecord, ENTRY_REFUSED, GENESIS, entry_mac, legacy_entry_mac};
+use super::{AuditRecord, Chain, ENTRY_REFUSED, GENESIS, entry_mac, legacy_entry_mac};
 
 /// An entry as stored, for verification.
 pub struct StoredEntry {
@@ -98,7 +98,7 @@ impl ChainBreak {
 /// first break; entries recording a refusal are noted and the walk goes on,
 /// so a refusal does not hide a break after it.
 pub struct ChainVerifier {
-    chain: u16,
+    chain: Chain,
     /// Entries `1..=legacy_until` carry the MAC format from before there
     /// were chains (chain 0 only).
     legacy_until: i64,
@@ -115,10 +115,10 @@ impl ChainVerifier {
     /// that must reach `kept`. Only chain 0 continues the log from before
     /// chains: a claim of legacy entries in another is itself a break (the
     /// legacy format binds no chain, so such entries could be copies).
-    pub fn new(chain: u16, legacy_until: i64, kept: Option<ChainHead>) -> Result<Self, ChainBreak> {
-        if legacy_until < 0 || (chain != 0 && legacy_until != 0) {
+    pub fn new(chain: Chain, legacy_until: i64, kept: Option<ChainHead>) -> Result<Self, ChainBreak> {
+        if legacy_until < 0 || (chain.number != 0 && legacy_until != 0) {
             return Err(ChainBreak::new(
-                chain,
+                chain.number,
                 0,
                 "its head claims entries from before the log had chains, which only chain 0 has (changed)",
             ));
@@ -149,8 +149,8 @@ impl ChainVerifier {
     /// Checks the next entry; `key` is the chain key its `key_id` names, if
     /// it is configured.
     pub fn check(&mut self, entry: &StoredEntry, key: Option<&hmac::Key>) -> Result<(), ChainBreak> {
-        let broken = |problem: String| Err(ChainBreak::new(self.chain, entry.seq, problem));
-        if entry.chain != self.chain {
+        let broken = |problem: String| Err(ChainBreak::new(self.chain.number, entry.seq, problem));
+        if entry.chain != self.chain.number {
             return broken(format!("is stored as part of chain {} (moved)", entry.chain));
         }
         let expected = self.expected_seq();
@@ -183,7 +183,10 @@ impl ChainVerifier {
             false => entry_mac(key, self.chain, entry.seq, &entry.record, &entry.prev_hash),
         };
         if mac.as_slice() != entry.hash.as_slice() {
-            return broken("its contents do not match its MAC (the entry was changed, copied or moved)".into());
+            return broken(
+                "its contents do not match its MAC (the entry was changed, copied or moved, or the log's chains were)"
+                    .into(),
+            );
         }
         if let Some(kept) = self.kept
             && kept.seq == entry.seq
@@ -199,7 +202,7 @@ impl ChainVerifier {
                 .unwrap_or("unknown")
                 .to_owned();
             self.refused = Some(ChainBreak::new(
-                self.chain,
+                self.chain.number,
                 entry.seq,
                 format!(
                     "records an entry (`{claimed}`) that could not be chained: it did not match its MAC when it was to be chained"
@@ -214,7 +217,7 @@ impl ChainVerifier {
     /// head kept outside; returns the number of entries verified.
     pub fn finish(self, head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
         let last = self.checked();
-        let broken = |seq: i64, problem: String| Err(ChainBreak::new(self.chain, seq, problem));
+        let broken = |seq: i64, problem: String| Err(ChainBreak::new(self.chain.number, seq, problem));
         if let Some(kept) = self.kept
             && kept.seq > last
         {
@@ -263,7 +266,8 @@ mod tests {
             .collect()
     }
 
-    const CHAIN: u16 = 5;
+    const CHAIN: Chain = Chain { number: 5, of: 16 };
+    const ZERO: Chain = Chain { number: 0, of: 16 };
 
     fn stored_under(key: &hmac::Key, records: &[AuditRecord]) -> (Vec<StoredEntry>, i64, [u8; 32]) {
         let (links, head_seq, head_hash) = chain(key, CHAIN, 0, GENESIS, records);
@@ -271,7 +275,7 @@ mod tests {
             .into_iter()
             .zip(records)
             .map(|((seq, prev, hash), record)| StoredEntry {
-                chain: CHAIN,
+                chain: CHAIN.number,
                 seq,
                 record: record.clone(),
                 prev_hash: prev.to_vec(),
@@ -328,16 +332,20 @@ mod tests {
         let (mut entries, seq, hash) = stored(&records(5));
         entries[2].record.actor = "agent:mallory".into();
         let broken = verify(&entries, seq, &hash).unwrap_err();
-        assert_eq!((broken.chain, broken.seq), (CHAIN, 3));
+        assert_eq!((broken.chain, broken.seq), (CHAIN.number, 3));
         assert!(broken.to_string().starts_with("audit chain 5, entry 3: "), "{broken}");
     }
 
     #[test]
     fn an_entry_moved_to_another_chain_does_not_verify_there() {
         let (entries, _, _) = stored(&records(1));
-        let mut verifier = ChainVerifier::new(CHAIN + 1, 0, None).unwrap();
+        let next = Chain {
+            number: CHAIN.number + 1,
+            ..CHAIN
+        };
+        let mut verifier = ChainVerifier::new(next, 0, None).unwrap();
         let mut moved = StoredEntry {
-            chain: CHAIN + 1,
+            chain: next.number,
             ..entries.into_iter().next().unwrap()
         };
         assert!(
@@ -347,7 +355,7 @@ mod tests {
                 .problem
                 .contains("MAC")
         );
-        moved.chain = CHAIN;
+        moved.chain = CHAIN.number;
         assert!(
             verifier
                 .check(&moved, Some(&key()))
@@ -388,7 +396,7 @@ mod tests {
     fn a_cut_tail_with_a_rewound_head_is_caught_only_by_the_head_kept_outside() {
         let (mut entries, _, _) = stored(&records(5));
         let kept = ChainHead {
-            chain: CHAIN,
+            chain: CHAIN.number,
             seq: 5,
             mac: entries[4].hash.clone().try_into().unwrap(),
         };
@@ -408,7 +416,7 @@ mod tests {
     fn heads_round_trip_and_a_wrong_one_is_named() {
         let (entries, seq, hash) = stored(&records(3));
         let kept = ChainHead {
-            chain: CHAIN,
+            chain: CHAIN.number,
             seq: 2,
             mac: entries[1].hash.clone().try_into().unwrap(),
         };
@@ -459,7 +467,7 @@ mod tests {
     fn a_renumbered_insertion_breaks_the_chain() {
         let (mut entries, seq, hash) = stored(&records(4));
         let forged = StoredEntry {
-            chain: CHAIN,
+            chain: CHAIN.number,
             seq: 3,
             record: records(1).remove(0),
             prev_hash: entries[1].hash.clone(),
@@ -498,7 +506,7 @@ mod tests {
             let seq = i as i64 + 1;
             let hash = match seq <= 2 {
                 true => legacy_entry_mac(&key(), seq, record, &prev),
-                false => entry_mac(&key(), 0, seq, record, &prev),
+                false => entry_mac(&key(), ZERO, seq, record, &prev),
             };
             entries.push(StoredEntry {
                 chain: 0,
@@ -510,16 +518,16 @@ mod tests {
             });
             prev = hash;
         }
-        let verifier = ChainVerifier::new(0, 2, None).unwrap();
+        let verifier = ChainVerifier::new(ZERO, 2, None).unwrap();
         assert_eq!(walk(verifier, &entries, 4, &prev), Ok(4));
 
         // Moving the boundary either way breaks the entry it crosses: a new
         // entry cannot be passed off as a legacy one, nor the reverse.
-        let raised = ChainVerifier::new(0, 3, None).unwrap();
+        let raised = ChainVerifier::new(ZERO, 3, None).unwrap();
         assert_eq!(walk(raised, &entries, 4, &prev).unwrap_err().seq, 3);
-        let lowered = ChainVerifier::new(0, 1, None).unwrap();
+        let lowered = ChainVerifier::new(ZERO, 1, None).unwrap();
         assert_eq!(walk(lowered, &entries, 4, &prev).unwrap_err().seq, 2);
         // A copy of the legacy entries is never accepted in another chain.
-        assert!(ChainVerifier::new(3, 2, None).is_err());
+        assert!(ChainVerifier::new(CHAIN, 2, None).is_err());
     }
 }
