@@ -81,6 +81,11 @@ impl Database {
         if !still_there {
             return Ok(0);
         }
+        // An instance of the older version still running could add an entry
+        // between the read and the drop: it waits instead, then fails.
+        sqlx::query("LOCK TABLE audit_pending IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *c)
+            .await?;
         let waiting: Vec<WaitingRow> = sqlx::query_as(
             "SELECT id, at, actor, action, incident_id, account_id, detail, key_id, mac FROM audit_pending ORDER BY id",
         )
