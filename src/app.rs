@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use crate::agents;
 use crate::alerts::queue::{Intake, IntakeQueue};
 use crate::alerts::{self, intake};
-use crate::audit;
 use crate::auth;
 use crate::campaigns;
 use crate::clock::Clock;
@@ -190,6 +189,16 @@ impl Application {
             .await?
             .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));
         db.migrate().await?;
+        let chained = db
+            .chain_entries_left_waiting()
+            .await
+            .context("Failed to chain the audit entries an older version left waiting")?;
+        if chained > 0 {
+            tracing::info!(
+                entries = chained,
+                "chained the audit entries an older version left waiting"
+            );
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("Failed to listen on {}", config.listen))?;
@@ -277,7 +286,6 @@ impl Application {
         let cancel = CancellationToken::new();
         let mut background = tokio::task::JoinSet::new();
         background.spawn(intake::run_workers(state.clone(), intake_queue, cancel.clone()));
-        background.spawn(audit::seal_until_cancelled(state.db().clone(), cancel.clone()));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));

@@ -1,137 +1,198 @@
-//! The audit log's chain: the sealer that chains entries changes left
-//! waiting (PostgreSQL), `holdfast audit verify`, which walks the chain, and
-//! `holdfast audit head`, which prints the point of it an operator keeps
-//! outside the database.
+//! `holdfast audit head`, which prints the head of every chain for an
+//! operator to keep outside the database, and `holdfast audit verify`, which
+//! walks every chain.
 //!
-//! On PostgreSQL a change's entries are committed with the change but wait
-//! in `audit_pending` to be chained, so that no writer queues behind another
-//! for the chain's head. Each instance runs a sealer, woken by its own
-//! commits and sweeping every [`SWEEP`] for other instances' (and a crashed
-//! one's) entries. An entry usually waits some tens of milliseconds. While
-//! it waits it carries its own MAC under the audit key, so one forged or
-//! changed in the meantime is refused when sealed (`audit.entry_refused`
-//! takes its place); removing one before it is sealed is not detected, which
-//! is the price of not serialising every change on the head. The gauge
-//! `holdfast_audit_waiting` shows how many wait.
+//! There is no background work: a change's entries are chained in the
+//! transaction that commits it (`storage::WriteTx::commit`), so nothing
+//! committed waits anywhere to be chained.
 
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
+use anyhow::Context;
 
 use crate::crypto::AuditKeys;
-use crate::domain::audit::{Anchor, ChainBreak, ChainVerifier, StoredEntry};
-use crate::storage::Database;
+use crate::domain::audit::Chain;
+use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, Heads, StoredEntry};
+use crate::storage::{ChainHeadRow, Database};
 
 /// How many entries are read per query while walking.
 const PAGE: i64 = 1000;
 
-/// The most waiting entries one sealing transaction chains.
-const SEAL_BATCH: i64 = 5000;
+/// What a walk of the whole log found.
+#[derive(Debug)]
+pub struct Report {
+    /// Each chain walked, in chain order.
+    pub chains: Vec<ChainReport>,
+    /// Problems of the log as a whole: a chain without a head, entries in no chain.
+    pub problems: Vec<ChainBreak>,
+}
 
-/// How often the sealer looks for entries it was not told about (other
-/// instances', or left by a crash).
-const SWEEP: Duration = Duration::from_secs(1);
+/// What the walk of one chain found.
+#[derive(Debug)]
+pub struct ChainReport {
+    pub chain: u16,
+    /// Entries verified (up to the first break, if any).
+    pub checked: i64,
+    /// The first entry recording a refusal and the first break, in sequence order.
+    pub problems: Vec<ChainBreak>,
+}
 
-/// The least time between two sealing transactions: under load, entries
-/// gather meanwhile and one transaction chains them all.
-const SEAL_PAUSE: Duration = Duration::from_millis(20);
-
-/// How long the sealer waits after a failed attempt.
-const RETRY: Duration = Duration::from_millis(500);
-
-/// Chains entries as changes leave them waiting, until `cancel` fires; then
-/// chains what is left. Nothing to do on SQLite, which chains at commit.
-pub async fn seal_until_cancelled(db: Database, cancel: CancellationToken) {
-    if db.kind() == crate::storage::DatabaseKind::Sqlite {
-        return;
+impl Report {
+    /// The first problem, in chain and then sequence order; `None` when the log is intact.
+    pub fn first_problem(&self) -> Option<&ChainBreak> {
+        self.problems
+            .iter()
+            .chain(self.chains.iter().flat_map(|chain| &chain.problems))
+            .min_by_key(|problem| (problem.chain, problem.seq))
     }
-    loop {
-        if let Err(error) = seal_all(&db).await {
-            tracing::warn!(%error, "sealing audit entries failed; trying again");
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(RETRY) => continue,
-            }
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = db.audit_entries_queued() => {}
-            _ = tokio::time::sleep(SWEEP) => {}
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(SEAL_PAUSE) => {}
-        }
-    }
-    if let Err(error) = seal_all(&db).await {
-        tracing::warn!(%error, "sealing audit entries at shutdown failed; the next start chains them");
+
+    /// Entries verified in all chains.
+    pub fn checked(&self) -> i64 {
+        self.chains.iter().map(|chain| chain.checked).sum()
     }
 }
 
-/// Chains every entry waiting now; returns how many.
-pub async fn seal_all(db: &Database) -> Result<usize, sqlx::Error> {
-    let mut total = 0;
-    loop {
-        let sealed = db.seal_pending_audit(SEAL_BATCH).await?;
-        total += sealed;
-        if (sealed as i64) < SEAL_BATCH {
-            return Ok(total);
+/// The head of every chain (sequence number and MAC of its last entry).
+pub async fn heads(db: &Database) -> anyhow::Result<Heads> {
+    let heads = read_heads(db).await?;
+    heads.iter().map(head_of).collect::<anyhow::Result<_>>().map(Heads)
+}
+
+async fn read_heads(db: &Database) -> anyhow::Result<Vec<ChainHeadRow>> {
+    db.audit_heads()
+        .await
+        .context("Failed to read the heads of the audit chains (has `holdfast migrate` run on this database?)")
+}
+
+fn head_of(row: &ChainHeadRow) -> anyhow::Result<ChainHead> {
+    Ok(ChainHead {
+        chain: row.chain,
+        seq: row.seq,
+        mac: row
+            .hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the head of audit chain {} is not 32 bytes", row.chain))?,
+    })
+}
+
+/// Verifies every chain up to the head it had when the walk started, so it
+/// can run while Holdfast keeps appending; with `kept` (heads printed earlier
+/// by [`heads`]), also that every chain still reaches its head there.
+pub async fn verify(db: &Database, keys: &AuditKeys, kept: Option<&Heads>) -> anyhow::Result<Report> {
+    let heads = read_heads(db).await?;
+    let mut report = Report {
+        chains: Vec::with_capacity(heads.len()),
+        problems: missing_chains(db, &heads, kept).await?,
+    };
+    // The log's chains are numbered from 0: as many as the last one's number
+    // and one (a head missing below it is one of the problems above).
+    let of = heads.last().map_or(0, |head| head.chain + 1);
+    for head in &heads {
+        let chain = Chain { number: head.chain, of };
+        let kept = kept.and_then(|kept| kept.of(head.chain));
+        report.chains.push(walk(db, keys, chain, head, kept).await?);
+    }
+    Ok(report)
+}
+
+/// Chains that should be there and are not, and entries of no chain.
+async fn missing_chains(
+    db: &Database,
+    heads: &[ChainHeadRow],
+    kept: Option<&Heads>,
+) -> anyhow::Result<Vec<ChainBreak>> {
+    let Some(last) = heads.last().map(|head| head.chain) else {
+        return Ok(vec![ChainBreak::new(0, 0, "the log has no chains (removed)")]);
+    };
+    let has_head = |chain: u16| heads.iter().any(|head| head.chain == chain);
+    let mut problems: Vec<ChainBreak> = (0..last)
+        .filter(|chain| !has_head(*chain))
+        .map(|chain| ChainBreak::new(chain, 0, "its head is missing (removed)"))
+        .collect();
+    for head in kept.map(|kept| kept.0.as_slice()).unwrap_or_default() {
+        if !has_head(head.chain) && head.chain > last {
+            problems.push(ChainBreak::new(
+                head.chain,
+                0,
+                "is among the heads kept outside the database but has no head in it (removed)",
+            ));
         }
     }
+    if let Some((chain, seq)) = db.audit_entry_beyond_chains(last).await? {
+        problems.push(ChainBreak::new(
+            chain.clamp(0, i64::from(u16::MAX)) as u16,
+            seq,
+            format!("is stored in chain {chain}, which the log does not have (inserted)"),
+        ));
+    }
+    Ok(problems)
 }
 
-/// The outcome of a walk.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every entry verified; this many of them.
-    Intact(i64),
-    /// The first place the chain is broken.
-    Broken(ChainBreak),
-}
-
-/// The current head of the chain (sequence number and MAC of the last
-/// entry), to keep outside the database and give back to [`verify`].
-pub async fn head(db: &Database) -> anyhow::Result<Anchor> {
-    let (seq, mac) = db.audit_head().await?;
-    let mac = mac
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("the audit head's MAC is not 32 bytes"))?;
-    Ok(Anchor { seq, mac })
-}
-
-/// Verifies every entry up to the head recorded when the walk starts, so it
-/// can run while Holdfast keeps appending; with an `anchor`, also that the
-/// chain still reaches that point, unchanged. Entries still waiting to be
-/// chained are not part of it yet: a running instance chains them (the
-/// walk does not, as it may run with other keys than the instances').
-pub async fn verify(db: &Database, keys: &AuditKeys, anchor: Option<Anchor>) -> anyhow::Result<Verdict> {
-    let (head_seq, head_hash) = db.audit_head().await?;
-    let mut verifier = ChainVerifier::reaching(anchor);
+/// Walks one chain up to `head`, as read when the walk of the log started.
+async fn walk(
+    db: &Database,
+    keys: &AuditKeys,
+    chain: Chain,
+    head: &ChainHeadRow,
+    kept: Option<ChainHead>,
+) -> anyhow::Result<ChainReport> {
+    let mut verifier = match ChainVerifier::new(chain, head.legacy_until, kept) {
+        Ok(verifier) => verifier,
+        Err(problem) => {
+            return Ok(ChainReport {
+                chain: head.chain,
+                checked: 0,
+                problems: vec![problem],
+            });
+        }
+    };
+    let mut broken = None;
     let mut after = 0;
-    while after < head_seq {
-        let page = db.audit_page(after, PAGE).await?;
+    'pages: while after < head.seq {
+        let page = db.audit_page(head.chain, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for row in page.into_iter().take_while(|row| row.seq <= head_seq) {
+        for row in page.into_iter().take_while(|row| row.seq <= head.seq) {
             let key = row.key_id.as_deref().and_then(|id| keys.find(id));
             if let Err(problem) = verifier.check(&StoredEntry::from(row), key) {
-                return Ok(Verdict::Broken(problem));
+                broken = Some(problem);
+                break 'pages;
             }
         }
     }
-    // An entry past the head is legitimate only if the head has moved on
-    // since the walk started (Holdfast appended it meanwhile).
-    if let Some(beyond) = db.audit_page(head_seq, 1).await?.first() {
-        let (current_head, _) = db.audit_head().await?;
-        if current_head < beyond.seq {
-            return Ok(Verdict::Broken(ChainBreak {
-                seq: beyond.seq,
-                problem: format!("not written by Holdfast: the log's recorded head is entry {current_head} (inserted)"),
-            }));
-        }
+    if broken.is_none() {
+        broken = appended_behind_the_heads_back(db, head).await?;
     }
-    match verifier.finish(head_seq, &head_hash) {
-        Ok(count) => Ok(Verdict::Intact(count)),
-        Err(problem) => Ok(Verdict::Broken(problem)),
+    let checked = verifier.checked();
+    let mut problems: Vec<ChainBreak> = verifier.refused().cloned().into_iter().collect();
+    match broken {
+        Some(problem) => problems.push(problem),
+        None => problems.extend(verifier.finish(head.seq, &head.hash).err()),
     }
+    problems.sort_by_key(|problem| problem.seq);
+    Ok(ChainReport {
+        chain: head.chain,
+        checked,
+        problems,
+    })
+}
+
+/// An entry past `head` is legitimate only if the chain's head has moved on
+/// since the walk started (Holdfast appended it meanwhile).
+async fn appended_behind_the_heads_back(db: &Database, head: &ChainHeadRow) -> anyhow::Result<Option<ChainBreak>> {
+    let Some(beyond) = db.audit_page(head.chain, head.seq, 1).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let current = db
+        .audit_heads()
+        .await?
+        .into_iter()
+        .find(|now| now.chain == head.chain)
+        .map_or(0, |now| now.seq);
+    Ok((current < beyond.seq).then(|| {
+        ChainBreak::new(
+            head.chain,
+            beyond.seq,
+            format!("not written by Holdfast: the chain's recorded head is entry {current} (inserted)"),
+        )
+    }))
 }

@@ -12,12 +12,12 @@ use base64::Engine;
 
 use crate::agents;
 use crate::app::{Application, shutdown_signal};
-use crate::audit::{self, Verdict};
+use crate::audit;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::crypto::{AuditKeys, MasterKey, SecretBox};
 use crate::domain::agent::Role;
-use crate::domain::audit::Anchor;
+use crate::domain::audit::verify::Heads;
 use crate::playbooks::{self, Playbooks};
 use crate::signing::{PlaybookKeys, SigningKey};
 use crate::storage::Database;
@@ -70,17 +70,19 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the chain; exit 1 naming the first bad entry if any row was
-    /// changed, removed or inserted. Needs the master key(s) that sealed it
+    /// Walk every chain; print how many entries of each were checked; exit
+    /// 1 naming the first bad entry and its chain if any row was changed,
+    /// removed, duplicated or inserted, or an entry records that something
+    /// could not be chained. Needs the master key(s) that sealed them
     /// (HOLDFAST_MASTER_KEY, HOLDFAST_MASTER_KEY_PREVIOUS, or holdfast.key).
     Verify {
-        /// A head printed earlier by `holdfast audit head` and kept outside
-        /// the database: the chain must still reach it, unchanged.
+        /// The line printed earlier by `holdfast audit head` and kept outside
+        /// the database: every chain must still reach its head there, unchanged.
         #[arg(long)]
         head: Option<String>,
     },
-    /// Print the chain's current head (`<sequence>:<MAC>`) to keep outside
-    /// the database, for `audit verify --head`.
+    /// Print the head of every chain (`<chain>:<sequence>:<MAC>`, joined by
+    /// `,`) to keep outside the database, for `audit verify --head`.
     Head,
 }
 
@@ -186,32 +188,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Head) => {
             let db = connect_from_env().await?;
-            println!("{}", audit::head(&db).await?);
+            println!("{}", audit::heads(&db).await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { head }) => {
-            let anchor = head
-                .map(|text| {
-                    Anchor::parse(&text).ok_or_else(|| anyhow::anyhow!("--head: expected <sequence>:<64 hex digits>"))
-                })
-                .transpose()?;
-            let db = connect_from_env().await?;
-            let (current, previous) = master_keys_from_env()?;
-            match audit::verify(&db, &AuditKeys::new(&current, &previous), anchor).await? {
-                Verdict::Intact(count) => {
-                    println!("audit log intact: {count} entries verified");
-                    let waiting = db.audit_entries_waiting().await?;
-                    if waiting > 0 {
-                        println!("{waiting} newer entries wait to be chained by a running instance");
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Verdict::Broken(problem) => {
-                    println!("audit log BROKEN: {problem}");
-                    Ok(ExitCode::from(1))
-                }
-            }
-        }
+        Command::Audit(AuditCommand::Verify { head }) => audit_verify(head).await,
         Command::Sign(args) => sign(args).await,
         Command::Otp { secret } => {
             let seed = totp_rs::Secret::try_from_base32(secret.trim())
@@ -222,6 +202,52 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Agent(AgentCommand::Add { username, role, json }) => add_agent(&username, &role, json).await,
         Command::Playbooks(command) => playbooks_command(command),
         Command::Keys(KeysCommand::Rotate { new_key }) => rotate_keys(new_key).await,
+    }
+}
+
+async fn audit_verify(head: Option<String>) -> anyhow::Result<ExitCode> {
+    let kept = head
+        .map(|text| {
+            Heads::parse(&text).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--head: expected what `holdfast audit head` prints: <chain>:<sequence>:<64 hex digits> for each chain, joined by `,`"
+                )
+            })
+        })
+        .transpose()?;
+    let db = connect_from_env().await?;
+    let (current, previous) = master_keys_from_env()?;
+    let report = audit::verify(&db, &AuditKeys::new(&current, &previous), kept.as_ref()).await?;
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    for chain in &report.chains {
+        let checked = entries(chain.checked);
+        match chain.problems.first() {
+            None => println!("chain {}: {checked} verified", chain.chain),
+            Some(problem) => println!("chain {}: {checked} verified; {problem}", chain.chain),
+        }
+    }
+    match report.first_problem() {
+        None => {
+            println!(
+                "audit log intact: {} in {} chains verified",
+                entries(report.checked()),
+                report.chains.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(problem) => {
+            println!("audit log BROKEN: {problem}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn entries(count: i64) -> String {
+    match count {
+        1 => "1 entry".into(),
+        count => format!("{count} entries"),
     }
 }
 
@@ -330,8 +356,6 @@ async fn add_agent(username: &str, role: &str, json: bool) -> anyhow::Result<Exi
     db.migrate().await?;
     let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let credentials = agents::add(&db, &secrets, username, role, "cli", Clock::system().now()).await?;
-    // Chained now, in case no instance is running to do it.
-    audit::seal_all(&db).await?;
     if json {
         let printed = serde_json::json!({
             "username": credentials.username,
@@ -437,7 +461,6 @@ async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
     let current = SecretBox::new(&config.master_key, &config.previous_master_keys);
     let next = SecretBox::new(&new_key, &[]);
     let count = agents::reseal_all(&db, &current, &next, Clock::system().now()).await?;
-    audit::seal_all(&db).await?;
     println!(
         "re-encrypted {count} secret(s) under master key {}",
         next.current_key_id()

@@ -1,13 +1,11 @@
 //! Gauges read from the database on a timer: `holdfast_incidents_open`
-//! (by priority), `holdfast_outbox_pending` and `holdfast_audit_waiting`.
+//! (by priority) and `holdfast_outbox_pending`.
 //!
 //! They are counted from the tables, not kept in memory, so every instance
 //! reports the same figures and a restart loses nothing. Every
 //! `HOLDFAST_GAUGE_INTERVAL` each instance runs two index-only counts: the
 //! live incidents per priority (the partial index `incidents_live_by_urgency`)
-//! and the pending messages (`outbox_due`); and on PostgreSQL it counts the
-//! audit entries waiting to be chained (a table the sealers keep near empty:
-//! a growing figure means they stall). Their cost grows with the number
+//! and the pending messages (`outbox_due`). Their cost grows with the number
 //! of open incidents (some tens of milliseconds per million on PostgreSQL),
 //! which is why they run on a timer and never on a scrape.
 
@@ -38,7 +36,5 @@ pub async fn update(state: &AppState) -> Result<(), sqlx::Error> {
     }
     let pending = state.db().pending_messages().await?;
     metrics::gauge!("holdfast_outbox_pending").set(pending as f64);
-    let waiting = state.db().audit_entries_waiting().await?;
-    metrics::gauge!("holdfast_audit_waiting").set(waiting as f64);
     Ok(())
 }

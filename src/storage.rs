@@ -7,10 +7,9 @@
 //! (row locks, batch inserts) each backend gets its own statement side by side.
 //!
 //! Every change goes through a [`WriteTx`], which buffers the audit entries the
-//! change produces and writes them just before commit, in the same
-//! transaction, so a change and its audit entries land together or not at
-//! all (PostgreSQL: waiting to be chained, see `audit::append`; SQLite:
-//! chained at once). SQLite's tables are PostgreSQL's but `audit_pending`.
+//! change produces and chains them just before commit, in the same
+//! transaction (see `audit::append`), so a change and its chained audit
+//! entries land together or not at all. Both backends store the same tables.
 //!
 //! SQLite allows one writer at a time; rather than let concurrent writers
 //! fail with `SQLITE_BUSY`, all writes go through a pool of one connection and
@@ -22,7 +21,7 @@
 //! tables' SQL lives in the submodules.)
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -50,7 +49,7 @@ mod types;
 
 pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::AlertRow;
-pub use audit::AuditRow;
+pub use audit::{AuditRow, ChainHeadRow};
 pub use campaigns::{CampaignMember, CampaignRecord};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use intake::CorrelationWindow;
@@ -129,9 +128,9 @@ pub struct Database {
     /// The keys audit entries are sealed with; a database opened without
     /// them (for maintenance) can read, but a change that audits fails.
     audit_keys: Option<Arc<AuditKeys>>,
-    /// Woken when a change in this process leaves audit entries waiting to
-    /// be chained (PostgreSQL).
-    audit_waiting: Arc<tokio::sync::Notify>,
+    /// How many chains the audit log has, once read (it never changes
+    /// while a process runs: only a migration could change it).
+    audit_chains: Arc<OnceLock<u16>>,
 }
 
 #[derive(Clone)]
@@ -190,7 +189,7 @@ impl Database {
         Ok(Self {
             pools,
             audit_keys: None,
-            audit_waiting: Arc::default(),
+            audit_chains: Arc::default(),
         })
     }
 
@@ -198,12 +197,6 @@ impl Database {
     pub fn with_audit_keys(mut self, keys: AuditKeys) -> Self {
         self.audit_keys = Some(Arc::new(keys));
         self
-    }
-
-    /// Resolves when a change in this process has left audit entries waiting
-    /// to be chained since the last call (see [`Database::seal_pending_audit`]).
-    pub async fn audit_entries_queued(&self) {
-        self.audit_waiting.notified().await
     }
 
     /// The keys the audit chain is sealed with, if configured.
@@ -257,7 +250,7 @@ impl Database {
             tx,
             audit_keys: self.audit_keys.clone(),
             audit: Vec::new(),
-            audit_waiting: self.audit_waiting.clone(),
+            audit_chains: self.audit_chains.clone(),
             holds_changed: Vec::new(),
             outbox_enqueued: false,
             runs_finished: Vec::new(),
@@ -307,10 +300,10 @@ pub struct WriteTx {
     tx: Backend<PgTx, SqliteTx>,
     /// The keys the audit entries of this change are sealed with.
     audit_keys: Option<Arc<AuditKeys>>,
-    /// Audit entries of this change, written at commit.
+    /// Audit entries of this change, chained at commit.
     audit: Vec<AuditRecord>,
-    /// Told after the commit when the entries wait to be chained.
-    audit_waiting: Arc<tokio::sync::Notify>,
+    /// The database's number of audit chains, once read.
+    audit_chains: Arc<OnceLock<u16>>,
     /// Accounts whose holds this transaction changed.
     holds_changed: Vec<String>,
     /// Whether a message was queued for the exchange.
@@ -412,9 +405,9 @@ impl WriteTx {
         self.audit.push(record);
     }
 
-    /// Writes the buffered audit entries and commits: on PostgreSQL they wait
-    /// for the sealer to chain them (the sealer is woken once they are
-    /// committed), on SQLite they are chained in this transaction.
+    /// Chains the buffered audit entries in this transaction and commits.
+    /// Chaining is the last thing before the commit: the heads of the chains
+    /// the entries go to stay locked from then until the commit.
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
         self.holds_changed.sort();
         self.holds_changed.dedup();
@@ -428,15 +421,9 @@ impl WriteTx {
                 .await?;
         }
         let records = std::mem::take(&mut self.audit);
-        let audited = !records.is_empty();
         audit::append(&mut self, records).await?;
         match self.tx {
-            Backend::Postgres(tx) => {
-                tx.commit().await?;
-                if audited {
-                    self.audit_waiting.notify_one();
-                }
-            }
+            Backend::Postgres(tx) => tx.commit().await?,
             Backend::Sqlite(tx) => tx.commit().await?,
         }
         Ok(Committed {

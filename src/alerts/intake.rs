@@ -3,7 +3,7 @@
 //! Handlers hand validated alerts to a queue and wait. Worker tasks take
 //! whatever has queued up (one alert when traffic is light, up to
 //! [`MAX_BATCH`] under load) and store the whole batch in one transaction, so
-//! the cost of a durable commit, and of the audit chain's head lock, is shared
+//! the cost of a durable commit, and of the audit chains' head locks, is shared
 //! by every alert in it. Each caller is answered only after the commit.
 //!
 //! A batch costs a handful of statements whatever its size (see

@@ -3,14 +3,17 @@
 //!
 //! The queue is sharded by account, one shard per worker: all alerts of an
 //! account go to the same worker, so two batches of this instance never
-//! wait for each other on an account's incident row.
+//! wait for each other on an account's incident row. The shard is chosen by
+//! the stable hash that also picks an account's audit chain, so with a
+//! number of chains that is a multiple of the number of workers, two
+//! workers' batches never lock the same chain's head either.
 
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::alert::Alert;
+use crate::domain::audit::stable_hash;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
@@ -25,7 +28,6 @@ const QUEUE_CAPACITY: usize = 4096;
 pub struct Intake {
     /// One sender per worker; an account's alerts always take the same one.
     shards: Arc<[mpsc::Sender<Job>]>,
-    hasher: RandomState,
 }
 
 /// The receiving ends, one per worker, consumed by [`super::intake::run_workers`].
@@ -59,17 +61,14 @@ impl Intake {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
             .map(|_| mpsc::channel(QUEUE_CAPACITY.div_ceil(workers)))
             .unzip();
-        let intake = Intake {
-            shards: senders.into(),
-            hasher: RandomState::new(),
-        };
+        let intake = Intake { shards: senders.into() };
         (intake, IntakeQueue(receivers))
     }
 
     /// Stores an alert and returns its incident once committed.
     pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let shard = (self.hasher.hash_one(alert.account_id.as_str()) as usize) % self.shards.len();
+        let shard = (stable_hash(alert.account_id.as_str()) % self.shards.len() as u64) as usize;
         self.shards[shard]
             .send(Job {
                 alert,

@@ -1,14 +1,28 @@
-//! The hash-chained audit log, which also serves as every incident's timeline.
+//! The audit log's chains, which also serve as every incident's timeline.
+//!
+//! A change's entries are chained by [`append`], the last statements of its
+//! transaction: the heads of the chains they go to are locked and read (in
+//! ascending chain order, so two transactions never wait for each other's
+//! heads in a cycle), the entries' MACs computed, and the entries inserted
+//! and the heads moved in one more statement. Each head stays locked until
+//! the commit, so appends to one chain are serialised and appends to
+//! different chains are not.
 
-use super::{Backend, Database, Pools, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
 use crate::crypto::AuditKeys;
-use crate::domain::audit::{AuditRecord, StoredEntry, chain, pending_mac};
+use crate::domain::audit::verify::StoredEntry;
+use crate::domain::audit::{AuditRecord, Chain, Link, chain, chain_of};
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
+
+mod left_waiting;
 
 /// An audit entry as stored.
 #[derive(Clone, Debug)]
 pub struct AuditRow {
+    pub chain: u16,
     pub seq: i64,
     pub record: AuditRecord,
     pub prev_hash: Vec<u8>,
@@ -19,6 +33,7 @@ pub struct AuditRow {
 impl From<AuditRow> for StoredEntry {
     fn from(row: AuditRow) -> Self {
         StoredEntry {
+            chain: row.chain,
             seq: row.seq,
             record: row.record,
             prev_hash: row.prev_hash,
@@ -26,6 +41,17 @@ impl From<AuditRow> for StoredEntry {
             key_id: row.key_id,
         }
     }
+}
+
+/// A chain's head as stored.
+#[derive(Clone, Debug)]
+pub struct ChainHeadRow {
+    pub chain: u16,
+    /// The last entry's sequence number (0 while the chain is empty) and MAC.
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    /// Entries `1..=legacy_until` were MACed before the log had chains.
+    pub legacy_until: i64,
 }
 
 super::from_row!(AuditRecord, |row| Ok(AuditRecord {
@@ -38,6 +64,7 @@ super::from_row!(AuditRecord, |row| Ok(AuditRecord {
 }));
 
 super::from_row!(AuditRow, |row| Ok(AuditRow {
+    chain: chain_number(row.try_get("chain")?)?,
     seq: row.try_get("seq")?,
     record: sqlx::FromRow::from_row(row)?,
     prev_hash: row.try_get("prev_hash")?,
@@ -45,15 +72,19 @@ super::from_row!(AuditRow, |row| Ok(AuditRow {
     key_id: row.try_get("key_id")?,
 }));
 
-/// Writes `records` inside `tx`. Called by [`WriteTx::commit`] as its last
-/// statement.
-///
-/// On PostgreSQL the entries wait in `audit_pending`, each under its own MAC,
-/// for [`Database::seal_pending_audit`] to chain them: a change never waits
-/// for another change's commit to record what it did, and every sealing
-/// transaction chains thousands of entries under the head at once. On SQLite,
-/// whose single writer already serialises every change, they are chained at
-/// once, in this transaction.
+super::from_row!(ChainHeadRow, |row| Ok(ChainHeadRow {
+    chain: chain_number(row.try_get("chain")?)?,
+    seq: row.try_get("seq")?,
+    hash: row.try_get("hash")?,
+    legacy_until: row.try_get("legacy_until")?,
+}));
+
+fn chain_number(stored: i16) -> Result<u16, sqlx::Error> {
+    u16::try_from(stored).map_err(|_| sqlx::Error::Decode(format!("audit chain {stored} is negative").into()))
+}
+
+/// Chains `records` inside `tx`. Called by [`WriteTx::commit`] as its last
+/// statements: the heads stay locked for as short a time as the commit allows.
 pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Result<(), sqlx::Error> {
     if records.is_empty() {
         return Ok(());
@@ -62,56 +93,127 @@ pub(super) async fn append(tx: &mut WriteTx, records: Vec<AuditRecord>) -> Resul
         .audit_keys
         .clone()
         .ok_or_else(|| sqlx::Error::Protocol("the audit chain's key is not configured".into()))?;
+    let chains = tx.audit_chain_count().await?;
+    let mut by_chain: BTreeMap<Chain, Vec<AuditRecord>> = BTreeMap::new();
+    for record in records {
+        by_chain.entry(chain_of(&record, chains)).or_default().push(record);
+    }
     match tx.conn() {
-        Backend::Postgres(c) => queue(c, &keys, records).await,
-        Backend::Sqlite(c) => chain_on_sqlite(c, &keys, records).await,
+        Backend::Postgres(c) => chain_on_postgres(c, &keys, by_chain).await,
+        Backend::Sqlite(c) => chain_on_sqlite(c, &keys, by_chain).await,
     }
 }
 
-/// Leaves `records` waiting to be chained, each with its MAC.
-async fn queue(c: &mut sqlx::PgConnection, keys: &AuditKeys, records: Vec<AuditRecord>) -> Result<(), sqlx::Error> {
-    let (key_id, key) = keys.current();
-    let macs: Vec<Vec<u8>> = records.iter().map(|record| pending_mac(key, record).to_vec()).collect();
-    let columns = RecordColumns::from(records);
-    // In the order given: entries of one change keep their order on the timeline.
+/// Entries chained in memory, ready to be written, and the heads they move to.
+struct Chained {
+    entries: Vec<(u16, Link, AuditRecord)>,
+    heads: Vec<(u16, i64, [u8; 32])>,
+}
+
+/// Chains each chain's records after its head in `heads` (chain, seq, hash).
+fn link(
+    keys: &AuditKeys,
+    heads: Vec<(i16, i64, Vec<u8>)>,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
+) -> Result<Chained, sqlx::Error> {
+    let heads: HashMap<i16, (i64, Vec<u8>)> = heads.into_iter().map(|(c, seq, hash)| (c, (seq, hash))).collect();
+    let (_, key) = keys.current();
+    let mut chained = Chained {
+        entries: Vec::new(),
+        heads: Vec::with_capacity(by_chain.len()),
+    };
+    for (of_log, records) in by_chain {
+        let chain_id = of_log.number;
+        let (head_seq, head_hash) = heads
+            .get(&(chain_id as i16))
+            .ok_or_else(|| sqlx::Error::Protocol(format!("audit chain {chain_id} has no head")))?;
+        let head_hash: [u8; 32] = head_hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| sqlx::Error::Protocol(format!("the head of audit chain {chain_id} is not 32 bytes")))?;
+        let (links, seq, hash) = chain(key, of_log, *head_seq, head_hash, &records);
+        chained.heads.push((chain_id, seq, hash));
+        chained.entries.extend(
+            links
+                .into_iter()
+                .zip(records)
+                .map(|(link, record)| (chain_id, link, record)),
+        );
+    }
+    Ok(chained)
+}
+
+/// Locks the heads of the chains `by_chain` goes to, in ascending order, and
+/// reads them (one statement); then inserts the entries and moves the heads
+/// (one statement).
+async fn chain_on_postgres(
+    c: &mut sqlx::PgConnection,
+    keys: &AuditKeys,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
+) -> Result<(), sqlx::Error> {
+    let wanted: Vec<i16> = by_chain.keys().map(|chain| chain.number as i16).collect();
+    // The rows are locked as the sort returns them: in chain order.
+    let heads: Vec<(i16, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT chain, seq, hash FROM audit_chains WHERE chain = ANY($1) ORDER BY chain FOR UPDATE")
+            .bind(&wanted)
+            .fetch_all(&mut *c)
+            .await?;
+    let chained = link(keys, heads, by_chain)?;
+    let (key_id, _) = keys.current();
+    let mut columns = EntryColumns::with_capacity(chained.entries.len());
+    for (chain_id, (seq, prev, hash), record) in chained.entries {
+        columns.push(chain_id, seq, prev, hash, record);
+    }
+    let (mut head_chains, mut head_seqs, mut head_hashes) = (Vec::new(), Vec::new(), Vec::new());
+    for (chain_id, seq, hash) in chained.heads {
+        head_chains.push(chain_id as i16);
+        head_seqs.push(seq);
+        head_hashes.push(hash.to_vec());
+    }
     columns
         .bind(sqlx::query(
-            "INSERT INTO audit_pending (at, actor, action, incident_id, account_id, detail, mac, key_id)
-         SELECT at, actor, action, incident_id, account_id, detail, mac, $8
-         FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])
-              WITH ORDINALITY AS entry (at, actor, action, incident_id, account_id, detail, mac, n)
-         ORDER BY n",
+            "WITH appended AS (
+                 INSERT INTO audit_log (chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id)
+                 SELECT *, $11 FROM UNNEST($1::int2[], $2::int8[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+                                           $7::text[], $8::text[], $9::bytea[], $10::bytea[])
+             )
+             UPDATE audit_chains SET seq = head.seq, hash = head.hash
+             FROM UNNEST($12::int2[], $13::int8[], $14::bytea[]) AS head (chain, seq, hash)
+             WHERE audit_chains.chain = head.chain",
         ))
-        .bind(macs)
         .bind(key_id)
+        .bind(head_chains)
+        .bind(head_seqs)
+        .bind(head_hashes)
         .execute(c)
         .await?;
     Ok(())
 }
 
-/// Chains `records` after the head and moves the head, in the caller's
+/// Reads the heads, inserts the entries and moves the heads, in the caller's
 /// transaction (which holds SQLite's write lock, so nothing appends between).
 async fn chain_on_sqlite(
     c: &mut sqlx::SqliteConnection,
     keys: &AuditKeys,
-    records: Vec<AuditRecord>,
+    by_chain: BTreeMap<Chain, Vec<AuditRecord>>,
 ) -> Result<(), sqlx::Error> {
-    let (head_seq, head_hash) = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *c)
+    let heads: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as("SELECT chain, seq, hash FROM audit_chains")
+        .fetch_all(&mut *c)
         .await?;
-    let (key_id, key) = keys.current();
-    let (links, seq, hash) = chain(key, head_seq, head_hash_of(head_hash)?, &records);
+    let chained = link(keys, heads, by_chain)?;
+    let (key_id, _) = keys.current();
     // Multi-row inserts: each statement is a hand-off to the connection's
-    // thread. 10 values a row stays far below SQLite's limit on bound values.
-    let mut rows = links.iter().zip(records).peekable();
+    // thread. 11 values a row stays far below SQLite's limit on bound values.
+    let mut rows = chained.entries.into_iter().peekable();
     while rows.peek().is_some() {
         let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO audit_log (seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id) ",
+            "INSERT INTO audit_log (chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id) ",
         );
         query.push_values(
             rows.by_ref().take(SQLITE_ROWS_PER_INSERT),
-            |mut row, ((seq, prev, hash), record)| {
-                row.push_bind(*seq)
+            |mut row, (chain_id, (seq, prev, hash), record)| {
+                row.push_bind(chain_id as i16)
+                    .push_bind(seq)
                     .push_bind(record.at)
                     .push_bind(record.actor)
                     .push_bind(record.action)
@@ -125,236 +227,150 @@ async fn chain_on_sqlite(
         );
         query.build().execute(&mut *c).await?;
     }
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(seq)
-        .bind(hash.as_slice())
-        .execute(&mut *c)
-        .await?;
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "UPDATE audit_chains SET seq = head.column2, hash = head.column3 FROM (",
+    );
+    query.push_values(chained.heads, |mut row, (chain_id, seq, hash)| {
+        row.push_bind(chain_id as i16).push_bind(seq).push_bind(hash.to_vec());
+    });
+    query.push(") AS head WHERE audit_chains.chain = head.column1");
+    query.build().execute(&mut *c).await?;
     Ok(())
 }
 
-fn head_hash_of(bytes: Vec<u8>) -> Result<[u8; 32], sqlx::Error> {
-    bytes
-        .try_into()
-        .map_err(|_| sqlx::Error::Protocol("the audit head hash is not 32 bytes".into()))
-}
-
-/// An entry waiting in `audit_pending`.
-struct PendingRow {
-    id: i64,
-    record: AuditRecord,
-    key_id: String,
-    mac: Vec<u8>,
-}
-
-super::from_row!(PendingRow, |row| Ok(PendingRow {
-    id: row.try_get("id")?,
-    record: sqlx::FromRow::from_row(row)?,
-    key_id: row.try_get("key_id")?,
-    mac: row.try_get("mac")?,
-}));
-
-impl PendingRow {
-    /// The record to chain: this entry's, or, if its MAC does not match
-    /// (forged or changed while it waited), one that says so in its place.
-    fn into_sealable(self, keys: &AuditKeys) -> AuditRecord {
-        let genuine = keys
-            .find(&self.key_id)
-            .is_some_and(|key| pending_mac(key, &self.record).as_slice() == self.mac.as_slice());
-        if genuine {
-            return self.record;
-        }
-        tracing::error!(
-            waiting_id = self.id,
-            action = %self.record.action,
-            "an audit entry waiting to be chained does not match its MAC; chaining a refusal in its place"
-        );
-        AuditRecord::new(self.record.at, "system", "audit.entry_refused").detail(serde_json::json!({
-            "waiting_id": self.id,
-            "claimed_action": self.record.action,
-            "claimed_actor": self.record.actor,
-            "reason": "its MAC does not match: it was forged or changed while it waited to be chained",
-        }))
-    }
-}
-
-/// Column arrays of audit records for PostgreSQL's `UNNEST` batch inserts.
-struct RecordColumns {
+/// Column arrays of chained entries for PostgreSQL's `UNNEST` batch insert.
+struct EntryColumns {
+    chain: Vec<i16>,
+    seq: Vec<i64>,
     at: Vec<Timestamp>,
     actor: Vec<String>,
     action: Vec<String>,
     incident_id: Vec<Option<String>>,
     account_id: Vec<Option<String>>,
     detail: Vec<String>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
 }
 
-impl RecordColumns {
-    /// Binds the columns, in this order, as the query's first six parameters:
-    /// `at`, `actor`, `action`, `incident_id`, `account_id`, `detail`.
+impl EntryColumns {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            chain: Vec::with_capacity(n),
+            seq: Vec::with_capacity(n),
+            at: Vec::with_capacity(n),
+            actor: Vec::with_capacity(n),
+            action: Vec::with_capacity(n),
+            incident_id: Vec::with_capacity(n),
+            account_id: Vec::with_capacity(n),
+            detail: Vec::with_capacity(n),
+            prev_hash: Vec::with_capacity(n),
+            hash: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, chain: u16, seq: i64, prev_hash: [u8; 32], hash: [u8; 32], record: AuditRecord) {
+        self.chain.push(chain as i16);
+        self.seq.push(seq);
+        self.at.push(record.at);
+        self.actor.push(record.actor);
+        self.action.push(record.action);
+        self.incident_id.push(record.incident_id);
+        self.account_id.push(record.account_id);
+        self.detail.push(record.detail);
+        self.prev_hash.push(prev_hash.to_vec());
+        self.hash.push(hash.to_vec());
+    }
+
+    /// Binds the columns, in the order of the fields, as the query's first ten parameters.
     fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
         query
+            .bind(self.chain)
+            .bind(self.seq)
             .bind(self.at)
             .bind(self.actor)
             .bind(self.action)
             .bind(self.incident_id)
             .bind(self.account_id)
             .bind(self.detail)
+            .bind(self.prev_hash)
+            .bind(self.hash)
     }
 }
 
 /// A PostgreSQL statement with its arguments.
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-impl From<Vec<AuditRecord>> for RecordColumns {
-    fn from(records: Vec<AuditRecord>) -> Self {
-        let mut columns = RecordColumns {
-            at: Vec::with_capacity(records.len()),
-            actor: Vec::with_capacity(records.len()),
-            action: Vec::with_capacity(records.len()),
-            incident_id: Vec::with_capacity(records.len()),
-            account_id: Vec::with_capacity(records.len()),
-            detail: Vec::with_capacity(records.len()),
-        };
-        for record in records {
-            columns.at.push(record.at);
-            columns.actor.push(record.actor);
-            columns.action.push(record.action);
-            columns.incident_id.push(record.incident_id);
-            columns.account_id.push(record.account_id);
-            columns.detail.push(record.detail);
+impl WriteTx {
+    /// How many chains the log has: fixed by the migration that made them
+    /// and stored there (one head row each, numbered from 0), read once per
+    /// process. Heads numbered otherwise were tampered with: nothing is
+    /// chained then, rather than chained where `audit verify` cannot check it.
+    async fn audit_chain_count(&mut self) -> Result<u16, sqlx::Error> {
+        if let Some(count) = self.audit_chains.get() {
+            return Ok(*count);
         }
-        columns
+        let (count, last): (i64, Option<i64>) = on_backend!(self.conn(), c => sqlx::query_as(
+            "SELECT COUNT(*), CAST(MAX(chain) AS BIGINT) FROM audit_chains",
+        )
+        .fetch_one(c)
+        .await)?;
+        let count = u16::try_from(count)
+            .ok()
+            .filter(|count| (1..=i16::MAX as u16).contains(count) && last == Some(i64::from(*count) - 1))
+            .ok_or_else(|| {
+                sqlx::Error::Protocol(format!(
+                    "the audit log's {count} chain heads are not numbered 0 to {}",
+                    count - 1
+                ))
+            })?;
+        Ok(*self.audit_chains.get_or_init(|| count))
     }
 }
 
 impl Database {
-    /// An incident's timeline: its audit entries, oldest first (those
-    /// chained, then those still waiting to be).
+    /// An incident's timeline: its audit entries, oldest first. They are all
+    /// in its account's chain (those written before the log had chains, in
+    /// chain 0, before them), so chain and sequence order is commit order.
     pub async fn timeline(&self, incident_id: &IncidentId) -> Result<Vec<AuditRecord>, sqlx::Error> {
-        match self.reader() {
-            Backend::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT at, actor, action, incident_id, account_id, detail FROM (
-                         SELECT 0 AS part, seq AS n, at, actor, action, incident_id, account_id, detail
-                         FROM audit_log WHERE incident_id = $1
-                         UNION ALL
-                         SELECT 1, id, at, actor, action, incident_id, account_id, detail
-                         FROM audit_pending WHERE incident_id = $1
-                     ) AS entries ORDER BY part, n",
-                )
-                .bind(incident_id)
-                .fetch_all(pool)
-                .await
-            }
-            Backend::Sqlite(pool) => {
-                sqlx::query_as(
-                    "SELECT at, actor, action, incident_id, account_id, detail
-                     FROM audit_log WHERE incident_id = $1 ORDER BY seq",
-                )
-                .bind(incident_id)
-                .fetch_all(pool)
-                .await
-            }
-        }
-    }
-
-    /// Chains up to `limit` of the entries waiting in `audit_pending`, oldest
-    /// first, in one transaction under the head's lock; returns how many it
-    /// chained. Sealers of several instances take turns at the head, and each
-    /// entry is chained exactly once: it leaves the waiting table in the
-    /// transaction that chains it. SQLite chains every entry at its commit:
-    /// nothing ever waits there.
-    pub async fn seal_pending_audit(&self, limit: i64) -> Result<usize, sqlx::Error> {
-        let Pools::Postgres(pool) = &self.pools else {
-            return Ok(0);
-        };
-        let keys = self
-            .audit_keys
-            .clone()
-            .ok_or_else(|| sqlx::Error::Protocol("the audit chain's key is not configured".into()))?;
-        let mut tx = pool.begin().await?;
-        let (head_seq, head_hash) =
-            sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-                .fetch_one(&mut *tx)
-                .await?;
-        let mut waiting: Vec<PendingRow> = sqlx::query_as(
-            // The ids are gathered first (an InitPlan, run once), then
-            // deleted through the primary key. Written as `id IN (SELECT …)`
-            // the planner may run the sub-select once per waiting row, which
-            // took seconds once statistics taken while the table was nearly
-            // empty met a backlog (load/REPORT.md).
-            "DELETE FROM audit_pending WHERE id = ANY(ARRAY(SELECT id FROM audit_pending ORDER BY id LIMIT $1))
-             RETURNING id, at, actor, action, incident_id, account_id, detail, key_id, mac",
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT at, actor, action, incident_id, account_id, detail
+             FROM audit_log WHERE incident_id = $1 ORDER BY chain, seq",
         )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        if waiting.is_empty() {
-            return Ok(0);
-        }
-        waiting.sort_unstable_by_key(|row| row.id);
-        let count = waiting.len();
-        let records: Vec<AuditRecord> = waiting.into_iter().map(|row| row.into_sealable(&keys)).collect();
-        let (key_id, key) = keys.current();
-        let (links, seq, hash) = chain(key, head_seq, head_hash_of(head_hash)?, &records);
-        let mut seqs = Vec::with_capacity(count);
-        let mut prevs = Vec::with_capacity(count);
-        let mut hashes = Vec::with_capacity(count);
-        for (seq, prev, hash) in &links {
-            seqs.push(*seq);
-            prevs.push(prev.to_vec());
-            hashes.push(hash.to_vec());
-        }
-        let columns = RecordColumns::from(records);
-        let append = sqlx::query(
-            "WITH appended AS (
-                 INSERT INTO audit_log (at, actor, action, incident_id, account_id, detail, seq, prev_hash, hash, key_id)
-                 SELECT *, $10 FROM UNNEST($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::bytea[], $9::bytea[])
-             )
-             UPDATE audit_head SET seq = $11, hash = $12 WHERE id = 1",
-        );
-        columns
-            .bind(append)
-            .bind(seqs)
-            .bind(prevs)
-            .bind(hashes)
-            .bind(key_id)
-            .bind(seq)
-            .bind(hash.as_slice())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(count)
+        .bind(incident_id)
+        .fetch_all(pool)
+        .await)
     }
 
-    /// How many entries wait to be chained (always 0 on SQLite).
-    pub async fn audit_entries_waiting(&self) -> Result<i64, sqlx::Error> {
-        match self.reader() {
-            Backend::Postgres(pool) => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
-                    .fetch_one(pool)
-                    .await
-            }
-            Backend::Sqlite(_) => Ok(0),
-        }
+    /// The head of every chain, in chain order.
+    pub async fn audit_heads(&self) -> Result<Vec<ChainHeadRow>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT chain, seq, hash, legacy_until FROM audit_chains ORDER BY chain",
+        )
+        .fetch_all(pool)
+        .await)
     }
 
-    /// Up to `limit` entries after `after_seq`, in order, for walking the chain.
-    pub async fn audit_page(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    /// Up to `limit` entries of `chain` after `after_seq`, in order, for walking it.
+    pub async fn audit_page(&self, chain: u16, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
-            "SELECT seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
-             FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
+             FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
+        .bind(chain as i16)
         .bind(after_seq)
         .bind(limit)
         .fetch_all(pool)
         .await)
     }
 
-    /// The sequence number and hash of the last entry written.
-    pub async fn audit_head(&self) -> Result<(i64, Vec<u8>), sqlx::Error> {
-        on_backend!(self.reader(), pool => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(pool)
-            .await)
+    /// The first entry (chain, seq) of a chain numbered below 0 or above
+    /// `last_chain`: one no head accounts for.
+    pub async fn audit_entry_beyond_chains(&self, last_chain: u16) -> Result<Option<(i64, i64)>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_as(
+            "SELECT CAST(chain AS BIGINT), seq FROM audit_log WHERE chain < 0 OR chain > $1 ORDER BY chain, seq LIMIT 1",
+        )
+        .bind(last_chain as i16)
+        .fetch_optional(pool)
+        .await)
     }
 }

@@ -119,8 +119,8 @@ impl WriteTx {
     ) -> Result<Vec<OutboxMessage>, sqlx::Error> {
         let lease_until = now.plus(lease);
         // PostgreSQL skips rows another instance is claiming, and gathers the
-        // ids once before updating them (as the audit sealer does: written as
-        // `id IN (SELECT …)` the planner may run the sub-select once per row).
+        // ids once before updating them (written as `id IN (SELECT …)` the
+        // planner may run the sub-select once per row: load/REPORT.md).
         // SQLite's single writer connection already serialises claims.
         macro_rules! claim {
             ($ids:literal) => {

@@ -78,33 +78,12 @@ pub fn unique_name() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// The audit chain's head row, locked by the test as another sealer would
-/// hold it (PostgreSQL), until [`HeldAuditHead::release`].
-pub struct HeldAuditHead(sqlx::PgConnection);
-
-impl HeldAuditHead {
-    pub async fn take(url: &str) -> Self {
-        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
-        for statement in ["BEGIN", "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"] {
-            sqlx::Executor::execute(&mut connection, statement).await.unwrap();
-        }
-        Self(connection)
-    }
-
-    pub async fn release(mut self) {
-        sqlx::Executor::execute(&mut self.0, "ROLLBACK").await.unwrap();
-    }
-}
-
 /// A database made for one test and removed after it, even if it fails.
 pub struct TestDatabase {
     pub url: String,
     backend: Backend,
     name: String,
     dir: Option<PathBuf>,
-    /// The database as the last instance started on it opened it (with its
-    /// audit keys), to chain waiting audit entries before the test reads.
-    sealer: std::sync::Mutex<Option<holdfast::storage::Database>>,
 }
 
 impl TestDatabase {
@@ -127,7 +106,6 @@ impl TestDatabase {
                     backend,
                     name,
                     dir: None,
-                    sealer: Default::default(),
                 }
             }
             false => {
@@ -139,27 +117,13 @@ impl TestDatabase {
                     backend,
                     name,
                     dir: Some(dir),
-                    sealer: Default::default(),
                 }
             }
         }
     }
 
-    /// A plain connection for inspecting or tampering with the database.
-    /// Chains the audit entries waiting on PostgreSQL, as the running
-    /// instance's sealer would moments later, so that what the test reads
-    /// next (or tampers with) includes every change made so far.
-    pub async fn seal_audit(&self) {
-        let sealer = self.sealer.lock().unwrap().clone();
-        if let Some(db) = sealer {
-            holdfast::audit::seal_all(&db)
-                .await
-                .expect("the waiting audit entries are chained");
-        }
-    }
-
+    /// Runs `sql` on a plain connection, for tampering with the database.
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
-        self.seal_audit().await;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend.is_postgres() {
             true => {
@@ -174,7 +138,6 @@ impl TestDatabase {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        self.seal_audit().await;
         let sql = sqlx::AssertSqlSafe(sql.to_owned());
         match self.backend {
             Backend::Postgres | Backend::PostgresWithRedis => {
@@ -265,7 +228,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, customise: impl FnOnce(&mut TestSettings)) -> TestApp {
-    let db = std::sync::Arc::new(TestDatabase::create(backend).await);
+    spawn_app_on_database(TestDatabase::create(backend).await, customise).await
+}
+
+/// Starts Holdfast on a database the test prepared (an older schema, say).
+pub async fn spawn_app_on_database(db: TestDatabase, customise: impl FnOnce(&mut TestSettings)) -> TestApp {
+    let backend = db.backend;
+    let db = std::sync::Arc::new(db);
     let clock = Clock::system();
     let exchange = FakeExchange::start(clock.clone()).await;
     let ingest_secret = random_base64(32);
@@ -326,7 +295,6 @@ async fn start(
     let admin_address = application.admin_addr().map(|admin| format!("http://{admin}"));
     let exchange_address = application.exchange_addr().map(|exchange| format!("http://{exchange}"));
     let state = application.state();
-    *db.sealer.lock().unwrap() = Some(state.db().clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async move {
         let _ = stopped.await;

@@ -7,9 +7,7 @@ use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{
-    Backend, HeldAuditHead, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app_with,
-};
+use crate::helpers::{Backend, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app_with};
 
 on_both_backends!(
     response_times_are_measured_when_transitions_commit_under_the_opening_priority,
@@ -176,28 +174,4 @@ async fn a_delivery_that_gives_up_and_the_step_it_fails_are_counted(backend: Bac
         Some(1.0),
         "{text}"
     );
-}
-
-/// On PostgreSQL, entries committed but not yet chained are a gauge: with the
-/// chain's head held elsewhere they wait, and once it is free the sealer
-/// chains them and the gauge drops back to 0.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn audit_entries_waiting_to_be_chained_are_a_gauge() {
-    let app = spawn(Backend::Postgres, |_| {}).await;
-    let held = HeldAuditHead::take(&app.db.url).await;
-
-    app.ingest(&p3_login("re-1", "acct-1")).await;
-
-    let waiting = || async { metric(&app.scrape().await, "holdfast_audit_waiting", "") };
-    eventually(
-        "the gauge to count the waiting entries",
-        Duration::from_secs(10),
-        || async { waiting().await.filter(|count| *count >= 2.0).map(drop) },
-    )
-    .await;
-    held.release().await;
-    eventually("the gauge to drop to 0", Duration::from_secs(10), || async {
-        (waiting().await == Some(0.0)).then_some(())
-    })
-    .await;
 }

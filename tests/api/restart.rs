@@ -1,5 +1,4 @@
-//! Work survives the death of the instance doing it: a run mid-step, audit
-//! entries waiting to be chained.
+//! Work survives the death of the instance doing it: a run mid-step.
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +8,7 @@ use holdfast::clock::Clock;
 use holdfast::signing::SigningKey;
 
 use crate::fake_exchange::FakeExchange;
-use crate::helpers::{Backend, HeldAuditHead, TestDatabase, eventually, p1_withdrawal, p3_login, random_base64};
+use crate::helpers::{Backend, TestDatabase, eventually, p1_withdrawal, random_base64};
 
 /// Holdfast as a separate process, so a test can kill it.
 struct Instance {
@@ -138,63 +137,4 @@ async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_un
     for (action, keys) in keys_per_action {
         assert_eq!(keys.len(), 1, "{action:?} went out under several keys: {keys:?}");
     }
-}
-
-/// On PostgreSQL intake never waits for the audit chain's head: with the
-/// head held elsewhere, alerts are still answered, their entries waiting.
-/// An instance killed before it chains them leaves them to the next, which
-/// chains each exactly once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn entries_left_waiting_by_a_killed_instance_are_chained_by_the_next() {
-    let db = TestDatabase::create(Backend::Postgres).await;
-    let exchange = FakeExchange::start(Clock::system()).await;
-    let ingest = format!("risk-engine={}", random_base64(32));
-    let env = instance_env(&db, &exchange, &ingest);
-    let mut first = Instance::start(&env).await;
-
-    // Someone else holds the chain's head: the sealer cannot chain.
-    let held = HeldAuditHead::take(&db.url).await;
-    let key = SigningKey::parse(&ingest).unwrap();
-    let client = reqwest::Client::new();
-    for i in 0..5 {
-        let body = p3_login(&format!("re-{i}"), &format!("acct-{i}")).to_string();
-        let mut request = client
-            .post(format!("http://127.0.0.1:{}/v1/alerts", first.port))
-            .body(body.clone());
-        for (name, value) in key.headers(Clock::system().now(), body.as_bytes()) {
-            request = request.header(name, value);
-        }
-        let answer = tokio::time::timeout(Duration::from_secs(10), request.send())
-            .await
-            .expect("intake does not wait for the head")
-            .unwrap();
-        assert_eq!(answer.status(), reqwest::StatusCode::CREATED);
-    }
-    let waiting = db
-        .count("SELECT COUNT(*) FROM audit_pending WHERE action = 'alert.received'")
-        .await;
-    assert_eq!(waiting, 5, "every alert's entry waits to be chained");
-
-    first.kill_9();
-    held.release().await;
-    let _second = Instance::start(&env).await;
-
-    eventually(
-        "the next instance to chain what waited",
-        Duration::from_secs(10),
-        || async { (db.count("SELECT COUNT(*) FROM audit_pending").await == 0).then_some(()) },
-    )
-    .await;
-    let chained = db
-        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'alert.received'")
-        .await;
-    assert_eq!(chained, 5, "each entry chained once");
-    let verify = Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["audit", "verify"])
-        .envs(&env)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&verify.stdout);
-    assert!(verify.status.success(), "{stdout}");
-    assert!(stdout.contains("intact"), "{stdout}");
 }
