@@ -7,6 +7,10 @@
 //! What is never logged: secrets, passwords, TOTP and one-time codes, tokens,
 //! IP addresses, e-mail addresses. Identifiers (incident, alert, account,
 //! run) are logged as span fields.
+//!
+//! Metrics: [`catalog`] describes every one and registers them at start.
+
+pub mod catalog;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
