@@ -34,6 +34,7 @@ use crate::hold_index::HoldIndex;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
+use crate::middleware::Edge;
 use crate::openapi;
 use crate::outbox::{self, signal::OutboxSignal};
 use crate::overview;
@@ -82,14 +83,14 @@ pub fn routes(state: &AppState) -> Routes {
 
 /// The router: every route behind the middleware stack.
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    crate::middleware::stack(routes(&state).into_router(), timeout).with_state(state)
+    let edge = Edge::of(state.config(), state.clock());
+    crate::middleware::stack(routes(&state).into_router(), &edge).with_state(state)
 }
 
 /// What the admin listener serves: `/metrics`, behind the same layers.
 pub fn admin_router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), timeout).with_state(state)
+    let edge = Edge::of(state.config(), state.clock());
+    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), &edge).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -29,6 +29,7 @@ mod outbound;
 mod overview;
 mod playbooks;
 mod problems;
+mod production;
 mod restart;
 mod roles;
 mod runs;
