@@ -22,6 +22,7 @@ mod incidents;
 mod instances;
 mod key_scopes;
 mod lockout;
+mod metric_conventions;
 mod metrics;
 mod openapi;
 mod otlp;
