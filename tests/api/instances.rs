@@ -317,7 +317,18 @@ async fn with_redis_a_hold_cached_before_redis_failed_over_is_never_served_after
         redis_command::<i64>(redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id));
     }
 
-    for attempt in 0..5 {
+    assert_eq!(
+        a.holds("acct-1").await["frozen"],
+        true,
+        "the first check after the failover"
+    );
+    // That check found the connection gone: a answers from the database
+    // (for at least a second) until Redis answers and the cache is resynced.
+    eventually("a to report Redis lost", Duration::from_secs(1), || async {
+        (feed_metrics(&a, "redis").await.0 == Some(0.0)).then_some(())
+    })
+    .await;
+    for attempt in 1..5 {
         assert_eq!(
             a.holds("acct-1").await["frozen"],
             true,

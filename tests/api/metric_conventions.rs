@@ -136,6 +136,15 @@ async fn every_counter_and_histogram_exists_from_start_at_zero_with_its_help(bac
             );
         }
     }
+    eventually(
+        "the change feed of holds to be current",
+        Duration::from_secs(10),
+        || async {
+            let text = app.scrape().await;
+            (metric(&text, "holdfast_holds_feed_current", "") == Some(1.0)).then_some(())
+        },
+    )
+    .await;
     let feed = if backend == Backend::PostgresWithRedis {
         "redis"
     } else {
