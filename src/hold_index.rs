@@ -81,6 +81,9 @@ pub struct HoldIndex {
     uses_redis: bool,
     // A std mutex: held for a hash lookup or a swap, never across an await.
     inner: Mutex<Inner>,
+    /// Held for a whole reload: two at once would share the announcements
+    /// made during them, and the one to finish last could drop one.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -113,6 +116,7 @@ impl HoldIndex {
         Self {
             uses_redis,
             inner: Mutex::default(),
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -183,6 +187,7 @@ impl HoldIndex {
         if self.uses_redis {
             return;
         }
+        let _one_at_a_time = self.reloading.lock().await;
         let ticket = self.begin_reload();
         let after_loss = ticket.losses > 0;
         let loaded = db.accounts_with_unlifted_holds(MAX_ACCOUNTS as i64 + 1).await;

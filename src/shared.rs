@@ -2,9 +2,10 @@
 //! invalidation, rate-limit buckets, and the fast path for repeated alerts.
 //!
 //! Without `HOLDFAST_REDIS_URL` it lives in the process (one instance);
-//! cached holds are then served for at most a second, so even several
-//! instances sharing a database without Redis see each other's freezes
-//! within a second. With it, it lives in Redis under `HOLDFAST_REDIS_PREFIX`:
+//! cached holds are then served for at most a second, and another
+//! instance's change to an account's holds drops it from the cache as soon
+//! as the database announces it (`hold_index`). With it, it lives in Redis
+//! under `HOLDFAST_REDIS_PREFIX`:
 //!
 //! - `holds:<account>`: the account's holds in force (JSON, 60 s) with the
 //!   cache's epoch they were loaded in, and `holds:v:<account>`: a version
@@ -13,6 +14,10 @@
 //!   database (a Lua compare-and-set), so a load that raced with a change
 //!   never puts stale holds back.
 //! - `holds-epoch`: the cache's epoch. An entry of another epoch is a miss.
+//! - `rl:<limit>:<key>`: a GCRA bucket (the theoretical arrival time), kept
+//!   by a Lua script on Redis's own clock.
+//! - `alert:<alert id>`: the incident of an alert already stored, so a retry
+//!   is answered from a read instead of a write transaction.
 //!
 //! Redis is the change feed of holds for an instance that uses it (SPEC §6).
 //! Any failed Redis command, or a dropped connection (RESP3 reports it; on
@@ -24,11 +29,7 @@
 //! into a miss, and trusts the cache again ([`Shared::resync_until_cancelled`]).
 //! The gauge `holdfast_holds_feed_current` and the counter
 //! `holdfast_hold_index_resyncs_total{feed="redis"}` follow it; both moments
-//! are logged.
-//! - `rl:<limit>:<key>`: a GCRA bucket (the theoretical arrival time), kept
-//!   by a Lua script on Redis's own clock.
-//! - `alert:<alert id>`: the incident of an alert already stored, so a retry
-//!   is answered from a read instead of a write transaction.
+//! are logged. A transient error thus costs every instance a cold cache once.
 //!
 //! TOTP replay marks are not here: an agent's last accepted time step is a
 //! compare-and-set in the database, which every instance shares and which a
