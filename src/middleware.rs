@@ -119,7 +119,7 @@ pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, edge: &Edge) -
         ))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
         .layer(middleware::from_fn(record_latency))
-        .layer(middleware::from_fn_with_state(edge.trace.clone(), request_span))
+        .layer(middleware::from_fn_with_state(edge.clone(), request_span))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -144,16 +144,17 @@ fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
 /// Runs the request in its span, method and route (never the query string:
 /// it may carry tokens), with its trace context current for the handler:
 /// the caller's when [`TraceTrust`] allows it, otherwise a new trace.
-async fn request_span(State(trust): State<TraceTrust>, request: Request, next: Next) -> Response {
+async fn request_span(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let span = tracing::info_span!("request", method = %request.method(), route = %route);
-    let (request, inbound) = match trust.inbound(request).await {
+    let (request, inbound) = match edge.trace.inbound(request, edge.request_timeout).await {
         Ok(read) => read,
-        // The body could not be read (too large): answered as the body limit would.
-        Err(error) => return error.into_response(),
+        // The body could not be read in time or was too large: answered
+        // as the time and body limits would.
+        Err(refused) => return refused,
     };
     let context = match inbound {
         Some(inbound) => {
@@ -167,8 +168,9 @@ async fn request_span(State(trust): State<TraceTrust>, request: Request, next: N
 
 impl TraceTrust {
     /// The trace context `request` may continue, if any, with the request
-    /// to pass on (its body read, when the signature had to be checked).
-    async fn inbound(&self, request: Request) -> Result<(Request, Option<TraceContext>), ApiError> {
+    /// to pass on (its body read within `timeout`, when the signature had
+    /// to be checked).
+    async fn inbound(&self, request: Request, timeout: Duration) -> Result<(Request, Option<TraceContext>), Response> {
         let Some(inbound) = request
             .headers()
             .get(trace_context::TRACEPARENT)
@@ -197,7 +199,17 @@ impl TraceTrust {
         }
         // The signature covers the body: read it (the handler reads it again).
         let (parts, body) = request.into_parts();
-        let body = http::read_body(&parts.headers, body).await?;
+        let body = match tokio::time::timeout(timeout, http::read_body(&parts.headers, body)).await {
+            Ok(read) => read.map_err(ApiError::into_response)?,
+            Err(_) => {
+                return Err(error::problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ProblemKind::Timeout,
+                    "the request took too long",
+                    Map::new(),
+                ));
+            }
+        };
         let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
         let signed = keys
             .verify(
@@ -347,5 +359,74 @@ mod tests {
 
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["content-type"], error::PROBLEM_CONTENT_TYPE);
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert!(
+            !response.headers().contains_key("strict-transport-security"),
+            "not in development"
+        );
+    }
+
+    /// The trace the handler ran in, whether it is sampled, and the body it got.
+    async fn echo_trace(body: String) -> String {
+        let context = trace_context::current().expect("a trace context");
+        format!("{} {} {body}", hex::encode(context.trace_id), context.sampled)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn in_production_only_a_verified_signature_or_a_trusted_proxy_continues_a_trace() {
+        let key = crate::signing::SigningKey::new("engine", &[7u8; 32]);
+        let clock = Clock::system();
+        let edge = Edge {
+            request_timeout: Duration::from_secs(5),
+            trace: TraceTrust::SignedOrProxied {
+                keys: KeyRing::from_keys([key.clone()]),
+                proxies: TrustedProxies::parse("10.0.0.0/8").unwrap(),
+                clock: clock.clone(),
+            },
+            hsts: true,
+        };
+        let app = stack(Router::new().route("/echo", axum::routing::post(echo_trace)), &edge);
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let traceparent = format!("00-{trace}-00f067aa0ba902b7-00");
+        let request = |signed_with: Option<&crate::signing::SigningKey>, peer: [u8; 4]| {
+            let body = "{\"alert_id\":\"re-1\"}";
+            let mut request = Request::post("/echo").header("traceparent", &traceparent);
+            if let Some(key) = signed_with {
+                for (name, value) in key.headers(clock.now(), body.as_bytes()) {
+                    request = request.header(name, value);
+                }
+            }
+            let mut request = request.body(Body::from(body)).unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+            request
+        };
+        let answer = |request: Request| {
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request).await.unwrap();
+                assert_eq!(response.headers()["strict-transport-security"], HSTS);
+                let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+                String::from_utf8(body.to_vec()).unwrap()
+            }
+        };
+        let forger = crate::signing::SigningKey::new("engine", &[8u8; 32]);
+
+        let signed = answer(request(Some(&key), [192, 0, 2, 1])).await;
+        let forged = answer(request(Some(&forger), [192, 0, 2, 1])).await;
+        let anonymous = answer(request(None, [192, 0, 2, 1])).await;
+        let proxied = answer(request(None, [10, 1, 2, 3])).await;
+
+        assert_eq!(
+            signed,
+            format!("{trace} true {{\"alert_id\":\"re-1\"}}"),
+            "continued, sampled, body intact"
+        );
+        assert_eq!(proxied.split(' ').next(), Some(trace));
+        for refused in [forged, anonymous] {
+            assert_ne!(refused.split(' ').next(), Some(trace), "{refused}");
+            assert!(refused.ends_with("true {\"alert_id\":\"re-1\"}"), "{refused}");
+        }
     }
 }
