@@ -33,6 +33,7 @@ use crate::hold_index::HoldIndex;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
+use crate::middleware::Edge;
 use crate::openapi;
 use crate::outbox::{self, signal::OutboxSignal};
 use crate::overview;
@@ -46,6 +47,7 @@ use crate::shared::Shared;
 use crate::sla;
 use crate::state::{AppState, Inner};
 use crate::storage::{Database, DatabaseKind};
+use crate::telemetry;
 use crate::unfreeze;
 
 /// How long shutdown waits for background work to stop.
@@ -80,8 +82,8 @@ pub fn routes(state: &AppState) -> Routes {
 
 /// The router: every route behind the middleware stack.
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    crate::middleware::stack(routes(&state).into_router(), timeout).with_state(state)
+    let edge = Edge::of(state.config(), state.clock());
+    crate::middleware::stack(routes(&state).into_router(), &edge).with_state(state)
 }
 
 /// What the exchange listener (`HOLDFAST_EXCHANGE_LISTEN`) serves: the
@@ -99,14 +101,14 @@ pub fn exchange_routes() -> Routes {
 
 /// What the exchange listener serves: [`exchange_routes`], behind the same layers.
 pub fn exchange_router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    crate::middleware::stack(exchange_routes().into_router(), timeout).with_state(state)
+    let edge = Edge::of(state.config(), state.clock());
+    crate::middleware::stack(exchange_routes().into_router(), &edge).with_state(state)
 }
 
 /// What the admin listener serves: `/metrics`, behind the same layers.
 pub fn admin_router(state: AppState) -> Router {
-    let timeout = state.config().request_timeout;
-    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), timeout).with_state(state)
+    let edge = Edge::of(state.config(), state.clock());
+    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), &edge).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -138,7 +140,7 @@ fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Suffix("_seconds".into()),
                     &[
@@ -163,7 +165,9 @@ fn metrics_handle() -> PrometheusHandle {
                 })
                 .expect("the buckets are not empty")
                 .install_recorder()
-                .expect("no other metrics recorder is installed")
+                .expect("no other metrics recorder is installed");
+            telemetry::catalog::describe();
+            handle
         })
         .clone()
 }
@@ -184,6 +188,9 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, binds the listener.
     pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        // First: whatever is recorded from here on (the feed's gauge, the
+        // series registered at start) must reach the recorder.
+        let metrics = metrics_handle();
         crate::l10n::load()?;
         let db = Database::connect(&config.database_url, config.database_max_connections)
             .await?
@@ -219,6 +226,10 @@ impl Application {
         let secrets = SecretBox::new(&config.master_key, &config.previous_master_keys);
         let playbooks = Playbooks::load(&config.playbooks_dir, &config.playbook_keys)?;
         let shared = Shared::connect(config.redis_url.as_deref(), &config.redis_prefix).await?;
+        let hold_index = HoldIndex::new(shared.is_redis());
+        telemetry::catalog::register_at_start(&telemetry::catalog::Start {
+            holds_feed: if shared.is_redis() { "redis" } else { "database" },
+        });
         let (run_waker, run_wakeups) = RunWaker::new();
         let state = AppState::new(Inner {
             config,
@@ -230,11 +241,11 @@ impl Application {
             run_waker,
             run_events: RunEvents::default(),
             exchange,
-            metrics: metrics_handle(),
+            metrics,
             secrets,
             playbooks,
             public_url,
-            hold_index: HoldIndex::default(),
+            hold_index,
         });
         Ok(Self {
             listener,
@@ -304,15 +315,12 @@ impl Application {
                 .await
         });
 
-        // With Redis, instances share the per-account hold cache and
-        // invalidate it before answering; an index told of other instances'
-        // changes a few milliseconds late would weaken that, so it stays
-        // unloaded (it then never shortcuts a check).
-        if matches!(state.shared(), Shared::InProcess(_)) {
-            let indexed = state.clone();
-            let maintaining = cancel.clone();
-            background.spawn(async move { indexed.hold_index().maintain(indexed.db(), maintaining).await });
-        }
+        let indexed = state.clone();
+        let maintaining = cancel.clone();
+        background.spawn(async move {
+            let (index, db, shared) = (indexed.hold_index(), indexed.db(), indexed.shared());
+            index.maintain(db, shared, maintaining).await
+        });
 
         let stop_serving = CancellationToken::new();
         let stop_on_signal = stop_serving.clone();

@@ -113,6 +113,15 @@ impl<V: Clone> LocalCache<V> {
         guard.entries.remove(key);
     }
 
+    /// Forgets every entry; loads begun before store nothing.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            let mut guard = shard.lock().expect("cache lock");
+            guard.generation += 1;
+            guard.entries.clear();
+        }
+    }
+
     /// Stores a value outright (for values that never go stale).
     pub fn insert(&self, key: &str, value: V) {
         let ticket = match self.get(key) {
@@ -156,6 +165,17 @@ mod tests {
         assert!(cache.get("a").is_ok());
         cache.invalidate("a");
         assert!(cache.get("a").is_err());
+    }
+
+    #[test]
+    fn a_cleared_cache_forgets_everything_and_a_load_begun_before_stores_nothing() {
+        let cache = LocalCache::<Arc<str>>::new(100);
+        cache.insert("a", Arc::from("held"));
+        let ticket = cache.get("b").unwrap_err();
+        cache.clear();
+        cache.finish_load(ticket, "b", Arc::from("stale"));
+        assert!(cache.get("a").is_err());
+        assert!(cache.get("b").is_err());
     }
 
     #[test]

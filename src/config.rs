@@ -143,6 +143,9 @@ impl Config {
             Some(text) => Some(text.parse::<SocketAddr>().with_context(|| {
                 format!("HOLDFAST_ADMIN_LISTEN: `{text}` is not an address such as 127.0.0.1:9090")
             })?),
+            None if production => bail!(
+                "HOLDFAST_ADMIN_LISTEN: required in production, so that /metrics is never served on the public listener"
+            ),
             None => None,
         };
         let exchange_listen = match var("HOLDFAST_EXCHANGE_LISTEN") {
@@ -181,10 +184,8 @@ impl Config {
         let database_max_connections = parse_or(&var, "HOLDFAST_DATABASE_MAX_CONNECTIONS", 16u32)?;
 
         let redis_url = var("HOLDFAST_REDIS_URL");
-        if let Some(url) = &redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            bail!("HOLDFAST_REDIS_URL: must start with redis:// or rediss://");
+        if let Some(url) = &redis_url {
+            check_redis_url(url, production)?;
         }
         if production && database == DatabaseKind::Postgres && redis_url.is_none() {
             bail!(
@@ -274,8 +275,9 @@ impl Config {
                 None
             }
             (Some(account_control_url), Some(notify_url), Some(key)) => {
-                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url, production)?;
-                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url, production)?;
+                // Plain http only to this machine (a TLS sidecar, say).
+                check_http_url("HOLDFAST_ACCOUNT_CONTROL_URL", &account_control_url, production, true)?;
+                check_http_url("HOLDFAST_NOTIFY_URL", &notify_url, production, true)?;
                 let key = SigningKey::parse(&key).map_err(|e| anyhow::anyhow!("HOLDFAST_OUTBOUND_KEY: {e}"))?;
                 Some(ExchangeConfig {
                     account_control_url,
@@ -296,7 +298,7 @@ impl Config {
 
         let public_url = match var("HOLDFAST_PUBLIC_URL") {
             Some(url) => {
-                check_http_url("HOLDFAST_PUBLIC_URL", &url, production)?;
+                check_http_url("HOLDFAST_PUBLIC_URL", &url, production, false)?;
                 Some(url.trim_end_matches('/').to_owned())
             }
             None if production => {
@@ -304,6 +306,14 @@ impl Config {
             }
             None => None,
         };
+
+        // Read by `telemetry` (the exporter's own variables); checked here,
+        // with every other setting. The traces-only variable wins when both are set.
+        for name in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
+            if let Some(endpoint) = var(name) {
+                check_otlp_endpoint(name, &endpoint, production)?;
+            }
+        }
 
         let outbound_timeout = duration_or(&var, "HOLDFAST_OUTBOUND_TIMEOUT", "10s")?;
         let outbound_lease = duration_or(&var, "HOLDFAST_OUTBOUND_LEASE", "30s")?;
@@ -397,12 +407,15 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Checks an http(s) URL; with `https_only` (production), plain http is refused.
-fn check_http_url(name: &str, url: &str, https_only: bool) -> anyhow::Result<()> {
+/// Checks an http(s) URL; with `https_only` (production), plain http is
+/// refused, but to this machine when `loopback_allowed`.
+fn check_http_url(name: &str, url: &str, https_only: bool, loopback_allowed: bool) -> anyhow::Result<()> {
     let rest = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
         (Some(rest), _) => rest,
-        // The URL is not repeated: it may carry credentials.
-        (None, Some(_)) if https_only => bail!("{name}: plain http:// is refused in production; use https://"),
+        (None, Some(rest)) if https_only && !(loopback_allowed && is_loopback(host_of(rest))) => {
+            // The URL is not repeated: it may carry credentials.
+            bail!("{name}: plain http:// is refused in production; use https://")
+        }
         (None, Some(rest)) => rest,
         (None, None) => bail!("{name}: `{url}` must start with http:// or https://"),
     };
@@ -410,6 +423,64 @@ fn check_http_url(name: &str, url: &str, https_only: bool) -> anyhow::Result<()>
         bail!("{name}: `{url}` has no host");
     }
     Ok(())
+}
+
+/// Checks a Redis URL: `redis://`, `rediss://` (TLS) or a Unix socket
+/// (`redis+unix://`, `unix://`). In production a plain `redis://` may only
+/// reach this machine: anything else would cross the network in clear.
+fn check_redis_url(url: &str, production: bool) -> anyhow::Result<()> {
+    const NAME: &str = "HOLDFAST_REDIS_URL";
+    if ["rediss://", "redis+unix://", "unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+    {
+        return Ok(());
+    }
+    // The URL is not repeated: it may carry a password.
+    let Some(rest) = url.strip_prefix("redis://") else {
+        bail!("{NAME}: must start with redis://, rediss:// or redis+unix://");
+    };
+    if production && !is_loopback(host_of(rest)) {
+        bail!(
+            "{NAME}: plain redis:// to another machine is refused in production; use rediss:// (TLS), a loopback address or a Unix socket (redis+unix://)"
+        );
+    }
+    Ok(())
+}
+
+/// Checks an OTLP endpoint: in production it must be `https://` unless it
+/// is on this machine (a loopback address or a Unix socket): spans carry
+/// identifiers of accounts and incidents.
+fn check_otlp_endpoint(name: &str, endpoint: &str, production: bool) -> anyhow::Result<()> {
+    if !production || endpoint.starts_with("https://") || endpoint.starts_with("unix:") {
+        return Ok(());
+    }
+    let loopback = endpoint
+        .strip_prefix("http://")
+        .is_some_and(|rest| is_loopback(host_of(rest)));
+    if !loopback {
+        bail!("{name}: production exports spans only over https:// (or to a loopback address or a Unix socket)");
+    }
+    Ok(())
+}
+
+/// The host of what follows a URL's `scheme://`: no credentials, port or path.
+fn host_of(rest: &str) -> &str {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    match host_port.strip_prefix('[') {
+        // [IPv6]:port
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    }
+}
+
+/// Whether `host` names this machine: `localhost` or a loopback address.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 fn parse_or<T: std::str::FromStr>(var: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T> {
@@ -459,6 +530,7 @@ mod tests {
             ("HOLDFAST_NOTIFY_URL", "https://exchange/notify".into()),
             ("HOLDFAST_OUTBOUND_KEY", format!("holdfast={SECRET}")),
             ("HOLDFAST_PUBLIC_URL", "https://holdfast.example".into()),
+            ("HOLDFAST_ADMIN_LISTEN", "10.0.0.5:9090".into()),
             (
                 "HOLDFAST_PLAYBOOK_KEYS",
                 "team=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
@@ -502,6 +574,7 @@ mod tests {
             "HOLDFAST_PUBLIC_URL",
             "HOLDFAST_PLAYBOOK_KEYS",
             "HOLDFAST_REDIS_URL",
+            "HOLDFAST_ADMIN_LISTEN",
         ] {
             let error = without(&vars, name).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}: {error}");
@@ -583,6 +656,14 @@ mod tests {
             assert!(error.starts_with(name), "{name}: {error}");
             assert!(error.contains("https://"), "{name}: {error}");
         }
+        for name in ["HOLDFAST_ACCOUNT_CONTROL_URL", "HOLDFAST_NOTIFY_URL"] {
+            let sidecar = with(&production(), name, "http://127.0.0.1:8443/endpoint");
+            assert!(sidecar.is_ok(), "{name} to this machine: {sidecar:?}");
+        }
+        let error = with(&production(), "HOLDFAST_PUBLIC_URL", "http://127.0.0.1:8080")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("HOLDFAST_PUBLIC_URL"), "{error}");
         let development = config(&[
             ("HOLDFAST_MASTER_KEY", SECRET),
             ("HOLDFAST_ACCOUNT_CONTROL_URL", "http://127.0.0.1:1/control"),
@@ -591,6 +672,77 @@ mod tests {
             ("HOLDFAST_PUBLIC_URL", "http://127.0.0.1:8080"),
         ]);
         assert!(development.is_ok(), "{development:?}");
+    }
+
+    #[test]
+    fn production_needs_the_admin_listener_so_metrics_stay_off_the_public_one() {
+        let error = without(&production(), "HOLDFAST_ADMIN_LISTEN").unwrap_err().to_string();
+        assert!(
+            error.starts_with("HOLDFAST_ADMIN_LISTEN: required in production"),
+            "{error}"
+        );
+        let development = config(&[("HOLDFAST_MASTER_KEY", SECRET)]).unwrap();
+        assert!(development.admin_listen.is_none());
+    }
+
+    #[test]
+    fn production_refuses_plain_redis_to_another_machine() {
+        for url in [
+            "redis://redis.internal:6379",
+            "redis://:secret@10.0.0.7:6379/0",
+            "redis://[2001:db8::7]:6379",
+        ] {
+            let error = with(&production(), "HOLDFAST_REDIS_URL", url).unwrap_err().to_string();
+            assert!(error.starts_with("HOLDFAST_REDIS_URL"), "{url}: {error}");
+            assert!(error.contains("rediss://"), "{url}: {error}");
+            assert!(!error.contains("secret"), "{url}: {error}");
+            let development = config(&[("HOLDFAST_MASTER_KEY", SECRET), ("HOLDFAST_REDIS_URL", url)]);
+            assert!(development.is_ok(), "{url}: {development:?}");
+        }
+        for url in [
+            "rediss://redis.internal:6380",
+            "rediss://:secret@10.0.0.7:6380/0",
+            "redis://127.0.0.1:6379",
+            "redis://localhost",
+            "redis://:secret@127.0.0.2:6379/1",
+            "redis://[::1]:6379",
+            "redis+unix:///run/redis.sock",
+            "unix:///run/redis.sock",
+        ] {
+            let loaded = with(&production(), "HOLDFAST_REDIS_URL", url);
+            assert!(loaded.is_ok(), "{url}: {loaded:?}");
+        }
+        let error = with(&production(), "HOLDFAST_REDIS_URL", "http://redis:6379")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("HOLDFAST_REDIS_URL: must start with"), "{error}");
+    }
+
+    #[test]
+    fn production_exports_spans_only_over_tls_or_on_this_machine() {
+        for name in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
+            for endpoint in [
+                "http://collector.internal:4317",
+                "http://10.0.0.9:4317",
+                "collector:4317",
+            ] {
+                let error = with(&production(), name, endpoint).unwrap_err().to_string();
+                assert!(error.starts_with(name), "{name}={endpoint}: {error}");
+                assert!(error.contains("https://"), "{error}");
+                let development = config(&[("HOLDFAST_MASTER_KEY", SECRET), (name, endpoint)]);
+                assert!(development.is_ok(), "{name}={endpoint}: {development:?}");
+            }
+            for endpoint in [
+                "https://collector.internal:4317",
+                "http://127.0.0.1:4317",
+                "http://localhost:4317",
+                "http://[::1]:4317",
+                "unix:///run/otel.sock",
+            ] {
+                let loaded = with(&production(), name, endpoint);
+                assert!(loaded.is_ok(), "{name}={endpoint}: {loaded:?}");
+            }
+        }
     }
 
     #[test]

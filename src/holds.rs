@@ -16,6 +16,7 @@ use crate::domain::ids::{HoldId, RunId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
+use crate::hold_index::Lookup;
 use crate::http::{Routes, Signed, scope};
 use crate::outbox::{AccountRequest, queue_action};
 use crate::state::AppState;
@@ -38,12 +39,15 @@ async fn account_holds(
 }
 
 /// The account's holds in force: none without a read for an account the
-/// hold index knows has none, otherwise from the cache when it has them.
+/// hold index knows has none, from the cache when it may have some, and
+/// from the database while the change feed is lost (the cache may have
+/// missed a change: freezes are never late).
 pub async fn holds_in_force(state: &AppState, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
-    if state.hold_index().certainly_free(account_id) {
-        return Ok(Arc::new([]));
+    match state.hold_index().lookup(account_id) {
+        Lookup::Free => Ok(Arc::new([])),
+        Lookup::Cached => state.shared().holds(state.db(), account_id, now).await,
+        Lookup::Database => Ok(state.db().holds_in_force(account_id, now).await?.into()),
     }
-    state.shared().holds(state.db(), account_id, now).await
 }
 
 /// Holds to place on an incident's account.

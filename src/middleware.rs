@@ -1,16 +1,18 @@
 //! The layers every request passes through, outermost first:
 //!
-//! 1. the request span (method and route, never the query string), continuing
-//!    the caller's trace when the request carries a `traceparent`;
-//!    inside it, the request's trace context ([`crate::trace_context`]) is
-//!    made current for the handler's task;
-//! 2. the latency histogram `holdfast_http_request_duration_seconds`
+//! 1. the headers every response carries: `X-Content-Type-Options: nosniff`,
+//!    and in production `Strict-Transport-Security`;
+//! 2. the request span (method and route, never the query string), in the
+//!    caller's trace when the caller may choose it ([`TraceTrust`]); inside
+//!    it, the request's trace context ([`crate::trace_context`]) is made
+//!    current for the handler's task;
+//! 3. the latency histogram `holdfast_http_request_duration_seconds`
 //!    (method, route, status);
-//! 3. problem bodies for errors that did not come from an `ApiError`;
-//! 4. the request time limit (`408`);
-//! 5. the body size limit;
-//! 6. logging the cause of every 5xx once;
-//! 7. catching a panicking handler, which becomes an opaque problem `500`.
+//! 4. problem bodies for errors that did not come from an `ApiError`;
+//! 5. the request time limit (`408`);
+//! 6. the body size limit;
+//! 7. logging the cause of every 5xx once;
+//! 8. catching a panicking handler, which becomes an opaque problem `500`.
 //!
 //! Catching panics innermost means a panic is answered like any other server
 //! error: inside the request span, measured, and with a problem body. The
@@ -21,38 +23,111 @@
 //! tests) get the same behaviour.
 
 use std::any::Any;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::Map;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
-use crate::error::{self, ProblemKind};
-use crate::http::MAX_BODY_BYTES;
+use crate::client_address::TrustedProxies;
+use crate::clock::Clock;
+use crate::config::{Config, Environment};
+use crate::error::{self, ApiError, ProblemKind};
+use crate::http::{self, MAX_BODY_BYTES};
+use crate::signing::{KEY_ID_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::trace_context::{self, TraceContext};
 
+/// `Strict-Transport-Security` as Holdfast sends it: a year, subdomains included.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// What the layers take from the configuration.
+#[derive(Clone)]
+pub struct Edge {
+    pub request_timeout: Duration,
+    /// Whose `traceparent` a request may continue.
+    pub trace: TraceTrust,
+    /// Whether every response carries `Strict-Transport-Security`.
+    pub hsts: bool,
+}
+
+/// Whose trace context an inbound `traceparent` is continued from. A
+/// caller's "not sampled" flag is never taken: Holdfast records every
+/// request's spans whoever asks otherwise.
+#[derive(Clone)]
+pub enum TraceTrust {
+    /// Anyone's (development: any tool can follow a request through).
+    Anyone,
+    /// Only a request whose signature verifies (SPEC §2: the risk engine,
+    /// the exchange) or one that came through a trusted proxy (production:
+    /// SPEC §1). Any other request starts a new trace, so nobody else can
+    /// choose the trace ids Holdfast's work is recorded under.
+    SignedOrProxied {
+        keys: KeyRing,
+        proxies: TrustedProxies,
+        clock: Clock,
+    },
+}
+
+impl Edge {
+    /// The layers' settings for `config`; `clock` judges signature timestamps.
+    pub fn of(config: &Config, clock: &Clock) -> Self {
+        let production = config.environment == Environment::Production;
+        Self {
+            request_timeout: config.request_timeout,
+            trace: if production {
+                TraceTrust::SignedOrProxied {
+                    keys: config.ingest_keys.clone(),
+                    proxies: config.trusted_proxies.clone(),
+                    clock: clock.clone(),
+                }
+            } else {
+                TraceTrust::Anyone
+            },
+            hsts: production,
+        }
+    }
+
+    /// Development settings with `request_timeout` (for tests of the layers).
+    pub fn development(request_timeout: Duration) -> Self {
+        Self {
+            request_timeout,
+            trace: TraceTrust::Anyone,
+            hsts: false,
+        }
+    }
+}
+
 /// Wraps `router` in Holdfast's layers (see the module documentation).
-pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, request_timeout: Duration) -> Router<S> {
+pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, edge: &Edge) -> Router<S> {
+    let hsts = edge.hsts.then(|| HeaderValue::from_static(HSTS));
     router
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(error::log_server_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
+            edge.request_timeout,
         ))
         .layer(middleware::from_fn(error::problem_for_bare_errors))
         .layer(middleware::from_fn(record_latency))
-        .layer(middleware::from_fn(continue_trace))
-        // The span only: a failure is logged once, by `log_server_errors` or
-        // the panic hook, not again by the trace layer's own `on_failure`.
-        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
+        .layer(middleware::from_fn_with_state(edge.clone(), request_span))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
+        ))
 }
 
 /// The answer to a request whose handler panicked: the same opaque problem
@@ -66,33 +141,87 @@ fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     )
 }
 
-/// The request span: method and route, never the query string (it may carry tokens).
-fn request_span(request: &Request) -> tracing::Span {
+/// Runs the request in its span, method and route (never the query string:
+/// it may carry tokens), with its trace context current for the handler:
+/// the caller's when [`TraceTrust`] allows it, otherwise a new trace.
+async fn request_span(State(edge): State<Edge>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("unmatched", |path| path.as_str());
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let span = tracing::info_span!("request", method = %request.method(), route = %route);
-    if let Some(inbound) = inbound_trace(request) {
-        inbound.adopt(&span);
-    }
-    span
-}
-
-fn inbound_trace(request: &Request) -> Option<TraceContext> {
-    let header = request.headers().get(trace_context::TRACEPARENT)?.to_str().ok()?;
-    TraceContext::parse(header)
-}
-
-/// Makes the request's trace context current for its handler: the caller's
-/// (from `traceparent`) or a new trace.
-async fn continue_trace(request: Request, next: Next) -> Response {
-    let span = tracing::Span::current();
-    let context = match inbound_trace(&request) {
-        Some(inbound) => inbound.within(&span),
+    let (request, inbound) = match edge.trace.inbound(request, edge.request_timeout).await {
+        Ok(read) => read,
+        // The body could not be read in time or was too large: answered
+        // as the time and body limits would.
+        Err(refused) => return refused,
+    };
+    let context = match inbound {
+        Some(inbound) => {
+            inbound.adopt(&span);
+            inbound.within(&span)
+        }
         None => TraceContext::of_span(&span).unwrap_or_else(TraceContext::start),
     };
-    trace_context::scope(context, next.run(request)).await
+    trace_context::scope(context, next.run(request)).instrument(span).await
+}
+
+impl TraceTrust {
+    /// The trace context `request` may continue, if any, with the request
+    /// to pass on (its body read within `timeout`, when the signature had
+    /// to be checked).
+    async fn inbound(&self, request: Request, timeout: Duration) -> Result<(Request, Option<TraceContext>), Response> {
+        let Some(inbound) = request
+            .headers()
+            .get(trace_context::TRACEPARENT)
+            .and_then(|value| value.to_str().ok())
+            .and_then(TraceContext::parse)
+        else {
+            return Ok((request, None));
+        };
+        // A remote "not sampled" never switches sampling off.
+        let inbound = TraceContext {
+            sampled: true,
+            ..inbound
+        };
+        let TraceTrust::SignedOrProxied { keys, proxies, clock } = self else {
+            return Ok((request, Some(inbound)));
+        };
+        let proxied = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| proxies.contains(peer.ip()));
+        if proxied {
+            return Ok((request, Some(inbound)));
+        }
+        if !request.headers().contains_key(SIGNATURE_HEADER) {
+            return Ok((request, None));
+        }
+        // The signature covers the body: read it (the handler reads it again).
+        let (parts, body) = request.into_parts();
+        let body = match tokio::time::timeout(timeout, http::read_body(&parts.headers, body)).await {
+            Ok(read) => read.map_err(ApiError::into_response)?,
+            Err(_) => {
+                return Err(error::problem(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ProblemKind::Timeout,
+                    "the request took too long",
+                    Map::new(),
+                ));
+            }
+        };
+        let header = |name: &str| parts.headers.get(name).and_then(|value| value.to_str().ok());
+        let signed = keys
+            .verify(
+                header(KEY_ID_HEADER),
+                header(TIMESTAMP_HEADER),
+                header(SIGNATURE_HEADER),
+                &body,
+                clock.now(),
+            )
+            .is_ok();
+        Ok((Request::from_parts(parts, Body::from(body)), signed.then_some(inbound)))
+    }
 }
 
 async fn record_latency(request: Request, next: Next) -> Response {
@@ -172,7 +301,10 @@ mod tests {
         let recorder = PrometheusBuilder::new().build_recorder();
         let metrics = recorder.handle();
         let _recording = metrics::set_default_local_recorder(&recorder);
-        let app = stack(Router::new().route("/explode", get(explode)), Duration::from_secs(5));
+        let app = stack(
+            Router::new().route("/explode", get(explode)),
+            &Edge::development(Duration::from_secs(5)),
+        );
 
         let response = app
             .oneshot(Request::get("/explode").body(Body::empty()).unwrap())
@@ -217,7 +349,7 @@ mod tests {
     async fn an_unknown_route_is_a_problem_404() {
         let app = stack(
             Router::new().route("/here", get(|| async { "here" })),
-            Duration::from_secs(5),
+            &Edge::development(Duration::from_secs(5)),
         );
 
         let response = app
@@ -227,5 +359,74 @@ mod tests {
 
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         assert_eq!(response.headers()["content-type"], error::PROBLEM_CONTENT_TYPE);
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert!(
+            !response.headers().contains_key("strict-transport-security"),
+            "not in development"
+        );
+    }
+
+    /// The trace the handler ran in, whether it is sampled, and the body it got.
+    async fn echo_trace(body: String) -> String {
+        let context = trace_context::current().expect("a trace context");
+        format!("{} {} {body}", hex::encode(context.trace_id), context.sampled)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn in_production_only_a_verified_signature_or_a_trusted_proxy_continues_a_trace() {
+        let key = crate::signing::SigningKey::new("engine", &[7u8; 32]);
+        let clock = Clock::system();
+        let edge = Edge {
+            request_timeout: Duration::from_secs(5),
+            trace: TraceTrust::SignedOrProxied {
+                keys: KeyRing::from_keys([key.clone()]),
+                proxies: TrustedProxies::parse("10.0.0.0/8").unwrap(),
+                clock: clock.clone(),
+            },
+            hsts: true,
+        };
+        let app = stack(Router::new().route("/echo", axum::routing::post(echo_trace)), &edge);
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let traceparent = format!("00-{trace}-00f067aa0ba902b7-00");
+        let request = |signed_with: Option<&crate::signing::SigningKey>, peer: [u8; 4]| {
+            let body = "{\"alert_id\":\"re-1\"}";
+            let mut request = Request::post("/echo").header("traceparent", &traceparent);
+            if let Some(key) = signed_with {
+                for (name, value) in key.headers(clock.now(), body.as_bytes()) {
+                    request = request.header(name, value);
+                }
+            }
+            let mut request = request.body(Body::from(body)).unwrap();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+            request
+        };
+        let answer = |request: Request| {
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request).await.unwrap();
+                assert_eq!(response.headers()["strict-transport-security"], HSTS);
+                let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+                String::from_utf8(body.to_vec()).unwrap()
+            }
+        };
+        let forger = crate::signing::SigningKey::new("engine", &[8u8; 32]);
+
+        let signed = answer(request(Some(&key), [192, 0, 2, 1])).await;
+        let forged = answer(request(Some(&forger), [192, 0, 2, 1])).await;
+        let anonymous = answer(request(None, [192, 0, 2, 1])).await;
+        let proxied = answer(request(None, [10, 1, 2, 3])).await;
+
+        assert_eq!(
+            signed,
+            format!("{trace} true {{\"alert_id\":\"re-1\"}}"),
+            "continued, sampled, body intact"
+        );
+        assert_eq!(proxied.split(' ').next(), Some(trace));
+        for refused in [forged, anonymous] {
+            assert_ne!(refused.split(' ').next(), Some(trace), "{refused}");
+            assert!(refused.ends_with("true {\"alert_id\":\"re-1\"}"), "{refused}");
+        }
     }
 }

@@ -82,9 +82,6 @@ use write_stall::StallGuard;
 /// connection (out of file descriptors, say), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-const CONNECTIONS_OPEN: &str = "holdfast_http_connections_open";
-const CONNECTIONS_CLOSED: &str = "holdfast_http_connections_closed_total";
-
 /// How every listener treats its connections, and when it stops.
 #[derive(Clone)]
 pub struct Serving {
@@ -144,21 +141,13 @@ impl Verdict {
 }
 
 fn closed_counter(listener: &'static str, reason: CloseReason) -> metrics::Counter {
-    metrics::counter!(CONNECTIONS_CLOSED, "listener" => listener, "reason" => reason.label())
+    metrics::counter!("holdfast_http_connections_closed_total", "listener" => listener, "reason" => reason.label())
 }
 
-/// Describes the connection metrics and makes every series of `listener`
-/// exist from the start, at zero.
+/// Makes every connection series of `listener` exist from the start, at
+/// zero (their help text is in `telemetry::catalog`).
 fn register_metrics(listener: &'static str) {
-    metrics::describe_gauge!(CONNECTIONS_OPEN, "Connections being served, by listener.");
-    metrics::describe_counter!(
-        CONNECTIONS_CLOSED,
-        "Connections the server closed, by listener and reason: header_timeout (no complete request headers \
-         in time, idle kept-alive connections included), write_stalled (a response unread for 10 s), \
-         body_too_slow (a request body slower than 1 KiB/s), per_client_cap (the client already held its \
-         share of connections)."
-    );
-    metrics::gauge!(CONNECTIONS_OPEN, "listener" => listener).increment(0.0);
+    metrics::gauge!("holdfast_http_connections_open", "listener" => listener).increment(0.0);
     for reason in CloseReason::ALL {
         closed_counter(listener, reason).increment(0);
     }
@@ -220,7 +209,7 @@ pub async fn serve(name: &'static str, listener: TcpListener, router: Router, se
         };
         let io = TokioIo::new(StallGuard::new(stream, verdict.clone()));
         let connection = graceful.watch(http.serve_connection(io, service));
-        let open = metrics::gauge!(CONNECTIONS_OPEN, "listener" => name);
+        let open = metrics::gauge!("holdfast_http_connections_open", "listener" => name);
         open.increment(1.0);
         tokio::spawn(async move {
             let timed_out = connection.await.is_err_and(|error| error.is_timeout());

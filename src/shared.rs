@@ -2,31 +2,47 @@
 //! invalidation, rate-limit buckets, and the fast path for repeated alerts.
 //!
 //! Without `HOLDFAST_REDIS_URL` it lives in the process (one instance);
-//! cached holds are then served for at most a second, so even several
-//! instances sharing a database without Redis see each other's freezes
-//! within a second. With it, it lives in Redis under `HOLDFAST_REDIS_PREFIX`:
+//! cached holds are then served for at most a second, and another
+//! instance's change to an account's holds drops it from the cache as soon
+//! as the database announces it (`hold_index`). With it, it lives in Redis
+//! under `HOLDFAST_REDIS_PREFIX`:
 //!
-//! - `holds:<account>`: the account's holds in force (JSON, 60 s), and
-//!   `holds:v:<account>`: a version bumped by every change after its commit.
-//!   A reader stores what it loaded only if the version did not move while it
-//!   read the database (a Lua compare-and-set), so a load that raced with a
-//!   change never puts stale holds back. If Redis fails, reads fall back to
-//!   the database and a failed invalidation is bounded by the 60 s lifetime.
+//! - `holds:<account>`: the account's holds in force (JSON, 60 s) with the
+//!   cache's epoch they were loaded in, and `holds:v:<account>`: a version
+//!   bumped by every change after its commit. A reader stores what it loaded
+//!   only if neither the version nor the epoch moved while it read the
+//!   database (a Lua compare-and-set), so a load that raced with a change
+//!   never puts stale holds back.
+//! - `holds-epoch`: the cache's epoch. An entry of another epoch is a miss.
 //! - `rl:<limit>:<key>`: a GCRA bucket (the theoretical arrival time), kept
 //!   by a Lua script on Redis's own clock.
 //! - `alert:<alert id>`: the incident of an alert already stored, so a retry
 //!   is answered from a read instead of a write transaction.
 //!
+//! Redis is the change feed of holds for an instance that uses it (SPEC §6).
+//! Any failed Redis command, or a dropped connection (RESP3 reports it; on
+//! RESP2 the next command fails), means the feed is lost: an invalidation
+//! may have failed, or Redis may have restarted from a snapshot or failed
+//! over to a replica that never saw one. From then on the instance answers
+//! holds checks from the database, and as soon as Redis answers again it
+//! bumps the epoch, which turns every entry cached before (by any instance)
+//! into a miss, and trusts the cache again ([`Shared::resync_until_cancelled`]).
+//! The gauge `holdfast_holds_feed_current` and the counter
+//! `holdfast_hold_index_resyncs_total{feed="redis"}` follow it; both moments
+//! are logged. A transient error thus costs every instance a cold cache once.
+//!
 //! TOTP replay marks are not here: an agent's last accepted time step is a
 //! compare-and-set in the database, which every instance shares and which a
 //! Redis flush cannot reset.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, PushInfo, PushKind, Script};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::cache::LocalCache;
 use crate::domain::hold::Hold;
@@ -48,6 +64,8 @@ const HOLDS_TTL_SECONDS: u64 = 60;
 const VERSION_TTL_SECONDS: u64 = 86_400;
 /// How long a stored alert id is remembered for the fast path.
 const ALERT_TTL_SECONDS: u64 = 86_400;
+/// How soon after losing Redis, and then how often, the cache is resynced.
+const RESYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// The rate limits, each with its refill interval and burst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +132,83 @@ pub struct RedisState {
     prefix: String,
     store_if_unchanged: Script,
     take_token: Script,
+    /// Whether the holds cached in Redis may be trusted.
+    feed: Arc<CacheFeed>,
+}
+
+/// Whether this instance may trust the holds cached in Redis: not since a
+/// Redis command failed or the connection dropped, until the epoch was
+/// bumped after it (see the module documentation).
+struct CacheFeed {
+    // A std mutex: held to read or flip two fields, never across an await.
+    state: Mutex<FeedState>,
+    /// Woken by every loss, for the resync task.
+    lost: Notify,
+}
+
+struct FeedState {
+    current: bool,
+    /// Counts the losses, so a resync that began before the latest one
+    /// does not make the cache trusted.
+    losses: u64,
+}
+
+impl CacheFeed {
+    fn new() -> Self {
+        metrics::gauge!("holdfast_holds_feed_current").set(1.0);
+        Self {
+            state: Mutex::new(FeedState {
+                current: true,
+                losses: 0,
+            }),
+            lost: Notify::new(),
+        }
+    }
+
+    fn is_current(&self) -> bool {
+        self.state.lock().expect("feed lock").current
+    }
+
+    fn losses(&self) -> u64 {
+        self.state.lock().expect("feed lock").losses
+    }
+
+    /// Redis failed, or the connection dropped: what it caches may have
+    /// missed an invalidation.
+    fn lost(&self, error: &dyn std::fmt::Display) {
+        let mut state = self.state.lock().expect("feed lock");
+        state.losses += 1;
+        if std::mem::take(&mut state.current) {
+            metrics::gauge!("holdfast_holds_feed_current").set(0.0);
+            tracing::warn!(
+                error = %error,
+                "lost Redis, the change feed of holds; every holds check reads the database until the cache is resynced"
+            );
+        }
+        drop(state);
+        self.lost.notify_one();
+    }
+
+    /// The epoch was bumped after `losses` losses: trust the cache again,
+    /// unless it was lost once more meanwhile.
+    fn resynced(&self, losses: u64) -> bool {
+        let mut state = self.state.lock().expect("feed lock");
+        if state.current || state.losses != losses {
+            return false;
+        }
+        state.current = true;
+        metrics::gauge!("holdfast_holds_feed_current").set(1.0);
+        metrics::counter!("holdfast_hold_index_resyncs_total", "feed" => "redis").increment(1);
+        tracing::info!("Redis, the change feed of holds, is back: every entry cached before is forgotten");
+        true
+    }
+}
+
+/// An account's holds as cached in Redis, with the epoch they were loaded in.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedHolds {
+    epoch: String,
+    holds: Vec<Hold>,
 }
 
 fn too_many(limit: Limit, wait: Duration) -> ApiError {
@@ -141,10 +236,27 @@ impl Shared {
             }));
         };
         let client = redis::Client::open(url).context("HOLDFAST_REDIS_URL is not a valid Redis URL")?;
-        let config = redis::aio::ConnectionManagerConfig::new()
+        let feed = Arc::new(CacheFeed::new());
+        let mut config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
             .set_number_of_retries(2);
+        if client
+            .get_connection_info()
+            .redis_settings()
+            .protocol()
+            .supports_resp3()
+        {
+            // RESP3 connections reconnect by themselves, without a failed
+            // command to tell: hear of every disconnection instead.
+            let told = feed.clone();
+            config = config.set_push_sender(move |push: PushInfo| {
+                if push.kind == PushKind::Disconnection {
+                    told.lost(&"the connection to Redis dropped");
+                }
+                Ok::<(), std::convert::Infallible>(())
+            });
+        }
         let connection = client
             .get_connection_manager_with_config(config)
             .await
@@ -152,9 +264,10 @@ impl Shared {
         Ok(Shared::Redis(RedisState {
             connection,
             prefix: prefix.to_owned(),
+            feed,
             store_if_unchanged: Script::new(
-                "if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
-                     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1
+                "if (redis.call('GET', KEYS[2]) or '') == ARGV[1] and (redis.call('GET', KEYS[3]) or '') == ARGV[2] then
+                     redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4]) return 1
                  end
                  return 0",
             ),
@@ -187,7 +300,10 @@ impl Shared {
                     .query_async::<String>(&mut connection)
                     .await
                     .map(drop)
-                    .map_err(|_| ApiError::Unavailable("Redis does not answer".into()))
+                    .map_err(|error| {
+                        redis.feed.lost(&error);
+                        ApiError::Unavailable("Redis does not answer".into())
+                    })
             }
         }
     }
@@ -219,6 +335,7 @@ impl Shared {
                     Ok(0) => Ok(()),
                     Ok(ms) => Err(too_many(limit, Duration::from_millis(ms))),
                     Err(error) => {
+                        redis.feed.lost(&error);
                         tracing::warn!(error = %error, "Redis rate limit unavailable; allowing the request");
                         Ok(())
                     }
@@ -239,6 +356,69 @@ impl Shared {
                 }
             },
             Shared::Redis(redis) => redis.holds(db, account_id, now).await,
+        }
+    }
+
+    /// Whether Redis holds the shared state.
+    pub fn is_redis(&self) -> bool {
+        matches!(self, Shared::Redis(_))
+    }
+
+    /// The id Redis knows this instance's connection by (`CLIENT ID`), to
+    /// find it in `CLIENT LIST`; `None` without Redis or when it does not answer.
+    pub async fn redis_client_id(&self) -> Option<i64> {
+        let Shared::Redis(redis) = self else {
+            return None;
+        };
+        let mut connection = redis.connection.clone();
+        redis::cmd("CLIENT").arg("ID").query_async(&mut connection).await.ok()
+    }
+
+    /// Drops an account's holds from the in-process cache (another
+    /// instance changed them). Redis is invalidated by [`Self::invalidate_holds`].
+    pub fn forget_cached_holds(&self, account_id: &str) {
+        if let Shared::InProcess(local) = self {
+            local.holds.invalidate(account_id);
+        }
+    }
+
+    /// Empties the in-process hold cache (the change feed was lost: an
+    /// entry may have missed an invalidation).
+    pub fn forget_all_cached_holds(&self) {
+        if let Shared::InProcess(local) = self {
+            local.holds.clear();
+        }
+    }
+
+    /// Whenever Redis was lost, resyncs the hold cache as soon as Redis
+    /// answers again (bumps the epoch, then trusts the cache), until `cancel`
+    /// fires. Without Redis there is nothing to resync.
+    pub async fn resync_until_cancelled(&self, cancel: CancellationToken) {
+        let Shared::Redis(redis) = self else {
+            return cancel.cancelled().await;
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = redis.feed.lost.notified() => {}
+            }
+            while !redis.feed.is_current() {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(RESYNC_EVERY) => {}
+                }
+                let losses = redis.feed.losses();
+                let mut connection = redis.connection.clone();
+                let bumped: Result<i64, _> = connection.incr(redis.epoch_key(), 1).await;
+                match bumped {
+                    Ok(_) => {
+                        redis.feed.resynced(losses);
+                    }
+                    Err(error) => {
+                        tracing::debug!(error = %error, "Redis does not answer yet; the hold cache stays unused")
+                    }
+                }
+            }
         }
     }
 
@@ -263,9 +443,15 @@ impl Shared {
                     match pipe.query_async::<()>(&mut connection).await {
                         Ok(()) => return,
                         Err(error) if attempt == 3 => {
-                            tracing::error!(error = %error, "invalidating cached holds in Redis failed; they expire within 60 s");
+                            // The resync bumps the epoch, which forgets these
+                            // holds too; other instances also invalidate them
+                            // when the database announces the change.
+                            tracing::error!(error = %error, "invalidating cached holds in Redis failed");
                         }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(20 * attempt)).await,
+                        Err(error) => {
+                            redis.feed.lost(&error);
+                            tokio::time::sleep(Duration::from_millis(20 * attempt)).await
+                        }
                     }
                 }
             }
@@ -295,6 +481,7 @@ impl Shared {
                 }
                 let mut connection = redis.connection.clone();
                 if let Err(error) = pipe.query_async::<()>(&mut connection).await {
+                    redis.feed.lost(&error);
                     tracing::warn!(error = %error, "remembering alert ids in Redis failed");
                 }
             }
@@ -307,12 +494,12 @@ impl Shared {
             Shared::InProcess(local) => local.alerts.get(alert_id).ok(),
             Shared::Redis(redis) => {
                 let mut connection = redis.connection.clone();
-                let id: Option<String> = connection
-                    .get(format!("{}alert:{alert_id}", redis.prefix))
-                    .await
-                    .ok()
-                    .flatten();
-                id.map(IncidentId::from_string)
+                let id: Result<Option<String>, _> = connection.get(format!("{}alert:{alert_id}", redis.prefix)).await;
+                id.unwrap_or_else(|error| {
+                    redis.feed.lost(&error);
+                    None
+                })
+                .map(IncidentId::from_string)
             }
         }
     }
@@ -326,45 +513,58 @@ impl Shared {
 }
 
 impl RedisState {
+    fn epoch_key(&self) -> String {
+        format!("{}holds-epoch", self.prefix)
+    }
+
     async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+        if !self.feed.is_current() {
+            return Ok(db.holds_in_force(account_id, now).await?.into());
+        }
         let key = format!("{}holds:{account_id}", self.prefix);
         let version_key = format!("{}holds:v:{account_id}", self.prefix);
+        let epoch_key = self.epoch_key();
         let mut connection = self.connection.clone();
-        // One round trip for both: the cached holds, and the version a miss loads against.
-        let cached: Result<(Option<String>, Option<String>), _> = redis::pipe()
-            .get(&key)
-            .get(&version_key)
+        // One round trip for all three: the cached holds, and the version
+        // and epoch they must match (or a miss loads against).
+        let cached: Result<(Option<String>, Option<String>, Option<String>), _> = redis::cmd("MGET")
+            .arg(&key)
+            .arg(&version_key)
+            .arg(&epoch_key)
             .query_async(&mut connection)
             .await;
-        let version = match cached {
-            Ok((Some(json), _)) => {
-                if let Ok(holds) = serde_json::from_str::<Vec<Hold>>(&json) {
-                    return Ok(holds.into());
+        let (version, epoch) = match cached {
+            Ok((cached, version, epoch)) => {
+                let epoch = epoch.unwrap_or_default();
+                if let Some(cached) = cached.and_then(|json| serde_json::from_str::<CachedHolds>(&json).ok())
+                    && cached.epoch == epoch
+                {
+                    return Ok(cached.holds.into());
                 }
-                None
+                (version.unwrap_or_default(), epoch)
             }
-            Ok((None, version)) => Some(version.unwrap_or_default()),
             Err(error) => {
-                tracing::warn!(error = %error, "Redis unavailable for the holds check; reading the database");
-                None
+                self.feed.lost(&error);
+                return Ok(db.holds_in_force(account_id, now).await?.into());
             }
         };
-        let holds: Arc<[Hold]> = db.holds_in_force(account_id, now).await?.into();
-        if let Some(version) = version {
-            let json = serde_json::to_string(&*holds).map_err(anyhow::Error::from)?;
-            let stored: Result<i64, _> = self
-                .store_if_unchanged
-                .key(&key)
-                .key(&version_key)
-                .arg(version)
-                .arg(json)
-                .arg(HOLDS_TTL_SECONDS)
-                .invoke_async(&mut connection)
-                .await;
-            if let Err(error) = stored {
-                tracing::warn!(error = %error, "caching holds in Redis failed");
-            }
+        let holds = db.holds_in_force(account_id, now).await?;
+        let cached = CachedHolds { epoch, holds };
+        let json = serde_json::to_string(&cached).map_err(anyhow::Error::from)?;
+        let stored: Result<i64, _> = self
+            .store_if_unchanged
+            .key(&key)
+            .key(&version_key)
+            .key(&epoch_key)
+            .arg(version)
+            .arg(&cached.epoch)
+            .arg(json)
+            .arg(HOLDS_TTL_SECONDS)
+            .invoke_async(&mut connection)
+            .await;
+        if let Err(error) = stored {
+            self.feed.lost(&error);
         }
-        Ok(holds)
+        Ok(cached.holds.into())
     }
 }

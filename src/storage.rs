@@ -462,9 +462,10 @@ impl Database {
 
     /// Passes every account whose holds changed on any instance to
     /// `announce`, until `cancel` fires. `listening` runs each time the
-    /// listener is (again) in place, `lost` each time it fails (an
-    /// announcement may have been missed). On SQLite this instance announces
-    /// its own changes: `listening` runs once.
+    /// listener is (again) in place, `lost` each time its connection is lost
+    /// or fails (an announcement may have been missed); it listens again a
+    /// second later. On SQLite this instance announces its own changes:
+    /// `listening` runs once.
     pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
         &self,
         announce: impl Fn(&str),
@@ -492,22 +493,33 @@ impl Database {
             return;
         };
         loop {
+            // Ends when the connection is lost (`Ok`) or fails (`Err`).
             let listener = async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                // Left to itself, the listener reconnects inside `recv` and
+                // says nothing: whatever was announced while it was away is
+                // gone without a trace. Hear of every loss instead.
+                listener.eager_reconnect(false);
                 listener.listen(channel).await?;
                 listening().await;
-                loop {
-                    let notification = listener.recv().await?;
+                while let Some(notification) = listener.try_recv().await? {
                     publish(notification.payload());
                 }
+                Ok(())
             };
-            let failed: Result<(), sqlx::Error> = tokio::select! {
+            let ended: Result<(), sqlx::Error> = tokio::select! {
                 _ = cancel.cancelled() => return,
-                failed = listener => failed,
+                ended = listener => ended,
             };
             lost();
-            if let Err(error) = failed {
-                tracing::warn!(error = %error, channel, "listening for announcements failed; listening again");
+            match ended {
+                Ok(()) => tracing::warn!(
+                    channel,
+                    "the connection listening for announcements was lost; listening again"
+                ),
+                Err(error) => {
+                    tracing::warn!(error = %error, channel, "listening for announcements failed; listening again")
+                }
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,

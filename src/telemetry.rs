@@ -7,10 +7,14 @@
 //! What is never logged: secrets, passwords, TOTP and one-time codes, tokens,
 //! IP addresses, e-mail addresses. Identifiers (incident, alert, account,
 //! run) are logged as span fields.
+//!
+//! Metrics: [`catalog`] describes every one and registers them at start.
+
+pub mod catalog;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -48,6 +52,10 @@ pub fn init() -> anyhow::Result<Telemetry> {
                 .map_err(|e| anyhow::anyhow!("OTEL_EXPORTER_OTLP_ENDPOINT: {e}"))?;
             Some(
                 SdkTracerProvider::builder()
+                    // Every span is recorded: a caller's "not sampled" flag
+                    // (the default sampler follows a remote parent's) must
+                    // not hide what Holdfast did for it.
+                    .with_sampler(Sampler::AlwaysOn)
                     .with_batch_exporter(exporter)
                     .with_resource(Resource::builder().with_service_name("holdfast").build())
                     .build(),

@@ -1,8 +1,10 @@
 //! W3C trace context (`traceparent`) carried from a request to every call to
 //! the exchange it causes.
 //!
-//! An inbound `traceparent` is continued; a request without one starts a
-//! trace. The context lives in a task-local for the request's task
+//! An inbound `traceparent` is continued when the caller may choose the
+//! trace (in production: a signed request, or one through a trusted proxy;
+//! see `middleware::TraceTrust`), always as sampled; any other request
+//! starts a trace. The context lives in a task-local for the request's task
 //! ([`scope`], set by the middleware), every transaction begun there takes
 //! it ([`current`]), and every outbox message and run the transaction writes
 //! stores it, so the delivery loop and the runner, on other tasks and later,

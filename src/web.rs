@@ -148,14 +148,26 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// Whether a form post came from Holdfast's own pages at `public_url`: a
-/// cross-site `Sec-Fetch-Site` or a foreign `Origin` is refused.
+/// Whether a form post came from Holdfast's own pages at `public_url`:
+/// `Sec-Fetch-Site` saying another site (`cross-site`, `same-site`) or a
+/// foreign `Origin` is refused.
+///
+/// `Origin: null` is refused unless the browser's own `Sec-Fetch-Site`
+/// says `same-origin`. Browsers send `null` for a post from an opaque
+/// origin (a sandboxed frame, a `data:` page: how another site forges a
+/// post older browsers cannot tell from ours), and also for a page's own
+/// posts under `Referrer-Policy: no-referrer`, which every Holdfast page
+/// sends; `Sec-Fetch-Site`, which no page can set, tells the two apart.
+/// Every form also carries a token ([`constant_time_eq`]), whatever the
+/// headers say.
 pub fn same_origin(public_url: &str, headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(fetch_site, Some("cross-site" | "same-site")) {
         return false;
     }
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None | Some("null") => true,
+        None => true,
+        Some("null") => fetch_site == Some("same-origin"),
         Some(origin) => origin == origin_of(public_url),
     }
 }
@@ -192,5 +204,21 @@ mod tests {
         headers.insert(header::ORIGIN, HeaderValue::from_static("https://holdfast.example"));
         assert!(same_origin("https://holdfast.example/", &headers));
         assert!(same_origin("https://holdfast.example", &headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!same_origin("https://holdfast.example", &headers), "a sibling site");
+    }
+
+    #[test]
+    fn a_null_origin_passes_only_when_the_browser_says_same_origin() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin("https://holdfast.example", &headers), "an opaque origin");
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_origin("https://holdfast.example", &headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(
+            same_origin("https://holdfast.example", &headers),
+            "our own page under no-referrer"
+        );
     }
 }

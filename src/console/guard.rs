@@ -8,10 +8,12 @@
 //!   it is `__Host-holdfast_session` and `Secure`. A page without a valid
 //!   session answers `303` to `/console/login`.
 //! - **CSRF.** Every form after sign-in carries an HMAC of the session's id
-//!   under a key derived from the master key, checked before anything else,
-//!   together with [`web::same_origin`]; a bad token is a `403` page and
-//!   nothing changes. The sign-in form has no session yet: see
-//!   [`super::signin`].
+//!   under a key derived from the master key, which only the session's
+//!   cookie makes good (a double submit bound to the session). A post with
+//!   no token, or not from Holdfast's own pages ([`web::same_origin`]), is
+//!   a `403` page before the session is even looked at; a token that is
+//!   not the session's is a `403` too; nothing changes either way. The
+//!   sign-in form has no session yet: see [`super::signin`].
 
 use std::collections::HashMap;
 
@@ -198,14 +200,24 @@ impl FromRequest<AppState> for ConsoleForm {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
-        let ConsoleAgent { agent, lang, csrf } = ConsoleAgent::from_request_parts(&mut parts, state).await?;
         let same_origin = web::same_origin(state.public_url(), &parts.headers);
-        let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+        // A body that is not a form carries no token either.
+        let fields = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts.clone(), body), state)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map(|Form(fields)| fields)
+            .unwrap_or_default();
         let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
-        if !constant_time_eq(submitted, &csrf) || !same_origin {
-            tracing::warn!(agent = %agent.username, "a console form was refused: bad CSRF token or foreign origin");
+        // A post with no token at all is refused before the session is
+        // looked at; one with a token but no session (it ended while the
+        // page was open) goes to the sign-in form.
+        if submitted.is_empty() || !same_origin {
+            let lang = lang(&query_map(&parts.uri), &parts.headers);
+            tracing::warn!("a console form was refused: no CSRF token or a foreign origin");
+            return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
+        }
+        let ConsoleAgent { agent, lang, csrf } = ConsoleAgent::from_request_parts(&mut parts, state).await?;
+        if !constant_time_eq(submitted, &csrf) {
+            tracing::warn!(agent = %agent.username, "a console form was refused: its CSRF token is not the session's");
             return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
         }
         Ok(ConsoleForm {

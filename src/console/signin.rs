@@ -6,14 +6,12 @@
 //! is carried by the console's cookie ([`guard::cookie`]).
 //!
 //! **Login CSRF.** There is no session yet to bind a token to, so the form
-//! carries a random token that a short-lived cookie repeats (double submit),
-//! and a post whose token does not match its cookie is refused. A post
-//! *without* a token (or without the cookie) is accepted when neither
-//! `Origin` nor `Sec-Fetch-Site` says it came from another site: that origin
-//! check, made on every sign-in post, is what stops another site from
-//! signing a browser in to an attacker's account; the token is not needed
-//! for it, so scripts and plain HTTP clients can sign in with just
-//! `username`, `password` and `otp` as form fields.
+//! carries a random token that a short-lived cookie repeats (double submit).
+//! A post is refused (`403`, nothing checked) unless it carries both and
+//! they match, and unless its origin is Holdfast's own
+//! ([`web::same_origin`]: no other site, no opaque `null` origin): either
+//! check alone would let another site sign a browser in to an attacker's
+//! account in some browser. Scripts sign in through `POST /v1/auth/login`.
 
 use std::collections::HashMap;
 
@@ -78,12 +76,8 @@ pub async fn submit(
     let lang = guard::lang(&query, &headers);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     let submitted = field("csrf");
-    // The form's token is checked against its cookie when both came; either
-    // alone proves nothing, and the origin check below decides.
-    let token_ok = match web::cookie(&headers, form_cookie_name(&state)) {
-        Some(expected) if !submitted.is_empty() => constant_time_eq(&expected, submitted),
-        _ => true,
-    };
+    let token_ok = web::cookie(&headers, form_cookie_name(&state))
+        .is_some_and(|expected| !expected.is_empty() && constant_time_eq(&expected, submitted));
     if !token_ok || !web::same_origin(state.public_url(), &headers) {
         return html_response(StatusCode::FORBIDDEN, views::refused(lang));
     }

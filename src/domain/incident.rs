@@ -199,6 +199,8 @@ pub enum Breach {
 }
 
 impl Breach {
+    pub const ALL: [Breach; 2] = [Breach::Acknowledge, Breach::Contain];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Breach::Acknowledge => "acknowledge",
@@ -226,6 +228,8 @@ pub enum Milestone {
 }
 
 impl Milestone {
+    pub const ALL: [Milestone; 3] = [Milestone::Acknowledge, Milestone::Contain, Milestone::Resolve];
+
     /// The histogram the time to this milestone is recorded in.
     pub fn metric(self) -> &'static str {
         match self {

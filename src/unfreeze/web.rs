@@ -103,7 +103,11 @@ fn show_flow(
     code: StatusCode,
 ) -> Response {
     let csrf = guard::csrf_for_flow(state, token);
-    html_response(code, views::flow(lang, token, &csrf, status, error))
+    let page = html_response(code, views::flow(lang, token, &csrf, status, error));
+    match guard::flow_cookie(state, token, &csrf) {
+        Some(cookie) => guard::with_cookie(page, cookie),
+        None => page,
+    }
 }
 
 fn error_page(lang: Lang, error: HolderError) -> Response {

@@ -56,11 +56,23 @@ pub fn location(response: &Response) -> String {
 }
 
 impl TestApp {
-    /// Posts the sign-in form as a script would: just the three fields.
+    /// Signs in as a browser does: opens the form (its cookie and token),
+    /// then posts the three fields with them.
     pub async fn console_login(&self, username: &str, password: &str, otp: &str) -> Response {
+        let form = self.client.get(self.url("/console/login")).send().await.unwrap();
+        let cookie = set_cookie(&form, "holdfast_login")
+            .or_else(|| set_cookie(&form, "__Host-holdfast_login"))
+            .expect("the form's cookie");
+        let token = csrf_of(&form.text().await.unwrap());
         self.client
             .post(self.url("/console/login"))
-            .form(&[("username", username), ("password", password), ("otp", otp)])
+            .header("cookie", cookie.split(';').next().unwrap())
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("otp", otp),
+                ("csrf", &token),
+            ])
             .send()
             .await
             .unwrap()

@@ -62,8 +62,8 @@ async fn response_times_are_measured_when_transitions_commit_under_the_opening_p
             "holdfast_time_to_acknowledge_seconds_count",
             r#"priority="P3""#
         ),
-        None,
-        "nothing is acknowledged yet"
+        Some(0.0),
+        "nothing is acknowledged yet, and the series is there from the start"
     );
 
     app.clock.advance(Duration::from_secs(120));
@@ -97,7 +97,7 @@ async fn response_times_are_measured_when_transitions_commit_under_the_opening_p
     assert!(value("holdfast_time_to_contain_seconds_sum", "P1").unwrap() < 5.0);
     assert_eq!(value("holdfast_time_to_resolve_seconds_count", "P3"), Some(1.0));
     assert!(value("holdfast_time_to_resolve_seconds_sum", "P3").unwrap() >= 720.0);
-    assert_eq!(value("holdfast_time_to_resolve_seconds_count", "P1"), None);
+    assert_eq!(value("holdfast_time_to_resolve_seconds_count", "P1"), Some(0.0));
     assert!(
         text.contains(r#"holdfast_time_to_acknowledge_seconds_bucket{priority="P3",le="3600"} 1"#),
         "{text}"

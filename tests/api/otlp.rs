@@ -53,6 +53,18 @@ impl Drop for Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_an_otlp_endpoint_intake_containment_and_the_push_are_exported_in_the_callers_trace() {
+    exported_in_the_callers_trace("01").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callers_not_sampled_flag_does_not_stop_the_spans_being_exported() {
+    exported_in_the_callers_trace("00").await;
+}
+
+/// Posts a P1 alert in a caller's trace (its `traceparent` flags as given)
+/// and waits for the request, intake, containment and push spans to be
+/// exported in that trace.
+async fn exported_in_the_callers_trace(flags: &str) {
     let receiver = Receiver::default();
     let otlp_port = free_port();
     let serving = receiver.clone();
@@ -102,7 +114,7 @@ async fn with_an_otlp_endpoint_intake_containment_and_the_push_are_exported_in_t
     let key = holdfast::signing::SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap();
     let mut request = client
         .post(format!("{base}/v1/alerts"))
-        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-{flags}"))
         .body(body.clone());
     for (name, value) in key.headers(clock.now(), body.as_bytes()) {
         request = request.header(name, value);

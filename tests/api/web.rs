@@ -44,6 +44,19 @@ fn csrf_of(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_owned()
 }
 
+/// A form page as a browser keeps it: the cookie it set (`name=value`) and its token.
+async fn form_of(app: &TestApp, url: &str) -> (String, String) {
+    let page = app.client.get(url).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, csrf_of(&page.text().await.unwrap()))
+}
+
 async fn the_pages_carry_strict_security_headers(backend: Backend) {
     let app = spawn_app(backend).await;
     let link = frozen_with_link(&app, "acct-h").await;
@@ -59,6 +72,11 @@ async fn the_pages_carry_strict_security_headers(backend: Backend) {
     );
     let cookie = request_page.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let flow_path = link.trim_start_matches(&app.address);
+    let flow_cookie = flow_page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", &format!("Path={flow_path}")] {
+        assert!(flow_cookie.contains(attribute), "{flow_cookie} has {attribute}");
+    }
     let html = flow_page.text().await.unwrap();
     assert!(!html.contains("<script"), "the pages work without JavaScript");
 
@@ -79,8 +97,7 @@ async fn the_pages_carry_strict_security_headers(backend: Backend) {
 async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let link = frozen_with_link(&app, "acct-c").await;
-    let html = app.client.get(&link).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&html);
+    let (cookie, csrf) = form_of(&app, &link).await;
 
     let missing = app
         .client
@@ -92,14 +109,32 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(backend: 
     let forged = app
         .client
         .post(format!("{link}/code"))
+        .header("cookie", &cookie)
         .form(&[("code", "123456"), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    let without_cookie = app
+        .client
+        .post(format!("{link}/code"))
+        .form(&[("code", "123456"), ("csrf", csrf.as_str())])
         .send()
         .await
         .unwrap();
     let cross_site = app
         .client
         .post(format!("{link}/code"))
+        .header("cookie", &cookie)
         .header("origin", "https://evil.example")
+        .form(&[("code", "123456"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let opaque_origin = app
+        .client
+        .post(format!("{link}/code"))
+        .header("cookie", &cookie)
+        .header("origin", "null")
         .form(&[("code", "123456"), ("csrf", csrf.as_str())])
         .send()
         .await
@@ -111,14 +146,46 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused(backend: 
         .send()
         .await
         .unwrap();
+    let request_without_either = app
+        .client
+        .post(app.url("/unfreeze"))
+        .form(&[("account_id", "acct-c")])
+        .send()
+        .await
+        .unwrap();
 
-    for response in [missing, forged, cross_site, request_without_cookie] {
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    for (what, response) in [
+        ("neither cookie nor token", missing),
+        ("a forged token", forged),
+        ("the token without its cookie", without_cookie),
+        ("another site's origin", cross_site),
+        ("an opaque origin", opaque_origin),
+        ("the request form without its cookie", request_without_cookie),
+        ("the request form without cookie or token", request_without_either),
+    ] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
     }
+    let code = app.unfreeze_code("acct-c").await;
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let accepted = app
+        .client
+        .post(format!("{link}/code"))
+        .header("cookie", &cookie)
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("code", wrong_code), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        accepted.status(),
+        StatusCode::FORBIDDEN,
+        "a browser's own post under no-referrer (Origin: null, Sec-Fetch-Site: same-origin)"
+    );
     assert_eq!(
         app.flow_status(link.rsplit('/').next().unwrap()).await["code_attempts_left"],
-        5,
-        "nothing was counted"
+        4,
+        "only the accepted post was counted"
     );
 }
 
@@ -184,11 +251,12 @@ async fn a_holder_unfreezes_through_plain_html_forms(backend: Backend) {
         let (app, link) = (&app, link.clone());
         let step = step.to_owned();
         async move {
-            let page = app.client.get(&link).send().await.unwrap().text().await.unwrap();
+            let (cookie, csrf) = form_of(app, &link).await;
             let mut fields = fields;
-            fields.push(("csrf".into(), csrf_of(&page)));
+            fields.push(("csrf".into(), csrf));
             app.client
                 .post(format!("{link}/{step}"))
+                .header("cookie", cookie)
                 .form(&fields)
                 .send()
                 .await

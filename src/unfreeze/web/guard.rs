@@ -1,7 +1,12 @@
 //! What stands between a form post and the flow: the holder pages' security
-//! headers, CSRF tokens (derived from the flow for flow pages, a
-//! double-submit cookie for the request form), the same-origin check, and
-//! the per-address rate limit on the holder's steps.
+//! headers, CSRF tokens, the same-origin check, and the per-address rate
+//! limit on the holder's steps.
+//!
+//! Every form is a double submit: its token is in a hidden field and in a
+//! cookie the page set (`HttpOnly`, `SameSite=Strict`), and a post without
+//! both, matching, is a `403` page. The request form's token is random; a
+//! flow page's is an HMAC of the flow's token, so it needs no storage, and
+//! its cookie is scoped to that flow's path.
 
 use std::collections::HashMap;
 
@@ -22,6 +27,10 @@ use crate::web::{self, CSP_NO_SCRIPT, Lang, constant_time_eq, html_response};
 
 /// The cookie carrying the request form's CSRF token.
 const CSRF_COOKIE: &str = "hf_csrf";
+/// The cookie carrying a flow page's CSRF token (under the flow's path).
+const FLOW_CSRF_COOKIE: &str = "hf_flow_csrf";
+/// How long a flow page's cookie lives: as long as a flow.
+const FLOW_CSRF_SECONDS: u64 = 24 * 3600;
 
 /// Adds the security headers to every holder page: no script at all.
 pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -35,6 +44,23 @@ pub fn csrf_for_flow(state: &AppState, token: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, &state.config().master_key.derive("holdfast csrf v1"));
     let tag = hmac::sign(&key, &crypto::token_hash(token));
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+/// The cookie repeating a flow page's CSRF token, for that flow's forms
+/// only; `None` for a token that cannot be a cookie's path.
+pub fn flow_cookie(state: &AppState, token: &str, csrf: &str) -> Option<HeaderValue> {
+    let secure = if state.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    if token.contains([';', ',']) {
+        return None;
+    }
+    let cookie = format!(
+        "{FLOW_CSRF_COOKIE}={csrf}; Path=/unfreeze/{token}; HttpOnly; SameSite=Strict; Max-Age={FLOW_CSRF_SECONDS}{secure}"
+    );
+    HeaderValue::from_str(&cookie).ok()
 }
 
 /// A fresh token for the request form, and the cookie that carries it.
@@ -89,9 +115,10 @@ impl FromRequest<AppState> for FlowForm {
             .await
             .map_err(IntoResponse::into_response)?;
         let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
-        if !constant_time_eq(submitted, &csrf_for_flow(state, &token))
-            || !web::same_origin(state.public_url(), &headers)
-        {
+        let expected = csrf_for_flow(state, &token);
+        let cookie_ok =
+            web::cookie(&headers, FLOW_CSRF_COOKIE).is_some_and(|cookie| constant_time_eq(&cookie, &expected));
+        if !cookie_ok || !constant_time_eq(submitted, &expected) || !web::same_origin(state.public_url(), &headers) {
             return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
         }
         if state.shared().check(Limit::HolderSteps, &client).await.is_err() {

@@ -41,8 +41,14 @@ async fn every_console_page_without_a_session_redirects_to_the_sign_in_form(back
         .send()
         .await
         .unwrap();
-    assert_eq!(post.status(), StatusCode::SEE_OTHER);
+    assert_eq!(post.status(), StatusCode::SEE_OTHER, "a form whose session ended");
     assert_eq!(location(&post), "/console/login");
+    let neither = app.client.post(app.url("/console/next")).send().await.unwrap();
+    assert_eq!(
+        neither.status(),
+        StatusCode::FORBIDDEN,
+        "a post with neither the session's cookie nor a token"
+    );
     let poll = app.client.get(app.url("/console/queue.json")).send().await.unwrap();
     assert_eq!(
         poll.status(),
@@ -221,10 +227,77 @@ async fn a_sign_in_from_another_site_or_with_a_forged_token_is_refused(backend: 
         .send()
         .await
         .unwrap();
-    for response in [cross_site, foreign_origin, forged_token] {
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(set_cookie(&response, "holdfast_session").is_none());
+    // With the form's own cookie and token, but from an opaque origin
+    // (a sandboxed frame, a data: page) as older browsers send it.
+    let opaque_origin = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", form_cookie.split(';').next().unwrap())
+        .header("origin", "null")
+        .form(&[
+            ("username", "alice"),
+            ("password", credentials.password.as_str()),
+            ("otp", &app.fresh_code(&secret)),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // As a scanner or a script posts it: no cookie, no token.
+    let neither = app
+        .client
+        .post(app.url("/console/login"))
+        .form(&[
+            ("username", "alice"),
+            ("password", credentials.password.as_str()),
+            ("otp", &app.fresh_code(&secret)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let token_without_cookie = app
+        .client
+        .post(app.url("/console/login"))
+        .form(&[
+            ("username", "alice"),
+            ("password", credentials.password.as_str()),
+            ("otp", &app.fresh_code(&secret)),
+            ("csrf", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie_without_token = app
+        .client
+        .post(app.url("/console/login"))
+        .header("cookie", form_cookie.split(';').next().unwrap())
+        .form(&[
+            ("username", "alice"),
+            ("password", credentials.password.as_str()),
+            ("otp", &app.fresh_code(&secret)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    for (what, response) in [
+        ("cross-site", cross_site),
+        ("a foreign origin", foreign_origin),
+        ("a forged token", forged_token),
+        ("an opaque origin", opaque_origin),
+        ("neither cookie nor token", neither),
+        ("a token without its cookie", token_without_cookie),
+        ("a cookie without its token", cookie_without_token),
+    ] {
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(set_cookie(&response, "holdfast_session").is_none(), "{what}");
     }
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'agent.login'")
+            .await,
+        0,
+        "no refused post signed anyone in"
+    );
 
     let with_token = app
         .client
