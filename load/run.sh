@@ -19,8 +19,8 @@
 # with holdfast-load's own sender, to show what the change of generator is
 # worth. Prints one JSON line per measurement, then the ratios; a
 # measurement that saw failures says so and has no ratio. load/REPORT.md
-# records a run. Needs PostgreSQL, Redis, pgbench and wrk, as scripts/test
-# sets up. Knobs (load/README.md):
+# records a run. Needs PostgreSQL (and its pgbench) and Redis, as
+# scripts/test sets up, and wrk (Debian's package). Knobs (load/README.md):
 # SECTIONS=baselines,postgres,mixes,campaigns,instances,sqlite,idle (default:
 # all) runs only some; HOLDFAST=<binary> measures another build of the server
 # (an earlier commit's, say) with the same generator and baselines.
@@ -57,6 +57,7 @@ SERVERS=()
 REDIS_PREFIX=""
 trap 'kill $(jobs -p) 2>/dev/null || true; forget_redis; rm -rf "$WORK"' EXIT
 
+command -v wrk >/dev/null || { echo "load/run.sh needs wrk (apt-get install wrk)" >&2; exit 1; }
 cargo build --release -p holdfast -p holdfast-load --bins >/dev/null 2>&1
 HOLDFAST=${HOLDFAST:-$PWD/target/release/holdfast}
 LOAD=$PWD/target/release/holdfast-load
