@@ -38,6 +38,9 @@ WARM_SECONDS=${WARM_SECONDS:-5}
 # that sends them all is reported as having run out, not counted.
 INTAKE_CEILING=${INTAKE_CEILING:-10000}
 HOLDS_ACCOUNTS=${HOLDS_ACCOUNTS:-20000}
+# Of the seeded accounts (every fourth), every HOLDS_FROZEN_EVERY-th is
+# frozen by a P1 withdrawal, the others get a P3 sign-in (0: none frozen).
+HOLDS_FROZEN_EVERY=${HOLDS_FROZEN_EVERY:-2}
 COLD_ACCOUNTS=${COLD_ACCOUNTS:-1000000}
 IDLE_SETTLE=${IDLE_SETTLE:-10}
 IDLE_SECONDS=${IDLE_SECONDS:-60}
@@ -148,15 +151,15 @@ warm() {
 }
 analyze() { psql -q "$PG/$DB" -c "ANALYZE"; }
 # holds <label> <database label>: the holds check on the instance at PORT.
-# HOLDS_ACCOUNTS accounts of which every fourth has an incident (every
-# eighth a P1 withdrawal, so frozen; the rest a P3 sign-in), posted through
-# signed intake; the outbox drained; WARM_SECONDS of checks (and ANALYZE on
+# HOLDS_ACCOUNTS accounts of which every fourth has an incident (by
+# default every eighth a P1 withdrawal, so frozen; the rest a P3 sign-in),
+# posted through signed intake; the outbox drained; WARM_SECONDS of checks (and ANALYZE on
 # PostgreSQL); then COLD_ACCOUNTS never seen, each checked once; then the
 # seeded accounts again and again.
 holds() {
     local where=$1 prefix="h$RANDOM-acct-"
     "$LOAD" --key "$KEY" --concurrency "$CONCURRENCY" seed --url "$(url)" --prefix "$prefix" \
-        --accounts "$HOLDS_ACCOUNTS" --every 4 >"$WORK/seed.json"
+        --accounts "$HOLDS_ACCOUNTS" --every 4 --frozen-every "$HOLDS_FROZEN_EVERY" >"$WORK/seed.json"
     jq -e '.failed == 0' "$WORK/seed.json" >/dev/null || { echo "seeding failed: $(cat "$WORK/seed.json")" >&2; exit 1; }
     echo "# seeded $where: $(jq -c '.by_answer | map_values(.count)' "$WORK/seed.json")"
     drained

@@ -21,7 +21,7 @@
 //!
 //! `holdfast-load seed` posts one alert for every `--every`-th of
 //! `--accounts` accounts, so that a holds check finds incidents (and, for
-//! half of those accounts, a freeze), then stops.
+//! every `--frozen-every`-th of those accounts, a freeze), then stops.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -88,8 +88,9 @@ enum Command {
         prefix: String,
     },
     /// One alert for every `--every`-th account of the holds check's
-    /// accounts: a P1 withdrawal (the account is frozen) and a P3 sign-in in
-    /// turn. Stops when each has been answered.
+    /// accounts: a P1 withdrawal (the account is frozen) for every
+    /// `--frozen-every`-th of them, a P3 sign-in for the others. Stops when
+    /// each has been answered.
     Seed {
         #[arg(long, default_value_t = 1000)]
         accounts: u64,
@@ -97,6 +98,9 @@ enum Command {
         prefix: String,
         #[arg(long, default_value_t = 4)]
         every: u64,
+        /// 0: none frozen.
+        #[arg(long, default_value_t = 2)]
+        frozen_every: u64,
     },
 }
 
@@ -323,8 +327,16 @@ struct Outgoing {
 /// What one connection sends.
 enum Work {
     Intake(Alerts),
-    Holds { accounts: u64, prefix: String },
-    Seed { prefix: String, every: u64, random: Random },
+    Holds {
+        accounts: u64,
+        prefix: String,
+    },
+    Seed {
+        prefix: String,
+        every: u64,
+        frozen_every: u64,
+        random: Random,
+    },
 }
 
 impl Work {
@@ -347,9 +359,15 @@ impl Work {
                 accounts: *accounts,
                 prefix: prefix.clone(),
             },
-            Command::Seed { prefix, every, .. } => Work::Seed {
+            Command::Seed {
+                prefix,
+                every,
+                frozen_every,
+                ..
+            } => Work::Seed {
                 prefix: prefix.clone(),
                 every: (*every).max(1),
+                frozen_every: *frozen_every,
                 random: Random::seeded(Random::seed_of(prefix) ^ (worker as u64 + 1)),
             },
         }
@@ -372,10 +390,15 @@ impl Work {
                 path: format!("/v1/accounts/{prefix}{}/holds", n % *accounts),
                 body: String::new(),
             },
-            Work::Seed { prefix, every, random } => {
+            Work::Seed {
+                prefix,
+                every,
+                frozen_every,
+                random,
+            } => {
                 let account = format!("{prefix}{}", n * *every);
                 let alert_id = format!("seed-{account}");
-                let body = if n.is_multiple_of(2) {
+                let body = if *frozen_every > 0 && n.is_multiple_of(*frozen_every) {
                     p1_withdrawal(alert_id, account, now, random)
                 } else {
                     p3_sign_in(alert_id, account, now, random)
