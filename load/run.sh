@@ -150,14 +150,14 @@ warm() {
     analyze
 }
 analyze() { psql -q "$PG/$DB" -c "ANALYZE"; }
-# holds <label> <database label>: the holds check on the instance at PORT.
+# holds <database label> [cold]: the holds check on the instance at PORT.
 # HOLDS_ACCOUNTS accounts of which every fourth has an incident (by
 # default every eighth a P1 withdrawal, so frozen; the rest a P3 sign-in),
-# posted through signed intake; the outbox drained; WARM_SECONDS of checks (and ANALYZE on
-# PostgreSQL); then COLD_ACCOUNTS never seen, each checked once; then the
-# seeded accounts again and again.
+# posted through signed intake; the outbox drained; WARM_SECONDS of checks
+# (and ANALYZE on PostgreSQL); then, with `cold`, COLD_ACCOUNTS never seen,
+# each checked once; then the seeded accounts again and again.
 holds() {
-    local where=$1 prefix="h$RANDOM-acct-"
+    local where=$1 cold=${2:-} prefix="h$RANDOM-acct-"
     "$LOAD" --key "$KEY" --concurrency "$CONCURRENCY" seed --url "$(url)" --prefix "$prefix" \
         --accounts "$HOLDS_ACCOUNTS" --every 4 --frozen-every "$HOLDS_FROZEN_EVERY" >"$WORK/seed.json"
     jq -e '.failed == 0' "$WORK/seed.json" >/dev/null || { echo "seeding failed: $(cat "$WORK/seed.json")" >&2; exit 1; }
@@ -166,8 +166,10 @@ holds() {
     presign "$WORK/holds.txt" holds --accounts "$HOLDS_ACCOUNTS" --prefix "$prefix"
     drive "$WARM_SECONDS" cycle "$WORK/holds.txt" 1 >/dev/null
     [[ "$where" == PostgreSQL* ]] && analyze
-    presign "$WORK/cold.txt" holds --accounts "$COLD_ACCOUNTS" --prefix "cold$RANDOM-acct-"
-    record "holds, $where, cold accounts" "$(drive "$SECONDS_PER_RUN" once "$WORK/cold.txt" 1)"
+    if [ "$cold" = cold ]; then
+        presign "$WORK/cold.txt" holds --accounts "$COLD_ACCOUNTS" --prefix "cold$RANDOM-acct-"
+        record "holds, $where, cold accounts" "$(drive "$SECONDS_PER_RUN" once "$WORK/cold.txt" 1)"
+    fi
     presign "$WORK/holds.txt" holds --accounts "$HOLDS_ACCOUNTS" --prefix "$prefix"
     record "holds, $where" "$(drive "$SECONDS_PER_RUN" cycle "$WORK/holds.txt" 1)"
 }
@@ -207,17 +209,13 @@ sleep 0.5
 record "hello-world, holdfast-load" "$("$LOAD" --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER_RUN" holds --url "$HELLO_URL" --accounts "$HOLDS_ACCOUNTS")"
 presign "$WORK/holds.txt" holds --accounts "$HOLDS_ACCOUNTS" --prefix hello-acct-
 record "hello-world" "$(drive "$SECONDS_PER_RUN" cycle "$WORK/holds.txt" 1 0 "$HELLO_URL")"
-# The same number of lines as the cold accounts' file, in case their number
-# changes what wrk itself costs.
-presign "$WORK/cold.txt" holds --accounts "$COLD_ACCOUNTS" --prefix hello-cold-
-record "hello-world, cold file" "$(drive "$SECONDS_PER_RUN" cycle "$WORK/cold.txt" 1 0 "$HELLO_URL")"
 kill $HELLO_PID; wait $HELLO_PID 2>/dev/null || true
 fi
 
 if want postgres; then
-echo "# PostgreSQL: holds (a million accounts never seen, then the seeded ones), realistic intake, memory"
+echo "# PostgreSQL: holds (accounts never seen, then the seeded ones), realistic intake, memory"
 fresh_pg; serve 1 "$PG/$DB"
-holds PostgreSQL
+holds PostgreSQL cold
 warm 1 realistic
 record "intake realistic, PostgreSQL" "$(measure_intake 1 realistic pg)"
 rss "after realistic intake"
@@ -263,7 +261,7 @@ for instances in 1 2 3; do
     fresh_pg
     serve "$instances" "$PG/$DB" "$REDIS"
     if [ "$instances" = 1 ]; then
-        holds "PostgreSQL + Redis"
+        holds "PostgreSQL + Redis" cold
     fi
     warm "$instances" realistic
     record "intake realistic, PostgreSQL + Redis, $instances instance(s)" "$(measure_intake "$instances" realistic "r$instances")"
@@ -315,10 +313,12 @@ jq -rs '
     "P3 rate / P1 rate (a P1 costs this many P3s)": ratio(rate("intake p3 new accounts, PostgreSQL"); rate("intake p1 new accounts, PostgreSQL")),
     "campaign recognition on / off (medians of alternating pairs)": ratio(median("intake realistic, PostgreSQL, campaigns on"); median("intake realistic, PostgreSQL, campaigns off")),
     "holds PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL"); rate("hello-world")),
-    "holds cold PostgreSQL / hello-world (the same file)": ratio(rate("holds, PostgreSQL, cold accounts"); rate("hello-world, cold file")),
+    "holds cold PostgreSQL / hello-world": ratio(rate("holds, PostgreSQL, cold accounts"); rate("hello-world")),
     "holds PostgreSQL p99 ms": p99("holds, PostgreSQL"),
     "holds cold p99 ms": p99("holds, PostgreSQL, cold accounts"),
     "holds PostgreSQL + Redis / hello-world": ratio(rate("holds, PostgreSQL + Redis"); rate("hello-world")),
+    "holds cold PostgreSQL + Redis / hello-world": ratio(rate("holds, PostgreSQL + Redis, cold accounts"); rate("hello-world")),
+    "holds PostgreSQL + Redis p99 ms, warm and cold": [p99("holds, PostgreSQL + Redis"), p99("holds, PostgreSQL + Redis, cold accounts")],
     "2 instances / 1 (PostgreSQL + Redis)": ratio(rate("intake realistic, PostgreSQL + Redis, 2 instance(s)"); rate("intake realistic, PostgreSQL + Redis, 1 instance(s)")),
     "3 instances / 1 (PostgreSQL + Redis)": ratio(rate("intake realistic, PostgreSQL + Redis, 3 instance(s)"); rate("intake realistic, PostgreSQL + Redis, 1 instance(s)")),
     "idle PostgreSQL: transactions a minute": (line("idle, PostgreSQL") | .per_minute?),

@@ -2,9 +2,10 @@
 //!
 //! `holdfast-load intake` posts signed alerts as fast as `--concurrency`
 //! connections allow for `--seconds`. The default `--mix realistic` is what a
-//! risk engine sends: accounts that recur, half sign-ins and half
-//! withdrawals with spread-out signals and values, and retries of earlier
-//! alerts. `--mix p3-new` (every alert a P3 sign-in of a new account) and
+//! risk engine sends: accounts that recur, half sign-ins (1 % of them from a
+//! small pool of attackers' addresses, which campaign recognition should
+//! find) and half withdrawals with spread-out signals and values, and
+//! retries of earlier alerts. `--mix p3-new` (every alert a P3 sign-in of a new account) and
 //! `--mix p1-new` (every alert a P1 withdrawal of a new account, contained
 //! inside the intake) compare the cheapest and the dearest alert.
 //!
@@ -353,6 +354,7 @@ impl Work {
                 retry_percent: *retry_percent,
                 run: run.clone(),
                 random: Random::seeded(Random::seed_of(run) ^ (worker as u64 + 1)),
+                attackers: Random::seed_of(run),
                 sent: Vec::new(),
             }),
             Command::Holds { accounts, prefix } => Work::Holds {
@@ -420,6 +422,9 @@ struct Alerts {
     retry_percent: u64,
     run: String,
     random: Random,
+    /// Picks the run's attacker pool: the same for every connection of a
+    /// run, another for the next run.
+    attackers: u64,
     /// Recent bodies, some of which are sent again as retries.
     sent: Vec<String>,
 }
@@ -428,6 +433,8 @@ struct Alerts {
 const RETRY_MEMORY: usize = 256;
 /// The withdrawals' USD values, spread as a risk engine reports them.
 const USD_VALUES: [u32; 6] = [500, 1_200, 9_000, 20_000, 98_000, 250_000];
+/// The share of the realistic mix's sign-ins that come from the attackers.
+const ATTACKER_PERCENT: u64 = 1;
 
 impl Alerts {
     fn next(&mut self, n: u64, now: Timestamp) -> String {
@@ -443,8 +450,14 @@ impl Alerts {
             Mix::Realistic => {
                 let account = format!("{run}-acct-{}", self.random.below(self.accounts));
                 let occurred_at = now.to_rfc3339();
+                let attackers = self.attackers;
                 let random = &mut self.random;
                 if random.percent(50) {
+                    let ip = if random.percent(ATTACKER_PERCENT) {
+                        random.attacker_ip(attackers)
+                    } else {
+                        random.ip()
+                    };
                     json!({
                         "alert_id": alert_id,
                         "kind": "suspicious_login",
@@ -452,7 +465,7 @@ impl Alerts {
                         "occurred_at": occurred_at,
                         "risk_score": (random.below(100) as f64) / 100.0,
                         "login": {
-                            "ip": random.ip(),
+                            "ip": ip,
                             "device_id": format!("dev-{}", random.below(1 << 30)),
                             "country": "KR",
                             "new_device": random.percent(30),
@@ -546,6 +559,12 @@ impl Random {
     fn ip(&mut self) -> String {
         let n = self.below(1 << 24);
         format!("10.{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff)
+    }
+    /// One of the 16 addresses of the attacker pool `pool` picks (a /24 in
+    /// 172.16.0.0/12, away from the scattered 10.0.0.0/8).
+    fn attacker_ip(&mut self, pool: u64) -> String {
+        let host = self.below(16);
+        format!("172.{}.{}.{host}", 16 + (pool >> 8) % 16, pool & 0xff)
     }
     fn destination(&mut self) -> String {
         format!("bc1q{:016x}", self.next())
