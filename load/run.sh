@@ -130,7 +130,8 @@ drive() {
         -s "$WRK_SCRIPT" "$target" >"$WORK/wrk.out" 2>&1 || true
     rm -f "$requests" "$requests.ready"
     tail -n 1 "$WORK/wrk.out" | jq -ce --argjson c $((CONCURRENCY / threads * threads)) --argjson i "$instances" \
-        '{instances: $i, connections: $c} + .' 2>/dev/null || { echo "wrk failed:" >&2; cat "$WORK/wrk.out" >&2; echo '{}'; }
+        '{instances: $i, connections: $c} + .' 2>/dev/null ||
+        { echo "wrk failed:" >&2; cat "$WORK/wrk.out" >&2; echo '{"problems": ["wrk failed"]}'; }
 }
 # measure_intake <instances> <mix> <run>: the mix's requests, written just
 # before wrk sends them.
