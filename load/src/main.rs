@@ -5,9 +5,10 @@
 //! risk engine sends: accounts that recur, half sign-ins (1 % of them from a
 //! small pool of attackers' addresses, which campaign recognition should
 //! find) and half withdrawals with spread-out signals and values, and
-//! retries of earlier alerts. `--mix p3-new` (every alert a P3 sign-in of a new account) and
-//! `--mix p1-new` (every alert a P1 withdrawal of a new account, contained
-//! inside the intake) compare the cheapest and the dearest alert.
+//! retries of earlier alerts. `--mix p3-new` (every alert a P3 sign-in of a
+//! new account) and `--mix p1-new` (every alert a P1 withdrawal of a new
+//! account, contained inside the intake) compare the cheapest and the
+//! dearest alert.
 //!
 //! `holdfast-load holds` asks for accounts' holds the way the exchange does
 //! before every login and withdrawal; pointed at `hello` it measures the HTTP
@@ -149,6 +150,8 @@ async fn send(cli: &Cli, key: Option<SigningKey>) -> anyhow::Result<()> {
         .build()?;
     let urls: Arc<[String]> = cli.url.split(',').map(str::to_owned).collect();
     let counter = Arc::new(AtomicU64::new(0));
+    // Seeding stops when every account has its alert; the hour is only a
+    // bound.
     let (deadline, limit) = match cli.command {
         Command::Seed { accounts, every, .. } => (
             Instant::now() + Duration::from_secs(3600),
