@@ -16,8 +16,10 @@
 //! also makes the context the parent of a `tracing` span, so the exported
 //! spans share the trace id; without it, the ids are Holdfast's own.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -49,15 +51,50 @@ pub fn current() -> Option<TraceContext> {
     CURRENT.try_with(|context| *context).ok()
 }
 
+/// A fresh, non-zero id. Trace and span ids must be unique, not secret:
+/// they travel in the clear to the exchange and the trace store, and an
+/// inbound one is honoured only from signed requests or trusted proxies.
+/// So each thread draws a seed from the operating system once and steps a
+/// SplitMix64 sequence from it, rather than making a system call for every
+/// request (`getrandom` showed in the holds check's profile). SplitMix64's
+/// output is a bijection of its counter, so a thread never repeats a word;
+/// threads start from independent seeds.
 fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    loop {
-        let _ = SystemRandom::new().fill(&mut bytes);
-        // All zeros is the invalid id.
-        if bytes.iter().any(|b| *b != 0) {
-            return bytes;
-        }
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(os_seed());
     }
+    let mut bytes = [0u8; N];
+    STATE.with(|state| {
+        loop {
+            for chunk in bytes.chunks_mut(8) {
+                chunk.copy_from_slice(&splitmix64(state).to_le_bytes()[..chunk.len()]);
+            }
+            // All zeros is the invalid id.
+            if bytes.iter().any(|b| *b != 0) {
+                break;
+            }
+        }
+    });
+    bytes
+}
+
+fn splitmix64(state: &Cell<u64>) -> u64 {
+    let next = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state.set(next);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The operating system's randomness, with the thread's place in line
+/// mixed in so that two threads start apart even if a draw failed.
+fn os_seed() -> u64 {
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    let mut seed = [0u8; 8];
+    let _ = SystemRandom::new().fill(&mut seed);
+    let place = THREADS.fetch_add(1, Ordering::Relaxed);
+    u64::from_le_bytes(seed) ^ place.wrapping_mul(0xD1B5_4A32_D192_ED03)
 }
 
 impl TraceContext {
@@ -169,6 +206,18 @@ impl fmt::Display for TraceContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_traces_never_repeat_an_id_within_a_thread_or_across_threads() {
+        let draw = || (0..10_000).map(|_| TraceContext::start()).collect::<Vec<_>>();
+        let here = draw();
+        let there = std::thread::spawn(draw).join().unwrap();
+        let traces: std::collections::HashSet<_> = here.iter().chain(&there).map(|c| c.trace_id).collect();
+        let spans: std::collections::HashSet<_> = here.iter().chain(&there).map(|c| c.parent_id).collect();
+        assert_eq!(traces.len(), 20_000);
+        assert_eq!(spans.len(), 20_000);
+        assert!(traces.iter().all(|id| id.iter().any(|b| *b != 0)));
+    }
 
     #[test]
     fn a_traceparent_reads_back_as_written() {
