@@ -240,6 +240,11 @@ impl Database {
     }
 
     /// A page of incidents matching `filter`, newest first.
+    ///
+    /// On PostgreSQL the statement is planned with its parameters each time
+    /// (as the queue is), so the filters left out fold away: an account's
+    /// incidents come from `incidents_by_account` (migration 0024) however
+    /// many closed incidents other accounts have.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, sqlx::Error> {
         let (before_at, before_id) = filter.before.clone().unzip();
         on_backend!(self.reader(), pool => sqlx::query_as(concat!(
@@ -250,6 +255,7 @@ impl Database {
                AND ($4 IS NULL OR opened_at < $4 OR (opened_at = $4 AND id < $5))
              ORDER BY opened_at DESC, id DESC LIMIT $6"
         ))
+        .persistent(false)
         .bind(filter.status.map(IncidentStatus::as_str))
         .bind(filter.priority.map(Priority::as_str))
         .bind(filter.account_id.as_deref())
