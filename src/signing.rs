@@ -515,7 +515,9 @@ mod tests {
         assert_eq!(ring.keys_mixing(Scope::Holder), ["wide"]);
         let development = KeyRing::from_keys([SigningKey::parse(&format!("dev={SECRET}")).unwrap()]);
         let [_, (_, ts), (_, sig)] = SigningKey::parse(&format!("dev={SECRET}")).unwrap().headers(now(), b"");
-        let verified = development.verify(Some("dev"), Some(&ts), Some(&sig), b"", now()).unwrap();
+        let verified = development
+            .verify(Some("dev"), Some(&ts), Some(&sig), b"", now())
+            .unwrap();
         assert!(Scope::ALL.into_iter().all(|scope| verified.scopes.allows(scope)));
     }
 
