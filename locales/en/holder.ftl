@@ -99,6 +99,7 @@ case-was-it-you = Was this you?
 case-not-me-button = This was not me: freeze my account now
 case-was-me-button = This was me
 case-ask-unfreeze = It was me: ask to unfreeze my account
+case-resend-unfreeze = Lost the unfreeze link? Ask for it again
 case-thread = Messages with the security team
 case-thread-help = Never send passwords, codes or recovery phrases here. The team will never ask for them.
 case-from-you = You

@@ -89,6 +89,7 @@ case-was-it-you = 본인이 한 일인가요?
 case-not-me-button = 제가 아닙니다: 지금 계정을 동결해 주세요
 case-was-me-button = 제가 한 일입니다
 case-ask-unfreeze = 제가 한 일입니다: 동결 해제를 요청합니다
+case-resend-unfreeze = 동결 해제 링크를 잃어버렸나요? 다시 요청하세요
 case-thread = 보안팀과의 메시지
 case-thread-help = 비밀번호, 인증 코드, 복구 문구는 절대 보내지 마세요. 보안팀은 이를 묻지 않습니다.
 case-from-you = 나

@@ -135,6 +135,9 @@ pub fn case(lang: Lang, token: &str, csrf: &str, case: &Case, done: Option<Done>
                 @if case.state == CaseState::FrozenToProtectYou {
                     p { a href={ "/unfreeze?lang=" (lang.code()) } { (t.get("case-ask-unfreeze")) } }
                 }
+                @if case.state == CaseState::WaitingForYou {
+                    p { a href={ "/unfreeze?lang=" (lang.code()) } { (t.get("case-resend-unfreeze")) } }
+                }
             }
         }
         section aria-labelledby="thread-heading" {

@@ -127,3 +127,44 @@ async fn the_case_page_speaks_english_and_korean_and_sends_no_referrer() {
         .unwrap();
     assert!(chosen.contains("lang=\"en\""), "?lang= wins over Accept-Language");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_unfreeze_page_links_to_the_case_and_the_case_to_the_unfreeze_request() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.ingest(&p1_withdrawal("re-1", "acct-c4")).await;
+    let token = notice_token(&app, "acct-c4").await;
+    app.request_unfreeze("acct-c4").await;
+    let flow = app.unfreeze_token("acct-c4").await;
+
+    let flow_page = app
+        .client
+        .get(app.url(&format!("/unfreeze/{flow}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/holder/flows/{flow}/case");
+    assert!(flow_page.contains(&link), "the flow page links to the case");
+    let followed = app
+        .client
+        .get(app.url(&format!("{link}?lang=ko")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), StatusCode::SEE_OTHER);
+    let case_page = followed.headers()["location"].to_str().unwrap().to_owned();
+    assert!(case_page.starts_with("/holder/cases/"), "{case_page}");
+    let page = app.client.get(app.url(&case_page)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text().await.unwrap().contains("/unfreeze?lang=ko"),
+        "the case links to the unfreeze request"
+    );
+    assert_eq!(
+        app.case_json(&token).await["state"],
+        "waiting_for_you",
+        "a live flow waits for the holder"
+    );
+}

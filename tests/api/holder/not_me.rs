@@ -13,6 +13,7 @@ on_both_backends!(
     not_me_freezes_every_scope_raises_to_p1_and_contains_before_it_answers,
     not_me_twice_changes_nothing_and_after_a_lift_freezes_again,
     not_me_rejects_the_live_unfreeze_flow,
+    not_me_stops_an_unfreeze_in_progress_and_contains_a_recovering_incident_again,
     not_me_on_an_ended_incident_opens_a_holder_report_incident,
     was_me_lifts_nothing_and_sends_the_unfreeze_link_to_the_registered_contact
 );
@@ -108,6 +109,38 @@ async fn not_me_rejects_the_live_unfreeze_flow(backend: Backend) {
     );
 
     assert_eq!(app.flow_status(&flow).await["state"], "rejected");
+}
+
+async fn not_me_stops_an_unfreeze_in_progress_and_contains_a_recovering_incident_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let incident = app.ingest_incident(&p1_withdrawal("re-1", "acct-m8")).await;
+    let token = notice_token(&app, "acct-m8").await;
+    let lead = app.agent("lead", Role::Lead).await;
+    let started = app.start_run(&lead, &incident, "unfreeze-account").await;
+    assert_eq!(started.status(), StatusCode::CREATED);
+    let run: Value = started.json().await.unwrap();
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(app.incident(&lead, &incident).await["status"], "recovering");
+
+    assert_eq!(
+        app.case_post(&token, "not-me", json!({})).await.status(),
+        StatusCode::OK
+    );
+
+    assert_eq!(app.incident(&lead, &incident).await["status"], "contained");
+    let run: Value = app
+        .get_as(&lead, &format!("/v1/runs/{run_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        run["status"], "failed",
+        "the unfinished unfreeze run is cancelled: {run}"
+    );
+    assert_eq!(app.held_scopes("acct-m8").await, EVERY_SCOPE);
 }
 
 async fn not_me_on_an_ended_incident_opens_a_holder_report_incident(backend: Backend) {

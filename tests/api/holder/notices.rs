@@ -95,3 +95,54 @@ async fn a_p3_incident_is_noticed_once_it_is_frozen_and_not_before(backend: Back
     assert!(!text.contains("d-acct-n3"), "never a device id: {text}");
     assert_eq!(notices[0].body["data"]["what_happened"][0]["country"], "BR");
 }
+
+on_both_backends!(a_campaign_notices_each_holder_once_at_p2_and_once_more_when_contained_all_at_once);
+
+async fn a_campaign_notices_each_holder_once_at_p2_and_once_more_when_contained_all_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", holdfast::domain::agent::Role::Analyst).await;
+    let accounts = ["acct-w1", "acct-w2", "acct-w3"];
+    for (n, account) in accounts.iter().enumerate() {
+        let mut alert = p3_login(&format!("re-{n}"), account);
+        alert["login"]["ip"] = "198.51.100.77".into();
+        app.ingest(&alert).await;
+    }
+    app.settle().await;
+    for account in accounts {
+        let notices = sent(&app, account, "risk_notice");
+        assert_eq!(notices.len(), 1, "{account}: first at P2");
+        assert!(notices[0].body["data"]["what_we_did"].as_array().unwrap().is_empty());
+    }
+    let campaigns: serde_json::Value = app
+        .get_as(&analyst, "/v1/campaigns")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = campaigns["campaigns"][0]["id"].as_str().unwrap().to_owned();
+
+    let response = app
+        .post_as(&analyst, &format!("/v1/campaigns/{id}/contain"))
+        .header("x-holdfast-otp", app.fresh_code(&analyst.secret))
+        .json(&serde_json::json!({"playbook_id": "contain-suspicious-login"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    for run in body["runs"].as_array().unwrap() {
+        app.wait_for_run(&analyst, run["run_id"].as_str().unwrap(), "succeeded")
+            .await;
+    }
+    app.settle().await;
+
+    for account in accounts {
+        let notices = sent(&app, account, "risk_notice");
+        assert_eq!(notices.len(), 2, "{account}: and once more for the freeze");
+        assert!(notices[1].field("idempotency_key").ends_with(":2"));
+        assert!(!notices[1].body["data"]["what_we_did"].as_array().unwrap().is_empty());
+        assert!(!notices[1].body.to_string().contains("198.51.100.77"));
+    }
+}
