@@ -10,7 +10,7 @@ use crate::helpers::TestApp;
 mod browser;
 mod case;
 mod lifts;
-mod messages;
+pub mod messages;
 mod not_me;
 mod notices;
 mod report;

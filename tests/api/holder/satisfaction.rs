@@ -60,7 +60,12 @@ async fn the_holder_rates_a_closed_case_once_and_the_overview_shows_it(backend: 
     assert_problem(again, StatusCode::CONFLICT).await;
     assert_eq!(
         app.db
-            .count("SELECT COUNT(*) FROM holder_cases WHERE CAST(satisfaction_comment AS TEXT) LIKE '%Pangolin%'")
+            .count(&crate::holder::messages::contains_bytes(
+                backend,
+                "holder_cases",
+                "satisfaction_comment",
+                "Pangolin"
+            ))
             .await,
         0,
         "the comment is sealed"
