@@ -369,7 +369,7 @@ pub struct HolderNews {
     pub incidents: Vec<NotedIncident>,
     /// Incidents that got a new freeze (a hold without expiry).
     pub freezes_added: Vec<IncidentId>,
-    /// Incidents whose unfreeze flow reached `unfrozen` or `rejected`.
+    /// Incidents whose unfreeze flow ended their case (`Flow::ends_case`).
     pub flows_decided: Vec<IncidentId>,
 }
 

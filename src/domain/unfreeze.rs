@@ -405,6 +405,17 @@ impl Flow {
             && self.second_factor_verified_at.is_some()
     }
 
+    /// Whether this flow's outcome ends the holder's case (SPEC §13): it was
+    /// unfrozen, or an agent turned it down. A flow the holder's own "not
+    /// me" rejected leaves the case open: the conversation has just begun.
+    pub fn ends_case(&self) -> bool {
+        match self.state {
+            FlowState::Unfrozen => true,
+            FlowState::Rejected => self.decided_by.as_deref() != Some(HOLDER_DECIDER),
+            _ => false,
+        }
+    }
+
     /// Why a verified flow waits for an agent rather than the automatic
     /// route, as far as the flow itself says (shown to agents).
     pub fn review_reasons(&self) -> Vec<ReviewReason> {
@@ -422,6 +433,9 @@ impl Flow {
         reasons
     }
 }
+
+/// Who is recorded as deciding a flow the holder's "not me" rejected.
+pub const HOLDER_DECIDER: &str = "holder";
 
 /// Why a flow waits for an agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

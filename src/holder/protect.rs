@@ -7,7 +7,9 @@
 //! transaction before the answer: every scope held, pending withdrawals
 //! cancelled, sessions and API keys revoked through the outbox, the
 //! incident at P1 (reason `holder_reported`) and contained, the account's
-//! live unfreeze flow rejected and its unfinished unfreeze run failed.
+//! live unfreeze flow rejected and its unfinished unfreeze run failed. A
+//! case that had ended with an unfreeze is open again: the incident is
+//! live, and the holder needs the team.
 
 use serde_json::json;
 
@@ -22,6 +24,7 @@ use crate::domain::incident::{Incident, Transition};
 use crate::domain::priority::{Assessment, Priority, Reason};
 use crate::domain::run::StepStatus;
 use crate::domain::time::Timestamp;
+use crate::domain::unfreeze::HOLDER_DECIDER;
 use crate::holds::{self, Placement};
 use crate::outbox::messages::{AccountRequest, queue_action};
 use crate::state::AppState;
@@ -50,6 +53,7 @@ pub async fn not_me(state: &AppState, incident_id: &IncidentId, issued_as: Issue
     };
     freeze(state, &mut tx, &mut incident, now).await?;
     tx.lock_holder_case(&incident.id, &account_id).await?;
+    tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
     tx.audit(AuditRecord::new(now, "holder", "holder.not_me").incident(&incident.id, &account_id));
     state.commit(tx).await?;
@@ -68,6 +72,7 @@ pub async fn lock(state: &AppState, account_id: &str, issued_as: IssuedAs) -> Re
     freeze(state, &mut tx, &mut incident, now).await?;
     let token = super::notice::issue_token(&mut tx, &state.links(), &incident.id, issued_as, now).await?;
     tx.lock_holder_case(&incident.id, account_id).await?;
+    tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
     tx.audit(
         AuditRecord::new(now, "holder", "holder.lock")
@@ -228,7 +233,7 @@ async fn stop_unfreezing(
     const REASON: &str = "The account holder said this was not them";
     if let Some(mut flow) = tx.lock_live_flow(&incident.account_id).await? {
         let from = flow.state;
-        if flow.reject("holder", REASON, now).is_ok() {
+        if flow.reject(HOLDER_DECIDER, REASON, now).is_ok() {
             tx.save_flow(&flow).await?;
             crate::unfreeze::notify::record_change(state, tx, &flow, from, now).await?;
         }

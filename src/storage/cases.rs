@@ -181,6 +181,15 @@ impl WriteTx {
         Ok(done == 1)
     }
 
+    /// Opens an ended case again (its incident is live once more).
+    pub async fn reopen_case(&mut self, incident_id: &IncidentId) -> Result<(), sqlx::Error> {
+        on_backend!(self.conn(), c => sqlx::query("UPDATE holder_cases SET ended_at = NULL WHERE incident_id = $1")
+            .bind(incident_id)
+            .execute(c)
+            .await
+            .map(drop))
+    }
+
     pub async fn insert_case_token(
         &mut self,
         token_hash: &[u8],

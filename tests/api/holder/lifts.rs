@@ -87,4 +87,13 @@ async fn every_lift_sends_one_unfrozen_notice_with_a_way_back_and_no_risk_notice
         EVERY_SCOPE,
         "the holder who did not ask freezes it again"
     );
+    assert_eq!(
+        sent(&app, "acct-p2", "case_closed").len(),
+        1,
+        "the unfreeze had ended the case"
+    );
+    let written = app
+        .case_post(&case, "messages", json!({"body": "I did not ask for this"}))
+        .await;
+    assert_eq!(written.status(), StatusCode::CREATED, "not me opens the case again");
 }

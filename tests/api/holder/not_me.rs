@@ -109,6 +109,15 @@ async fn not_me_rejects_the_live_unfreeze_flow(backend: Backend) {
     );
 
     assert_eq!(app.flow_status(&flow).await["state"], "rejected");
+    let written = app
+        .case_post(&token, "messages", json!({"body": "It was not me, please help"}))
+        .await;
+    assert_eq!(
+        written.status(),
+        StatusCode::CREATED,
+        "the holder's own not-me does not end the case"
+    );
+    assert_eq!(app.case_json(&token).await["satisfaction"]["asked"], false);
 }
 
 async fn not_me_stops_an_unfreeze_in_progress_and_contains_a_recovering_incident_again(backend: Backend) {
