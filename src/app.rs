@@ -30,6 +30,7 @@ use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::gauges;
 use crate::hold_index::HoldIndex;
+use crate::holder;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
@@ -76,6 +77,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(overview::routes())
         .merge(campaigns::api::routes())
         .merge(unfreeze::routes(state.clone()))
+        .merge(holder::routes(state.clone()))
         .merge(pages::routes(state.clone()))
         .merge(console::routes(state.clone()))
 }
@@ -97,6 +99,7 @@ pub fn exchange_routes() -> Routes {
         .get("/readyz", readyz)
         .merge(alerts::routes())
         .merge(holds::routes())
+        .merge(holder::api::signed_routes())
 }
 
 /// What the exchange listener serves: [`exchange_routes`], behind the same layers.

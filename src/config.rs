@@ -242,6 +242,13 @@ impl Config {
                 unscoped.join(", ")
             );
         }
+        let mixed = ingest_keys.keys_mixing(crate::signing::Scope::Holder);
+        if production && !mixed.is_empty() {
+            bail!(
+                "HOLDFAST_INGEST_KEYS: in production a holder key grants no other scope (key_id:holder=…); {} does",
+                mixed.join(", ")
+            );
+        }
 
         let priority_rules = match var("HOLDFAST_PRIORITY_RULES") {
             Some(path) => load_rules(Path::new(&path)).context("HOLDFAST_PRIORITY_RULES")?,
@@ -641,6 +648,25 @@ mod tests {
             &format!("engine:alerts+holds={SECRET}"),
         );
         assert!(both.is_ok(), "{both:?}");
+    }
+
+    #[test]
+    fn production_refuses_a_holder_key_that_grants_another_scope() {
+        let error = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts+holds={SECRET},app:holder+holds={SECRET}"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("HOLDFAST_INGEST_KEYS"), "{error}");
+        assert!(error.contains("app does"), "{error}");
+        let apart = with(
+            &production(),
+            "HOLDFAST_INGEST_KEYS",
+            &format!("engine:alerts+holds={SECRET},app:holder={SECRET}"),
+        );
+        assert!(apart.is_ok(), "{apart:?}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub fn routes(state: AppState) -> Routes {
         .post("/console/incidents/{id}/runs", incident::start_run)
         .post("/console/incidents/{id}/runs/{run_id}/approve", incident::approve)
         .post("/console/incidents/{id}/runs/{run_id}/resume", incident::resume)
+        .post("/console/incidents/{id}/messages", incident::message)
         .get("/console/campaigns", campaigns::list)
         .get("/console/campaigns/{id}", campaigns::page)
         .post("/console/campaigns/{id}/contain", campaigns::contain)
@@ -100,10 +101,11 @@ pub enum Done {
     UnfreezeStarted,
     Rejected,
     CampaignContained,
+    MessageSent,
 }
 
 impl Done {
-    const ALL: [Done; 11] = [
+    const ALL: [Done; 12] = [
         Done::Claimed,
         Done::NothingWaiting,
         Done::Acknowledged,
@@ -115,6 +117,7 @@ impl Done {
         Done::UnfreezeStarted,
         Done::Rejected,
         Done::CampaignContained,
+        Done::MessageSent,
     ];
 
     pub fn code(self) -> &'static str {
@@ -130,6 +133,7 @@ impl Done {
             Done::UnfreezeStarted => "unfreeze_started",
             Done::Rejected => "rejected",
             Done::CampaignContained => "campaign_contained",
+            Done::MessageSent => "message_sent",
         }
     }
 
@@ -151,6 +155,7 @@ impl Done {
             Done::UnfreezeStarted => t.get("done-unfreeze-started"),
             Done::Rejected => t.get("done-rejected"),
             Done::CampaignContained => t.get("done-campaign-contained"),
+            Done::MessageSent => t.get("done-message-sent"),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod alert;
 pub mod audit;
 pub mod campaign;
+pub mod case;
 pub mod exchange;
 pub mod hold;
 pub mod ids;

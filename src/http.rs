@@ -155,8 +155,15 @@ pub mod scope {
         const SCOPE: Scope = Scope::Alerts;
     }
 
+    /// Acting for a signed-in holder (`POST /v1/accounts/{id}/lock`).
+    pub struct Holder;
+
     impl RequiredScope for Holds {
         const SCOPE: Scope = Scope::Holds;
+    }
+
+    impl RequiredScope for Holder {
+        const SCOPE: Scope = Scope::Holder;
     }
 }
 

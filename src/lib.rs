@@ -29,6 +29,7 @@ pub mod error;
 pub mod exchange;
 pub mod gauges;
 pub mod hold_index;
+pub mod holder;
 pub mod holds;
 pub mod http;
 pub mod incidents;

@@ -42,7 +42,23 @@ pub struct Overview {
     pub sla_breaches_today: Breaches,
     pub time_to_acknowledge: Windows,
     pub time_to_contain: Windows,
+    pub time_to_resolve: Windows,
     pub reviews: Reviews,
+    /// The holders' ratings of their cases (SPEC §13), by when they answered.
+    pub satisfaction: Satisfaction,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Satisfaction {
+    pub last_7d: Ratings,
+    pub last_30d: Ratings,
+}
+
+/// The mean score (1 to 5; `null` when nobody answered) and how many answered.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ratings {
+    pub mean: Option<f64>,
+    pub answers: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -111,6 +127,14 @@ async fn percentiles(state: &AppState, milestone: Milestone, since: Timestamp) -
     })
 }
 
+async fn ratings(state: &AppState, since: Timestamp) -> Result<Ratings, ApiError> {
+    let (mean, answers) = state.db().satisfaction_since(since).await?;
+    Ok(Ratings {
+        mean: mean.map(|mean| (mean * 100.0).round() / 100.0),
+        answers,
+    })
+}
+
 /// Computes the overview at the clock's now. Any agent may read it.
 pub async fn compute(state: &AppState, agent: &CurrentAgent) -> Result<Overview, ApiError> {
     agent.require(Permission::ReadIncidents)?;
@@ -161,9 +185,14 @@ pub async fn compute(state: &AppState, agent: &CurrentAgent) -> Result<Overview,
         },
         time_to_acknowledge: window(Milestone::Acknowledge).await?,
         time_to_contain: window(Milestone::Contain).await?,
+        time_to_resolve: window(Milestone::Resolve).await?,
         reviews: Reviews {
             waiting,
             estimated_wait_seconds,
+        },
+        satisfaction: Satisfaction {
+            last_7d: ratings(state, now.minus(7 * DAY)).await?,
+            last_30d: ratings(state, now.minus(30 * DAY)).await?,
         },
     })
 }

@@ -123,20 +123,23 @@ pub enum SignatureError {
     BadSignature,
 }
 
-/// What an inbound key may do (SPEC §1): post alerts, read holds.
+/// What an inbound key may do (SPEC §1): post alerts, read holds, act for
+/// a signed-in holder (the exchange's app locking an account, SPEC §13).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     Alerts,
     Holds,
+    Holder,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Alerts, Scope::Holds];
+    pub const ALL: [Scope; 3] = [Scope::Alerts, Scope::Holds, Scope::Holder];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Alerts => "alerts",
             Scope::Holds => "holds",
+            Scope::Holder => "holder",
         }
     }
 
@@ -144,6 +147,7 @@ impl Scope {
         match self {
             Scope::Alerts => 1,
             Scope::Holds => 2,
+            Scope::Holder => 4,
         }
     }
 }
@@ -159,7 +163,10 @@ impl fmt::Display for Scope {
 pub struct Scopes(u8);
 
 impl Scopes {
-    pub const ALL: Scopes = Scopes(3);
+    /// Every scope (the development key).
+    pub const ALL: Scopes = Scopes(7);
+    /// What an entry that names no scopes grants: `alerts` and `holds`.
+    pub const UNNAMED: Scopes = Scopes(3);
 
     /// Parses `scope+scope`; each must be a known scope, and at least one is named.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -168,7 +175,7 @@ impl Scopes {
             let scope = Scope::ALL
                 .into_iter()
                 .find(|scope| scope.as_str() == name)
-                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts and holds"))?;
+                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts, holds and holder"))?;
             bits |= scope.bit();
         }
         Ok(Scopes(bits))
@@ -176,6 +183,12 @@ impl Scopes {
 
     pub fn allows(self, scope: Scope) -> bool {
         self.0 & scope.bit() != 0
+    }
+
+    /// Whether the set grants `scope` and something else besides (production
+    /// refuses a `holder` key that does: SPEC §1).
+    pub fn mixes(self, scope: Scope) -> bool {
+        self.allows(scope) && self.0 != scope.bit()
     }
 }
 
@@ -203,7 +216,8 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Parses a comma-separated list of `key_id=secret` or
-    /// `key_id:scope+scope=secret`; an entry without scopes grants them all.
+    /// `key_id:scope+scope=secret`; an entry without scopes grants `alerts`
+    /// and `holds`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut keys = HashMap::new();
         for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
@@ -220,7 +234,7 @@ impl KeyRing {
             let key = SigningKey::parse(&format!("{id}={secret}"))?;
             let trusted = TrustedKey {
                 key,
-                scopes: scopes.unwrap_or(Scopes::ALL),
+                scopes: scopes.unwrap_or(Scopes::UNNAMED),
                 scopes_named: scopes.is_some(),
             };
             if keys.insert(trusted.key.id.clone(), trusted).is_some() {
@@ -249,6 +263,18 @@ impl KeyRing {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// The ids of keys that grant `scope` together with another scope, sorted.
+    pub fn keys_mixing(&self, scope: Scope) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .keys
+            .values()
+            .filter(|trusted| trusted.scopes.mixes(scope))
+            .map(|trusted| trusted.key.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The ids of keys whose entry did not name its scopes, sorted.
@@ -372,7 +398,12 @@ mod tests {
             .verify(Some("engine"), Some(&ts), Some(&sig), b"{}", now())
             .unwrap();
         assert_eq!(verified.id, "engine");
-        assert_eq!(verified.scopes, Scopes::ALL, "an entry without scopes grants them all");
+        assert_eq!(
+            verified.scopes,
+            Scopes::UNNAMED,
+            "an entry without scopes grants alerts and holds"
+        );
+        assert!(!verified.scopes.allows(Scope::Holder));
     }
 
     #[test]
@@ -464,10 +495,30 @@ mod tests {
         assert!(!scopes("engine").allows(Scope::Holds));
         assert!(scopes("exchange").allows(Scope::Holds));
         assert!(!scopes("exchange").allows(Scope::Alerts));
-        assert_eq!(scopes("both"), Scopes::ALL);
+        assert_eq!(scopes("both"), Scopes::UNNAMED);
         assert!(ring.keys_without_named_scopes().is_empty());
+        assert!(ring.keys_mixing(Scope::Holder).is_empty());
         let unscoped = KeyRing::parse(&format!("b={SECRET},a={SECRET},c:holds={SECRET}")).unwrap();
         assert_eq!(unscoped.keys_without_named_scopes(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_holder_key_is_named_and_found_when_it_grants_more() {
+        let ring = KeyRing::parse(&format!("app:holder={SECRET}, wide:holder+holds={SECRET}")).unwrap();
+        let scopes = |id: &str| {
+            let key = SigningKey::parse(&format!("{id}={SECRET}")).unwrap();
+            let [_, (_, ts), (_, sig)] = key.headers(now(), b"");
+            ring.verify(Some(id), Some(&ts), Some(&sig), b"", now()).unwrap().scopes
+        };
+        assert!(scopes("app").allows(Scope::Holder));
+        assert!(!scopes("app").allows(Scope::Alerts) && !scopes("app").allows(Scope::Holds));
+        assert_eq!(ring.keys_mixing(Scope::Holder), ["wide"]);
+        let development = KeyRing::from_keys([SigningKey::parse(&format!("dev={SECRET}")).unwrap()]);
+        let [_, (_, ts), (_, sig)] = SigningKey::parse(&format!("dev={SECRET}")).unwrap().headers(now(), b"");
+        let verified = development
+            .verify(Some("dev"), Some(&ts), Some(&sig), b"", now())
+            .unwrap();
+        assert!(Scope::ALL.into_iter().all(|scope| verified.scopes.allows(scope)));
     }
 
     #[test]

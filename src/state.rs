@@ -111,9 +111,22 @@ impl AppState {
         &self.0.public_url
     }
 
+    /// What case links are built and sealed with.
+    pub fn links(&self) -> crate::holder::notice::Links<'_> {
+        crate::holder::notice::Links {
+            secrets: &self.0.secrets,
+            public_url: &self.0.public_url,
+        }
+    }
+
     /// Commits `tx` and brings in-memory state in line with it: the one way
     /// a change is committed, so the after-commit work cannot be forgotten.
-    pub async fn commit(&self, tx: WriteTx) -> Result<(), sqlx::Error> {
+    ///
+    /// Last before the commit, the holders of the incidents the change
+    /// froze, raised or ended are told (`holder::notice`, SPEC §13), in the
+    /// same transaction.
+    pub async fn commit(&self, mut tx: WriteTx) -> Result<(), sqlx::Error> {
+        crate::holder::notice::tell_holders(&mut tx, &self.links(), self.clock().now()).await?;
         let committed = tx.commit().await?;
         self.after_commit(committed).await;
         Ok(())

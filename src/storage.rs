@@ -30,7 +30,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
-use crate::domain::ids::RunId;
+use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::ResponseTime;
 use crate::trace_context::TraceContext;
 
@@ -38,10 +38,12 @@ mod agents;
 mod alerts;
 mod audit;
 mod campaigns;
+mod cases;
 mod flows;
 mod holds;
 mod incidents;
 mod intake;
+mod lock_links;
 mod outbox;
 mod overview;
 mod runs;
@@ -51,8 +53,10 @@ pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::AlertRow;
 pub use audit::{AuditRow, ChainHeadRow};
 pub use campaigns::{CampaignMember, CampaignRecord};
+pub use cases::{CaseMessageRow, CaseTokenRow, HolderCaseRow};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use intake::CorrelationWindow;
+pub use lock_links::LockLinkRow;
 pub use outbox::{OutboxMessage, OutboxStatus};
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial
@@ -256,6 +260,7 @@ impl Database {
             runs_finished: Vec::new(),
             response_times: Vec::new(),
             steps_failed: 0,
+            holder_news: HolderNews::default(),
             trace: crate::trace_context::current(),
         })
     }
@@ -314,6 +319,8 @@ pub struct WriteTx {
     response_times: Vec<ResponseTime>,
     /// Run steps this transaction failed, counted after commit.
     steps_failed: u64,
+    /// What the change did that the holder may have to be told of.
+    holder_news: HolderNews,
     /// The trace the change belongs to: messages and runs it writes keep it.
     /// Begun in a request's task, the request's trace.
     trace: Option<TraceContext>,
@@ -354,7 +361,55 @@ impl Committed {
     }
 }
 
+/// What a change did that its incidents' holders may have to be told of
+/// (SPEC §13): read once, before the commit, by `holder::notice`.
+#[derive(Debug, Default)]
+pub struct HolderNews {
+    /// Incidents written by the change, with the priority and whether closed.
+    pub incidents: Vec<NotedIncident>,
+    /// Incidents that got a new freeze (a hold without expiry).
+    pub freezes_added: Vec<IncidentId>,
+    /// Incidents whose unfreeze flow ended their case (`Flow::ends_case`).
+    pub flows_decided: Vec<IncidentId>,
+}
+
+/// An incident as a change left it.
+#[derive(Clone, Debug)]
+pub struct NotedIncident {
+    pub id: IncidentId,
+    pub account_id: String,
+    pub priority: crate::domain::priority::Priority,
+    pub closed: bool,
+}
+
+impl HolderNews {
+    pub fn is_empty(&self) -> bool {
+        self.freezes_added.is_empty()
+            && self.flows_decided.is_empty()
+            && self
+                .incidents
+                .iter()
+                .all(|noted| !noted.closed && noted.priority > crate::domain::priority::Priority::P2)
+    }
+}
+
 impl WriteTx {
+    /// Takes what the change did that holders may have to be told of.
+    pub fn take_holder_news(&mut self) -> HolderNews {
+        std::mem::take(&mut self.holder_news)
+    }
+
+    /// Notes an incident the change wrote (see [`HolderNews`]).
+    pub(crate) fn note_incident(&mut self, incident: &crate::domain::incident::Incident) {
+        self.holder_news.incidents.retain(|noted| noted.id != incident.id);
+        self.holder_news.incidents.push(NotedIncident {
+            id: incident.id.clone(),
+            account_id: incident.account_id.clone(),
+            priority: incident.priority,
+            closed: incident.status.is_closed(),
+        });
+    }
+
     /// The transaction's connection, for one statement.
     pub(crate) fn conn(&mut self) -> Backend<&mut sqlx::PgConnection, &mut sqlx::SqliteConnection> {
         match &mut self.tx {

@@ -269,3 +269,35 @@ event-unfreeze-rejected = unfreeze turned down
 event-unfreeze-locked = unfreeze request locked
 event-unfreeze-expired = unfreeze request expired
 event-campaign-joined = joined a campaign
+
+## The holder's side of an incident (SPEC §13).
+done-message-sent = Your answer was sent. The holder is told there is a new message, never its text.
+case-heading = The account holder
+case-reported = The holder reported this themselves
+case-links = Case links sent
+case-no-links = none yet
+case-holder-said = The holder said
+case-unverified = (unverified: anyone holding the link can answer)
+case-nothing-said = nothing yet
+case-rating = The holder's rating
+case-thread-heading = Messages with the holder
+case-no-messages = No messages yet.
+case-the-holder = The holder
+case-reply-label = Answer the holder
+case-reply-help = The holder sees it as from "the security team". Never ask for passwords or codes; a message proves no identity.
+case-reply-button = Send answer
+queue-unanswered = Unanswered holder message
+review-reasons = Why it needs a person
+review-reason-no_second_factor = The holder has no 2-step method: only one proof of identity (the code sent to the registered contact), so it never unfreezes automatically.
+review-reason-disowned_activity = The holder said an activity was not theirs.
+overview-resolve-24h = Time to resolve, last 24 hours
+overview-resolve-7d = Time to resolve, last 7 days
+overview-satisfaction = How holders rated their cases
+overview-satisfaction-7d = Last 7 days
+overview-satisfaction-30d = Last 30 days
+# $count (Number) - how many holders answered.
+overview-answers =
+    { $count ->
+        [one] { $count } answer
+       *[other] { $count } answers
+    }

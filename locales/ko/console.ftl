@@ -240,3 +240,31 @@ event-unfreeze-rejected = 동결 해제 거절
 event-unfreeze-locked = 동결 해제 요청 잠김
 event-unfreeze-expired = 동결 해제 요청 만료
 event-campaign-joined = 캠페인에 합류
+
+## 사건의 계정 소유자 쪽 (SPEC §13).
+done-message-sent = 답변을 보냈습니다. 계정 소유자에게는 새 메시지가 있다는 알림만 가고 내용은 가지 않습니다.
+case-heading = 계정 소유자
+case-reported = 계정 소유자가 직접 신고했습니다
+case-links = 보낸 사건 링크
+case-no-links = 아직 없음
+case-holder-said = 계정 소유자의 답변
+case-unverified = (검증되지 않음: 링크를 가진 누구나 답할 수 있습니다)
+case-nothing-said = 아직 없음
+case-rating = 계정 소유자의 평가
+case-thread-heading = 계정 소유자와의 메시지
+case-no-messages = 아직 메시지가 없습니다.
+case-the-holder = 계정 소유자
+case-reply-label = 계정 소유자에게 답하기
+case-reply-help = 계정 소유자에게는 "보안팀"이 보낸 것으로 보입니다. 비밀번호나 코드를 묻지 마세요. 메시지는 신원을 증명하지 않습니다.
+case-reply-button = 답변 보내기
+queue-unanswered = 답하지 않은 계정 소유자 메시지
+review-reasons = 사람이 확인해야 하는 이유
+review-reason-no_second_factor = 계정 소유자에게 2단계 인증 수단이 없어 신원 증명이 하나뿐입니다(등록된 연락처로 보낸 코드). 그래서 자동으로 동결 해제되지 않습니다.
+review-reason-disowned_activity = 계정 소유자가 본인이 하지 않은 활동이 있다고 답했습니다.
+overview-resolve-24h = 해결까지 걸린 시간, 최근 24시간
+overview-resolve-7d = 해결까지 걸린 시간, 최근 7일
+overview-satisfaction = 계정 소유자의 사건 평가
+overview-satisfaction-7d = 최근 7일
+overview-satisfaction-30d = 최근 30일
+# $count (Number) - 답한 계정 소유자 수.
+overview-answers = 응답 { $count }건

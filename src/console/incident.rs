@@ -37,6 +37,8 @@ pub enum Action {
     Run(String),
     Approve(RunId),
     Resume(RunId),
+    /// Answering the holder.
+    Message,
 }
 
 /// A refused action: where, and why.
@@ -93,13 +95,17 @@ async fn show(
         now: state.clock().now(),
     };
     let playbooks = applicable(state, &dossier);
+    let case = match crate::holder::case::for_agents(state, &dossier.incident).await {
+        Ok(case) => case,
+        Err(error) => return guard::error_page(lang, &ApiError::Internal(error)),
+    };
     let (status, refusal) = match refusal {
         Some((status, refusal)) => (status, Some(refusal)),
         None => (StatusCode::OK, None),
     };
     html_response(
         status,
-        views::incident::page(lang, &viewer, &dossier, &playbooks, notice, refusal.as_ref()),
+        views::incident::page(lang, &viewer, &dossier, &playbooks, &case, notice, refusal.as_ref()),
     )
 }
 
@@ -223,4 +229,25 @@ pub async fn resume(
         .await
         .map(|_| Done::Resumed);
     answer(&state, &form, &id, Action::Resume(run_id), result).await
+}
+
+/// An agent answers the holder (analysts and leads); the holder is told
+/// through `case_message` with only the case link.
+#[tracing::instrument(skip_all, fields(incident.id = %id))]
+pub async fn message(State(state): State<AppState>, Path(id): Path<IncidentId>, form: ConsoleForm) -> Response {
+    let result = async {
+        form.agent.require(crate::domain::agent::Permission::ClaimIncidents)?;
+        crate::holder::messages::team_writes(&state, &id, &form.agent.username, form.field("body"))
+            .await
+            .map_err(|error| match error {
+                crate::holder::case::CaseError::Invalid(field, message) => ApiError::invalid(field, &message),
+                crate::holder::case::CaseError::Unknown => ApiError::not_found("the incident"),
+                crate::holder::case::CaseError::Ended => ApiError::Conflict("the case has ended".into()),
+                crate::holder::case::CaseError::Other(error) => ApiError::Internal(error),
+                other => ApiError::Conflict(other.to_string()),
+            })?;
+        Ok(Done::MessageSent)
+    }
+    .await;
+    answer(&state, &form, &id, Action::Message, result).await
 }

@@ -15,6 +15,7 @@ use crate::l10n::Text;
 use crate::web::Lang;
 
 pub mod campaigns;
+pub mod case;
 pub mod incident;
 pub mod overview;
 pub mod queue;

@@ -382,11 +382,76 @@ pub struct AutomaticRoute {
     pub recent_failures: u32,
     /// The incident was resolved as a confirmed takeover.
     pub confirmed_takeover: bool,
+    /// The holder proved who they are twice, independently: the one-time
+    /// code to the registered contact and their own 2-step code (NIST SP
+    /// 800-63B-4 §4.2). A holder without a 2-step method proved it once.
+    pub two_proofs: bool,
 }
 
 impl AutomaticRoute {
     pub fn is_open(&self) -> bool {
-        self.playbook_allows && self.recent_failures <= ACCOUNT_FAILURE_LIMIT && !self.confirmed_takeover
+        self.playbook_allows
+            && self.recent_failures <= ACCOUNT_FAILURE_LIMIT
+            && !self.confirmed_takeover
+            && self.two_proofs
+    }
+}
+
+impl Flow {
+    /// Whether the holder gave both proofs (the code and their own 2-step code).
+    pub fn two_proofs(&self) -> bool {
+        self.code_verified_at.is_some()
+            && self.second_factor_required == Some(true)
+            && self.second_factor_verified_at.is_some()
+    }
+
+    /// Whether this flow's outcome ends the holder's case (SPEC §13): it was
+    /// unfrozen, or an agent turned it down. A flow the holder's own "not
+    /// me" rejected leaves the case open: the conversation has just begun.
+    pub fn ends_case(&self) -> bool {
+        match self.state {
+            FlowState::Unfrozen => true,
+            FlowState::Rejected => self.decided_by.as_deref() != Some(HOLDER_DECIDER),
+            _ => false,
+        }
+    }
+
+    /// Why a verified flow waits for an agent rather than the automatic
+    /// route, as far as the flow itself says (shown to agents).
+    pub fn review_reasons(&self) -> Vec<ReviewReason> {
+        let mut reasons = Vec::new();
+        if self.second_factor_required == Some(false) {
+            reasons.push(ReviewReason::NoSecondFactor);
+        }
+        if self
+            .answers
+            .as_ref()
+            .is_some_and(|answers| answers.iter().any(|answer| !answer.mine))
+        {
+            reasons.push(ReviewReason::DisownedActivity);
+        }
+        reasons
+    }
+}
+
+/// Who is recorded as deciding a flow the holder's "not me" rejected.
+pub const HOLDER_DECIDER: &str = "holder";
+
+/// Why a flow waits for an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewReason {
+    /// The holder has no 2-step method: one proof of identity only.
+    NoSecondFactor,
+    /// The holder said an activity was not theirs.
+    DisownedActivity,
+}
+
+impl ReviewReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewReason::NoSecondFactor => "no_second_factor",
+            ReviewReason::DisownedActivity => "disowned_activity",
+        }
     }
 }
 
@@ -463,6 +528,7 @@ mod tests {
         playbook_allows: true,
         recent_failures: 0,
         confirmed_takeover: false,
+        two_proofs: true,
     };
 
     fn answered(mine: bool) -> Vec<Answer> {
@@ -512,6 +578,13 @@ mod tests {
             (
                 AutomaticRoute {
                     confirmed_takeover: true,
+                    ..OPEN
+                },
+                true,
+            ),
+            (
+                AutomaticRoute {
+                    two_proofs: false,
                     ..OPEN
                 },
                 true,

@@ -72,6 +72,9 @@ impl WriteTx {
 
     /// Writes back a locked flow.
     pub async fn save_flow(&mut self, flow: &Flow) -> Result<(), sqlx::Error> {
+        if flow.ends_case() {
+            self.holder_news.flows_decided.push(flow.incident_id.clone());
+        }
         let answers = flow
             .answers
             .as_ref()

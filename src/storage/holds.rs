@@ -67,6 +67,9 @@ impl WriteTx {
         .await?
         .rows_affected());
         self.holds_changed.push(hold.account_id.clone());
+        if inserted == 1 && hold.expires_at.is_none() {
+            self.holder_news.freezes_added.push(hold.incident_id.clone());
+        }
         Ok((inserted == 1).then(|| id.clone()))
     }
 

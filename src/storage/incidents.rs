@@ -50,10 +50,13 @@ super::from_row!(Incident, |row| Ok(Incident {
 pub struct QueueRow {
     pub incident: Incident,
     pub latest_alert: Option<Alert>,
+    /// Since when a holder's message waits for the team's answer (SPEC §13).
+    pub unanswered_since: Option<Timestamp>,
 }
 
 super::from_row!(QueueRow, |row| Ok(QueueRow {
     incident: sqlx::FromRow::from_row(row)?,
+    unanswered_since: row.try_get("unanswered_since")?,
     latest_alert: row
         .try_get::<Option<String>, _>("latest_alert")?
         .map(|body| json("latest_alert", body))
@@ -144,6 +147,7 @@ impl WriteTx {
     /// was last stored are carried to the commit ([`super::Committed`]),
     /// which reports them once the change is durable.
     pub async fn save_incident(&mut self, incident: &Incident) -> Result<(), sqlx::Error> {
+        self.note_incident(incident);
         let reasons = reasons_json(incident)?;
         let stored: Option<StoredMilestones> = on_backend!(self.conn(), c => sqlx::query_as(
                 "SELECT acknowledged_at, contained_at, closed_at, status FROM incidents WHERE id = $1",
@@ -165,7 +169,7 @@ impl WriteTx {
             "UPDATE incidents SET status = $2, priority = $3, score = $4, priority_reasons = $5, updated_at = $6,
                     acknowledge_by = $7, contain_by = $8, acknowledge_breached_at = $9, contain_breached_at = $10,
                     assignee = $11, acknowledged_at = $12, contained_at = $13, closed_at = $14, resolution = $15,
-                    resolution_note = $16, acknowledge_micros = $17, contain_micros = $18
+                    resolution_note = $16, acknowledge_micros = $17, contain_micros = $18, resolve_micros = $19
              WHERE id = $1",
         )
         .bind(&incident.id)
@@ -186,6 +190,7 @@ impl WriteTx {
         .bind(&incident.resolution_note)
         .bind(micros(incident.time_to_acknowledge()))
         .bind(micros(incident.time_to_contain()))
+        .bind(micros(incident.time_to_resolve()))
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;
@@ -285,7 +290,8 @@ impl Database {
         on_backend!(self.reader(), pool => sqlx::query_as(concat!(
             "SELECT ", columns!(), ",
                     (SELECT a.body FROM alerts a WHERE a.incident_id = incidents.id
-                     ORDER BY a.occurred_at DESC, a.alert_id DESC LIMIT 1) AS latest_alert
+                     ORDER BY a.occurred_at DESC, a.alert_id DESC LIMIT 1) AS latest_alert,
+                    (SELECT h.unanswered_since FROM holder_cases h WHERE h.incident_id = incidents.id) AS unanswered_since
              FROM incidents
              WHERE ", live_incident!(), "
                AND ($1 IS NULL OR status = $1)

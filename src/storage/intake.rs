@@ -86,12 +86,12 @@ impl WriteTx {
     }
 
     /// Inserts the candidates whose accounts have no live incident; returns their ids.
-    async fn insert_incidents(&mut self, candidates: &[Incident]) -> Result<Vec<IncidentId>, sqlx::Error> {
+    pub(super) async fn insert_incidents(&mut self, candidates: &[Incident]) -> Result<Vec<IncidentId>, sqlx::Error> {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
         let reasons = candidates.iter().map(reasons_json).collect::<Result<Vec<_>, _>>()?;
-        match self.conn() {
+        let inserted: Vec<IncidentId> = match self.conn() {
             Backend::Postgres(c) => {
                 let column = |f: fn(&Incident) -> String| candidates.iter().map(f).collect::<Vec<_>>();
                 let time = |f: fn(&Incident) -> Timestamp| candidates.iter().map(f).collect::<Vec<_>>();
@@ -144,11 +144,15 @@ impl WriteTx {
                 ));
                 query.build_query_scalar().fetch_all(c).await
             }
+        }?;
+        for candidate in candidates.iter().filter(|c| inserted.contains(&c.id)) {
+            self.note_incident(candidate);
         }
+        Ok(inserted)
     }
 
     /// Locks the live incidents of `accounts`, in account order.
-    async fn lock_live_incidents(&mut self, accounts: &[String]) -> Result<Vec<Incident>, sqlx::Error> {
+    pub(super) async fn lock_live_incidents(&mut self, accounts: &[String]) -> Result<Vec<Incident>, sqlx::Error> {
         if accounts.is_empty() {
             return Ok(Vec::new());
         }
@@ -304,6 +308,7 @@ impl WriteTx {
         for (incident, before) in incidents {
             let reached = incident.response_times_since(before);
             self.response_times.extend(reached);
+            self.note_incident(incident);
         }
         let incidents: Vec<&Incident> = incidents.iter().map(|(incident, _)| *incident).collect();
         let reasons = incidents

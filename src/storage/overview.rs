@@ -1,5 +1,5 @@
 //! The figures of the leads' overview, each one statement over an index
-//! (migrations 0005 and 0010). See `crate::overview` for what they cost.
+//! (migrations 0005, 0010 and 0017). See `crate::overview` for what they cost.
 
 use super::{Database, live_incident, on_backend};
 use crate::domain::incident::Milestone;
@@ -45,7 +45,12 @@ impl Database {
                 "SELECT acknowledge_micros FROM incidents WHERE acknowledged_at >= $1 AND acknowledge_micros IS NOT NULL
                  ORDER BY acknowledge_micros LIMIT 1 OFFSET $2",
             ),
-            Milestone::Contain | Milestone::Resolve => (
+            Milestone::Resolve => (
+                "SELECT COUNT(*) FROM incidents WHERE closed_at >= $1 AND resolve_micros IS NOT NULL",
+                "SELECT resolve_micros FROM incidents WHERE closed_at >= $1 AND resolve_micros IS NOT NULL
+                 ORDER BY resolve_micros LIMIT 1 OFFSET $2",
+            ),
+            Milestone::Contain => (
                 "SELECT COUNT(*) FROM incidents WHERE contained_at >= $1 AND contain_micros IS NOT NULL",
                 "SELECT contain_micros FROM incidents WHERE contained_at >= $1 AND contain_micros IS NOT NULL
                  ORDER BY contain_micros LIMIT 1 OFFSET $2",

@@ -137,6 +137,43 @@ pub const METRICS: &[Metric] = &[
          body_too_slow (a request body slower than 1 KiB/s), per_client_cap (the client already held its \
          share of connections).",
     ),
+    metric(
+        "holdfast_holder_notices_total",
+        Kind::Counter,
+        "Notifications carrying a case link queued for account holders, by template (risk_notice, \
+         case_message, case_closed).",
+    ),
+    metric(
+        "holdfast_holder_not_me_total",
+        Kind::Counter,
+        "Times a holder said \"this was not me\" through a case link (each froze every scope before answering).",
+    ),
+    metric(
+        "holdfast_holder_was_me_total",
+        Kind::Counter,
+        "Times a holder said \"this was me\" through a case link (unverified; nothing lifted).",
+    ),
+    metric(
+        "holdfast_holder_locks_total",
+        Kind::Counter,
+        "Accounts frozen at their holder's request without a case link, by way (lock_link, app_lock).",
+    ),
+    metric(
+        "holdfast_holder_reports_total",
+        Kind::Counter,
+        "Reports of theft without signing in, by outcome: sent (a lock link went out), withheld (over the \
+         account's link budget), dropped (over the client address's limit).",
+    ),
+    metric(
+        "holdfast_case_messages_total",
+        Kind::Counter,
+        "Messages written in holders' case threads, by author (holder, team).",
+    ),
+    metric(
+        "holdfast_case_satisfaction_answers_total",
+        Kind::Counter,
+        "Holders who rated their closed case.",
+    ),
 ];
 
 /// Describes every metric to the installed recorder, so `/metrics` prints
@@ -164,8 +201,23 @@ pub fn register_at_start(start: &Start) {
         "holdfast_outbox_failed_total",
         "holdfast_run_steps_failed_total",
         "holdfast_unfreeze_requests_dropped_total",
+        "holdfast_holder_not_me_total",
+        "holdfast_holder_was_me_total",
+        "holdfast_case_satisfaction_answers_total",
     ] {
         metrics::counter!(name).increment(0);
+    }
+    for template in ["risk_notice", "case_message", "case_closed"] {
+        metrics::counter!("holdfast_holder_notices_total", "template" => template).increment(0);
+    }
+    for via in ["lock_link", "app_lock"] {
+        metrics::counter!("holdfast_holder_locks_total", "via" => via).increment(0);
+    }
+    for outcome in ["sent", "withheld", "dropped"] {
+        metrics::counter!("holdfast_holder_reports_total", "outcome" => outcome).increment(0);
+    }
+    for from in ["holder", "team"] {
+        metrics::counter!("holdfast_case_messages_total", "from" => from).increment(0);
     }
     metrics::counter!("holdfast_hold_index_resyncs_total", "feed" => start.holds_feed).increment(0);
     for kind in AlertKind::ALL {

@@ -227,6 +227,7 @@ async fn review_queue(State(state): State<AppState>, agent: CurrentAgent) -> Res
                 "queued_at": flow.queued_at,
                 "waiting_seconds": flow.queued_at.map(|at| now.since(at).as_secs()),
                 "answers": flow.answers,
+                "review_reasons": flow.review_reasons().iter().map(|reason| reason.code()).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -243,6 +243,7 @@ async fn automatic_route(state: &AppState, locked: &mut Locked, now: Timestamp) 
         playbook_allows,
         recent_failures,
         confirmed_takeover: incident.resolution == Some(Resolution::ConfirmedTakeover),
+        two_proofs: locked.flow.two_proofs(),
     })
 }
 

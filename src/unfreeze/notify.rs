@@ -7,9 +7,11 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::domain::audit::AuditRecord;
+use crate::domain::case::IssuedAs;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState, estimate_wait};
-use crate::outbox::{Notification, queue_notification};
+use crate::holder::notice::issue_token;
+use crate::outbox::{Notification, queue_notification, queue_secret_notification};
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -58,6 +60,23 @@ pub async fn record_change(
         FlowState::Locked => "unfreeze_locked",
     };
     let key = format!("{}:state:{}", flow.id, flow.state.as_str());
+    if flow.state == FlowState::Unfrozen {
+        // A holder who did not ask for this freezes the account again at
+        // once (SPEC §8): the lift carries a case link and its not-me link,
+        // so the notice is sealed like every message carrying a link.
+        let links = state.links();
+        let token = issue_token(tx, &links, &flow.incident_id, IssuedAs::UnfreezeUnfrozen, now).await?;
+        data["case_url"] = json!(links.case_url(&token));
+        data["not_me_url"] = json!(links.not_me_url(&token));
+        let notification = Notification {
+            idempotency_key: &key,
+            account_id: &flow.account_id,
+            template,
+            data,
+        };
+        queue_secret_notification(tx, state.secrets(), &notification, now).await?;
+        return Ok(());
+    }
     let notification = Notification {
         idempotency_key: &key,
         account_id: &flow.account_id,

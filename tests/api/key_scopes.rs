@@ -73,3 +73,42 @@ async fn a_bad_signature_is_a_401_even_for_a_key_without_the_scope() {
 
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_key_locks_accounts_and_does_nothing_else_and_no_other_key_locks() {
+    let (holder_secret, unscoped_secret) = (random_base64(32), random_base64(32));
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.set(
+            "HOLDFAST_INGEST_KEYS",
+            format!("legacy={unscoped_secret},app:holder={holder_secret}"),
+        );
+    })
+    .await;
+    let holder = SigningKey::parse(&format!("app={holder_secret}")).unwrap();
+    let unscoped = SigningKey::parse(&format!("legacy={unscoped_secret}")).unwrap();
+    let lock = serde_json::json!({"account_id": "acct-1", "request_id": "lock-1"}).to_string();
+
+    let alert_by_holder = app
+        .signed_with(
+            &holder,
+            Method::POST,
+            "/v1/alerts",
+            p3_login("re-1", "acct-1").to_string().as_bytes(),
+        )
+        .await;
+    let holds_by_holder = app
+        .signed_with(&holder, Method::GET, "/v1/accounts/acct-1/holds", b"")
+        .await;
+    let lock_by_unscoped = app
+        .signed_with(&unscoped, Method::POST, "/v1/accounts/acct-1/lock", lock.as_bytes())
+        .await;
+    let lock_by_holder = app
+        .signed_with(&holder, Method::POST, "/v1/accounts/acct-1/lock", lock.as_bytes())
+        .await;
+
+    assert_problem(alert_by_holder, StatusCode::FORBIDDEN).await;
+    assert_problem(holds_by_holder, StatusCode::FORBIDDEN).await;
+    let refused = assert_problem(lock_by_unscoped, StatusCode::FORBIDDEN).await;
+    assert!(refused["detail"].as_str().unwrap().contains("holder"), "{refused}");
+    assert_eq!(lock_by_holder.status(), StatusCode::OK);
+}

@@ -18,6 +18,7 @@ mod deploy;
 mod exchange_listener;
 mod fake_exchange;
 mod health;
+mod holder;
 mod holds;
 mod incidents;
 mod instances;

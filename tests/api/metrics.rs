@@ -110,6 +110,20 @@ async fn the_gauges_follow_the_database(backend: Backend) {
     app.ingest(&p3_login("re-1", "acct-1")).await;
     app.ingest(&p3_login("re-2", "acct-2")).await;
     app.ingest(&p1_withdrawal("re-3", "acct-3")).await;
+    // The holder's risk notice goes to the notification service, which is
+    // not stalled: count once it is delivered.
+    crate::helpers::eventually(
+        "the notices to be delivered",
+        std::time::Duration::from_secs(15),
+        || async {
+            let notices = app
+                .db
+                .count("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND destination = 'notify'")
+                .await;
+            (notices == 0).then_some(())
+        },
+    )
+    .await;
     let pending = app
         .db
         .count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")

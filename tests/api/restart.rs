@@ -122,7 +122,12 @@ async fn a_run_killed_mid_step_resumes_after_restart_without_sending_anything_un
         "the unconfirmed pushes were sent again after the restart ({holds_sent} in all)"
     );
     let mut keys_per_action: HashMap<(String, String), HashSet<String>> = HashMap::new();
-    for request in exchange.received() {
+    // Account control only: the holder's risk notice goes to the notification service.
+    for request in exchange
+        .received()
+        .into_iter()
+        .filter(|r| r.endpoint == "account_control")
+    {
         let action = (request.field("action").to_owned(), request.field("scope").to_owned());
         keys_per_action
             .entry(action)

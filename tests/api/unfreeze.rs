@@ -658,7 +658,8 @@ async fn every_state_change_notifies_the_holder(backend: Backend) {
 
 /// Verifies the holder of a P3 account up to the activity review; returns the token.
 async fn verified_p3_holder(app: &TestApp, account: &str) -> String {
-    app.exchange.set_second_factor(None);
+    // Both proofs: the code and the holder's own 2-step code (SPEC §8).
+    app.exchange.set_second_factor(Some("246810"));
     let token = frozen_flow(app, p3_login("re-1", account), account).await;
     verify_holder(app, &token, account).await;
     token

@@ -16,6 +16,7 @@ use crate::domain::incident::{Incident, Resolution};
 use crate::domain::playbook::{Action as StepAction, Playbook};
 use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
 use crate::domain::unfreeze::Flow;
+use crate::holder::case::ForAgents;
 use crate::incidents::{Decision, Dossier};
 use crate::l10n::Text;
 use crate::playbooks::LoadedPlaybook;
@@ -27,6 +28,7 @@ pub fn page(
     viewer: &Viewer,
     dossier: &Dossier,
     playbooks: &[(&LoadedPlaybook, &Arc<Playbook>)],
+    case: &ForAgents,
     done: Option<&str>,
     refusal: Option<&Refusal>,
 ) -> Markup {
@@ -70,6 +72,7 @@ pub fn page(
                     @for run in &dossier.runs { (run_view(lang, viewer, incident, run, &error_at)) }
                 }
                 @if !dossier.flows.is_empty() { (flows(lang, dossier)) }
+                (super::case::section(lang, viewer, incident.id.as_str(), case, error_at(&Action::Message)))
                 (timeline(lang, dossier))
             }
             aside class="actions" aria-labelledby="actions-heading" {

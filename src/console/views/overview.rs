@@ -1,5 +1,6 @@
 //! The leads' overview: open incidents, today's SLA breaches, response times
-//! and the holders waiting for a review.
+//! (acknowledge, contain, resolve), the holders' satisfaction and the
+//! holders waiting for a review.
 
 use std::time::Duration;
 
@@ -78,6 +79,20 @@ pub fn page(lang: Lang, viewer: &Viewer, overview: &Overview) -> Markup {
                     (row(lang, t.get("overview-acknowledge-7d"), &overview.time_to_acknowledge.last_7d))
                     (row(lang, t.get("overview-contain-24h"), &overview.time_to_contain.last_24h))
                     (row(lang, t.get("overview-contain-7d"), &overview.time_to_contain.last_7d))
+                    (row(lang, t.get("overview-resolve-24h"), &overview.time_to_resolve.last_24h))
+                    (row(lang, t.get("overview-resolve-7d"), &overview.time_to_resolve.last_7d))
+                }
+            }
+        }
+        section id="satisfaction" aria-labelledby="satisfaction-heading" {
+            h2 id="satisfaction-heading" { (t.get("overview-satisfaction")) }
+            dl class="figures" {
+                @for (label, ratings) in [(t.get("overview-satisfaction-7d"), &overview.satisfaction.last_7d), (t.get("overview-satisfaction-30d"), &overview.satisfaction.last_30d)] {
+                    dt { (label) }
+                    dd {
+                        @match ratings.mean { Some(mean) => { (format!("{mean:.1}")) " / 5" }, None => "—" }
+                        " " span class="muted" { "(" (t.with("overview-answers", [("count", ratings.answers.into())])) ")" }
+                    }
                 }
             }
         }

@@ -103,6 +103,7 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
                 td {
                     a href={ "/console/incidents/" (incident.id) } { (incident.account_id) }
                     @if let Some(campaign) = page.campaigns.get(&incident.id) { " " (super::campaigns::badge(lang, campaign.as_str())) }
+                    @if row.unanswered_since.is_some() { " " span class="badge unanswered" title=(t.get("queue-unanswered")) { "✉ " (t.get("queue-unanswered")) } }
                 }
                 td { @match &row.latest_alert { Some(alert) => (alert.summary()), None => "—" } }
                 td { (status(incident.status)) }

@@ -39,6 +39,13 @@ pub fn page(
                         (t.get("waiting-since")) " " @match flow.queued_at { Some(at) => (time(at)), None => "—" }
                         @if let Some(at) = flow.queued_at { " (" (super::span(lang, viewer.now.since(at))) ")" }
                     }
+                    @let reasons = flow.review_reasons();
+                    @if !reasons.is_empty() {
+                        h3 { (t.get("review-reasons")) }
+                        ul class="review-reasons" {
+                            @for reason in &reasons { li data-reason=(reason.code()) { (t.get(&format!("review-reason-{}", reason.code()))) } }
+                        }
+                    }
                     h3 { (t.get("holder-answers")) }
                     ul class="answers" {
                         @for answer in flow.answers.iter().flatten() {

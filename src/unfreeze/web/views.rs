@@ -210,6 +210,7 @@ pub fn flow(lang: Lang, token: &str, csrf: &str, status: &FlowStatus, error: Opt
                 p { a href={ "/unfreeze?lang=" (lang.code()) } { (t.get("holder-new-request")) } }
             }
         }
+        p { a id="see-case" href={ "/holder/flows/" (token) "/case?lang=" (lang.code()) } { (t.get("holder-see-case")) } }
         @if status.state.is_live() {
             p class="expires" { (t.get("holder-expires")) " " time datetime=(status.expires_at.to_rfc3339()) {
                 (status.expires_at.as_datetime().format("%Y-%m-%d %H:%M UTC").to_string()) } }
