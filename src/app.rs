@@ -215,7 +215,11 @@ impl Application {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
         };
-        let exchange = Exchange::new(config.exchange.clone(), config.outbound_retry.timeout)?;
+        let exchange = Exchange::new(
+            config.exchange.clone(),
+            config.risk_feedback.clone(),
+            config.outbound_retry.timeout,
+        )?;
         // Intake workers, each with its own shard of accounts: four batches
         // in flight on PostgreSQL; SQLite has one writer.
         let workers = match db.kind() {
@@ -307,6 +311,10 @@ impl Application {
             cancel.clone(),
         ));
         background.spawn(unfreeze::expiry::expire_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(crate::drills::sweep::close_due_until_cancelled(
+            state.clone(),
+            cancel.clone(),
+        ));
         let events = state.run_events().clone();
         let db = state.db().clone();
         let listening = cancel.clone();

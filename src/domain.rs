@@ -5,6 +5,8 @@ pub mod agent;
 pub mod alert;
 pub mod audit;
 pub mod campaign;
+pub mod disposition;
+pub mod drill;
 pub mod exchange;
 pub mod hold;
 pub mod ids;

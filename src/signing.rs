@@ -48,6 +48,13 @@ impl SigningKey {
         }
     }
 
+    /// Whether `other` holds the same secret, whatever its id (compared by
+    /// their tags over one fixed message; neither secret is exposed).
+    pub fn same_secret(&self, other: &SigningKey) -> bool {
+        let probe = b"holdfast: do two keys hold one secret?";
+        hmac::sign(&self.key, probe).as_ref() == hmac::sign(&other.key, probe).as_ref()
+    }
+
     /// Parses `key_id=base64secret`, the form of every key variable.
     pub fn parse(text: &str) -> Result<Self, String> {
         let (id, secret) = text
@@ -123,20 +130,24 @@ pub enum SignatureError {
     BadSignature,
 }
 
-/// What an inbound key may do (SPEC §1): post alerts, read holds.
+/// What an inbound key may do (SPEC §1): post alerts, read holds, post
+/// drill alerts (SPEC §14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     Alerts,
     Holds,
+    /// Alerts for `drill-…` accounts only, and nothing else in production.
+    Drill,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::Alerts, Scope::Holds];
+    pub const ALL: [Scope; 3] = [Scope::Alerts, Scope::Holds, Scope::Drill];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Alerts => "alerts",
             Scope::Holds => "holds",
+            Scope::Drill => "drill",
         }
     }
 
@@ -144,6 +155,7 @@ impl Scope {
         match self {
             Scope::Alerts => 1,
             Scope::Holds => 2,
+            Scope::Drill => 4,
         }
     }
 }
@@ -159,7 +171,10 @@ impl fmt::Display for Scope {
 pub struct Scopes(u8);
 
 impl Scopes {
-    pub const ALL: Scopes = Scopes(3);
+    /// Every scope: what the development key grants.
+    pub const ALL: Scopes = Scopes(7);
+    /// What an entry that names no scopes grants: `alerts` and `holds`.
+    pub const UNNAMED: Scopes = Scopes(3);
 
     /// Parses `scope+scope`; each must be a known scope, and at least one is named.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -168,7 +183,7 @@ impl Scopes {
             let scope = Scope::ALL
                 .into_iter()
                 .find(|scope| scope.as_str() == name)
-                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts and holds"))?;
+                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts, holds and drill"))?;
             bits |= scope.bit();
         }
         Ok(Scopes(bits))
@@ -176,6 +191,12 @@ impl Scopes {
 
     pub fn allows(self, scope: Scope) -> bool {
         self.0 & scope.bit() != 0
+    }
+
+    /// Whether `scope` is among these and not alone (production refuses a
+    /// `drill` key that grants anything else).
+    pub fn mixes(self, scope: Scope) -> bool {
+        self.allows(scope) && self.0 != scope.bit()
     }
 }
 
@@ -203,7 +224,8 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Parses a comma-separated list of `key_id=secret` or
-    /// `key_id:scope+scope=secret`; an entry without scopes grants them all.
+    /// `key_id:scope+scope=secret`; an entry without scopes grants `alerts`
+    /// and `holds`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut keys = HashMap::new();
         for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
@@ -220,7 +242,7 @@ impl KeyRing {
             let key = SigningKey::parse(&format!("{id}={secret}"))?;
             let trusted = TrustedKey {
                 key,
-                scopes: scopes.unwrap_or(Scopes::ALL),
+                scopes: scopes.unwrap_or(Scopes::UNNAMED),
                 scopes_named: scopes.is_some(),
             };
             if keys.insert(trusted.key.id.clone(), trusted).is_some() {
@@ -261,6 +283,26 @@ impl KeyRing {
             .collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// The ids of keys that grant `scope` together with another scope, sorted.
+    pub fn keys_mixing(&self, scope: Scope) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .keys
+            .values()
+            .filter(|trusted| trusted.scopes_named && trusted.scopes.mixes(scope))
+            .map(|trusted| trusted.key.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A key granting `scope`, to sign with (`holdfast drill run`): one
+    /// granting that scope alone first, then the first by id.
+    pub fn signing_key_with(&self, scope: Scope) -> Option<&SigningKey> {
+        let mut keys: Vec<&TrustedKey> = self.keys.values().filter(|t| t.scopes.allows(scope)).collect();
+        keys.sort_by(|a, b| (a.scopes.mixes(scope), &a.key.id).cmp(&(b.scopes.mixes(scope), &b.key.id)));
+        keys.first().map(|trusted| &trusted.key)
     }
 
     /// Checks a request's signature headers against its raw body; returns the
@@ -372,7 +414,12 @@ mod tests {
             .verify(Some("engine"), Some(&ts), Some(&sig), b"{}", now())
             .unwrap();
         assert_eq!(verified.id, "engine");
-        assert_eq!(verified.scopes, Scopes::ALL, "an entry without scopes grants them all");
+        assert_eq!(
+            verified.scopes,
+            Scopes::UNNAMED,
+            "an entry without scopes grants alerts and holds"
+        );
+        assert!(!verified.scopes.allows(Scope::Drill));
     }
 
     #[test]
@@ -464,10 +511,27 @@ mod tests {
         assert!(!scopes("engine").allows(Scope::Holds));
         assert!(scopes("exchange").allows(Scope::Holds));
         assert!(!scopes("exchange").allows(Scope::Alerts));
-        assert_eq!(scopes("both"), Scopes::ALL);
+        assert_eq!(scopes("both"), Scopes::UNNAMED);
         assert!(ring.keys_without_named_scopes().is_empty());
+        assert!(ring.keys_mixing(Scope::Drill).is_empty());
         let unscoped = KeyRing::parse(&format!("b={SECRET},a={SECRET},c:holds={SECRET}")).unwrap();
         assert_eq!(unscoped.keys_without_named_scopes(), ["a", "b"]);
+    }
+
+    #[test]
+    fn a_drill_key_is_found_for_signing_and_one_mixing_scopes_is_named() {
+        let ring = KeyRing::parse(&format!(
+            "engine:alerts={SECRET}, rehearse:drill={SECRET}, wide:alerts+drill={SECRET}"
+        ))
+        .unwrap();
+        assert_eq!(ring.signing_key_with(Scope::Drill).unwrap().id(), "rehearse");
+        assert_eq!(ring.keys_mixing(Scope::Drill), ["wide"]);
+        assert!(
+            KeyRing::parse(&format!("e:alerts={SECRET}"))
+                .unwrap()
+                .signing_key_with(Scope::Drill)
+                .is_none()
+        );
     }
 
     #[test]

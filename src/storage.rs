@@ -38,6 +38,8 @@ mod agents;
 mod alerts;
 mod audit;
 mod campaigns;
+mod dispositions;
+mod drills;
 mod flows;
 mod holds;
 mod incidents;
@@ -66,6 +68,15 @@ macro_rules! live_incident {
 pub(crate) use live_incident;
 
 /// SQL for "the flow is live": still waiting for the holder or an agent.
+/// SQL for "not a drill's incident" (SPEC §14): drills count in no figure.
+/// `domain::drill::ACCOUNT_PREFIX` in SQL.
+macro_rules! not_drill {
+    () => {
+        "account_id NOT LIKE 'drill-%'"
+    };
+}
+pub(crate) use not_drill;
+
 macro_rules! live_flow {
     () => {
         "state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')"

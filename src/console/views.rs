@@ -177,6 +177,11 @@ pub fn priority(p: crate::domain::priority::Priority) -> Markup {
     html! { span class={ "priority " (p.as_str().to_lowercase()) } { (p.as_str()) } }
 }
 
+/// The mark of a drill's incident (SPEC §14): a rehearsal, not a real account.
+pub fn drill_badge(lang: Lang) -> Markup {
+    html! { span class="badge drill" title=(Text::of(lang).get("drill-badge.title")) { (Text::of(lang).get("drill-badge")) } }
+}
+
 /// A status as the API spells it.
 pub fn status(s: IncidentStatus) -> Markup {
     html! { span class={ "status " (s.as_str()) } { (s.as_str()) } }
