@@ -75,6 +75,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(runs::api::routes())
         .merge(overview::routes())
         .merge(campaigns::api::routes())
+        .merge(crate::rule_quality::api::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(pages::routes(state.clone()))
         .merge(console::routes(state.clone()))

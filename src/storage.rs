@@ -46,6 +46,7 @@ mod incidents;
 mod intake;
 mod outbox;
 mod overview;
+mod rule_quality;
 mod runs;
 mod types;
 

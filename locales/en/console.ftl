@@ -271,3 +271,29 @@ event-unfreeze-rejected = unfreeze turned down
 event-unfreeze-locked = unfreeze request locked
 event-unfreeze-expired = unfreeze request expired
 event-campaign-joined = joined a campaign
+
+## Rule quality (/console/rules, leads)
+nav-rules = Rule quality
+rules-heading = Rule quality
+rules-intro = Incidents opened in the last { $days } days (drills left out), by the priority rules that fired in them and by alert kind, and how they ended. Since
+rules-window = Window
+rules-days = { $days } days
+rules-mostly-false-positives = Firing mostly on false positives
+rules-caught-takeovers = Caught confirmed takeovers
+rules-verdict-counts = fired in { $fired } { $fired ->
+        [one] incident
+       *[other] incidents
+    }: { $takeovers } confirmed { $takeovers ->
+        [one] takeover
+       *[other] takeovers
+    }, { $noise } false positive or dismissed
+rules-none = None.
+rules-by-rule = By rule
+rules-by-kind = By alert kind
+rules-name = Name
+rules-fired = Incidents
+rules-confirmed-takeover = Confirmed takeover
+rules-false-positive = False positive
+rules-user-error = User error
+rules-dismissed = Dismissed
+rules-open = Not ended

@@ -242,3 +242,23 @@ event-unfreeze-rejected = 동결 해제 거절
 event-unfreeze-locked = 동결 해제 요청 잠김
 event-unfreeze-expired = 동결 해제 요청 만료
 event-campaign-joined = 캠페인에 합류
+
+## Rule quality (/console/rules, leads)
+nav-rules = 규칙 품질
+rules-heading = 규칙 품질
+rules-intro = 최근 { $days }일 동안 열린 인시던트(훈련 제외)를 발동한 우선순위 규칙별, 알림 종류별로 나누고 어떻게 끝났는지 보여 줍니다. 시작 시점:
+rules-window = 기간
+rules-days = { $days }일
+rules-mostly-false-positives = 주로 오탐에서 발동한 규칙
+rules-caught-takeovers = 확인된 계정 탈취를 잡은 규칙
+rules-verdict-counts = 인시던트 { $fired }건에서 발동: 확인된 탈취 { $takeovers }건, 오탐 또는 기각 { $noise }건
+rules-none = 없음.
+rules-by-rule = 규칙별
+rules-by-kind = 알림 종류별
+rules-name = 이름
+rules-fired = 인시던트
+rules-confirmed-takeover = 확인된 탈취
+rules-false-positive = 오탐
+rules-user-error = 사용자 실수
+rules-dismissed = 기각
+rules-open = 진행 중

@@ -19,6 +19,7 @@ pub mod incident;
 pub mod overview;
 pub mod queue;
 pub mod reviews;
+pub mod rules;
 pub mod signin;
 
 /// Which part of the console a page belongs to, for the navigation.
@@ -28,6 +29,7 @@ pub enum Section {
     Reviews,
     Overview,
     Campaigns,
+    Rules,
     None,
 }
 
@@ -78,6 +80,9 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                             a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.get("nav-reviews")) }
                             a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.get("nav-overview")) }
                             a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.get("nav-campaigns")) }
+                            @if viewer.can(Permission::ReadRuleQuality) {
+                                a href="/console/rules" aria-current=[(section == Section::Rules).then_some("page")] { (t.get("nav-rules")) }
+                            }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))

@@ -37,6 +37,7 @@ mod problems;
 mod production;
 mod restart;
 mod roles;
+mod rule_quality;
 mod runs;
 mod sla;
 mod slow_clients;
