@@ -19,9 +19,10 @@ use crate::crypto::{AuditKeys, MasterKey, SecretBox};
 use crate::domain::agent::Role;
 use crate::domain::audit::verify::Heads;
 use crate::domain::drill::{DrillId, Scenario};
-use crate::domain::time::Timestamp;
+use crate::domain::time::{Timestamp, parse_duration};
 use crate::drills;
 use crate::playbooks::{self, Playbooks};
+use crate::replay;
 use crate::signing::{KeyRing, PlaybookKeys, Scope, SigningKey};
 use crate::storage::Database;
 use crate::telemetry;
@@ -64,6 +65,9 @@ enum Command {
         #[arg(long, env = "HOLDFAST_TOTP_SECRET", hide_env_values = true)]
         secret: String,
     },
+    /// Try a priority rules file on stored history.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Rehearse a wave of takeovers on synthetic drill accounts.
     #[command(subcommand)]
     Drill(DrillCommand),
@@ -143,6 +147,34 @@ enum KeysCommand {
         /// The new master key (base64 of 32 bytes); omit to generate one.
         #[arg(long, env = "HOLDFAST_NEW_MASTER_KEY", hide_env_values = true)]
         new_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Replay stored alerts through a candidate rules file beside the one in
+    /// force, without writing anything, and print what would change:
+    /// priorities, automatic containments, campaigns, and where the ended
+    /// incidents would rank. The same input gives the same report.
+    Replay {
+        /// The candidate rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The rules in force (default: HOLDFAST_PRIORITY_RULES, else ./priority.toml, else the built-in rules).
+        #[arg(long)]
+        current: Option<PathBuf>,
+        /// How far back from --until to replay (s, m, h or d).
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// The end of the window, an RFC 3339 time (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The database to read (a replica will do; default: HOLDFAST_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -242,7 +274,43 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Playbooks(command) => playbooks_command(command),
         Command::Keys(KeysCommand::Rotate { new_key }) => rotate_keys(new_key).await,
         Command::Drill(command) => drill(command).await,
+        Command::Rules(RulesCommand::Replay {
+            rules,
+            current,
+            since,
+            until,
+            json,
+            database_url,
+        }) => replay_rules(rules, current, &since, until.as_deref(), json, database_url).await,
     }
+}
+
+async fn replay_rules(
+    rules: PathBuf,
+    current: Option<PathBuf>,
+    since: &str,
+    until: Option<&str>,
+    json: bool,
+    database_url: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let database_url = database_url
+        .or_else(|| std::env::var("HOLDFAST_DATABASE_URL").ok())
+        .unwrap_or_else(|| config::DEFAULT_DATABASE_URL.into());
+    let current = current
+        .or_else(|| std::env::var_os("HOLDFAST_PRIORITY_RULES").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("priority.toml")).filter(|path| path.exists()));
+    let until = match until {
+        Some(text) => Timestamp::parse_rfc3339(text).context("--until: expected an RFC 3339 time")?,
+        None => Clock::system().now(),
+    };
+    let length = parse_duration(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let replayed = replay::command(&rules, current.as_deref(), length, until, &database_url).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&replay::json(&replayed))?);
+    } else {
+        print!("{}", replay::text(&replayed));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn drill(command: DrillCommand) -> anyhow::Result<ExitCode> {

@@ -413,7 +413,7 @@ pub fn development_ingest_key(master_key: &MasterKey) -> SigningKey {
     )
 }
 
-fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
+pub fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
     let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
     PriorityRules::parse(&path.display().to_string(), &text).map_err(anyhow::Error::msg)
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod incident;
 pub mod playbook;
 pub mod priority;
+pub mod replay;
 pub mod rule_quality;
 pub mod run;
 pub mod time;

@@ -42,6 +42,7 @@ pub mod overview;
 pub mod pages;
 pub mod playbooks;
 pub mod ratelimit;
+pub mod replay;
 pub mod rule_quality;
 pub mod runs;
 pub mod server;

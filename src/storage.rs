@@ -46,6 +46,7 @@ mod incidents;
 mod intake;
 mod outbox;
 mod overview;
+mod replay;
 mod rule_quality;
 mod runs;
 mod types;
@@ -57,6 +58,7 @@ pub use campaigns::{CampaignMember, CampaignRecord};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use intake::CorrelationWindow;
 pub use outbox::{OutboxMessage, OutboxStatus};
+pub use replay::ReplayRow;
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial
 /// unique index `incidents_one_live_per_account` says the same, and

@@ -35,6 +35,7 @@ mod overview;
 mod playbooks;
 mod problems;
 mod production;
+mod replay;
 mod restart;
 mod roles;
 mod rule_quality;
