@@ -79,8 +79,9 @@ pub async fn report(db: &Database, drill: &DrillId) -> anyhow::Result<DrillRepor
     })
 }
 
-/// A duration as the report prints it: milliseconds under a second, then
-/// seconds, minutes and hours; `-` when there is none.
+/// A duration as the report prints it: milliseconds under a second (a
+/// containment in the transaction that opened the incident is `0.0 ms`),
+/// then seconds, minutes and hours; `-` when there is none.
 fn shown(duration: Option<Duration>) -> String {
     let Some(duration) = duration else {
         return "-".into();
@@ -88,7 +89,7 @@ fn shown(duration: Option<Duration>) -> String {
     let millis = duration.as_millis();
     let seconds = duration.as_secs();
     if millis < 1_000 {
-        format!("{millis} ms")
+        format!("{:.1} ms", duration.as_secs_f64() * 1_000.0)
     } else if seconds < 60 {
         format!("{:.1} s", duration.as_secs_f64())
     } else if seconds < 3_600 {
@@ -145,7 +146,8 @@ mod tests {
     #[test]
     fn durations_are_shown_in_the_largest_sensible_unit() {
         assert_eq!(shown(None), "-");
-        assert_eq!(shown(Some(Duration::from_millis(4))), "4 ms");
+        assert_eq!(shown(Some(Duration::from_micros(4_250))), "4.2 ms");
+        assert_eq!(shown(Some(Duration::ZERO)), "0.0 ms");
         assert_eq!(shown(Some(Duration::from_millis(12_340))), "12.3 s");
         assert_eq!(shown(Some(Duration::from_secs(192))), "3m 12s");
         assert_eq!(shown(Some(Duration::from_secs(3_900))), "1h 05m");

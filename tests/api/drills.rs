@@ -190,6 +190,12 @@ async fn a_drill_wave_reaches_nothing_outside_counts_in_no_figure_and_is_reporte
         "the acknowledgement is timed: {wave}"
     );
 
+    let console = app.console("watcher", Role::Analyst).await;
+    let queue = console.page("/console/").await;
+    assert!(queue.contains("class=\"badge drill\""), "the queue marks drill incidents: {queue}");
+    let page = console.page(&format!("/console/incidents/{worked}")).await;
+    assert!(page.contains("class=\"badge drill\""), "{page}");
+
     let stopped = stdout(&holdfast(&app, &["drill", "stop", &stuffing]).await);
     assert!(stopped.contains("4 incident(s) dismissed"), "{stopped}");
     assert_eq!(live_drill_incidents(&app).await, 0);
