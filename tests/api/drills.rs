@@ -192,7 +192,10 @@ async fn a_drill_wave_reaches_nothing_outside_counts_in_no_figure_and_is_reporte
 
     let console = app.console("watcher", Role::Analyst).await;
     let queue = console.page("/console/").await;
-    assert!(queue.contains("class=\"badge drill\""), "the queue marks drill incidents: {queue}");
+    assert!(
+        queue.contains("class=\"badge drill\""),
+        "the queue marks drill incidents: {queue}"
+    );
     let page = console.page(&format!("/console/incidents/{worked}")).await;
     assert!(page.contains("class=\"badge drill\""), "{page}");
 
