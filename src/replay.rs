@@ -68,14 +68,18 @@ pub async fn replay(
     let mut replay = Replay::new(current, candidate);
     let mut pending: Option<Pending> = None;
     let mut read: u64 = 0;
+    // The bar needs the total: one count, only when someone watches.
+    let total = match progress {
+        true => u64::try_from(db.count_replay_alerts(window.since, window.until).await?).unwrap_or(0),
+        false => 0,
+    };
     let flush = |replay: &mut Replay, pending: Pending| {
         replay.incident(IncidentId::from_string(pending.id), pending.outcome, &pending.alerts);
     };
     db.for_each_replay_row(window.since, window.until, |row: ReplayRow| {
         read += 1;
         if progress && read.is_multiple_of(10_000) {
-            eprint!("\rreplaying: {read} alerts read");
-            let _ = std::io::stderr().flush();
+            draw(read, total);
         }
         if pending.as_ref().is_some_and(|p| p.id != row.incident_id)
             && let Some(done) = pending.take()
@@ -98,7 +102,8 @@ pub async fn replay(
         flush(&mut replay, done);
     }
     if progress {
-        eprintln!("\rreplaying: {read} alerts read, done");
+        draw(read, total.max(read));
+        eprintln!();
     }
     Ok(replay.report())
 }
@@ -143,6 +148,18 @@ pub async fn command(
         retention,
         gone_before: (window.since < horizon).then_some(horizon),
     })
+}
+
+/// Draws the progress bar on stderr, over the previous one.
+fn draw(read: u64, total: u64) {
+    const WIDTH: u64 = 40;
+    let done = match total {
+        0 => WIDTH,
+        total => read.min(total) * WIDTH / total,
+    } as usize;
+    let bar = format!("{}{}", "#".repeat(done), " ".repeat(WIDTH as usize - done));
+    eprint!("\rreplaying [{bar}] {read}/{total} alerts");
+    let _ = std::io::stderr().flush();
 }
 
 /// Whether to draw the progress bar: only on a terminal.

@@ -75,6 +75,19 @@ impl Database {
         }
     }
 
+    /// How many alerts [`Self::for_each_replay_row`] will pass on: the
+    /// progress bar's total.
+    pub async fn count_replay_alerts(&self, since: Timestamp, until: Timestamp) -> Result<i64, sqlx::Error> {
+        super::on_backend!(self.reader(), pool => sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM alerts a WHERE a.occurred_at >= $1 AND a.occurred_at < $2 AND a.",
+            not_drill!()
+        ))
+        .bind(since)
+        .bind(until)
+        .fetch_one(pool)
+        .await)
+    }
+
     /// When the oldest alert still stored occurred, if any is.
     pub async fn oldest_alert(&self) -> Result<Option<Timestamp>, sqlx::Error> {
         super::on_backend!(self.reader(), pool => sqlx::query_scalar("SELECT MIN(occurred_at) FROM alerts")
