@@ -56,6 +56,11 @@ pub fn check_key_for_account(account_id: &str, scopes: Scopes) -> Result<(), Api
 /// before `opened_before`: dismissed through the state machine, with no
 /// disposition, on the timeline as done by `actor` for `reason`. Returns
 /// how many ended.
+///
+/// The holds a drill placed are left on its accounts: they are synthetic
+/// and belong to nobody, and lifting them would need the caches of every
+/// instance told, which `holdfast drill stop` (a process of its own) cannot
+/// do.
 pub async fn end_incidents(
     db: &Database,
     drill: Option<&DrillId>,
