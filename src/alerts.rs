@@ -43,9 +43,10 @@ pub fn routes() -> Routes {
 #[tracing::instrument(skip_all, fields(alert.id, incident.id))]
 async fn post_alert(
     State(state): State<AppState>,
-    signed: Signed<scope::Alerts>,
+    signed: Signed<scope::Intake>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
+    crate::drills::check_key_for_account(alert.account_id.as_str(), signed.scopes)?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let ingested = match known_duplicate(&state, &alert).await? {
         Some(duplicate) => duplicate,

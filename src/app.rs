@@ -76,6 +76,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(runs::api::routes())
         .merge(overview::routes())
         .merge(campaigns::api::routes())
+        .merge(crate::rule_quality::api::routes())
         .merge(unfreeze::routes(state.clone()))
         .merge(holder::routes(state.clone()))
         .merge(pages::routes(state.clone()))
@@ -218,7 +219,11 @@ impl Application {
             Some(url) => url.clone(),
             None => format!("http://{}", listener.local_addr()?),
         };
-        let exchange = Exchange::new(config.exchange.clone(), config.outbound_retry.timeout)?;
+        let exchange = Exchange::new(
+            config.exchange.clone(),
+            config.risk_feedback.clone(),
+            config.outbound_retry.timeout,
+        )?;
         // Intake workers, each with its own shard of accounts: four batches
         // in flight on PostgreSQL; SQLite has one writer.
         let workers = match db.kind() {
@@ -310,6 +315,10 @@ impl Application {
             cancel.clone(),
         ));
         background.spawn(unfreeze::expiry::expire_until_cancelled(state.clone(), cancel.clone()));
+        background.spawn(crate::drills::sweep::close_due_until_cancelled(
+            state.clone(),
+            cancel.clone(),
+        ));
         let events = state.run_events().clone();
         let db = state.db().clone();
         let listening = cancel.clone();

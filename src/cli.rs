@@ -18,8 +18,12 @@ use crate::config::{self, Config};
 use crate::crypto::{AuditKeys, MasterKey, SecretBox};
 use crate::domain::agent::Role;
 use crate::domain::audit::verify::Heads;
+use crate::domain::drill::{DrillId, Scenario};
+use crate::domain::time::{Timestamp, parse_duration};
+use crate::drills;
 use crate::playbooks::{self, Playbooks};
-use crate::signing::{PlaybookKeys, SigningKey};
+use crate::replay;
+use crate::signing::{KeyRing, PlaybookKeys, Scope, SigningKey};
 use crate::storage::Database;
 use crate::telemetry;
 
@@ -61,6 +65,12 @@ enum Command {
         #[arg(long, env = "HOLDFAST_TOTP_SECRET", hide_env_values = true)]
         secret: String,
     },
+    /// Try a priority rules file on stored history.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Rehearse a wave of takeovers on synthetic drill accounts.
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Sign a request the way the risk engine does, and print or send it.
     ///
     /// Without --key it signs with this installation's development key
@@ -140,6 +150,67 @@ enum KeysCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Replay stored alerts through a candidate rules file beside the one in
+    /// force, without writing anything, and print what would change:
+    /// priorities, automatic containments, campaigns, and where the ended
+    /// incidents would rank. The same input gives the same report.
+    Replay {
+        /// The candidate rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The rules in force (default: HOLDFAST_PRIORITY_RULES, else ./priority.toml, else the built-in rules).
+        #[arg(long)]
+        current: Option<PathBuf>,
+        /// How far back from --until to replay (s, m, h or d).
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// The end of the window, an RFC 3339 time (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The database to read (a replica will do; default: HOLDFAST_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DrillCommand {
+    /// Send a scenario's wave through the real signed intake with a key of
+    /// scope `drill` from HOLDFAST_INGEST_KEYS (or the development key), on
+    /// accounts named drill-<id>-…; prints the drill's id on its last line.
+    Run {
+        /// credential-stuffing, mule-destination or single-takeover.
+        #[arg(long, value_parser = parse_scenario)]
+        scenario: Scenario,
+        /// How many accounts the wave reaches (default: the scenario's own).
+        #[arg(long)]
+        accounts: Option<u32>,
+        /// Holdfast's base URL (default: http:// and HOLDFAST_LISTEN).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print, per incident and as medians, the time to automatic
+    /// containment and the team's times to acknowledge and to contain, and
+    /// whether the wave was recognised as a campaign.
+    Report { id: String },
+    /// Dismiss what is left of a drill, without a disposition.
+    Stop { id: String },
+}
+
+fn parse_scenario(text: &str) -> Result<Scenario, String> {
+    Scenario::parse(text).ok_or_else(|| "expected credential-stuffing, mule-destination or single-takeover".into())
+}
+
+fn parse_drill_id(text: &str) -> anyhow::Result<DrillId> {
+    DrillId::parse(text)
+        .ok_or_else(|| anyhow::anyhow!("`{text}` is not a drill id (what `holdfast drill run` printed)"))
+}
+
 #[derive(Debug, clap::Args)]
 struct SignArgs {
     /// The JSON body to sign (default: empty, as for GET requests).
@@ -202,6 +273,117 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Agent(AgentCommand::Add { username, role, json }) => add_agent(&username, &role, json).await,
         Command::Playbooks(command) => playbooks_command(command),
         Command::Keys(KeysCommand::Rotate { new_key }) => rotate_keys(new_key).await,
+        Command::Drill(command) => drill(command).await,
+        Command::Rules(RulesCommand::Replay {
+            rules,
+            current,
+            since,
+            until,
+            json,
+            database_url,
+        }) => replay_rules(rules, current, &since, until.as_deref(), json, database_url).await,
+    }
+}
+
+async fn replay_rules(
+    rules: PathBuf,
+    current: Option<PathBuf>,
+    since: &str,
+    until: Option<&str>,
+    json: bool,
+    database_url: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let database_url = database_url
+        .or_else(|| std::env::var("HOLDFAST_DATABASE_URL").ok())
+        .unwrap_or_else(|| config::DEFAULT_DATABASE_URL.into());
+    let current = current
+        .or_else(|| std::env::var_os("HOLDFAST_PRIORITY_RULES").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("priority.toml")).filter(|path| path.exists()));
+    let until = match until {
+        Some(text) => Timestamp::parse_rfc3339(text).context("--until: expected an RFC 3339 time")?,
+        None => Clock::system().now(),
+    };
+    let length = parse_duration(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let replayed = replay::command(&rules, current.as_deref(), length, until, &database_url).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&replay::json(&replayed))?);
+    } else {
+        print!("{}", replay::text(&replayed));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn drill(command: DrillCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DrillCommand::Run {
+            scenario,
+            accounts,
+            url,
+        } => {
+            let wave = drills::wave::Wave {
+                scenario,
+                accounts: accounts.unwrap_or(scenario.default_accounts()).clamp(1, 1_000),
+                base_url: url.unwrap_or_else(|| {
+                    let listen = std::env::var("HOLDFAST_LISTEN").unwrap_or_else(|_| config::DEFAULT_LISTEN.into());
+                    format!("http://{listen}")
+                }),
+                key: drill_key()?,
+            };
+            let id = drills::wave::new_drill_id()?;
+            let sent = drills::wave::send(&wave, &id, &Clock::system()).await?;
+            println!(
+                "{}: sent {} alert(s) on {} account(s) to {}; {} incident(s)",
+                scenario.as_str(),
+                sent.alerts,
+                wave.accounts,
+                wave.base_url,
+                sent.incidents.len()
+            );
+            println!("{}", sent.drill);
+            Ok(ExitCode::SUCCESS)
+        }
+        DrillCommand::Report { id } => {
+            let id = parse_drill_id(&id)?;
+            let db = connect_from_env().await?;
+            let report = drills::report::report(&db, &id).await?;
+            if report.incidents.is_empty() {
+                println!("drill {id}: no incidents (a wrong id, or the wave never reached this database)");
+                return Ok(ExitCode::from(1));
+            }
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        DrillCommand::Stop { id } => {
+            let id = parse_drill_id(&id)?;
+            let (current, previous) = master_keys_from_env()?;
+            let db = connect_from_env()
+                .await?
+                .with_audit_keys(AuditKeys::new(&current, &previous));
+            let now = Clock::system().now();
+            // Everything the drill opened, whenever it opened it.
+            let opened_before = Timestamp::latest();
+            let ended =
+                drills::end_incidents(&db, Some(&id), opened_before, "cli", "the drill was stopped", now).await?;
+            println!("drill {id}: {ended} incident(s) dismissed");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The key `holdfast drill run` signs with: one of scope `drill` from
+/// HOLDFAST_INGEST_KEYS, or the development key when that is unset.
+fn drill_key() -> anyhow::Result<SigningKey> {
+    match std::env::var("HOLDFAST_INGEST_KEYS") {
+        Ok(text) if !text.trim().is_empty() => {
+            let ring = KeyRing::parse(&text).map_err(|e| anyhow::anyhow!("HOLDFAST_INGEST_KEYS: {e}"))?;
+            ring.signing_key_with(Scope::Drill)
+                .cloned()
+                .context("HOLDFAST_INGEST_KEYS has no key of scope drill (key_id:drill=…)")
+        }
+        _ => {
+            let (master, _) = master_keys_from_env()?;
+            Ok(config::development_ingest_key(&master))
+        }
     }
 }
 

@@ -49,6 +49,14 @@ pub struct ExchangeConfig {
     pub key: SigningKey,
 }
 
+/// Where Holdfast tells the risk engine how incidents ended (SPEC §14), and
+/// the key it signs with: its own, never the exchange's outbound key.
+#[derive(Clone, Debug)]
+pub struct RiskFeedbackConfig {
+    pub url: String,
+    pub key: SigningKey,
+}
+
 /// How the outbox retries deliveries the exchange did not confirm.
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {
@@ -105,6 +113,8 @@ pub struct Config {
     /// Public keys trusted to sign playbooks; when set, unsigned playbooks never run.
     pub playbook_keys: PlaybookKeys,
     pub exchange: Option<ExchangeConfig>,
+    /// The risk engine's feedback endpoint; unset, no disposition is queued.
+    pub risk_feedback: Option<RiskFeedbackConfig>,
     /// The address account holders reach Holdfast at; links are built from it,
     /// never from a request's Host header. Unset: the address Holdfast listens on.
     pub public_url: Option<String>,
@@ -242,12 +252,14 @@ impl Config {
                 unscoped.join(", ")
             );
         }
-        let mixed = ingest_keys.keys_mixing(crate::signing::Scope::Holder);
-        if production && !mixed.is_empty() {
-            bail!(
-                "HOLDFAST_INGEST_KEYS: in production a holder key grants no other scope (key_id:holder=…); {} does",
-                mixed.join(", ")
-            );
+        for scope in [crate::signing::Scope::Holder, crate::signing::Scope::Drill] {
+            let mixed = ingest_keys.keys_mixing(scope);
+            if production && !mixed.is_empty() {
+                bail!(
+                    "HOLDFAST_INGEST_KEYS: in production a {scope} key grants no other scope (key_id:{scope}=…); {} does",
+                    mixed.join(", ")
+                );
+            }
         }
 
         let priority_rules = match var("HOLDFAST_PRIORITY_RULES") {
@@ -303,6 +315,8 @@ impl Config {
             }
         };
 
+        let risk_feedback = risk_feedback(&var, exchange.as_ref(), production)?;
+
         let public_url = match var("HOLDFAST_PUBLIC_URL") {
             Some(url) => {
                 check_http_url("HOLDFAST_PUBLIC_URL", &url, production, false)?;
@@ -352,6 +366,7 @@ impl Config {
             playbooks_dir,
             playbook_keys,
             exchange,
+            risk_feedback,
             public_url,
             request_timeout: duration_or(&var, "HOLDFAST_REQUEST_TIMEOUT", "10s")?,
             outbound_retry: RetryPolicy {
@@ -368,6 +383,29 @@ impl Config {
     }
 }
 
+/// `HOLDFAST_RISK_FEEDBACK_URL` and `HOLDFAST_RISK_FEEDBACK_KEY`: both or
+/// neither, plain http only to this machine in production, and a key of its
+/// own (never the secret of `HOLDFAST_OUTBOUND_KEY`).
+fn risk_feedback(
+    var: &impl Fn(&str) -> Option<String>,
+    exchange: Option<&ExchangeConfig>,
+    production: bool,
+) -> anyhow::Result<Option<RiskFeedbackConfig>> {
+    match (var("HOLDFAST_RISK_FEEDBACK_URL"), var("HOLDFAST_RISK_FEEDBACK_KEY")) {
+        (None, None) => Ok(None),
+        (Some(_), None) => bail!("HOLDFAST_RISK_FEEDBACK_KEY: required when HOLDFAST_RISK_FEEDBACK_URL is set"),
+        (None, Some(_)) => bail!("HOLDFAST_RISK_FEEDBACK_URL: required when HOLDFAST_RISK_FEEDBACK_KEY is set"),
+        (Some(url), Some(key)) => {
+            check_http_url("HOLDFAST_RISK_FEEDBACK_URL", &url, production, true)?;
+            let key = SigningKey::parse(&key).map_err(|e| anyhow::anyhow!("HOLDFAST_RISK_FEEDBACK_KEY: {e}"))?;
+            if exchange.is_some_and(|exchange| exchange.key.same_secret(&key)) {
+                bail!("HOLDFAST_RISK_FEEDBACK_KEY: must be a key of its own, not the secret of HOLDFAST_OUTBOUND_KEY");
+            }
+            Ok(Some(RiskFeedbackConfig { url, key }))
+        }
+    }
+}
+
 /// The development ingest key, derived from the master key so every
 /// installation has its own and `holdfast sign` can recompute it.
 pub fn development_ingest_key(master_key: &MasterKey) -> SigningKey {
@@ -377,7 +415,7 @@ pub fn development_ingest_key(master_key: &MasterKey) -> SigningKey {
     )
 }
 
-fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
+pub fn load_rules(path: &Path) -> anyhow::Result<PriorityRules> {
     let text = std::fs::read_to_string(path).with_context(|| format!("Failed to read {}", path.display()))?;
     PriorityRules::parse(&path.display().to_string(), &text).map_err(anyhow::Error::msg)
 }
@@ -816,5 +854,45 @@ mod tests {
             let error = config_with(name, value).unwrap_err().to_string();
             assert!(error.starts_with(name), "{name}={value}: {error}");
         }
+    }
+
+    #[test]
+    fn risk_feedback_needs_its_own_key_and_https_in_production() {
+        const OTHER: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
+        let mut vars = production();
+        vars.push(("HOLDFAST_RISK_FEEDBACK_URL", "https://risk-engine/feedback".into()));
+        vars.push(("HOLDFAST_RISK_FEEDBACK_KEY", format!("feedback={OTHER}")));
+        let set = with(&vars, "HOLDFAST_RISK_FEEDBACK_URL", "https://risk-engine/feedback").unwrap();
+        assert_eq!(set.risk_feedback.unwrap().key.id(), "feedback");
+        assert!(
+            without(&production(), "HOLDFAST_RISK_FEEDBACK_URL")
+                .unwrap()
+                .risk_feedback
+                .is_none()
+        );
+
+        let plain = with(&vars, "HOLDFAST_RISK_FEEDBACK_URL", "http://risk-engine/feedback").unwrap_err();
+        assert!(plain.to_string().starts_with("HOLDFAST_RISK_FEEDBACK_URL"), "{plain}");
+        assert!(with(&vars, "HOLDFAST_RISK_FEEDBACK_URL", "http://127.0.0.1:9000/feedback").is_ok());
+        let shared = with(&vars, "HOLDFAST_RISK_FEEDBACK_KEY", &format!("other-id={SECRET}")).unwrap_err();
+        assert!(shared.to_string().contains("HOLDFAST_OUTBOUND_KEY"), "{shared}");
+        let keyless = without(&vars, "HOLDFAST_RISK_FEEDBACK_KEY").unwrap_err();
+        assert!(
+            keyless.to_string().starts_with("HOLDFAST_RISK_FEEDBACK_KEY"),
+            "{keyless}"
+        );
+    }
+
+    #[test]
+    fn in_production_a_drill_key_grants_no_other_scope() {
+        let vars = production();
+        let alone = format!("engine:alerts={SECRET},exchange:holds={SECRET},rehearse:drill={SECRET}");
+        assert!(with(&vars, "HOLDFAST_INGEST_KEYS", &alone).is_ok());
+        let mixed = format!("engine:alerts={SECRET},rehearse:drill+alerts={SECRET}");
+        let error = with(&vars, "HOLDFAST_INGEST_KEYS", &mixed).unwrap_err().to_string();
+        assert!(
+            error.starts_with("HOLDFAST_INGEST_KEYS") && error.contains("rehearse"),
+            "{error}"
+        );
     }
 }

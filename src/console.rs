@@ -32,6 +32,7 @@ pub mod incident;
 pub mod overview;
 pub mod queue;
 pub mod reviews;
+pub mod rules;
 pub mod signin;
 pub mod views;
 
@@ -57,6 +58,7 @@ pub fn routes(state: AppState) -> Routes {
         .post("/console/campaigns/{id}/contain", campaigns::contain)
         .get("/console/reviews", reviews::page)
         .get("/console/overview", overview::page)
+        .get("/console/rules", rules::page)
         .post("/console/reviews/{id}/unfreeze", reviews::unfreeze)
         .post("/console/reviews/{id}/reject", reviews::reject)
         .layer(middleware::from_fn_with_state(state, guard::security_headers));

@@ -31,7 +31,7 @@ pub async fn update_until_cancelled(state: AppState, cancel: CancellationToken) 
 
 /// Reads the gauges once.
 pub async fn update(state: &AppState) -> Result<(), sqlx::Error> {
-    for (priority, count) in state.db().live_incidents_by_priority(i64::MAX).await? {
+    for (priority, count) in state.db().live_incidents_by_priority(i64::MAX, false).await? {
         metrics::gauge!("holdfast_incidents_open", "priority" => priority.as_str()).set(count as f64);
     }
     let pending = state.db().pending_messages().await?;

@@ -22,7 +22,7 @@ use crate::client_address::{MalformedForwardedFor, limit_key};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ProblemKind};
 use crate::server::BodyTooSlow;
-use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, TIMESTAMP_HEADER};
+use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, Scopes, TIMESTAMP_HEADER};
 use crate::state::AppState;
 use tower::{Layer, Service};
 
@@ -139,6 +139,11 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
 /// The scope a route needs, as a type: see [`Signed`].
 pub trait RequiredScope {
     const SCOPE: Scope;
+
+    /// Whether a key granting `scopes` may make the request.
+    fn allowed(scopes: Scopes) -> bool {
+        scopes.allows(Self::SCOPE)
+    }
 }
 
 /// The scopes routes can require of a signed request's key.
@@ -165,6 +170,19 @@ pub mod scope {
     impl RequiredScope for Holder {
         const SCOPE: Scope = Scope::Holder;
     }
+
+    /// Posting alerts, real or drill (`POST /v1/alerts`): `alerts` or
+    /// `drill`. Which one the alert's account needs is the handler's check,
+    /// once the body is read (`drills::check_key_for_account`).
+    pub struct Intake;
+
+    impl RequiredScope for Intake {
+        const SCOPE: Scope = Scope::Alerts;
+
+        fn allowed(scopes: super::Scopes) -> bool {
+            scopes.allows(Scope::Alerts) || scopes.allows(Scope::Drill)
+        }
+    }
 }
 
 /// A request signed with a trusted key (SPEC §2) that grants scope `S`:
@@ -176,6 +194,8 @@ pub mod scope {
 /// scope is a `403` (`/problems/forbidden`).
 pub struct Signed<S: RequiredScope> {
     pub key_id: String,
+    /// Every scope the key grants.
+    pub scopes: Scopes,
     pub body: Bytes,
     scope: PhantomData<fn() -> S>,
 }
@@ -198,7 +218,7 @@ impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
                 state.clock().now(),
             )
             .map_err(|error| ApiError::unauthorized(ProblemKind::InvalidSignature, error.to_string()))?;
-        if !key.scopes.allows(S::SCOPE) {
+        if !S::allowed(key.scopes) {
             return Err(ApiError::forbidden(format!(
                 "the key `{}` does not grant the `{}` scope this request needs",
                 key.id,
@@ -207,6 +227,7 @@ impl<S: RequiredScope> FromRequest<AppState> for Signed<S> {
         }
         Ok(Signed {
             key_id: key.id.to_owned(),
+            scopes: key.scopes,
             body,
             scope: PhantomData,
         })

@@ -179,6 +179,8 @@ pub async fn decide(
     }
     tx.save_incident(&incident).await?;
     tx.audit(record);
+    // Resolved or dismissed: the risk engine learns what was true.
+    crate::feedback::queue_disposition(state.config(), &mut tx, &incident, now).await?;
     state.commit(tx).await?;
     Ok(incident)
 }

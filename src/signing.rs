@@ -48,6 +48,13 @@ impl SigningKey {
         }
     }
 
+    /// Whether `other` holds the same secret, whatever its id (compared by
+    /// their tags over one fixed message; neither secret is exposed).
+    pub fn same_secret(&self, other: &SigningKey) -> bool {
+        let probe = b"holdfast: do two keys hold one secret?";
+        hmac::sign(&self.key, probe).as_ref() == hmac::sign(&other.key, probe).as_ref()
+    }
+
     /// Parses `key_id=base64secret`, the form of every key variable.
     pub fn parse(text: &str) -> Result<Self, String> {
         let (id, secret) = text
@@ -124,22 +131,26 @@ pub enum SignatureError {
 }
 
 /// What an inbound key may do (SPEC §1): post alerts, read holds, act for
-/// a signed-in holder (the exchange's app locking an account, SPEC §13).
+/// a signed-in holder (the exchange's app locking an account, SPEC §13),
+/// post drill alerts (SPEC §14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     Alerts,
     Holds,
     Holder,
+    /// Alerts for `drill-…` accounts only, and nothing else in production.
+    Drill,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::Alerts, Scope::Holds, Scope::Holder];
+    pub const ALL: [Scope; 4] = [Scope::Alerts, Scope::Holds, Scope::Holder, Scope::Drill];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Alerts => "alerts",
             Scope::Holds => "holds",
             Scope::Holder => "holder",
+            Scope::Drill => "drill",
         }
     }
 
@@ -148,6 +159,7 @@ impl Scope {
             Scope::Alerts => 1,
             Scope::Holds => 2,
             Scope::Holder => 4,
+            Scope::Drill => 8,
         }
     }
 }
@@ -163,8 +175,8 @@ impl fmt::Display for Scope {
 pub struct Scopes(u8);
 
 impl Scopes {
-    /// Every scope (the development key).
-    pub const ALL: Scopes = Scopes(7);
+    /// Every scope: what the development key grants.
+    pub const ALL: Scopes = Scopes(15);
     /// What an entry that names no scopes grants: `alerts` and `holds`.
     pub const UNNAMED: Scopes = Scopes(3);
 
@@ -175,7 +187,7 @@ impl Scopes {
             let scope = Scope::ALL
                 .into_iter()
                 .find(|scope| scope.as_str() == name)
-                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts, holds and holder"))?;
+                .ok_or_else(|| format!("`{name}` is not a scope; the scopes are alerts, holds, holder and drill"))?;
             bits |= scope.bit();
         }
         Ok(Scopes(bits))
@@ -186,7 +198,7 @@ impl Scopes {
     }
 
     /// Whether the set grants `scope` and something else besides (production
-    /// refuses a `holder` key that does: SPEC §1).
+    /// refuses a `holder` or `drill` key that does: SPEC §1).
     pub fn mixes(self, scope: Scope) -> bool {
         self.allows(scope) && self.0 != scope.bit()
     }
@@ -287,6 +299,26 @@ impl KeyRing {
             .collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// The ids of keys that grant `scope` together with another scope, sorted.
+    pub fn keys_mixing(&self, scope: Scope) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .keys
+            .values()
+            .filter(|trusted| trusted.scopes_named && trusted.scopes.mixes(scope))
+            .map(|trusted| trusted.key.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A key granting `scope`, to sign with (`holdfast drill run`): one
+    /// granting that scope alone first, then the first by id.
+    pub fn signing_key_with(&self, scope: Scope) -> Option<&SigningKey> {
+        let mut keys: Vec<&TrustedKey> = self.keys.values().filter(|t| t.scopes.allows(scope)).collect();
+        keys.sort_by(|a, b| (a.scopes.mixes(scope), &a.key.id).cmp(&(b.scopes.mixes(scope), &b.key.id)));
+        keys.first().map(|trusted| &trusted.key)
     }
 
     /// Checks a request's signature headers against its raw body; returns the
@@ -404,6 +436,7 @@ mod tests {
             "an entry without scopes grants alerts and holds"
         );
         assert!(!verified.scopes.allows(Scope::Holder));
+        assert!(!verified.scopes.allows(Scope::Drill));
     }
 
     #[test]
@@ -498,6 +531,7 @@ mod tests {
         assert_eq!(scopes("both"), Scopes::UNNAMED);
         assert!(ring.keys_without_named_scopes().is_empty());
         assert!(ring.keys_mixing(Scope::Holder).is_empty());
+        assert!(ring.keys_mixing(Scope::Drill).is_empty());
         let unscoped = KeyRing::parse(&format!("b={SECRET},a={SECRET},c:holds={SECRET}")).unwrap();
         assert_eq!(unscoped.keys_without_named_scopes(), ["a", "b"]);
     }
@@ -519,6 +553,22 @@ mod tests {
             .verify(Some("dev"), Some(&ts), Some(&sig), b"", now())
             .unwrap();
         assert!(Scope::ALL.into_iter().all(|scope| verified.scopes.allows(scope)));
+    }
+
+    #[test]
+    fn a_drill_key_is_found_for_signing_and_one_mixing_scopes_is_named() {
+        let ring = KeyRing::parse(&format!(
+            "engine:alerts={SECRET}, rehearse:drill={SECRET}, wide:alerts+drill={SECRET}"
+        ))
+        .unwrap();
+        assert_eq!(ring.signing_key_with(Scope::Drill).unwrap().id(), "rehearse");
+        assert_eq!(ring.keys_mixing(Scope::Drill), ["wide"]);
+        assert!(
+            KeyRing::parse(&format!("e:alerts={SECRET}"))
+                .unwrap()
+                .signing_key_with(Scope::Drill)
+                .is_none()
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ mod alerts;
 mod audit;
 mod campaigns;
 mod cases;
+mod dispositions;
+mod drills;
 mod flows;
 mod holds;
 mod incidents;
@@ -46,6 +48,8 @@ mod intake;
 mod lock_links;
 mod outbox;
 mod overview;
+mod replay;
+mod rule_quality;
 mod runs;
 mod types;
 
@@ -58,6 +62,7 @@ pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePos
 pub use intake::CorrelationWindow;
 pub use lock_links::LockLinkRow;
 pub use outbox::{OutboxMessage, OutboxStatus};
+pub use replay::ReplayRow;
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial
 /// unique index `incidents_one_live_per_account` says the same, and
@@ -70,6 +75,15 @@ macro_rules! live_incident {
 pub(crate) use live_incident;
 
 /// SQL for "the flow is live": still waiting for the holder or an agent.
+/// SQL for "not a drill's incident" (SPEC §14): drills count in no figure.
+/// `domain::drill::ACCOUNT_PREFIX` in SQL.
+macro_rules! not_drill {
+    () => {
+        "account_id NOT LIKE 'drill-%'"
+    };
+}
+pub(crate) use not_drill;
+
 macro_rules! live_flow {
     () => {
         "state IN ('awaiting_code', 'awaiting_second_factor', 'awaiting_activity_review', 'in_review')"

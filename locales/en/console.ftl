@@ -227,6 +227,8 @@ signal-ip = Sign-in IP address
 signal-device = Sign-in device
 signal-destination = Withdrawal destination
 campaign-badge = Campaign
+drill-badge = Drill
+    .title = A rehearsal on a synthetic account: nothing is sent to the exchange, and it ends by itself after 24 hours.
 campaign-heading = Campaign
 campaign-masked = (masked: the full value is kept only for its retention period)
 campaign-joined = Joined
@@ -301,3 +303,28 @@ overview-answers =
         [one] { $count } answer
        *[other] { $count } answers
     }
+## Rule quality (/console/rules, leads)
+nav-rules = Rule quality
+rules-heading = Rule quality
+rules-intro = Incidents opened in the last { $days } days (drills left out), by the priority rules that fired in them and by alert kind, and how they ended. Since
+rules-window = Window
+rules-days = { $days } days
+rules-mostly-false-positives = Firing mostly on false positives
+rules-caught-takeovers = Caught confirmed takeovers
+rules-verdict-counts = fired in { $fired } { $fired ->
+        [one] incident
+       *[other] incidents
+    }: { $takeovers } confirmed { $takeovers ->
+        [one] takeover
+       *[other] takeovers
+    }, { $noise } false positive or dismissed
+rules-none = None.
+rules-by-rule = By rule
+rules-by-kind = By alert kind
+rules-name = Name
+rules-fired = Incidents
+rules-confirmed-takeover = Confirmed takeover
+rules-false-positive = False positive
+rules-user-error = User error
+rules-dismissed = Dismissed
+rules-open = Not ended

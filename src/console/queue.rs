@@ -121,7 +121,7 @@ pub struct QueuePage {
 async fn load(state: &AppState, agent: &CurrentAgent, choice: &Choice) -> Result<QueuePage, ApiError> {
     let filter = choice.filter(agent, PAGE_SIZE + 1);
     let (mut rows, counts) = tokio::try_join!(incidents::queue(state, agent, &filter), async {
-        Ok(state.db().live_incidents_by_priority(COUNT_CAP).await?)
+        Ok(state.db().live_incidents_by_priority(COUNT_CAP, true).await?)
     },)?;
     let next_cursor = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);

@@ -20,6 +20,7 @@ pub mod incident;
 pub mod overview;
 pub mod queue;
 pub mod reviews;
+pub mod rules;
 pub mod signin;
 
 /// Which part of the console a page belongs to, for the navigation.
@@ -29,6 +30,7 @@ pub enum Section {
     Reviews,
     Overview,
     Campaigns,
+    Rules,
     None,
 }
 
@@ -79,6 +81,9 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
                             a href="/console/reviews" aria-current=[(section == Section::Reviews).then_some("page")] { (t.get("nav-reviews")) }
                             a href="/console/overview" aria-current=[(section == Section::Overview).then_some("page")] { (t.get("nav-overview")) }
                             a href="/console/campaigns" aria-current=[(section == Section::Campaigns).then_some("page")] { (t.get("nav-campaigns")) }
+                            @if viewer.can(Permission::ReadRuleQuality) {
+                                a href="/console/rules" aria-current=[(section == Section::Rules).then_some("page")] { (t.get("nav-rules")) }
+                            }
                         }
                         p class="who" {
                             (viewer.agent.username) " · " (role_name(t, viewer.agent))
@@ -176,6 +181,11 @@ pub fn sla(lang: Lang, incident: &Incident, now: Timestamp) -> Markup {
 /// A priority as a badge (`P1` … `P4`).
 pub fn priority(p: crate::domain::priority::Priority) -> Markup {
     html! { span class={ "priority " (p.as_str().to_lowercase()) } { (p.as_str()) } }
+}
+
+/// The mark of a drill's incident (SPEC §14): a rehearsal, not a real account.
+pub fn drill_badge(lang: Lang) -> Markup {
+    html! { span class="badge drill" title=(Text::of(lang).get("drill-badge.title")) { (Text::of(lang).get("drill-badge")) } }
 }
 
 /// A status as the API spells it.

@@ -52,6 +52,8 @@ pub enum Permission {
     ApproveRuns,
     ResolveIncidents,
     ReviewUnfreezes,
+    /// Reading how each priority rule's incidents ended (SPEC §14): leads.
+    ReadRuleQuality,
     ManageAgents,
 }
 

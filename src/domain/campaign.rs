@@ -32,18 +32,25 @@ pub struct Signal {
 /// Holdfast can match (and would only bloat the index).
 pub const MAX_VALUE_CHARS: usize = 200;
 
+/// What a drill alert's signal values are prefixed with, so that a drill's
+/// incidents only ever meet other drills' in a campaign (SPEC §14).
+pub const DRILL_SIGNAL_PREFIX: &str = "drill:";
+
 /// The attacker signals an alert carries: absent or blank fields carry none.
+/// A drill account's signals are set apart by [`DRILL_SIGNAL_PREFIX`].
 pub fn signals_of(alert: &Alert) -> Vec<Signal> {
+    let drill = super::drill::is_drill_account(alert.account_id.as_str());
     let mut found = Vec::new();
     let mut add = |kind, value: Option<&String>| {
         if let Some(value) = value
             .map(|v| v.trim())
             .filter(|v| !v.is_empty() && v.chars().count() <= MAX_VALUE_CHARS)
         {
-            found.push(Signal {
-                kind,
-                value: value.to_owned(),
-            });
+            let value = match drill {
+                true => format!("{DRILL_SIGNAL_PREFIX}{value}"),
+                false => value.to_owned(),
+            };
+            found.push(Signal { kind, value });
         }
     };
     match &alert.signals {
@@ -255,6 +262,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(signals_of(&withdrawal)[0].kind, SignalKind::Destination);
+    }
+
+    #[test]
+    fn a_drill_accounts_signals_never_equal_a_real_accounts() {
+        let alert = |account: &str| {
+            Alert::parse(
+                &serde_json::json!({"alert_id": "x", "kind": "suspicious_login", "account_id": account,
+                    "occurred_at": "2026-11-23T04:00:00Z", "login": {"ip": "203.0.113.9"}}),
+                at(0),
+            )
+            .unwrap()
+        };
+        let real = signals_of(&alert("acct-1"));
+        let drill = signals_of(&alert("drill-abc-1"));
+        assert_eq!(real[0].value, "203.0.113.9");
+        assert_eq!(drill[0].value, "drill:203.0.113.9");
     }
 
     #[test]

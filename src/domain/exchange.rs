@@ -15,15 +15,22 @@ pub enum Destination {
     AccountControl,
     /// `HOLDFAST_NOTIFY_URL`: messages to account holders and to the leads.
     Notify,
+    /// `HOLDFAST_RISK_FEEDBACK_URL`: dispositions back to the risk engine (SPEC §14).
+    RiskFeedback,
 }
 
 impl Destination {
-    pub const ALL: [Destination; 2] = [Destination::AccountControl, Destination::Notify];
+    pub const ALL: [Destination; 3] = [
+        Destination::AccountControl,
+        Destination::Notify,
+        Destination::RiskFeedback,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Destination::AccountControl => "account_control",
             Destination::Notify => "notify",
+            Destination::RiskFeedback => "risk_feedback",
         }
     }
 

@@ -7,6 +7,7 @@
 //! contained                         start recovery   recovering
 //! contained, recovering             resolve          resolved
 //! open, acknowledged                dismiss          dismissed     (false positive)
+//! any live state (drills only)      end drill        dismissed     (stopped, or 24 h old)
 //! ```
 //! Containment may come from `open`, `acknowledged` or `recovering`; a
 //! contained incident may be resolved without a recovery. A P1 incident skips
@@ -82,6 +83,9 @@ pub enum Transition {
     StartRecovery,
     Resolve,
     Dismiss,
+    /// A drill's incident ends (stopped, or 24 h old): dismissed from any
+    /// live state. Only a drill's incident may take it.
+    EndDrill,
 }
 
 impl Transition {
@@ -92,6 +96,7 @@ impl Transition {
             Transition::StartRecovery => "start recovery of",
             Transition::Resolve => "resolve",
             Transition::Dismiss => "dismiss",
+            Transition::EndDrill => "end the drill of",
         }
     }
 }
@@ -114,6 +119,7 @@ impl IncidentStatus {
             (Contained, Transition::StartRecovery) => Recovering,
             (Contained | Recovering, Transition::Resolve) => Resolved,
             (Open | Acknowledged, Transition::Dismiss) => Dismissed,
+            (Open | Acknowledged | Contained | Recovering, Transition::EndDrill) => Dismissed,
             _ => {
                 return Err(IllegalTransition { from: self, transition });
             }
@@ -343,12 +349,18 @@ impl Incident {
 
     /// Moves the incident through the state machine, stamping when it happened.
     pub fn apply(&mut self, transition: Transition, at: Timestamp) -> Result<(), IllegalTransition> {
+        if transition == Transition::EndDrill && !self.is_drill() {
+            return Err(IllegalTransition {
+                from: self.status,
+                transition,
+            });
+        }
         self.status = self.status.apply(transition)?;
         self.updated_at = at;
         match transition {
             Transition::Acknowledge => self.acknowledged_at = Some(at),
             Transition::Contain => self.contained_at = self.contained_at.or(Some(at)),
-            Transition::Resolve | Transition::Dismiss => self.closed_at = Some(at),
+            Transition::Resolve | Transition::Dismiss | Transition::EndDrill => self.closed_at = Some(at),
             Transition::StartRecovery => {}
         }
         Ok(())
@@ -375,6 +387,27 @@ impl Incident {
         Ok(AuditRecord::new(at, actor, format!("incident.{}", self.status))
             .incident(&self.id, &self.account_id)
             .detail(detail))
+    }
+
+    /// Whether this is a drill's incident (SPEC §14): it counts in no figure
+    /// (histograms, overview, rule quality, replay) and ends by itself.
+    pub fn is_drill(&self) -> bool {
+        super::drill::is_drill_account(&self.account_id)
+    }
+
+    /// The time to acknowledge as the overview counts it: never a drill's.
+    pub fn counted_time_to_acknowledge(&self) -> Option<Duration> {
+        self.time_to_acknowledge().filter(|_| !self.is_drill())
+    }
+
+    /// The time to contain as the overview counts it: never a drill's.
+    pub fn counted_time_to_contain(&self) -> Option<Duration> {
+        self.time_to_contain().filter(|_| !self.is_drill())
+    }
+
+    /// The time to resolve as the overview counts it: never a drill's.
+    pub fn counted_time_to_resolve(&self) -> Option<Duration> {
+        self.time_to_resolve().filter(|_| !self.is_drill())
     }
 
     /// How long the incident took to be acknowledged, once it was.
@@ -407,6 +440,10 @@ impl Incident {
     /// The response times this incident reached since it was in the state
     /// `before` records: each is reported once, by the change that reached it.
     pub fn response_times_since(&self, before: &Milestones) -> Vec<ResponseTime> {
+        if self.is_drill() {
+            // A rehearsal's response times are its report's, not the team's figures.
+            return Vec::new();
+        }
         let reached = |milestone, was: Option<Timestamp>, now: Option<Duration>| {
             now.filter(|_| was.is_none()).map(|duration| ResponseTime {
                 milestone,

@@ -17,6 +17,7 @@ use super::case::CaseError;
 use crate::domain::alert::AlertId;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{HOLDER_REPORTED_RULE, HolderAnswer, IssuedAs};
+use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::AccountAction;
 use crate::domain::hold::HoldScope;
 use crate::domain::ids::IncidentId;
@@ -25,6 +26,7 @@ use crate::domain::priority::{Assessment, Priority, Reason};
 use crate::domain::run::StepStatus;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::HOLDER_DECIDER;
+use crate::feedback;
 use crate::holds::{self, Placement};
 use crate::outbox::messages::{AccountRequest, queue_action};
 use crate::state::AppState;
@@ -55,6 +57,7 @@ pub async fn not_me(state: &AppState, incident_id: &IncidentId, issued_as: Issue
     tx.lock_holder_case(&incident.id, &account_id).await?;
     tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
+    feedback::record_holder_said(&mut tx, &incident.id, &account_id, HolderSaid::NotMine, now).await?;
     tx.audit(AuditRecord::new(now, "holder", "holder.not_me").incident(&incident.id, &account_id));
     state.commit(tx).await?;
     metrics::counter!("holdfast_holder_not_me_total").increment(1);
@@ -74,6 +77,7 @@ pub async fn lock(state: &AppState, account_id: &str, issued_as: IssuedAs) -> Re
     tx.lock_holder_case(&incident.id, account_id).await?;
     tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
+    feedback::record_holder_said(&mut tx, &incident.id, account_id, HolderSaid::NotMine, now).await?;
     tx.audit(
         AuditRecord::new(now, "holder", "holder.lock")
             .incident(&incident.id, account_id)

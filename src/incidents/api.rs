@@ -237,6 +237,7 @@ pub fn summary(incident: &Incident) -> Value {
     json!({
         "id": incident.id,
         "account_id": incident.account_id,
+        "drill": incident.is_drill(),
         "status": incident.status,
         "priority": incident.priority,
         "score": incident.score,

@@ -2,7 +2,7 @@
 //! dismissed); a partial unique index enforces it, so concurrent alerts of one
 //! account can never open two.
 
-use super::{Database, WriteTx, json, live_incident, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, json, live_incident, not_drill, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Milestones, Resolution};
@@ -188,9 +188,9 @@ impl WriteTx {
         .bind(incident.closed_at)
         .bind(incident.resolution.map(Resolution::as_str))
         .bind(&incident.resolution_note)
-        .bind(micros(incident.time_to_acknowledge()))
-        .bind(micros(incident.time_to_contain()))
-        .bind(micros(incident.time_to_resolve()))
+        .bind(micros(incident.counted_time_to_acknowledge()))
+        .bind(micros(incident.counted_time_to_contain()))
+        .bind(micros(incident.counted_time_to_resolve()))
         .execute(c)
         .await
         .map(|done| done.rows_affected()))?;
@@ -314,18 +314,25 @@ impl Database {
         .await)
     }
 
-    /// How many live incidents there are of each priority, counted up to
+    /// How many live incidents there are of each priority (drills' only
+    /// `with_drills`: the queue shows them, the gauges never count them), counted up to
     /// `cap` each: the count reads at most `cap` index entries per priority,
     /// so it costs the same with a hundred thousand open incidents.
-    pub async fn live_incidents_by_priority(&self, cap: i64) -> Result<Vec<(Priority, i64)>, sqlx::Error> {
+    pub async fn live_incidents_by_priority(
+        &self,
+        cap: i64,
+        with_drills: bool,
+    ) -> Result<Vec<(Priority, i64)>, sqlx::Error> {
         let mut counts = Vec::with_capacity(Priority::ALL.len());
         let mut conn = self.reader_connection().await?;
         for priority in Priority::ALL {
             let count: i64 = on_backend!(conn.as_conn(), c => sqlx::query_scalar(concat!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM incidents WHERE ", live_incident!(), " AND priority = $1 LIMIT $2) AS capped"
+                "SELECT COUNT(*) FROM (SELECT 1 FROM incidents WHERE ", live_incident!(), " AND priority = $1
+                 AND ($3 OR ", not_drill!(), ") LIMIT $2) AS capped"
             ))
             .bind(priority.as_str())
             .bind(cap)
+            .bind(with_drills)
             .fetch_one(c)
             .await)?;
             counts.push((priority, count));

@@ -359,8 +359,8 @@ impl WriteTx {
         .bind(time(|i| i.closed_at))
         .bind(text(|i| i.resolution.map(|r: Resolution| r.as_str().to_owned())))
         .bind(text(|i| i.resolution_note.clone()))
-        .bind(micros(Incident::time_to_acknowledge))
-        .bind(micros(Incident::time_to_contain))
+        .bind(micros(Incident::counted_time_to_acknowledge))
+        .bind(micros(Incident::counted_time_to_contain))
         .execute(c)
         .await?;
         Ok(())

@@ -1,16 +1,19 @@
 //! The figures of the leads' overview, each one statement over an index
 //! (migrations 0005, 0010 and 0017). See `crate::overview` for what they cost.
 
-use super::{Database, live_incident, on_backend};
+use super::{Database, live_incident, not_drill, on_backend};
 use crate::domain::incident::Milestone;
 use crate::domain::time::Timestamp;
 
 impl Database {
     /// Live incidents counted by priority and status, from the partial index
-    /// `incidents_live_by_status` (index-only).
+    /// `incidents_live_by_status`; drills' left out (their account ids are
+    /// read for the live rows only). Drills' response times are never
+    /// stored (`Incident::counted_time_to_acknowledge`), so the ranks below
+    /// leave them out by themselves.
     pub async fn live_incidents_by_priority_and_status(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(concat!(
-            "SELECT priority, status, COUNT(*) FROM incidents WHERE ", live_incident!(),
+            "SELECT priority, status, COUNT(*) FROM incidents WHERE ", live_incident!(), " AND ", not_drill!(),
             " GROUP BY priority, status"
         ))
         .fetch_all(pool)
@@ -19,10 +22,12 @@ impl Database {
 
     /// Acknowledge and contain deadlines found missed in `[from, to)`.
     pub async fn breaches_between(&self, from: Timestamp, to: Timestamp) -> Result<(i64, i64), sqlx::Error> {
-        on_backend!(self.reader(), pool => sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM incidents WHERE acknowledge_breached_at >= $1 AND acknowledge_breached_at < $2),
-                    (SELECT COUNT(*) FROM incidents WHERE contain_breached_at >= $1 AND contain_breached_at < $2)",
-        )
+        on_backend!(self.reader(), pool => sqlx::query_as(concat!(
+            "SELECT (SELECT COUNT(*) FROM incidents WHERE acknowledge_breached_at >= $1 AND acknowledge_breached_at < $2
+                     AND ", not_drill!(), "),
+                    (SELECT COUNT(*) FROM incidents WHERE contain_breached_at >= $1 AND contain_breached_at < $2
+                     AND ", not_drill!(), ")",
+        ))
         .bind(from)
         .bind(to)
         .fetch_one(pool)

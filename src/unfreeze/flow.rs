@@ -15,6 +15,7 @@ use super::{UNFREEZE_PLAYBOOK, codes};
 use crate::crypto::token_hash;
 use crate::dispatch;
 use crate::domain::audit::AuditRecord;
+use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::ids::{RunId, new_id};
 use crate::domain::incident::Incident;
@@ -23,6 +24,7 @@ use crate::domain::run::Initiator;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Answer, AutomaticRoute, FAILURE_WINDOW, Flow, FlowState, Route, StepError};
 use crate::domain::validation::FieldError;
+use crate::feedback::record_holder_said;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -204,6 +206,10 @@ pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answe
                 "not_mine": answered.iter().filter(|a| !a.mine).count(),
             })),
     );
+    if let Some(said) = HolderSaid::of_flow(&locked.flow) {
+        let incident = &locked.incident;
+        record_holder_said(&mut locked.tx, &incident.id, &incident.account_id, said, now).await?;
+    }
     // The identity gate reads the flow from the database: save it first.
     locked.tx.save_flow(&locked.flow).await?;
     match route {

@@ -38,7 +38,10 @@ pub fn page(
     let title = format!("{} · {}", incident.priority, incident.account_id);
     let body = html! {
         p class="crumbs" { a href="/console/" { "← " (t.get("nav-queue")) } }
-        h1 { (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status)) }
+        h1 {
+            (priority(incident.priority)) " " (incident.account_id) " " (status(incident.status))
+            @if incident.is_drill() { " " (super::drill_badge(lang)) }
+        }
         @for campaign in &dossier.campaigns { p class="campaign" { (super::campaigns::badge(lang, campaign.as_str())) } }
         (summary(lang, viewer, incident))
         (notice(done, false))

@@ -102,6 +102,7 @@ pub fn rows(lang: Lang, page: &QueuePage) -> Markup {
                 td { (priority(incident.priority)) }
                 td {
                     a href={ "/console/incidents/" (incident.id) } { (incident.account_id) }
+                    @if incident.is_drill() { " " (super::drill_badge(lang)) }
                     @if let Some(campaign) = page.campaigns.get(&incident.id) { " " (super::campaigns::badge(lang, campaign.as_str())) }
                     @if row.unanswered_since.is_some() { " " span class="badge unanswered" title=(t.get("queue-unanswered")) { "✉ " (t.get("queue-unanswered")) } }
                 }
