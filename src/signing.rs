@@ -277,18 +277,6 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
-    /// The ids of keys that grant `scope` together with another scope, sorted.
-    pub fn keys_mixing(&self, scope: Scope) -> Vec<&str> {
-        let mut ids: Vec<&str> = self
-            .keys
-            .values()
-            .filter(|trusted| trusted.scopes.mixes(scope))
-            .map(|trusted| trusted.key.id.as_str())
-            .collect();
-        ids.sort_unstable();
-        ids
-    }
-
     /// The ids of keys whose entry did not name its scopes, sorted.
     pub fn keys_without_named_scopes(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self

@@ -10,11 +10,13 @@ use serde_json::{Value, json};
 
 use crate::fake_risk_engine::FakeRiskEngine;
 use crate::helpers::{Backend, TestApp, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with};
+use crate::holder::notice_token;
 use crate::unfreeze::{answers_all, frozen_flow, verify_holder};
 
 on_both_backends!(
     a_resolved_and_a_dismissed_incident_each_send_one_signed_disposition_retried_under_one_key,
     a_holders_answer_not_mine_reaches_the_risk_engine,
+    not_me_through_a_case_link_reaches_the_risk_engine_as_not_mine,
     a_verified_holder_who_says_every_activity_was_theirs_counts_as_mine,
     nothing_is_queued_for_the_risk_engine_without_its_url,
 );
@@ -118,6 +120,27 @@ async fn a_holders_answer_not_mine_reaches_the_risk_engine(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
+    decide(
+        &app,
+        Role::Lead,
+        "lee",
+        format!("/v1/incidents/{incident_id}/resolve"),
+        json!({"resolution": "confirmed_takeover"}),
+    )
+    .await;
+
+    let attempts = engine.wait_for_accepted(&incident_id).await;
+    assert_eq!(attempts[0].body["holder_said"], "not_mine");
+}
+
+async fn not_me_through_a_case_link_reaches_the_risk_engine_as_not_mine(backend: Backend) {
+    let (app, engine) = app_with_risk_engine(backend).await;
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
+    app.contain_as_analyst("acct-1").await;
+    let token = notice_token(&app, "acct-1").await;
+
+    let said = app.case_post(&token, "not-me", json!({})).await;
+    assert_eq!(said.status(), StatusCode::OK);
     decide(
         &app,
         Role::Lead,
