@@ -17,7 +17,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::agents;
-use crate::alerts::queue::{Intake, IntakeQueue};
 use crate::alerts::{self, intake};
 use crate::auth;
 use crate::campaigns;
@@ -29,6 +28,7 @@ use crate::domain::agent::FAILURE_MEMORY;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::gauges;
+use crate::handles::{Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups};
 use crate::hold_index::HoldIndex;
 use crate::holder;
 use crate::holds;
@@ -36,13 +36,12 @@ use crate::http::Routes;
 use crate::incidents;
 use crate::middleware::Edge;
 use crate::openapi;
-use crate::outbox::{self, signal::OutboxSignal};
+use crate::outbox;
 use crate::overview;
 use crate::pages;
-use crate::playbooks::{self, Playbooks};
+use crate::playbooks;
 use crate::ratelimit::SWEEP_INTERVAL;
-use crate::runs::events::RunEvents;
-use crate::runs::{self, waker::RunWaker, waker::RunWakeups};
+use crate::runs;
 use crate::server;
 use crate::shared::Shared;
 use crate::sla;
@@ -254,6 +253,7 @@ impl Application {
             playbooks,
             public_url,
             hold_index,
+            before_commit: std::sync::Arc::new(holder::notice::TellHolders),
         });
         Ok(Self {
             listener,

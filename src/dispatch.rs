@@ -10,7 +10,7 @@ use crate::domain::incident::Incident;
 use crate::domain::playbook::{Playbook, PlaybookKind};
 use crate::domain::run::{Initiator, Run};
 use crate::domain::time::Timestamp;
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::runs::engine::{self, Progressed};
 use crate::state::AppState;
 use crate::storage::WriteTx;

@@ -30,6 +30,7 @@ pub mod error;
 pub mod exchange;
 pub mod feedback;
 pub mod gauges;
+pub mod handles;
 pub mod hold_index;
 pub mod holder;
 pub mod holds;

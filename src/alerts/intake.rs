@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::queue::{Ingested, IntakeQueue, Job};
+use crate::handles::intake::{Ingested, IntakeQueue, Job};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::IncidentId;

@@ -23,7 +23,7 @@ use crate::domain::incident::{Resolution, check_note};
 use crate::domain::playbook::Playbook;
 use crate::error::ApiError;
 use crate::incidents::{self, Decision, Dossier};
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::runs::agent_actions;
 use crate::state::AppState;
 use crate::web::{Lang, html_response};

@@ -21,7 +21,7 @@ use crate::domain::playbook::Playbook;
 use crate::domain::run::{Approval, Initiator, Run};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 

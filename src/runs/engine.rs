@@ -25,7 +25,7 @@ use crate::domain::run::{Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent,
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::storage::{OutboxStatus, WriteTx};
 
 /// What a pass of the engine left for the caller: a run that finished in

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::waker::RunWakeups;
+use crate::handles::RunWakeups;
 use crate::dispatch;
 use crate::domain::ids::RunId;
 use crate::state::AppState;

@@ -19,7 +19,7 @@ use crate::domain::unfreeze::Flow;
 use crate::holder::case::ForAgents;
 use crate::incidents::{Decision, Dossier};
 use crate::l10n::Text;
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::runs::agent_actions;
 use crate::web::Lang;
 
