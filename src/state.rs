@@ -125,7 +125,10 @@ impl AppState {
     /// ended are told (`holder::notice::TellHolders`, SPEC §13).
     pub async fn commit(&self, mut tx: WriteTx) -> Result<(), sqlx::Error> {
         let links = self.links();
-        self.0.before_commit.before_commit(&mut tx, &links, self.clock().now()).await?;
+        self.0
+            .before_commit
+            .before_commit(&mut tx, &links, self.clock().now())
+            .await?;
         let committed = tx.commit().await?;
         self.after_commit(committed).await;
         Ok(())

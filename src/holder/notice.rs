@@ -19,9 +19,9 @@ use crate::domain::case::{IssuedAs, WhatHappened, WhatWeDid, notice_due};
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
-use crate::outbox::messages::{Notification, queue_secret_notification};
 use crate::handles::BeforeCommit;
 use crate::handles::before_commit::Pending;
+use crate::outbox::messages::{Notification, queue_secret_notification};
 use crate::storage::WriteTx;
 
 pub use crate::handles::Links;

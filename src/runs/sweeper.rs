@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::handles::RunWakeups;
 use crate::dispatch;
 use crate::domain::ids::RunId;
+use crate::handles::RunWakeups;
 use crate::state::AppState;
 
 /// How often the sweeper looks for runs to pick up again.
