@@ -25,16 +25,18 @@ use crate::config::Config;
 use crate::console;
 use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
+use crate::domain::playbook::PlaybookKind;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::gauges;
-use crate::handles::{Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups};
+use crate::handles::{FinishedRuns, Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups};
 use crate::hold_index::HoldIndex;
 use crate::holder;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
 use crate::middleware::Edge;
+use crate::notices;
 use crate::openapi;
 use crate::outbox;
 use crate::overview;
@@ -253,7 +255,8 @@ impl Application {
             playbooks,
             public_url,
             hold_index,
-            before_commit: std::sync::Arc::new(holder::notice::TellHolders),
+            before_commit: std::sync::Arc::new(notices::TellHolders),
+            finished_runs: FinishedRuns::default().register(PlaybookKind::Unfreeze, unfreeze::outcome::OnFinished),
         });
         Ok(Self {
             listener,

@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::exchange::Exchange;
-use crate::handles::{BeforeCommit, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
+use crate::handles::{BeforeCommit, FinishedRuns, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
 use crate::hold_index::HoldIndex;
 use crate::shared::Shared;
 use crate::storage::{Committed, Database, WriteTx};
@@ -42,6 +42,8 @@ pub struct Inner {
     pub public_url: String,
     /// Done last in every transaction (the holder's notices), registered at start.
     pub before_commit: Arc<dyn BeforeCommit>,
+    /// Who handles a finished run of each playbook kind, registered at start.
+    pub finished_runs: FinishedRuns<AppState>,
 }
 
 impl AppState {
@@ -100,6 +102,11 @@ impl AppState {
         &self.0.secrets
     }
 
+    /// Who handles a finished run of each playbook kind.
+    pub fn finished_runs(&self) -> &FinishedRuns<AppState> {
+        &self.0.finished_runs
+    }
+
     pub fn playbooks(&self) -> &Playbooks {
         &self.0.playbooks
     }
@@ -122,7 +129,7 @@ impl AppState {
     ///
     /// Last before the commit, the work registered at start runs in the same
     /// transaction: the holders of the incidents the change froze, raised or
-    /// ended are told (`holder::notice::TellHolders`, SPEC §13).
+    /// ended are told (`notices::TellHolders`, SPEC §13).
     pub async fn commit(&self, mut tx: WriteTx) -> Result<(), sqlx::Error> {
         let links = self.links();
         self.0

@@ -2,14 +2,17 @@
 //! calls for it: a `risk_notice` for every change that adds a freeze to an
 //! account or first brings its incident to P2 or P1, and a `case_closed`
 //! when the case ends. `AppState::commit` calls [`tell_holders`] (registered
-//! at start as [`TellHolders`]) last before every commit, so no path that freezes or raises (intake, containment, a
-//! playbook, a campaign's contain-all, the holder's own "not me") can forget.
+//! at start as [`TellHolders`]) last before every commit, so no path that
+//! freezes or raises (intake, containment, a playbook, a campaign's
+//! contain-all, the holder's own "not me") can forget.
 //!
 //! Case links are bearer links: the token is random (256 bits), identified by
 //! its SHA-256, kept sealed under the master key so a later notice can send
 //! the same link, and every notice carrying one is sealed in the outbox.
 //!
-//! This module uses no application state (it is called from it).
+//! This module uses no application state (it is called from it), and sits
+//! below both features that send case links: the holder's line and the
+//! unfreeze flow.
 
 use serde_json::json;
 
