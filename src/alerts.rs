@@ -11,9 +11,8 @@ use crate::http::{Routes, Signed, parse_json, scope};
 use crate::state::AppState;
 
 pub mod intake;
-pub mod queue;
 
-pub use queue::{Ingested, Intake};
+pub use crate::handles::intake::{Ingested, Intake};
 
 /// The fast path for retries: an alert id known to be stored is answered
 /// from a read of its incident, without a write transaction.

@@ -17,7 +17,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::agents;
-use crate::alerts::queue::{Intake, IntakeQueue};
 use crate::alerts::{self, intake};
 use crate::auth;
 use crate::campaigns;
@@ -26,23 +25,25 @@ use crate::config::Config;
 use crate::console;
 use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
+use crate::domain::playbook::PlaybookKind;
 use crate::error::ApiError;
 use crate::exchange::Exchange;
 use crate::gauges;
+use crate::handles::{FinishedRuns, Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups};
 use crate::hold_index::HoldIndex;
 use crate::holder;
 use crate::holds;
 use crate::http::Routes;
 use crate::incidents;
 use crate::middleware::Edge;
+use crate::notices;
 use crate::openapi;
-use crate::outbox::{self, signal::OutboxSignal};
+use crate::outbox;
 use crate::overview;
 use crate::pages;
-use crate::playbooks::{self, Playbooks};
+use crate::playbooks;
 use crate::ratelimit::SWEEP_INTERVAL;
-use crate::runs::events::RunEvents;
-use crate::runs::{self, waker::RunWaker, waker::RunWakeups};
+use crate::runs;
 use crate::server;
 use crate::shared::Shared;
 use crate::sla;
@@ -254,6 +255,8 @@ impl Application {
             playbooks,
             public_url,
             hold_index,
+            before_commit: std::sync::Arc::new(notices::TellHolders),
+            finished_runs: FinishedRuns::default().register(PlaybookKind::Unfreeze, unfreeze::outcome::OnFinished),
         });
         Ok(Self {
             listener,

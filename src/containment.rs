@@ -10,13 +10,13 @@
 
 use serde_json::json;
 
-use crate::dispatch;
 use crate::domain::alert::Alert;
 use crate::domain::hold::HoldScope;
 use crate::domain::incident::{Incident, Transition};
 use crate::domain::run::Initiator;
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
+use crate::runs::finish;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -33,12 +33,19 @@ pub async fn contain_automatically(
 ) -> anyhow::Result<()> {
     match state.playbooks().containment_for(trigger.kind) {
         Some((loaded, playbook)) => {
-            dispatch::start_run(state, tx, incident, loaded, playbook, Initiator::System, at).await?;
+            finish::start_run(state, tx, incident, loaded, playbook, Initiator::System, at).await?;
         }
         None => {
             tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with Holdfast's own holds");
         }
     }
+    // A second route to a hold, beside the run engine, kept on purpose: the
+    // missing scopes are placed here with no run (`run_id: None`, placed by
+    // `system`, push keys `contain:<incident>:<alert>:…`). Placing them
+    // through the engine instead would need a run of a playbook nobody
+    // signed, which would show in the incident's runs and audit trail and
+    // change the keys the exchange has already seen: a change of behaviour,
+    // not of structure.
     let in_force = tx.incident_holds_in_tx(&incident.id).await?;
     let missing: Vec<HoldScope> = REQUIRED_SCOPES
         .into_iter()

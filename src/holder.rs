@@ -2,8 +2,10 @@
 //! stop a thief with one tap, and stays in one conversation with the
 //! security team until the case ends.
 //!
-//! - [`notice`]: risk notices and the case's end, queued in the transaction
-//!   of the change (called by `AppState::commit`).
+//! - [`crate::notices`]: risk notices and the case's end, queued in the
+//!   transaction of the change (registered at start, run by
+//!   `AppState::commit`); below both this feature and the unfreeze flow,
+//!   which send case links too.
 //! - [`case`]: a case link's token and what the holder sees of the case;
 //!   [`error`]: why a case action did not go through.
 //! - [`protect`]: "this was not me", "this was me", and locking an account
@@ -25,7 +27,6 @@ pub mod case;
 pub mod error;
 pub mod lock_request;
 pub mod messages;
-pub mod notice;
 pub mod protect;
 pub mod report;
 pub mod satisfaction;

@@ -5,6 +5,5 @@
 
 pub mod deliver;
 pub mod messages;
-pub mod signal;
 
 pub use messages::{AccountRequest, Notification, queue_action, queue_notification, queue_secret_notification};

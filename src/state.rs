@@ -1,24 +1,20 @@
 //! The application state every handler and background task shares.
 //!
 //! It sits below the features: it holds the services they use (the
-//! database, the clock, the intake queue, shared state, the exchange, the
-//! playbooks) and knows none of their handlers. The router in [`crate::app`]
+//! database, the clock, shared state, the exchange) and the handles they
+//! give each other ([`crate::handles`]), and imports no feature. The router in [`crate::app`]
 //! sits on top and merges the features' routes.
 
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::alerts::queue::Intake;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::exchange::Exchange;
+use crate::handles::{BeforeCommit, FinishedRuns, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
 use crate::hold_index::HoldIndex;
-use crate::outbox::signal::OutboxSignal;
-use crate::playbooks::Playbooks;
-use crate::runs::events::RunEvents;
-use crate::runs::waker::RunWaker;
 use crate::shared::Shared;
 use crate::storage::{Committed, Database, WriteTx};
 
@@ -44,6 +40,10 @@ pub struct Inner {
     pub playbooks: Playbooks,
     /// The base URL links to Holdfast are built from.
     pub public_url: String,
+    /// Done last in every transaction (the holder's notices), registered at start.
+    pub before_commit: Arc<dyn BeforeCommit>,
+    /// Who handles a finished run of each playbook kind, registered at start.
+    pub finished_runs: FinishedRuns<AppState>,
 }
 
 impl AppState {
@@ -102,6 +102,11 @@ impl AppState {
         &self.0.secrets
     }
 
+    /// Who handles a finished run of each playbook kind.
+    pub fn finished_runs(&self) -> &FinishedRuns<AppState> {
+        &self.0.finished_runs
+    }
+
     pub fn playbooks(&self) -> &Playbooks {
         &self.0.playbooks
     }
@@ -112,8 +117,8 @@ impl AppState {
     }
 
     /// What case links are built and sealed with.
-    pub fn links(&self) -> crate::holder::notice::Links<'_> {
-        crate::holder::notice::Links {
+    pub fn links(&self) -> Links<'_> {
+        Links {
             secrets: &self.0.secrets,
             public_url: &self.0.public_url,
         }
@@ -122,11 +127,15 @@ impl AppState {
     /// Commits `tx` and brings in-memory state in line with it: the one way
     /// a change is committed, so the after-commit work cannot be forgotten.
     ///
-    /// Last before the commit, the holders of the incidents the change
-    /// froze, raised or ended are told (`holder::notice`, SPEC §13), in the
-    /// same transaction.
+    /// Last before the commit, the work registered at start runs in the same
+    /// transaction: the holders of the incidents the change froze, raised or
+    /// ended are told (`notices::TellHolders`, SPEC §13).
     pub async fn commit(&self, mut tx: WriteTx) -> Result<(), sqlx::Error> {
-        crate::holder::notice::tell_holders(&mut tx, &self.links(), self.clock().now()).await?;
+        let links = self.links();
+        self.0
+            .before_commit
+            .before_commit(&mut tx, &links, self.clock().now())
+            .await?;
         let committed = tx.commit().await?;
         self.after_commit(committed).await;
         Ok(())

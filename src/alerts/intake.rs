@@ -27,13 +27,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::queue::{Ingested, IntakeQueue, Job};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, IncidentStatus, Milestones};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
+use crate::handles::intake::{Ingested, IntakeQueue, Job};
 use crate::state::AppState;
 use crate::storage::{CorrelationWindow, LiveIncident, WriteTx};
 

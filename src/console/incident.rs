@@ -16,36 +16,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Done;
 use super::guard::{self, ConsoleAgent, ConsoleForm};
+pub use super::views::incident::{Action, Refusal};
 use super::views::{self, Viewer};
 use crate::auth::CurrentAgent;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::{Resolution, check_note};
 use crate::domain::playbook::Playbook;
 use crate::error::ApiError;
+use crate::handles::LoadedPlaybook;
 use crate::incidents::{self, Decision, Dossier};
-use crate::playbooks::LoadedPlaybook;
 use crate::runs::agent_actions;
 use crate::state::AppState;
 use crate::web::{Lang, html_response};
-
-/// The form an error belongs to, so the page shows it there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    Acknowledge,
-    Resolve,
-    Dismiss,
-    Run(String),
-    Approve(RunId),
-    Resume(RunId),
-    /// Answering the holder.
-    Message,
-}
-
-/// A refused action: where, and why.
-pub struct Refusal {
-    pub action: Action,
-    pub message: String,
-}
 
 /// The verified playbooks that apply to the incident's alerts, in file order.
 pub fn applicable<'a>(state: &'a AppState, dossier: &Dossier) -> Vec<(&'a LoadedPlaybook, &'a Arc<Playbook>)> {

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::Done;
 use super::guard::{self, ConsoleAgent, ConsoleForm, PollingAgent};
+pub use super::views::queue::{COUNT_CAP, Choice, ClaimedChoice, QueuePage};
 use super::views::{self, Viewer};
 use crate::auth::CurrentAgent;
 use crate::domain::ids::IncidentId;
@@ -22,44 +23,14 @@ use crate::domain::time::Timestamp;
 use crate::error::ApiError;
 use crate::incidents;
 use crate::state::AppState;
-use crate::storage::{Claimed, QueueFilter, QueuePosition, QueueRow};
+use crate::storage::{Claimed, QueueFilter, QueuePosition};
 use crate::web::html_response;
 
 /// Incidents on one page of the queue.
 pub const PAGE_SIZE: i64 = 50;
-/// Live incidents counted per priority; more show as "1000+".
-pub const COUNT_CAP: i64 = 1000;
 
-/// Whose incidents the agent asked to see.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ClaimedChoice {
-    #[default]
-    Anyone,
-    Mine,
-    Unclaimed,
-}
-
-impl ClaimedChoice {
-    pub fn code(self) -> &'static str {
-        match self {
-            ClaimedChoice::Anyone => "",
-            ClaimedChoice::Mine => "mine",
-            ClaimedChoice::Unclaimed => "unclaimed",
-        }
-    }
-}
-
-/// The queue's filters and page, as the query string gives them. Values
-/// that do not parse are left out (the unfiltered first page), so an old
-/// bookmark never breaks the queue.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Choice {
-    pub status: Option<IncidentStatus>,
-    pub priority: Option<Priority>,
-    pub claimed: ClaimedChoice,
-    pub cursor: Option<String>,
-}
-
+/// Reading the filters from the query string and turning them into a
+/// storage filter is the handler's part of [`Choice`]; the view owns the type.
 impl Choice {
     pub fn from_query(query: &HashMap<String, String>) -> Self {
         let get = |name: &str| query.get(name).map(String::as_str).unwrap_or("");
@@ -75,21 +46,6 @@ impl Choice {
         }
     }
 
-    /// The query string of these filters (without the page), for links.
-    pub fn filters_query(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(status) = self.status {
-            parts.push(format!("status={status}"));
-        }
-        if let Some(priority) = self.priority {
-            parts.push(format!("priority={priority}"));
-        }
-        if self.claimed != ClaimedChoice::Anyone {
-            parts.push(format!("claimed={}", self.claimed.code()));
-        }
-        parts.join("&")
-    }
-
     fn filter(&self, agent: &CurrentAgent, limit: i64) -> QueueFilter {
         QueueFilter {
             status: self.status,
@@ -103,18 +59,6 @@ impl Choice {
             limit,
         }
     }
-}
-
-/// One page of the queue as the view shows it.
-pub struct QueuePage {
-    pub rows: Vec<QueueRow>,
-    /// The cursor of the next page, when there is one.
-    pub next_cursor: Option<String>,
-    /// Live incidents of each priority (up to [`COUNT_CAP`]), whatever the filters.
-    pub counts: Vec<(Priority, i64)>,
-    /// The campaign of each incident shown that belongs to one.
-    pub campaigns: std::collections::HashMap<crate::domain::ids::IncidentId, crate::domain::ids::CampaignId>,
-    pub now: Timestamp,
 }
 
 /// Loads a page: one row more than shown says whether another page follows.

@@ -13,31 +13,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::Done;
 use super::guard::{self, ConsoleAgent, ConsoleForm};
+pub use super::views::reviews::{Refusal, Review};
 use super::views::{self, Viewer};
 use crate::auth::CurrentAgent;
 use crate::domain::ids::IncidentId;
-use crate::domain::incident::Incident;
-use crate::domain::unfreeze::{Flow, decision_reason};
+use crate::domain::unfreeze::decision_reason;
 use crate::error::ApiError;
 use crate::runs::agent_actions;
 use crate::state::AppState;
-use crate::storage::AlertRow;
 use crate::unfreeze::{UNFREEZE_PLAYBOOK, review};
 use crate::web::{Lang, html_response};
-
-/// A holder's request waiting for a decision, with what the page shows of it.
-pub struct Review {
-    pub flow: Flow,
-    pub incident: Option<Incident>,
-    /// The incident's alerts, to say what each answer is about.
-    pub alerts: Vec<AlertRow>,
-}
-
-/// A refused decision: on which incident's request, and why.
-pub struct Refusal {
-    pub incident_id: IncidentId,
-    pub message: String,
-}
 
 async fn load(state: &AppState, agent: &CurrentAgent) -> Result<Vec<Review>, ApiError> {
     let flows = review::waiting(state, agent).await?;

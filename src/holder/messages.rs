@@ -7,12 +7,12 @@
 use serde_json::json;
 
 use super::error::CaseError;
-use super::notice;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{HOLDER_MESSAGES_PER_HOUR, MESSAGE_MAX_CHARS, TEAM_NOTICE_GAP, case_ended, check_text};
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
+use crate::notices;
 use crate::state::AppState;
 
 /// A message, opened.
@@ -105,10 +105,10 @@ pub async fn team_writes(state: &AppState, incident_id: &IncidentId, agent: &str
         .team_notified_at
         .is_none_or(|last| now.since(last) >= TEAM_NOTICE_GAP);
     let links = state.links();
-    if quiet && let Some(token) = notice::latest_token(&mut tx, &links, &incident.id).await? {
+    if quiet && let Some(token) = notices::latest_token(&mut tx, &links, &incident.id).await? {
         let key = format!("case_message:{}:{}", incident.id, now.micros());
         let data = json!({"case_url": links.case_url(&token)});
-        notice::send(&mut tx, &links, &incident, "case_message", &key, data, now).await?;
+        notices::send(&mut tx, &links, &incident, "case_message", &key, data, now).await?;
         tx.set_team_notified(&incident.id, now).await?;
     }
     state.commit(tx).await?;

@@ -48,7 +48,7 @@ pub async fn not_me(state: &AppState, incident_id: &IncidentId, issued_as: Issue
     let account_id = incident.account_id.clone();
     let (mut incident, new_token) = if incident.status.is_closed() {
         let (live, _) = live_or_opened(state, &mut tx, &account_id, now).await?;
-        let token = super::notice::issue_token(&mut tx, &state.links(), &live.id, issued_as, now).await?;
+        let token = crate::notices::issue_token(&mut tx, &state.links(), &live.id, issued_as, now).await?;
         (live, Some(token))
     } else {
         (incident, None)
@@ -73,7 +73,7 @@ pub async fn lock(state: &AppState, account_id: &str, issued_as: IssuedAs) -> Re
     let mut tx = state.db().begin().await?;
     let (mut incident, _) = live_or_opened(state, &mut tx, account_id, now).await?;
     freeze(state, &mut tx, &mut incident, now).await?;
-    let token = super::notice::issue_token(&mut tx, &state.links(), &incident.id, issued_as, now).await?;
+    let token = crate::notices::issue_token(&mut tx, &state.links(), &incident.id, issued_as, now).await?;
     tx.lock_holder_case(&incident.id, account_id).await?;
     tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;

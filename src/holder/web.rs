@@ -304,7 +304,7 @@ async fn case_of_flow(
             .await?
             .ok_or(CaseError::Unknown)?;
         let mut tx = state.db().begin().await?;
-        let token = super::notice::latest_token(&mut tx, &state.links(), &flow.incident_id).await?;
+        let token = crate::notices::latest_token(&mut tx, &state.links(), &flow.incident_id).await?;
         drop(tx);
         token.ok_or(CaseError::Unknown)
     };

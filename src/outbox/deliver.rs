@@ -5,7 +5,7 @@
 //! exponential backoff and jitter under the same idempotency key; after the
 //! last attempt it is marked failed, and the failure is put on the audit log
 //! (and so on the incident's timeline). A run waiting for the message is told
-//! through the runner's own channel ([`crate::runs::waker`]).
+//! through the runner's own channel ([`crate::handles::RunWaker`]).
 
 use std::time::Duration;
 

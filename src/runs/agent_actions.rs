@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::finish;
 use crate::auth::CurrentAgent;
-use crate::dispatch;
 use crate::domain::agent::Permission;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{IncidentId, RunId};
@@ -21,7 +21,7 @@ use crate::domain::playbook::Playbook;
 use crate::domain::run::{Approval, Initiator, Run};
 use crate::domain::time::Timestamp;
 use crate::error::ApiError;
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -75,7 +75,7 @@ pub async fn start(
         username: agent.username.clone(),
         elevated_at,
     };
-    let run = dispatch::start_run(state, &mut tx, &mut incident, loaded, playbook, initiator, now).await?;
+    let run = finish::start_run(state, &mut tx, &mut incident, loaded, playbook, initiator, now).await?;
     tracing::Span::current().record("run.id", run.id.as_str());
     if incident != before {
         tx.save_incident(&incident).await?;
@@ -194,7 +194,7 @@ where
     }
     let (run_before, incident_before) = (run.clone(), incident.clone());
     change(&mut tx, &mut run, &incident, now).await?;
-    dispatch::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
+    finish::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
     tx.save_run(&run, &run_before).await?;
     if incident != incident_before {
         tx.save_incident(&incident).await?;

@@ -10,7 +10,7 @@
 //!
 //! The engine decides nothing about what a finished run means to other
 //! features: it reports the outcome ([`Progressed`]) and
-//! [`crate::dispatch`] passes it on.
+//! [`super::finish`] passes it on to the feature that owns the kind.
 
 use std::time::Duration;
 
@@ -23,14 +23,14 @@ use crate::domain::incident::{Incident, Transition};
 use crate::domain::playbook::{Action, Playbook, PlaybookKind};
 use crate::domain::run::{Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
 use crate::domain::time::Timestamp;
+use crate::handles::LoadedPlaybook;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
-use crate::playbooks::LoadedPlaybook;
 use crate::storage::{OutboxStatus, WriteTx};
 
 /// What a pass of the engine left for the caller: a run that finished in
-/// this pass must be reported to [`crate::dispatch::run_finished`].
-#[must_use = "a run that finished must be reported through dispatch::run_finished"]
+/// this pass must be reported to [`super::finish::run_finished`].
+#[must_use = "a run that finished must be reported through runs::finish::run_finished"]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progressed {
     /// Set when the run finished in this pass.

@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::waker::RunWakeups;
-use crate::dispatch;
+use super::finish;
 use crate::domain::ids::RunId;
+use crate::handles::RunWakeups;
 use crate::state::AppState;
 
 /// How often the sweeper looks for runs to pick up again.
@@ -61,7 +61,7 @@ async fn advance_together(state: &AppState, run_ids: &[RunId]) -> anyhow::Result
             continue;
         }
         let (run_before, incident_before) = (run.clone(), incident.clone());
-        dispatch::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
+        finish::advance_run(state, &mut tx, &mut run, &mut incident, now).await?;
         tx.save_run(&run, &run_before).await?;
         if incident != incident_before {
             tx.save_incident(&incident).await?;

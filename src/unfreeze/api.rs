@@ -8,7 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::flow::{self, HolderError};
+use super::error::HolderError;
+use super::flow;
 use super::status::{self, FlowStatus};
 use super::{ACCEPTED_BODY, link, review};
 use crate::auth::{ClientAddress, CurrentAgent};

@@ -6,7 +6,7 @@
 use ring::hmac;
 use serde_json::json;
 
-use super::flow::HolderError;
+use super::error::HolderError;
 use crate::crypto;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::FlowId;

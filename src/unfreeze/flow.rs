@@ -13,7 +13,6 @@ use super::notify::record_change;
 use super::status::{FlowStatus, status};
 use super::{UNFREEZE_PLAYBOOK, codes};
 use crate::crypto::token_hash;
-use crate::dispatch;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::{AccountAction, Destination};
@@ -25,6 +24,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Answer, AutomaticRoute, FAILURE_WINDOW, Flow, FlowState, Route, StepError};
 use crate::domain::validation::FieldError;
 use crate::feedback::record_holder_said;
+use crate::runs::finish;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -330,7 +330,7 @@ async fn unfreeze_now(state: &AppState, locked: &mut Locked, now: Timestamp) -> 
         .runnable(UNFREEZE_PLAYBOOK)
         .expect("checked before routing");
     let incident_before = locked.incident.clone();
-    let run = dispatch::start_run(
+    let run = finish::start_run(
         state,
         &mut locked.tx,
         &mut locked.incident,
@@ -370,7 +370,7 @@ async fn wake_waiting_unfreeze_run(
     }
     locked.flow.run_id = Some(run.id.clone());
     locked.tx.save_flow(&locked.flow).await?;
-    dispatch::advance_run(state, &mut locked.tx, &mut run, &mut locked.incident, now).await?;
+    finish::advance_run(state, &mut locked.tx, &mut run, &mut locked.incident, now).await?;
     locked.tx.save_run(&run, &before).await?;
     if locked.incident != incident_before {
         locked.tx.save_incident(&locked.incident).await?;

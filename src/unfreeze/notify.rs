@@ -10,7 +10,7 @@ use crate::domain::audit::AuditRecord;
 use crate::domain::case::IssuedAs;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState, estimate_wait};
-use crate::holder::notice::issue_token;
+use crate::notices::issue_token;
 use crate::outbox::{Notification, queue_notification, queue_secret_notification};
 use crate::state::AppState;
 use crate::storage::WriteTx;

@@ -1,11 +1,30 @@
-//! What a finished unfreeze run means to the holder's flow, reported by
-//! [`crate::dispatch`].
+//! What a finished unfreeze run means to the holder's flow: [`OnFinished`],
+//! registered at start as the handler of unfreeze runs
+//! ([`crate::handles::FinishedRuns`]).
 
 use super::notify::record_change;
 use crate::domain::run::{Run, RunOutcome};
 use crate::domain::time::Timestamp;
+use crate::handles::FinishedRunHandler;
+use crate::handles::finished_runs::Pending;
 use crate::state::AppState;
 use crate::storage::WriteTx;
+
+/// The unfreeze feature's handler of finished unfreeze runs.
+pub struct OnFinished;
+
+impl FinishedRunHandler<AppState> for OnFinished {
+    fn run_finished<'a>(
+        &'a self,
+        state: &'a AppState,
+        tx: &'a mut WriteTx,
+        run: &'a Run,
+        outcome: RunOutcome,
+        now: Timestamp,
+    ) -> Pending<'a> {
+        Box::pin(unfreeze_run_finished(state, tx, run, outcome, now))
+    }
+}
 
 /// An unfreeze run ended. On success the flow it unfreezes (the holder's
 /// automatic unfreeze, or a flow waiting in review) is `unfrozen` — only now,

@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, middleware};
 
-use super::flow::{self, HolderError};
+use super::error::HolderError;
+use super::flow;
 use super::link;
 use super::status::{self, FlowStatus};
 use crate::auth::ClientAddress;

@@ -1,15 +1,20 @@
 //! Checks on the shape of the code and the schema that no compiler enforces:
-//! the module graph has no cycle, and both databases store the same tables.
+//! no circle between files or folders of `src/`, and both databases store
+//! the same tables.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::helpers::{Backend, TestDatabase};
 
-/// Every module of `src/` (as `a::b`) with the source of its file, test
-/// modules and comments removed.
-fn modules() -> BTreeMap<String, String> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, String>) {
+/// Modules (as `a::b`) and the source of each, test modules and comments removed.
+type Modules = BTreeMap<String, String>;
+/// Which modules each module uses.
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Every module of `src/` with the source of its file.
+fn modules() -> Modules {
+    fn walk(dir: &Path, root: &Path, out: &mut Modules) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -21,14 +26,7 @@ fn modules() -> BTreeMap<String, String> {
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect::<Vec<_>>()
                     .join("::");
-                let text = std::fs::read_to_string(&path).unwrap();
-                let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
-                let code: String = code
-                    .lines()
-                    .map(|line| line.split("//").next().unwrap())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                out.insert(name, code);
+                out.insert(name, code_of(&std::fs::read_to_string(&path).unwrap()));
             }
         }
     }
@@ -40,8 +38,17 @@ fn modules() -> BTreeMap<String, String> {
     out
 }
 
+/// A file's code without its test module and its comments.
+fn code_of(text: &str) -> String {
+    let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+    code.lines()
+        .map(|line| line.split("//").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The module a path such as `runs::engine::advance` lives in.
-fn resolve<'a>(path: &str, modules: &'a BTreeMap<String, String>) -> Option<&'a str> {
+fn resolve<'a>(path: &str, modules: &'a Modules) -> Option<&'a str> {
     let parts: Vec<&str> = path.split("::").collect();
     (1..=parts.len())
         .rev()
@@ -49,61 +56,190 @@ fn resolve<'a>(path: &str, modules: &'a BTreeMap<String, String>) -> Option<&'a 
         .find_map(|candidate| modules.get_key_value(&candidate).map(|(k, _)| k.as_str()))
 }
 
-/// The modules each module uses (`crate::…` and `super::…` paths).
-fn dependencies(modules: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&str>> {
-    let path_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    let mut graph = BTreeMap::new();
-    for (name, code) in modules {
-        let parent = name.rsplit_once("::").map(|(p, _)| p);
-        let mut uses = BTreeSet::new();
-        for (prefix, base) in [("crate::", None), ("super::", Some(parent))] {
-            for (at, _) in code.match_indices(prefix) {
-                if code[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-                    continue;
-                }
-                let rest = &code[at + prefix.len()..];
-                let path: String = rest.chars().take_while(|c| path_char(*c)).collect();
-                let path = path.trim_end_matches(':');
-                let mut paths = vec![path.to_owned()];
-                // `crate::a::{b, c::d}` names several modules at once.
-                if let Some(group) = rest[path.len()..].strip_prefix("::{") {
-                    let group = &group[..group.find('}').unwrap_or(0)];
-                    paths.extend(group.split(',').map(|item| format!("{path}::{}", item.trim())));
-                }
-                for path in paths {
-                    let full = match base {
-                        None => path,
-                        Some(Some(parent)) => format!("{parent}::{path}"),
-                        Some(None) => path,
-                    };
-                    if let Some(target) = resolve(&full, modules)
-                        && target != name
-                    {
-                        uses.insert(target);
+fn ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The `use` declarations of some code, each expanded to its paths (groups
+/// `a::{b, c::d}` opened, `self` in a group meaning the group's own path),
+/// with the name each is known by (its last part, or what follows `as`);
+/// and the code with those declarations taken out.
+fn uses_of(code: &str) -> (Vec<(String, String)>, String) {
+    fn expand(prefix: &str, tree: &str, out: &mut Vec<(String, String)>) {
+        let tree = tree.trim();
+        if let Some(open) = tree.find('{') {
+            let head = tree[..open].trim().trim_end_matches("::");
+            let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+            let prefix = join(prefix, head);
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in inner.chars().chain([',']) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        if !item.trim().is_empty() {
+                            expand(&prefix, &item, out);
+                        }
+                        item.clear();
+                        continue;
                     }
+                    _ => {}
                 }
+                item.push(c);
+            }
+            return;
+        }
+        let (path, alias) = match tree.split_once(" as ") {
+            Some((path, alias)) => (path.trim(), Some(alias.trim())),
+            None => (tree, None),
+        };
+        let full = if path == "self" {
+            prefix.to_owned()
+        } else {
+            join(prefix, path)
+        };
+        let name = alias.unwrap_or_else(|| full.rsplit("::").next().unwrap()).to_owned();
+        out.push((full, name));
+    }
+    fn join(prefix: &str, path: &str) -> String {
+        match (prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_owned(),
+            (_, true) => prefix.to_owned(),
+            _ => format!("{prefix}::{path}"),
+        }
+    }
+    let mut uses = Vec::new();
+    let mut rest = String::new();
+    let mut at = 0;
+    while let Some(found) = code[at..].find("use ") {
+        let start = at + found;
+        let statement_start = code[..start].trim_end().ends_with([';', '}', '{', ']', ')']) || {
+            let before = code[..start].trim_end();
+            before.is_empty()
+                || before.ends_with("pub")
+                || before.ends_with("pub(crate)")
+                || before.ends_with("pub(super)")
+        };
+        if !statement_start || code[..start].ends_with(ident_char) {
+            rest.push_str(&code[at..start + 4]);
+            at = start + 4;
+            continue;
+        }
+        let end = start + code[start..].find(';').unwrap_or(code.len() - start);
+        rest.push_str(&code[at..start]);
+        let tree: String = code[start + 4..end].split_whitespace().collect::<Vec<_>>().join(" ");
+        let tree = tree.replace(":: ", "::").replace(" ::", "::");
+        expand("", &tree, &mut uses);
+        at = (end + 1).min(code.len());
+    }
+    rest.push_str(&code[at..]);
+    (uses, rest)
+}
+
+/// The modules each module uses: `crate::…`, `super::…` and `self::…` paths,
+/// and paths that start with a name a `use` brought in (`use super::views;
+/// views::queue::page`) or with a child module's name.
+///
+/// A module's use of its own ancestors (`super::UNFREEZE_PLAYBOOK` in
+/// `unfreeze::flow`) is not counted: the folder's root file declares its
+/// children and is the folder's front door, so a child reading a constant of
+/// it ties nothing that the module tree does not already tie. Circles between
+/// siblings, and between folders at every depth, are what this test is for.
+fn dependencies(modules: &Modules) -> Graph {
+    let mut graph = Graph::new();
+    for (name, code) in modules {
+        let (uses, rest) = uses_of(code);
+        let children: BTreeSet<&str> = modules
+            .keys()
+            .filter_map(|other| other.strip_prefix(name.as_str())?.strip_prefix("::"))
+            .filter(|child| !child.contains("::"))
+            .collect();
+        // A path as this module writes it, made absolute (no leading `crate`).
+        let absolute = |path: &str, aliases: &BTreeMap<String, String>| -> Option<String> {
+            let mut parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+            match *parts.first()? {
+                "crate" => Some(parts[1..].join("::")),
+                "self" => Some(format!("{name}::{}", parts[1..].join("::"))),
+                "super" => {
+                    let mut base: Vec<&str> = name.split("::").collect();
+                    while parts.first() == Some(&"super") {
+                        parts.remove(0);
+                        base.pop()?;
+                    }
+                    base.extend(parts);
+                    Some(base.join("::"))
+                }
+                first if aliases.contains_key(first) => Some(format!("{}::{}", aliases[first], parts[1..].join("::"))),
+                first if children.contains(first) => Some(format!("{name}::{}", parts.join("::"))),
+                _ => None,
+            }
+        };
+        let mut aliases = BTreeMap::new();
+        let mut targets = Vec::new();
+        for (path, alias) in &uses {
+            if let Some(full) = absolute(path, &aliases) {
+                let full = full.trim_end_matches("::").to_owned();
+                aliases.insert(alias.clone(), full.clone());
+                targets.push(full);
             }
         }
-        graph.insert(name.as_str(), uses);
+        let mut at = 0;
+        while at < rest.len() {
+            let Some(found) = rest[at..].find(|c: char| ident_char(c)) else {
+                break;
+            };
+            let start = at + found;
+            let length = rest[start..]
+                .find(|c: char| !(ident_char(c) || c == ':'))
+                .unwrap_or(rest.len() - start);
+            let path = rest[start..start + length].trim_end_matches(':');
+            let preceded = rest[..start].ends_with(':') || rest[..start].ends_with(ident_char);
+            if path.contains("::")
+                && !preceded
+                && let Some(full) = absolute(path, &aliases)
+            {
+                targets.push(full);
+            }
+            at = start + length.max(1);
+        }
+        let uses: BTreeSet<String> = targets
+            .iter()
+            .filter_map(|path| resolve(path.trim_end_matches("::"), modules))
+            .filter(|target| target != name && !name.starts_with(&format!("{target}::")))
+            .map(str::to_owned)
+            .collect();
+        graph.insert(name.clone(), uses);
     }
     graph
 }
 
-/// A cycle through `start`, if there is one.
-fn cycle_through<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>, start: &'a str) -> Option<Vec<&'a str>> {
-    fn search<'a>(
-        graph: &BTreeMap<&'a str, BTreeSet<&'a str>>,
-        start: &'a str,
-        at: &'a str,
-        path: &mut Vec<&'a str>,
-        seen: &mut BTreeSet<&'a str>,
-    ) -> bool {
-        for &next in &graph[at] {
+/// The graph between the folders (and files) `depth` levels down: a module
+/// counts as its first `depth` parts, so `console::views::queue` is
+/// `console::views` at depth 2 and `console` at depth 1.
+fn folders(graph: &Graph, depth: usize) -> Graph {
+    let unit = |module: &str| module.split("::").take(depth).collect::<Vec<_>>().join("::");
+    let mut folded = Graph::new();
+    for (from, uses) in graph {
+        let entry = folded.entry(unit(from)).or_default();
+        for to in uses {
+            if unit(to) != unit(from) {
+                entry.insert(unit(to));
+            }
+        }
+    }
+    folded
+}
+
+/// A circle through `start`, if there is one.
+fn circle_through(graph: &Graph, start: &str) -> Option<Vec<String>> {
+    fn search(graph: &Graph, start: &str, at: &str, path: &mut Vec<String>, seen: &mut BTreeSet<String>) -> bool {
+        for next in graph.get(at).into_iter().flatten() {
             if next == start {
                 return true;
             }
-            if seen.insert(next) {
-                path.push(next);
+            if seen.insert(next.clone()) {
+                path.push(next.clone());
                 if search(graph, start, next, path, seen) {
                     return true;
                 }
@@ -112,23 +248,131 @@ fn cycle_through<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>, start: &'a st
         }
         false
     }
-    let mut path = vec![start];
+    let mut path = vec![start.to_owned()];
     search(graph, start, start, &mut path, &mut BTreeSet::new()).then_some(path)
 }
 
+/// Every circle between files, and between folders at every depth, in words.
+fn circles(modules: &Modules) -> Vec<String> {
+    let graph = dependencies(modules);
+    let deepest = modules.keys().map(|m| m.split("::").count()).max().unwrap_or(1);
+    let mut found = BTreeSet::new();
+    let levels =
+        std::iter::once(("files", graph.clone())).chain((1..deepest).map(|depth| ("folders", folders(&graph, depth))));
+    for (what, graph) in levels {
+        for module in graph.keys() {
+            if let Some(mut circle) = circle_through(&graph, module) {
+                // One wording per circle, whichever member it was found from.
+                let first = circle.iter().enumerate().min_by_key(|(_, m)| *m).unwrap().0;
+                circle.rotate_left(first);
+                found.insert(format!("{what}: {} -> {}", circle.join(" -> "), circle[0]));
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
 #[test]
-fn the_module_graph_has_no_cycle() {
+fn no_files_or_folders_use_each_other_in_a_circle() {
     let modules = modules();
     let graph = dependencies(&modules);
     assert!(
-        graph.contains_key("runs::engine") && graph["app"].contains("state"),
+        graph["runs::engine"].contains("storage") && graph["app"].contains("state"),
         "the graph was not read"
     );
-    for &module in graph.keys() {
-        if let Some(cycle) = cycle_through(&graph, module) {
-            panic!("a cycle of modules: {} -> {module}", cycle.join(" -> "));
-        }
-    }
+    let circles = circles(&modules);
+    assert!(circles.is_empty(), "circles of modules:\n{}", circles.join("\n"));
+}
+
+/// A small tree of modules, as file name and code.
+fn tree(files: &[(&str, &str)]) -> Modules {
+    files
+        .iter()
+        .map(|(name, code)| (name.to_string(), code_of(code)))
+        .collect()
+}
+
+#[test]
+fn a_view_that_imports_its_handler_through_a_use_of_super_is_a_circle() {
+    let modules = tree(&[
+        ("console", "pub mod queue;\npub mod views;"),
+        (
+            "console::queue",
+            "use super::views::{self, Viewer};\nfn show() { views::queue::page(); }",
+        ),
+        ("console::views", "pub mod queue;\npub struct Viewer;"),
+        (
+            "console::views::queue",
+            "use crate::console::queue::{COUNT_CAP, Choice};\npub fn page() {}",
+        ),
+    ]);
+    let circles = circles(&modules);
+    assert!(
+        circles.contains(&"files: console::queue -> console::views::queue -> console::queue".to_owned()),
+        "{circles:?}"
+    );
+}
+
+#[test]
+fn a_feature_and_a_module_that_call_each_other_through_folders_are_a_circle() {
+    let modules = tree(&[
+        (
+            "dispatch",
+            "use crate::unfreeze;\npub fn run_finished() { unfreeze::outcome::finished(); }",
+        ),
+        ("unfreeze", "pub mod flow;\npub mod outcome;"),
+        (
+            "unfreeze::flow",
+            "use crate::dispatch;\nfn answer() { dispatch::advance_run(); }",
+        ),
+        ("unfreeze::outcome", "pub fn finished() {}"),
+    ]);
+    let circles = circles(&modules);
+    assert!(
+        circles.contains(&"folders: dispatch -> unfreeze -> dispatch".to_owned()),
+        "{circles:?}"
+    );
+}
+
+#[test]
+fn a_state_that_imports_the_features_that_use_it_is_a_circle() {
+    let modules = tree(&[
+        ("state", "use crate::runs::waker::RunWaker;\npub struct AppState;"),
+        ("runs", "pub mod engine;\npub mod waker;"),
+        ("runs::waker", "pub struct RunWaker;"),
+        ("runs::engine", "use crate::state::AppState;"),
+    ]);
+    let circles = circles(&modules);
+    assert!(
+        circles.contains(&"folders: runs -> state -> runs".to_owned()),
+        "{circles:?}"
+    );
+}
+
+#[test]
+fn modules_that_only_point_down_are_no_circle() {
+    let modules = tree(&[
+        ("handles", "pub mod run_waker;"),
+        ("handles::run_waker", "pub struct RunWaker;"),
+        ("state", "use crate::handles::RunWaker;\npub struct AppState;"),
+        ("runs", "pub mod engine;"),
+        (
+            "runs::engine",
+            "use super::super::state::AppState;\nuse crate::handles;\nfn f() { handles::run_waker::RunWaker; }",
+        ),
+        ("console", "pub mod queue;\npub mod views;"),
+        (
+            "console::queue",
+            "use super::views;\nfn show() { views::queue::page(); }",
+        ),
+        ("console::views", "pub mod queue;"),
+        ("console::views::queue", "pub fn page() {}"),
+    ]);
+    let graph = dependencies(&modules);
+    assert!(graph["runs::engine"].contains("state"), "{graph:?}");
+    assert!(graph["runs::engine"].contains("handles::run_waker"), "{graph:?}");
+    assert!(graph["console::queue"].contains("console::views::queue"), "{graph:?}");
+    assert_eq!(circles(&modules), Vec::<String>::new());
 }
 
 #[test]
@@ -137,7 +381,7 @@ fn features_never_reach_the_router() {
     let graph = dependencies(&modules);
     for (module, uses) in &graph {
         assert!(
-            *module == "cli" || !uses.contains("app"),
+            module == "cli" || !uses.contains("app"),
             "{module} uses the router module `app`; depend on `state` instead"
         );
     }

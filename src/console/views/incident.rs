@@ -11,17 +11,36 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use super::{Section, Viewer, field_error, layout, notice, priority, sla, status, step_up_field, time};
-use crate::console::incident::{Action, Refusal};
+use crate::domain::ids::RunId;
 use crate::domain::incident::{Incident, Resolution};
 use crate::domain::playbook::{Action as StepAction, Playbook};
 use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
 use crate::domain::unfreeze::Flow;
+use crate::handles::LoadedPlaybook;
 use crate::holder::case::ForAgents;
 use crate::incidents::{Decision, Dossier};
 use crate::l10n::Text;
-use crate::playbooks::LoadedPlaybook;
 use crate::runs::agent_actions;
 use crate::web::Lang;
+
+/// The form an error belongs to, so the page shows it there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Acknowledge,
+    Resolve,
+    Dismiss,
+    Run(String),
+    Approve(RunId),
+    Resume(RunId),
+    /// Answering the holder.
+    Message,
+}
+
+/// A refused action: where, and why.
+pub struct Refusal {
+    pub action: Action,
+    pub message: String,
+}
 
 pub fn page(
     lang: Lang,

@@ -3,12 +3,75 @@
 use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, notice, priority, sla, status};
-use crate::console::queue::{COUNT_CAP, Choice, ClaimedChoice, QueuePage};
 use crate::domain::agent::Permission;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
 use crate::l10n::Text;
+use crate::storage::QueueRow;
 use crate::web::Lang;
+
+/// Live incidents counted per priority; more show as "1000+".
+pub const COUNT_CAP: i64 = 1000;
+
+/// Whose incidents the agent asked to see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClaimedChoice {
+    #[default]
+    Anyone,
+    Mine,
+    Unclaimed,
+}
+
+impl ClaimedChoice {
+    pub fn code(self) -> &'static str {
+        match self {
+            ClaimedChoice::Anyone => "",
+            ClaimedChoice::Mine => "mine",
+            ClaimedChoice::Unclaimed => "unclaimed",
+        }
+    }
+}
+
+/// The queue's filters and page, as the query string gives them. Values
+/// that do not parse are left out (the unfiltered first page), so an old
+/// bookmark never breaks the queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choice {
+    pub status: Option<IncidentStatus>,
+    pub priority: Option<Priority>,
+    pub claimed: ClaimedChoice,
+    pub cursor: Option<String>,
+}
+
+impl Choice {
+    /// The query string of these filters (without the page), for links.
+    pub fn filters_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("status={status}"));
+        }
+        if let Some(priority) = self.priority {
+            parts.push(format!("priority={priority}"));
+        }
+        if self.claimed != ClaimedChoice::Anyone {
+            parts.push(format!("claimed={}", self.claimed.code()));
+        }
+        parts.join("&")
+    }
+}
+
+/// One page of the queue as the view shows it.
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    /// The cursor of the next page, when there is one.
+    pub next_cursor: Option<String>,
+    /// Live incidents of each priority (up to [`COUNT_CAP`]), whatever the filters.
+    pub counts: Vec<(Priority, i64)>,
+    /// The campaign of each incident shown that belongs to one.
+    pub campaigns: std::collections::HashMap<crate::domain::ids::IncidentId, crate::domain::ids::CampaignId>,
+    pub now: Timestamp,
+}
 
 pub fn page(
     lang: Lang,

@@ -3,11 +3,28 @@
 use maud::{Markup, html};
 
 use super::{Section, Viewer, field_error, layout, notice, priority, step_up_field, time};
-use crate::console::reviews::{Refusal, Review};
 use crate::domain::agent::Permission;
+use crate::domain::ids::IncidentId;
+use crate::domain::incident::Incident;
 use crate::domain::playbook::Playbook;
+use crate::domain::unfreeze::Flow;
 use crate::l10n::Text;
+use crate::storage::AlertRow;
 use crate::web::Lang;
+
+/// A holder's request waiting for a decision, with what the page shows of it.
+pub struct Review {
+    pub flow: Flow,
+    pub incident: Option<Incident>,
+    /// The incident's alerts, to say what each answer is about.
+    pub alerts: Vec<AlertRow>,
+}
+
+/// A refused decision: on which incident's request, and why.
+pub struct Refusal {
+    pub incident_id: IncidentId,
+    pub message: String,
+}
 
 pub fn page(
     lang: Lang,

@@ -1,20 +1,21 @@
-//! Runs report how they ended; this is the one place that tells the features
-//! that care. The run engine knows no feature, and no feature calls another
-//! to learn about a run: an unfreeze run's outcome reaches the holder's flow
-//! from here.
+//! Starting and advancing runs so that every finished run reaches the
+//! feature that owns its playbook kind.
 //!
-//! Every caller starts and advances runs through [`start_run`] and
-//! [`advance_run`], so no outcome is lost.
+//! The engine knows no feature, and no feature calls another to learn about
+//! a run: a feature registers a handler for its kind at start
+//! ([`crate::handles::FinishedRuns`], kept in the application state), and
+//! [`run_finished`] calls it in the run's transaction. Every caller starts
+//! and advances runs through [`start_run`] and [`advance_run`], so no
+//! outcome is lost.
 
 use crate::domain::incident::Incident;
-use crate::domain::playbook::{Playbook, PlaybookKind};
+use crate::domain::playbook::Playbook;
 use crate::domain::run::{Initiator, Run};
 use crate::domain::time::Timestamp;
-use crate::playbooks::LoadedPlaybook;
+use crate::handles::LoadedPlaybook;
 use crate::runs::engine::{self, Progressed};
 use crate::state::AppState;
 use crate::storage::WriteTx;
-use crate::unfreeze;
 
 /// Starts a run of `playbook` on a locked incident, advances it, and reports
 /// its outcome if it finished at once.
@@ -44,7 +45,8 @@ pub async fn advance_run(
     run_finished(state, tx, run, progressed, now).await
 }
 
-/// Tells the features that care how a run ended, in the same transaction.
+/// Tells the feature that owns the run's kind how it ended, in the same
+/// transaction.
 pub async fn run_finished(
     state: &AppState,
     tx: &mut WriteTx,
@@ -56,8 +58,8 @@ pub async fn run_finished(
         return Ok(());
     };
     tx.announce_run_finished(&run.id).await?;
-    match run.playbook.kind {
-        PlaybookKind::Unfreeze => unfreeze::outcome::unfreeze_run_finished(state, tx, run, outcome, now).await,
-        PlaybookKind::Containment | PlaybookKind::Recovery => Ok(()),
+    match state.finished_runs().handler(run.playbook.kind) {
+        Some(handler) => handler.run_finished(state, tx, run, outcome, now).await,
+        None => Ok(()),
     }
 }

@@ -11,8 +11,8 @@ use crate::domain::ids::RunId;
 #[derive(Clone)]
 pub struct RunWaker(mpsc::UnboundedSender<RunId>);
 
-/// The receiving side, owned by the runner ([`super::sweeper::run_until_cancelled`]).
-pub struct RunWakeups(pub(super) mpsc::UnboundedReceiver<RunId>);
+/// The receiving side, owned by the runner (`runs::sweeper::run_until_cancelled`).
+pub struct RunWakeups(pub(crate) mpsc::UnboundedReceiver<RunId>);
 
 impl RunWaker {
     pub fn new() -> (RunWaker, RunWakeups) {

@@ -1,40 +1,41 @@
 //! Telling the holder (SPEC §13), inside the transaction of the change that
 //! calls for it: a `risk_notice` for every change that adds a freeze to an
 //! account or first brings its incident to P2 or P1, and a `case_closed`
-//! when the case ends. `AppState::commit` calls [`tell_holders`] last before
-//! every commit, so no path that freezes or raises (intake, containment, a
-//! playbook, a campaign's contain-all, the holder's own "not me") can forget.
+//! when the case ends. `AppState::commit` calls [`tell_holders`] (registered
+//! at start as [`TellHolders`]) last before every commit, so no path that
+//! freezes or raises (intake, containment, a playbook, a campaign's
+//! contain-all, the holder's own "not me") can forget.
 //!
 //! Case links are bearer links: the token is random (256 bits), identified by
 //! its SHA-256, kept sealed under the master key so a later notice can send
 //! the same link, and every notice carrying one is sealed in the outbox.
 //!
-//! This module uses no application state (it is called from it).
+//! This module uses no application state (it is called from it), and sits
+//! below both features that send case links: the holder's line and the
+//! unfreeze flow.
 
 use serde_json::json;
 
-use crate::crypto::{self, CryptoError, SecretBox, token_hash};
+use crate::crypto::{self, CryptoError, token_hash};
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{IssuedAs, WhatHappened, WhatWeDid, notice_due};
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
+use crate::handles::BeforeCommit;
+use crate::handles::before_commit::Pending;
 use crate::outbox::messages::{Notification, queue_secret_notification};
 use crate::storage::WriteTx;
 
-/// Where links to Holdfast point, and the key case tokens are sealed with.
-pub struct Links<'a> {
-    pub secrets: &'a SecretBox,
-    pub public_url: &'a str,
-}
+pub use crate::handles::Links;
 
-impl Links<'_> {
-    pub fn case_url(&self, token: &str) -> String {
-        format!("{}/holder/cases/{token}", self.public_url)
-    }
+/// The holder's part of every commit, registered at start as the state's
+/// [`BeforeCommit`]: [`tell_holders`].
+pub struct TellHolders;
 
-    pub fn not_me_url(&self, token: &str) -> String {
-        format!("{}/not-me", self.case_url(token))
+impl BeforeCommit for TellHolders {
+    fn before_commit<'a>(&'a self, tx: &'a mut WriteTx, links: &'a Links<'a>, now: Timestamp) -> Pending<'a> {
+        Box::pin(tell_holders(tx, links, now))
     }
 }
 

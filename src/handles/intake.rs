@@ -1,5 +1,5 @@
 //! The intake queue: handlers submit validated alerts and wait for their
-//! incident; the intake workers ([`super::intake`]) drain it in batches.
+//! incident; the intake workers ([`crate::alerts::intake`]) drain it in batches.
 //!
 //! The queue is sharded by account, one shard per worker: all alerts of an
 //! account go to the same worker, so two batches of this instance never
@@ -30,11 +30,11 @@ pub struct Intake {
     shards: Arc<[mpsc::Sender<Job>]>,
 }
 
-/// The receiving ends, one per worker, consumed by [`super::intake::run_workers`].
-pub struct IntakeQueue(pub(super) Vec<mpsc::Receiver<Job>>);
+/// The receiving ends, one per worker, consumed by `alerts::intake::run_workers`.
+pub struct IntakeQueue(pub(crate) Vec<mpsc::Receiver<Job>>);
 
 /// One submitted alert and where to send its answer.
-pub(super) struct Job {
+pub(crate) struct Job {
     pub alert: Alert,
     /// Who sent it, for the audit log: `risk-engine:<key id>`.
     pub source: String,
