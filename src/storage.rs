@@ -376,7 +376,7 @@ impl Committed {
 }
 
 /// What a change did that its incidents' holders may have to be told of
-/// (SPEC §13): read once, before the commit, by `holder::notice`.
+/// (SPEC §13): read once, before the commit, by `notices`.
 #[derive(Debug, Default)]
 pub struct HolderNews {
     /// Incidents written by the change, with the priority and whether closed.
