@@ -9,6 +9,10 @@
 # {"endpoint", "requests", "p50_ms", "p99_ms", "max_ms"}. load/REPORT.md
 # ("History at scale") records a run. The database is dropped afterwards
 # unless KEEP=1; DB=<name> SEED=0 measures an already seeded one again.
+# INTAKE=1 then also compares intake (the realistic mix) and the holds check
+# on that database with the same on an empty one, ROUNDS times alternating
+# (holdfast-load sends them for INTAKE_SECONDS each, after 5 seconds of
+# warm-up and an ANALYZE): one JSON line per measurement.
 #
 #   load/history.sh
 #   ALERTS=1000000 INCIDENTS=100000 load/history.sh       # a quicker run
@@ -99,3 +103,33 @@ measure "console incident page" "/console/incidents/$incident" "cookie: $cookie"
 measure "GET /v1/incidents/{id}" "/v1/incidents/$incident" "authorization: Bearer $token"
 measure "GET /v1/overview" "/v1/overview" "authorization: Bearer $token"
 measure "console overview (/console/overview)" "/console/overview" "cookie: $cookie"
+
+[ "${INTAKE:-0}" = 1 ] || exit 0
+kill $(jobs -p) 2>/dev/null || true
+wait 2>/dev/null || true
+LOAD=$(realpath "${LOAD:-target/release/holdfast-load}")
+EMPTY=${DB}_empty
+psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)" -c "CREATE DATABASE $EMPTY"
+HOLDFAST_DATABASE_URL=$PG/$EMPTY "$HOLDFAST" migrate >/dev/null
+trap 'cleanup; psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)" >/dev/null' EXIT
+compare() { # label database
+    (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_URL="$PG/$2" \
+        HOLDFAST_MAX_CONNECTIONS_PER_CLIENT=4096 "$HOLDFAST" serve 2>>"$WORK/server.log") &
+    local server=$!
+    for _ in $(seq 1 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.2; done
+    "$LOAD" --key "$INGEST" --url "$URL" --seconds 5 intake --run "warm$RANDOM" >/dev/null
+    psql -q "$PG/$2" -c "ANALYZE"
+    local intake holds
+    intake=$("$LOAD" --key "$INGEST" --url "$URL" --seconds "${INTAKE_SECONDS:-15}" intake --run "r$RANDOM")
+    holds=$("$LOAD" --key "$INGEST" --url "$URL" --seconds "${INTAKE_SECONDS:-15}" holds --accounts 10000 --prefix acct-0001)
+    jq -cn --arg db "$1" --argjson i "$intake" --argjson h "$holds" '{database: $db,
+        intake_per_second: $i.per_second, intake_p50_ms: $i.latency_ms.p50, intake_p99_ms: $i.latency_ms.p99,
+        intake_failed: $i.failed, holds_per_second: $h.per_second, holds_p50_ms: $h.latency_ms.p50,
+        holds_p99_ms: $h.latency_ms.p99, holds_failed: $h.failed}'
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+}
+for _ in $(seq 1 "${ROUNDS:-2}"); do
+    compare empty "$EMPTY"
+    compare "$ALERTS alerts" "$DB"
+done
