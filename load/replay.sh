@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The what-if replay on a month of history (SPEC §14): seeds a fresh
 # PostgreSQL database with ALERTS stored alerts (default 1,000,000) and their
-# incidents through COPY, then times `holdfast rules replay` over them with
-# a candidate that makes a new device weigh more. Prints the report and the
+# incidents through load/seed.sql (INSERT … SELECT on the server), then
+# times `holdfast rules replay` over them with a candidate that makes a new
+# device weigh more. Prints the report and the
 # time; the database is dropped afterwards unless KEEP=1.
 #
 #   load/replay.sh                        # 1,000,000 alerts
@@ -27,12 +28,12 @@ psql -q "$PG/postgres" -c "CREATE DATABASE $DB"
 HOLDFAST_DATABASE_URL=$URL "$BIN" migrate >/dev/null
 
 seed_start=$(date +%s.%N)
-python3 load/replay_seed.py incidents "$ALERTS" | psql -q "$URL" -c "COPY incidents (id, account_id, status, priority,
-    opened_priority, score, priority_reasons, opened_at, updated_at, acknowledge_by, contain_by, closed_at, resolution)
-    FROM STDIN WITH (FORMAT csv, NULL '')"
-python3 load/replay_seed.py alerts "$ALERTS" | psql -q "$URL" -c "COPY alerts (alert_id, account_id, kind,
-    occurred_at, received_at, incident_id, body) FROM STDIN WITH (FORMAT csv)"
-psql -q "$URL" -c "ANALYZE"
+# A month of history ending 2026-12-01: three incidents for every four
+# alerts (one in three holds a sign-in and a withdrawal, the rest a sign-in),
+# each on an account of its own, the newest fifth still live.
+INCIDENTS=$((ALERTS * 3 / 4))
+psql -q "$URL" -v incidents="$INCIDENTS" -v alerts="$ALERTS" -v accounts="$INCIDENTS" -v live=$((INCIDENTS / 5)) \
+    -v days=30 -v until=2026-12-01T00:00:00Z -f load/seed.sql >/dev/null
 seed_end=$(date +%s.%N)
 echo "seeded $(psql -tA "$URL" -c 'SELECT COUNT(*) FROM alerts') alerts of $(psql -tA "$URL" -c 'SELECT COUNT(*) FROM incidents') incidents in $(echo "$seed_end - $seed_start" | bc) s"
 

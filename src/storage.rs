@@ -62,6 +62,7 @@ pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePos
 pub use intake::CorrelationWindow;
 pub use lock_links::LockLinkRow;
 pub use outbox::{OutboxMessage, OutboxStatus};
+pub use overview::WindowTimes;
 pub use replay::ReplayRow;
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial

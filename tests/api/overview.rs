@@ -77,3 +77,56 @@ async fn the_overview_counts_open_incidents_and_gives_response_time_percentiles(
     assert_eq!(overview["reviews"]["waiting"], 0);
     assert_eq!(overview["reviews"]["estimated_wait_seconds"], 1800);
 }
+
+on_both_backends!(the_overview_reads_each_window_of_response_times_by_nearest_rank);
+
+/// Eleven incidents acknowledged in the last 7 days, ten of them in the last
+/// 24 hours, and one before both windows: each window counts its own, and
+/// its median and 90th percentile are the ceil(n × p / 100)th shortest.
+async fn the_overview_reads_each_window_of_response_times_by_nearest_rank(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // A session ends when idle, so each day's acknowledgements have their own.
+    let acknowledge_after = |analyst, account: String, seconds: u64| {
+        let app = &app;
+        async move {
+            let id = app.ingest_incident(&p3_login(&format!("re-{account}"), &account)).await;
+            app.clock.advance(Duration::from_secs(seconds));
+            let response = app
+                .post_as(&analyst, &format!("/v1/incidents/{id}/acknowledge"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    acknowledge_after(app.agent("old", Role::Analyst).await, "acct-old".into(), 5).await;
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    acknowledge_after(app.agent("mid", Role::Analyst).await, "acct-mid".into(), 1000).await;
+    app.clock.advance(Duration::from_secs(3 * 86_400));
+    let analyst = app.agent("ana", Role::Analyst).await;
+    for n in 1..=10 {
+        acknowledge_after(analyst.clone(), format!("acct-{n}"), n * 60).await;
+    }
+
+    let response = app.get_as(&analyst, "/v1/overview").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let overview: Value = response.json().await.unwrap();
+    let window = |name: &str| {
+        let w = &overview["time_to_acknowledge"][name];
+        (
+            w["count"].as_i64().unwrap(),
+            w["median_seconds"].as_f64().unwrap().floor() as i64,
+            w["p90_seconds"].as_f64().unwrap().floor() as i64,
+        )
+    };
+    // 60, 120, …, 600: the 5th and the 9th.
+    assert_eq!(window("last_24h"), (10, 300, 540), "{overview}");
+    // The same and 1000: the 6th and the 10th; the 5-second one is older.
+    assert_eq!(window("last_7d"), (11, 360, 600), "{overview}");
+    let resolve = &overview["time_to_resolve"]["last_7d"];
+    assert_eq!(resolve["count"], 0);
+    assert!(
+        resolve["median_seconds"].is_null() && resolve["p90_seconds"].is_null(),
+        "{overview}"
+    );
+}
