@@ -66,8 +66,11 @@ for _ in $(seq 1 50); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.2; 
 agent=$("$HOLDFAST" agent add --username load-lead --role lead --json)
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$agent" "$1"; }
 code=$("$HOLDFAST" otp --secret "$(field totp_secret)")
-cookie=$(curl -s -o /dev/null -D - "$URL/console/login" --data-urlencode "username=load-lead" \
-    --data-urlencode "password=$(field password)" --data-urlencode "otp=$code" |
+# Every form carries a double-submit token: the sign-in page's cookie and field.
+form=$(curl -s -c "$WORK/jar" "$URL/console/login")
+csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$form" | head -1)
+cookie=$(curl -s -o /dev/null -D - -b "$WORK/jar" "$URL/console/login" --data-urlencode "username=load-lead" \
+    --data-urlencode "password=$(field password)" --data-urlencode "otp=$code" --data-urlencode "csrf=$csrf" |
     tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(holdfast_session=[^;]*\).*/\1/p')
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
 
