@@ -7,19 +7,16 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ring::hmac;
 
-use super::views;
-use crate::auth::ClientAddress;
 use crate::crypto;
-use crate::shared::Limit;
 use crate::state::AppState;
-use crate::web::{self, Lang, constant_time_eq, html_response};
+use crate::unfreeze::web::guard::checked_post;
+use crate::web::{self, Lang, constant_time_eq};
 
 /// The cookie carrying a case or lock page's CSRF token (under its path).
 const LINK_CSRF_COOKIE: &str = "hf_case_csrf";
@@ -94,27 +91,8 @@ impl FromRequest<AppState> for LinkForm {
         let Path(token) = Path::<String>::from_request_parts(&mut parts, state)
             .await
             .map_err(|_| StatusCode::NOT_FOUND.into_response())?;
-        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let ClientAddress(client) = ClientAddress::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let lang = Lang::pick(&query, &parts.headers);
-        let headers = parts.headers.clone();
-        let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
         let expected = csrf_for_link(state, &token);
-        let cookie_ok =
-            web::cookie(&headers, LINK_CSRF_COOKIE).is_some_and(|cookie| constant_time_eq(&cookie, &expected));
-        if !cookie_ok || !constant_time_eq(submitted, &expected) || !web::same_origin(state.public_url(), &headers) {
-            return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
-        }
-        if state.shared().check(Limit::HolderSteps, &client).await.is_err() {
-            return Err(html_response(StatusCode::TOO_MANY_REQUESTS, views::too_many(lang)));
-        }
+        let (lang, fields) = checked_post(parts, body, state, LINK_CSRF_COOKIE, &expected).await?;
         Ok(LinkForm { token, lang, fields })
     }
 }

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use axum::Form;
+use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -103,29 +105,44 @@ impl FromRequest<AppState> for FlowForm {
         let Path(token) = Path::<String>::from_request_parts(&mut parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let ClientAddress(client) = ClientAddress::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let lang = Lang::pick(&query, &parts.headers);
-        let headers = parts.headers.clone();
-        let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
         let expected = csrf_for_flow(state, &token);
-        let cookie_ok =
-            web::cookie(&headers, FLOW_CSRF_COOKIE).is_some_and(|cookie| constant_time_eq(&cookie, &expected));
-        if !cookie_ok || !constant_time_eq(submitted, &expected) || !web::same_origin(state.public_url(), &headers) {
-            return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
-        }
-        if state.shared().check(Limit::HolderSteps, &client).await.is_err() {
-            return Err(html_response(StatusCode::TOO_MANY_REQUESTS, views::too_many(lang)));
-        }
+        let (lang, fields) = checked_post(parts, body, state, FLOW_CSRF_COOKIE, &expected).await?;
         Ok(FlowForm { token, lang, fields })
     }
+}
+
+/// The checks every holder's form post passes, on the flow's pages and the
+/// case's alike: the double-submit token (the cookie `cookie` and the form's
+/// `csrf` field both equal to `expected`, derived from the page's own token),
+/// a post from Holdfast's own pages, and the per-address step budget.
+/// Answers the page's language and the form's fields.
+pub(crate) async fn checked_post(
+    mut parts: Parts,
+    body: Body,
+    state: &AppState,
+    cookie: &str,
+    expected: &str,
+) -> Result<(Lang, HashMap<String, String>), Response> {
+    let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let ClientAddress(client) = ClientAddress::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let lang = Lang::pick(&query, &parts.headers);
+    let headers = parts.headers.clone();
+    let Form(fields) = Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let submitted = fields.get("csrf").map(String::as_str).unwrap_or("");
+    let cookie_ok = web::cookie(&headers, cookie).is_some_and(|cookie| constant_time_eq(&cookie, expected));
+    if !cookie_ok || !constant_time_eq(submitted, expected) || !web::same_origin(state.public_url(), &headers) {
+        return Err(html_response(StatusCode::FORBIDDEN, views::refused(lang)));
+    }
+    if state.shared().check(Limit::HolderSteps, &client).await.is_err() {
+        return Err(html_response(StatusCode::TOO_MANY_REQUESTS, views::too_many(lang)));
+    }
+    Ok((lang, fields))
 }
 
 /// Ensures the request form's answer carries the cookie its token came with.
