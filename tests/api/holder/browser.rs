@@ -6,13 +6,14 @@
 //! `docs/` for the README when `HOLDFAST_UPDATE_DOCS=1`.
 
 use std::path::Path;
+use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use holdfast::domain::agent::Role;
 
 use crate::browser::{Driver, artifacts};
 use crate::console::seed;
-use crate::helpers::{Backend, p1_withdrawal, spawn_app};
+use crate::helpers::{Backend, eventually, p1_withdrawal, spawn_app};
 use crate::holder::EVERY_SCOPE;
 
 async fn shot(browser: &Client, name: &str) {
@@ -127,7 +128,14 @@ async fn holder_case_end_to_end(locale: &str, lang: &str) {
     console.wait().for_element(Locator::Css("p.notice.ok")).await.unwrap();
     fill(&console, "resolve-note", "Confirmed with the holder").await;
     click(&console, "form[action$='/resolve'] button[type=submit]").await;
-    console.wait().for_element(Locator::Css("p.notice.ok")).await.unwrap();
+    // The page before the click shows a notice too (the reply's): wait for
+    // the resolution itself, not for any notice.
+    let resolved = format!("SELECT COUNT(*) FROM incidents WHERE id = '{incident}' AND status = 'resolved'");
+    eventually("the incident resolved", Duration::from_secs(20), || {
+        let (app, resolved) = (&app, &resolved);
+        async move { (app.db.count(resolved).await == 1).then_some(()) }
+    })
+    .await;
 
     // The holder sees the answer, the case closed, and rates it.
     holder.goto(&case_url).await.unwrap();
