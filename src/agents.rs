@@ -14,14 +14,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::auth::{CurrentAgent, totp, totp_context};
-use crate::crypto::{self, SecretBox};
 use crate::domain::agent::{Permission, Role};
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody, Routes};
+use crate::edge::error::ApiError;
+use crate::edge::http::{FromJson, JsonBody, Routes};
+use crate::platform::crypto::{self, SecretBox};
 use crate::state::AppState;
 use crate::storage::{AgentRecord, Database, is_unique_violation};
 

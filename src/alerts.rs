@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::domain::alert::Alert;
-use crate::error::ApiError;
-use crate::http::{Routes, Signed, parse_json, scope};
+use crate::edge::error::ApiError;
+use crate::edge::http::{Routes, Signed, parse_json, scope};
 use crate::state::AppState;
 
 pub mod intake;
 
-pub use crate::handles::intake::{Ingested, Intake};
+pub use crate::state::handles::intake::{Ingested, Intake};
 
 /// The fast path for retries: an alert id known to be stored is answered
 /// from a read of its incident, without a write transaction.

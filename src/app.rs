@@ -20,36 +20,39 @@ use crate::agents;
 use crate::alerts::{self, intake};
 use crate::auth;
 use crate::campaigns;
-use crate::clock::Clock;
-use crate::config::Config;
 use crate::console;
-use crate::crypto::{AuditKeys, SecretBox};
 use crate::domain::agent::FAILURE_MEMORY;
 use crate::domain::playbook::PlaybookKind;
-use crate::error::ApiError;
-use crate::exchange::Exchange;
+use crate::edge::error::ApiError;
+use crate::edge::http::Routes;
+use crate::edge::middleware::Edge;
+use crate::edge::openapi;
+use crate::edge::pages;
+use crate::edge::server;
+use crate::edge::telemetry;
 use crate::gauges;
-use crate::handles::{FinishedRuns, Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups};
-use crate::hold_index::HoldIndex;
 use crate::holder;
 use crate::holds;
-use crate::http::Routes;
 use crate::incidents;
-use crate::middleware::Edge;
 use crate::notices;
-use crate::openapi;
 use crate::outbox;
 use crate::overview;
-use crate::pages;
+use crate::platform::clock::Clock;
+use crate::platform::config::Config;
+use crate::platform::config::DatabaseKind;
+use crate::platform::crypto::{AuditKeys, SecretBox};
+use crate::platform::exchange::Exchange;
 use crate::playbooks;
-use crate::ratelimit::SWEEP_INTERVAL;
 use crate::runs;
-use crate::server;
-use crate::shared::Shared;
 use crate::sla;
+use crate::state::handles::{
+    FinishedRuns, Intake, IntakeQueue, OutboxSignal, Playbooks, RunEvents, RunWaker, RunWakeups,
+};
+use crate::state::hold_index::HoldIndex;
+use crate::state::ratelimit::SWEEP_INTERVAL;
+use crate::state::shared::Shared;
 use crate::state::{AppState, Inner};
-use crate::storage::{Database, DatabaseKind};
-use crate::telemetry;
+use crate::storage::Database;
 use crate::unfreeze;
 
 /// How long shutdown waits for background work to stop.
@@ -87,7 +90,7 @@ pub fn routes(state: &AppState) -> Routes {
 /// The router: every route behind the middleware stack.
 pub fn router(state: AppState) -> Router {
     let edge = Edge::of(state.config(), state.clock());
-    crate::middleware::stack(routes(&state).into_router(), &edge).with_state(state)
+    crate::edge::middleware::stack(routes(&state).into_router(), &edge).with_state(state)
 }
 
 /// What the exchange listener (`HOLDFAST_EXCHANGE_LISTEN`) serves: the
@@ -107,13 +110,13 @@ pub fn exchange_routes() -> Routes {
 /// What the exchange listener serves: [`exchange_routes`], behind the same layers.
 pub fn exchange_router(state: AppState) -> Router {
     let edge = Edge::of(state.config(), state.clock());
-    crate::middleware::stack(exchange_routes().into_router(), &edge).with_state(state)
+    crate::edge::middleware::stack(exchange_routes().into_router(), &edge).with_state(state)
 }
 
 /// What the admin listener serves: `/metrics`, behind the same layers.
 pub fn admin_router(state: AppState) -> Router {
     let edge = Edge::of(state.config(), state.clock());
-    crate::middleware::stack(Router::new().route("/metrics", get(metrics)), &edge).with_state(state)
+    crate::edge::middleware::stack(Router::new().route("/metrics", get(metrics)), &edge).with_state(state)
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -196,7 +199,7 @@ impl Application {
         // First: whatever is recorded from here on (the feed's gauge, the
         // series registered at start) must reach the recorder.
         let metrics = metrics_handle();
-        crate::l10n::load()?;
+        crate::edge::l10n::load()?;
         let db = Database::connect(&config.database_url, config.database_max_connections)
             .await?
             .with_audit_keys(AuditKeys::new(&config.master_key, &config.previous_master_keys));

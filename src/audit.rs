@@ -8,9 +8,9 @@
 
 use anyhow::Context;
 
-use crate::crypto::AuditKeys;
 use crate::domain::audit::Chain;
 use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, Heads, StoredEntry};
+use crate::platform::crypto::AuditKeys;
 use crate::storage::{ChainHeadRow, Database};
 
 /// How many entries are read per query while walking.

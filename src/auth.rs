@@ -20,7 +20,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use crate::crypto::{self, token_hash};
 use crate::domain::agent::{
     ELEVATION, FailureHistory, LOCKOUT_THRESHOLD, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, agent_actor,
 };
@@ -28,10 +27,11 @@ use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::{ApiError, ProblemKind};
-use crate::http::{FromJson, JsonBody, Routes};
-use crate::shared::Limit;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::http::{FromJson, JsonBody, Routes};
+use crate::platform::crypto::{self, token_hash};
 use crate::state::AppState;
+use crate::state::shared::Limit;
 use crate::storage::{AgentRecord, SessionRecord, WriteTx};
 
 pub mod totp;
@@ -48,7 +48,7 @@ pub fn routes() -> Routes {
         .post("/v1/auth/logout", logout)
 }
 
-pub use crate::http::ClientAddress;
+pub use crate::edge::http::ClientAddress;
 
 struct LoginRequest {
     username: String,

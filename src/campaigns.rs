@@ -35,7 +35,7 @@ use crate::domain::incident::{Incident, IncidentStatus};
 use crate::domain::playbook::PlaybookKind;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 use crate::runs::agent_actions;
 use crate::state::AppState;
 use crate::storage::{CampaignMember, CampaignRecord, CorrelationWindow, WriteTx};

@@ -13,19 +13,19 @@ use base64::Engine;
 use crate::agents;
 use crate::app::{Application, shutdown_signal};
 use crate::audit;
-use crate::clock::Clock;
-use crate::config::{self, Config};
-use crate::crypto::{AuditKeys, MasterKey, SecretBox};
 use crate::domain::agent::Role;
 use crate::domain::audit::verify::Heads;
 use crate::domain::drill::{DrillId, Scenario};
 use crate::domain::time::{Timestamp, parse_duration};
 use crate::drills;
+use crate::edge::telemetry;
+use crate::platform::clock::Clock;
+use crate::platform::config::{self, Config};
+use crate::platform::crypto::{AuditKeys, MasterKey, SecretBox};
+use crate::platform::signing::{KeyRing, PlaybookKeys, Scope, SigningKey};
 use crate::playbooks::{self, Playbooks};
 use crate::replay;
-use crate::signing::{KeyRing, PlaybookKeys, Scope, SigningKey};
 use crate::storage::Database;
-use crate::telemetry;
 
 /// Holdfast: account-security incident response for a cryptocurrency exchange.
 ///
@@ -629,7 +629,7 @@ async fn rotate_keys(new_key: Option<String>) -> anyhow::Result<ExitCode> {
             None,
         ),
         None => {
-            let bytes = crate::crypto::random_bytes::<32>()?;
+            let bytes = crate::platform::crypto::random_bytes::<32>()?;
             (
                 MasterKey::from_bytes(bytes),
                 Some(base64::engine::general_purpose::STANDARD.encode(bytes)),

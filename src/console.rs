@@ -6,7 +6,7 @@
 //! the JSON API calls ([`crate::incidents`], [`crate::runs::agent_actions`],
 //! [`crate::unfreeze::review`], [`crate::auth`]), a pure view ([`views`]),
 //! and the words of each language (`locales/<lang>/console.ftl`, read
-//! through [`crate::l10n`]). Every action goes through the
+//! through [`crate::edge::l10n`]). Every action goes through the
 //! same rules as the API: roles, step-up, four eyes, the audit log.
 //!
 //! Pages work without JavaScript. The one script, `console.js` (served by
@@ -21,10 +21,10 @@ use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::http::Routes;
-use crate::l10n::Text;
+use crate::edge::http::Routes;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::state::AppState;
-use crate::web::Lang;
 
 pub mod campaigns;
 pub mod guard;

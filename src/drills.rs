@@ -22,8 +22,8 @@ use serde_json::json;
 use crate::domain::drill::{DrillId, is_drill_account};
 use crate::domain::incident::Transition;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
-use crate::signing::{Scope, Scopes};
+use crate::edge::error::ApiError;
+use crate::platform::signing::{Scope, Scopes};
 use crate::storage::Database;
 
 pub mod report;

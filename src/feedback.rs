@@ -16,13 +16,13 @@
 
 use serde_json::{Value, json};
 
-use crate::config::Config;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::{Disposition, HolderSaid, rules_fired};
 use crate::domain::exchange::Destination;
 use crate::domain::ids::{IncidentId, MessageId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
+use crate::platform::config::Config;
 use crate::storage::WriteTx;
 
 /// The idempotency key of an incident's disposition: one per incident.

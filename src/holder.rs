@@ -19,7 +19,7 @@
 //! A case link is a bearer link a thief may hold too: nothing reached
 //! through it lifts, lowers or proves anything.
 
-use crate::http::Routes;
+use crate::edge::http::Routes;
 use crate::state::AppState;
 
 pub mod api;

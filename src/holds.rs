@@ -15,11 +15,11 @@ use crate::domain::hold::{AccountHolds, Hold, HoldRecord, HoldScope, NewHold};
 use crate::domain::ids::{HoldId, RunId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
-use crate::hold_index::Lookup;
-use crate::http::{Routes, Signed, scope};
+use crate::edge::error::ApiError;
+use crate::edge::http::{Routes, Signed, scope};
 use crate::outbox::{AccountRequest, queue_action};
 use crate::state::AppState;
+use crate::state::hold_index::Lookup;
 use crate::storage::WriteTx;
 
 pub fn routes() -> Routes {
@@ -45,7 +45,7 @@ async fn account_holds(
 pub async fn holds_in_force(state: &AppState, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
     match state.hold_index().lookup(account_id) {
         Lookup::Free => Ok(Arc::new([])),
-        Lookup::Cached => state.shared().holds(state.db(), account_id, now).await,
+        Lookup::Cached => Ok(state.shared().holds(state.db(), account_id, now).await?),
         Lookup::Database => Ok(state.db().holds_in_force(account_id, now).await?.into()),
     }
 }

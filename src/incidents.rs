@@ -14,7 +14,7 @@ use crate::domain::ids::{CampaignId, IncidentId};
 use crate::domain::incident::{Incident, Resolution, Transition};
 use crate::domain::run::Run;
 use crate::domain::unfreeze::Flow;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{AlertRow, QueueFilter, QueueRow};
 

@@ -1,59 +1,58 @@
 //! Holdfast: account-security incident response for a cryptocurrency exchange.
 //!
+//! The tree is layered; each layer uses only the ones listed before it:
+//!
 //! - [`domain`]: the rules (priority, incident states, holds, the audit
-//!   chain) in plain Rust, with no HTTP or SQL.
+//!   chain) in plain Rust, with no I/O.
+//! - [`platform`]: what the service stands on and knows no database:
+//!   configuration, keys and signatures, the clock, the trace context, the
+//!   exchange client.
 //! - [`storage`]: the one place SQL lives, for PostgreSQL and SQLite.
-//! - Feature modules ([`alerts`], [`holds`], …) translate HTTP to the domain.
-//! - [`state`] is what handlers and background tasks share; [`app`]
-//!   assembles the router and the background tasks on top of everything.
+//! - [`state`]: what every handler and background task shares at run time
+//!   (`AppState`, the handles the features give each other, shared state
+//!   with Redis or in-process, the hold index).
+//! - [`edge`]: HTTP itself: the server and its middleware, extractors,
+//!   problem+json, the page shell and its words, telemetry, OpenAPI.
+//! - The features ([`alerts`], [`holds`], [`incidents`], [`runs`],
+//!   [`holder`], …), one module or folder each, translating HTTP to the
+//!   domain; a feature with routes keeps them in its `api` (and its pages in
+//!   `web` or `views`).
+//! - [`app`] assembles the router and the background tasks on top of
+//!   everything; [`cli`] is the command line over it.
 //!
 //! ARCHITECTURE.md at the repository root is the map.
 
+// Layers, bottom up.
+pub mod domain;
+pub mod edge;
+pub mod platform;
+pub mod state;
+pub mod storage;
+
+// Features.
 pub mod agents;
 pub mod alerts;
-pub mod app;
 pub mod audit;
 pub mod auth;
-pub mod cache;
 pub mod campaigns;
-pub mod cli;
-pub mod client_address;
-pub mod clock;
-pub mod config;
 pub mod console;
 pub mod containment;
-pub mod crypto;
-pub mod domain;
 pub mod drills;
-pub mod error;
-pub mod exchange;
 pub mod feedback;
 pub mod gauges;
-pub mod handles;
-pub mod hold_index;
 pub mod holder;
 pub mod holds;
-pub mod http;
 pub mod incidents;
-pub mod l10n;
-pub mod middleware;
 pub mod notices;
-pub mod openapi;
 pub mod outbox;
 pub mod overview;
-pub mod pages;
 pub mod playbooks;
-pub mod ratelimit;
 pub mod replay;
 pub mod rule_quality;
 pub mod runs;
-pub mod server;
-pub mod shared;
-pub mod signing;
 pub mod sla;
-pub mod state;
-pub mod storage;
-pub mod telemetry;
-pub mod trace_context;
 pub mod unfreeze;
-pub mod web;
+
+// On top.
+pub mod app;
+pub mod cli;

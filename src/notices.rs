@@ -16,18 +16,18 @@
 
 use serde_json::json;
 
-use crate::crypto::{self, CryptoError, token_hash};
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{IssuedAs, WhatHappened, WhatWeDid, notice_due};
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
-use crate::handles::BeforeCommit;
-use crate::handles::before_commit::Pending;
 use crate::outbox::messages::{Notification, queue_secret_notification};
+use crate::platform::crypto::{self, CryptoError, token_hash};
+use crate::state::handles::BeforeCommit;
+use crate::state::handles::before_commit::Pending;
 use crate::storage::WriteTx;
 
-pub use crate::handles::Links;
+pub use crate::state::handles::Links;
 
 /// The holder's part of every commit, registered at start as the state's
 /// [`BeforeCommit`]: [`tell_holders`].

@@ -23,8 +23,8 @@ use crate::domain::agent::Permission;
 use crate::domain::incident::{IncidentStatus, Milestone};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
-use crate::http::Routes;
+use crate::edge::error::ApiError;
+use crate::edge::http::Routes;
 use crate::state::AppState;
 use crate::storage::WindowTimes;
 

@@ -1,9 +1,9 @@
 //! The playbooks feature: `GET /v1/playbooks` lists what was loaded at start.
 //!
 //! Loading, signing and checking playbooks lives below every feature, in
-//! [`crate::handles::playbooks`], because the application state holds the
+//! [`crate::state::handles::playbooks`], because the application state holds the
 //! loaded set; it is re-exported here under its familiar name.
 
 pub mod api;
 
-pub use crate::handles::playbooks::{LoadedPlaybook, Playbooks, check_file, generate_key, sign};
+pub use crate::state::handles::playbooks::{LoadedPlaybook, Playbooks, check_file, generate_key, sign};

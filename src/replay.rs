@@ -12,14 +12,14 @@ use anyhow::Context;
 
 use serde_json::{Value, json};
 
-use crate::clock::Clock;
-use crate::config;
 use crate::domain::alert::Alert;
 use crate::domain::disposition::Disposition;
 use crate::domain::ids::IncidentId;
 use crate::domain::priority::{Priority, PriorityRules};
 use crate::domain::replay::{Replay, ReplayReport};
 use crate::domain::time::{Timestamp, parse_duration};
+use crate::platform::clock::Clock;
+use crate::platform::config;
 use crate::storage::{Database, ReplayRow};
 
 /// The alerts replayed: those that occurred in `[since, until)`.

@@ -10,7 +10,7 @@ use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::rule_quality::{Outcomes, window};
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 use crate::state::AppState;
 
 pub mod api;

@@ -1,21 +1,31 @@
-//! The application state every handler and background task shares.
+//! What every handler and background task shares at run time, above
+//! storage and below the edge and the features.
 //!
-//! It sits below the features: it holds the services they use (the
-//! database, the clock, shared state, the exchange) and the handles they
-//! give each other ([`crate::handles`]), and imports no feature. The router in [`crate::app`]
-//! sits on top and merges the features' routes.
+//! [`AppState`] holds the configuration and the services the features use
+//! (the database, the clock, the exchange), the handles they give each
+//! other ([`handles`]), the state every instance must agree on
+//! ([`shared`], over Redis or in-process, with its [`cache`] and
+//! [`ratelimit`]) and the [`hold_index`]. It imports no feature and no part
+//! of the edge; the router in `app` sits on top and merges the features'
+//! routes.
+
+pub mod cache;
+pub mod handles;
+pub mod hold_index;
+pub mod ratelimit;
+pub mod shared;
 
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::clock::Clock;
-use crate::config::Config;
-use crate::crypto::SecretBox;
-use crate::exchange::Exchange;
-use crate::handles::{BeforeCommit, FinishedRuns, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
-use crate::hold_index::HoldIndex;
-use crate::shared::Shared;
+use crate::platform::clock::Clock;
+use crate::platform::config::Config;
+use crate::platform::crypto::SecretBox;
+use crate::platform::exchange::Exchange;
+use crate::state::handles::{BeforeCommit, FinishedRuns, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
+use crate::state::hold_index::HoldIndex;
+use crate::state::shared::Shared;
 use crate::storage::{Committed, Database, WriteTx};
 
 /// Everything a request handler or background task needs. Cheap to clone.

@@ -28,11 +28,12 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::crypto::AuditKeys;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::ResponseTime;
-use crate::trace_context::TraceContext;
+use crate::platform::config::DatabaseKind;
+use crate::platform::crypto::AuditKeys;
+use crate::platform::trace_context::TraceContext;
 
 mod agents;
 mod alerts;
@@ -119,25 +120,6 @@ pub(crate) use on_backend;
 pub enum Backend<P, S> {
     Postgres(P),
     Sqlite(S),
-}
-
-/// Which database an URL selects.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Postgres,
-    Sqlite,
-}
-
-impl DatabaseKind {
-    pub fn of_url(url: &str) -> Option<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(DatabaseKind::Postgres)
-        } else if url.starts_with("sqlite:") {
-            Some(DatabaseKind::Sqlite)
-        } else {
-            None
-        }
-    }
 }
 
 /// Connection pools for one database. Cheap to clone.
@@ -276,7 +258,7 @@ impl Database {
             response_times: Vec::new(),
             steps_failed: 0,
             holder_news: HolderNews::default(),
-            trace: crate::trace_context::current(),
+            trace: crate::platform::trace_context::current(),
         })
     }
 

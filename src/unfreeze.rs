@@ -15,7 +15,7 @@
 //! codes as an HMAC under a key derived from the master key. Notifications
 //! carrying either are sealed in the outbox and redacted once sent.
 
-use crate::http::Routes;
+use crate::edge::http::Routes;
 use crate::state::AppState;
 
 pub mod api;

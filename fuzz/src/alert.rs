@@ -8,7 +8,7 @@
 
 use holdfast::domain::alert::{AccountId, Alert, AlertId, AlertKind, Decimal, Signals};
 use holdfast::domain::time::Timestamp;
-use holdfast::http::parse_json;
+use holdfast::edge::http::parse_json;
 
 /// The server clock the alerts are judged against.
 fn now() -> Timestamp {

@@ -20,8 +20,8 @@ use std::time::Duration;
 use base64::Engine;
 use holdfast::domain::playbook::{self, Action, Playbook, PlaybookKind, Step};
 use holdfast::domain::time::Timestamp;
+use holdfast::platform::signing::PlaybookKeys;
 use holdfast::playbooks::{check_file, sign};
-use holdfast::signing::PlaybookKeys;
 
 /// A key pair made for fuzzing only; it signs nothing else.
 const KEY_ID: &str = "security-team";

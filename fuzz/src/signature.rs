@@ -15,7 +15,7 @@
 //! stale outside it, and refused for any other body, timestamp or key id.
 
 use holdfast::domain::time::Timestamp;
-use holdfast::signing::{KeyRing, MAX_CLOCK_SKEW_SECONDS, SignatureError, SigningKey};
+use holdfast::platform::signing::{KeyRing, MAX_CLOCK_SKEW_SECONDS, SignatureError, SigningKey};
 
 /// The fixed clock: 2026-11-18T22:13:20Z.
 pub const NOW: i64 = 1_795_000_000;

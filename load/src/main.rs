@@ -35,9 +35,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use holdfast::clock::Clock;
 use holdfast::domain::time::Timestamp;
-use holdfast::signing::SigningKey;
+use holdfast::platform::clock::Clock;
+use holdfast::platform::signing::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 

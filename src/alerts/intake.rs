@@ -33,8 +33,8 @@ use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, IncidentStatus, Milestones};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
-use crate::handles::intake::{Ingested, IntakeQueue, Job};
 use crate::state::AppState;
+use crate::state::handles::intake::{Ingested, IntakeQueue, Job};
 use crate::storage::{CorrelationWindow, LiveIncident, WriteTx};
 
 /// The most alerts stored in one transaction.

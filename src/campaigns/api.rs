@@ -10,8 +10,8 @@ use super::CampaignView;
 use crate::auth::{CurrentAgent, otp_header};
 use crate::domain::ids::CampaignId;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody, Routes};
+use crate::edge::error::ApiError;
+use crate::edge::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

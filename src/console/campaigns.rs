@@ -16,8 +16,8 @@ use super::views::{self, Viewer};
 use crate::campaigns;
 use crate::domain::ids::CampaignId;
 use crate::domain::playbook::{Playbook, PlaybookKind};
+use crate::edge::web::html_response;
 use crate::state::AppState;
-use crate::web::html_response;
 
 /// `GET /console/campaigns`.
 #[tracing::instrument(skip_all)]
@@ -50,7 +50,7 @@ pub async fn page(
 async fn show(
     state: &AppState,
     agent: &crate::auth::CurrentAgent,
-    lang: crate::web::Lang,
+    lang: crate::edge::web::Lang,
     csrf: &str,
     id: &CampaignId,
     notice: Option<&str>,

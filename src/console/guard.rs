@@ -29,10 +29,10 @@ use ring::hmac;
 use super::views;
 use crate::auth::{self, CurrentAgent, Touch};
 use crate::domain::ids::SessionId;
-use crate::error::{ApiError, ProblemKind};
-use crate::http::ClientAddress;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::http::ClientAddress;
+use crate::edge::web::{self, CSP_OWN_SCRIPT, Lang, constant_time_eq, html_response};
 use crate::state::AppState;
-use crate::web::{self, CSP_OWN_SCRIPT, Lang, constant_time_eq, html_response};
 
 /// Where a browser without a session is sent.
 pub const LOGIN_PATH: &str = "/console/login";

@@ -22,12 +22,12 @@ use crate::auth::CurrentAgent;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::{Resolution, check_note};
 use crate::domain::playbook::Playbook;
-use crate::error::ApiError;
-use crate::handles::LoadedPlaybook;
+use crate::edge::error::ApiError;
+use crate::edge::web::{Lang, html_response};
 use crate::incidents::{self, Decision, Dossier};
 use crate::runs::agent_actions;
 use crate::state::AppState;
-use crate::web::{Lang, html_response};
+use crate::state::handles::LoadedPlaybook;
 
 /// The verified playbooks that apply to the incident's alerts, in file order.
 pub fn applicable<'a>(state: &'a AppState, dossier: &Dossier) -> Vec<(&'a LoadedPlaybook, &'a Arc<Playbook>)> {

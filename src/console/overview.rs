@@ -7,9 +7,9 @@ use axum::response::Response;
 
 use super::guard::{self, ConsoleAgent};
 use super::views::{self, Viewer};
+use crate::edge::web::html_response;
 use crate::overview;
 use crate::state::AppState;
-use crate::web::html_response;
 
 /// `GET /console/overview`.
 #[tracing::instrument(skip_all)]

@@ -20,11 +20,11 @@ use crate::domain::ids::IncidentId;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
+use crate::edge::web::html_response;
 use crate::incidents;
 use crate::state::AppState;
 use crate::storage::{Claimed, QueueFilter, QueuePosition};
-use crate::web::html_response;
 
 /// Incidents on one page of the queue.
 pub const PAGE_SIZE: i64 = 50;

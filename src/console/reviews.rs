@@ -18,11 +18,11 @@ use super::views::{self, Viewer};
 use crate::auth::CurrentAgent;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::decision_reason;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
+use crate::edge::web::{Lang, html_response};
 use crate::runs::agent_actions;
 use crate::state::AppState;
 use crate::unfreeze::{UNFREEZE_PLAYBOOK, review};
-use crate::web::{Lang, html_response};
 
 async fn load(state: &AppState, agent: &CurrentAgent) -> Result<Vec<Review>, ApiError> {
     let flows = review::waiting(state, agent).await?;

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::guard::{self, ConsoleAgent};
 use super::views::{self, Viewer};
+use crate::edge::web::html_response;
 use crate::rule_quality;
 use crate::state::AppState;
-use crate::web::html_response;
 
 #[derive(Deserialize)]
 pub struct RulesQuery {

@@ -24,11 +24,11 @@ use base64::Engine;
 use super::guard::{self, ConsoleForm};
 use super::views;
 use crate::auth::{self, ClientAddress, Touch};
-use crate::crypto;
-use crate::error::{ApiError, ProblemKind};
-use crate::l10n::Text;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::l10n::Text;
+use crate::edge::web::{self, Lang, constant_time_eq, html_response};
+use crate::platform::crypto;
 use crate::state::AppState;
-use crate::web::{self, Lang, constant_time_eq, html_response};
 
 /// How long the sign-in form's token lives.
 const FORM_TOKEN_SECONDS: u64 = 3600;

@@ -10,9 +10,9 @@ use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::incident::{Incident, IncidentStatus};
 use crate::domain::time::Timestamp;
-use crate::error::{ApiError, ProblemKind};
-use crate::l10n::Text;
-use crate::web::Lang;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 
 pub mod campaigns;
 pub mod case;

@@ -4,9 +4,9 @@
 
 use anyhow::Context;
 
-use crate::clock::Clock;
 use crate::domain::drill::{DrillId, Scenario};
-use crate::signing::SigningKey;
+use crate::platform::clock::Clock;
+use crate::platform::signing::SigningKey;
 
 /// A wave to send.
 pub struct Wave {
@@ -29,7 +29,7 @@ pub struct Sent {
 
 /// A new drill id.
 pub fn new_drill_id() -> anyhow::Result<DrillId> {
-    Ok(DrillId::from_random(crate::crypto::random_bytes::<10>()?))
+    Ok(DrillId::from_random(crate::platform::crypto::random_bytes::<10>()?))
 }
 
 /// Sends every alert of the wave, one after another; fails on the first

@@ -20,10 +20,10 @@ use crate::domain::agent::Permission;
 use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody, Routes, Signed, parse_json, scope};
-use crate::shared::Limit;
+use crate::edge::error::ApiError;
+use crate::edge::http::{FromJson, JsonBody, Routes, Signed, parse_json, scope};
 use crate::state::AppState;
+use crate::state::shared::Limit;
 
 pub fn routes() -> Routes {
     Routes::new()
@@ -76,7 +76,7 @@ impl FromRequestParts<AppState> for CaseToken {
             .shared()
             .check(Limit::HolderSteps, &client)
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|refusal| ApiError::from(refusal).into_response())?;
         let Path(token) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| StatusCode::NOT_FOUND.into_response())?;

@@ -10,11 +10,11 @@ pub use super::error::CaseError;
 
 use serde::Serialize;
 
-use crate::crypto::token_hash;
 use crate::domain::case::{CaseState, WhatHappened, WhatWeDid, case_ended, token_covers};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::FlowState;
+use crate::platform::crypto::token_hash;
 use crate::state::AppState;
 use crate::storage::{CaseTokenRow, HolderCaseRow};
 

@@ -8,12 +8,12 @@
 
 use serde_json::json;
 
-use crate::crypto::{self, token_hash};
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::LOCK_LINK_LIFETIME;
 use crate::outbox::messages::{Notification, queue_secret_notification};
-use crate::shared::Limit;
+use crate::platform::crypto::{self, token_hash};
 use crate::state::AppState;
+use crate::state::shared::Limit;
 
 /// The answer to every report, whatever the account.
 pub const ACCEPTED_BODY: &str = r#"{"status":"accepted","detail":"If this account exists, a link to freeze it is on its way to its registered contact."}"#;
@@ -26,9 +26,10 @@ pub async fn accept_report(state: &AppState, account_id: &str, client: &str) {
         return;
     }
     let (state, account_id) = (state.clone(), account_id.to_owned());
-    let trace = crate::trace_context::current().unwrap_or_else(crate::trace_context::TraceContext::start);
+    let trace =
+        crate::platform::trace_context::current().unwrap_or_else(crate::platform::trace_context::TraceContext::start);
     tokio::spawn(async move {
-        let sent = crate::trace_context::scope(trace, send_lock_link(&state, &account_id));
+        let sent = crate::platform::trace_context::scope(trace, send_lock_link(&state, &account_id));
         if let Err(error) = sent.await {
             tracing::error!(error = format!("{error:#}"), "sending a lock link failed");
         }

@@ -16,12 +16,12 @@ use axum::{Form, middleware};
 use super::case::{self, CaseError};
 use super::{messages, protect, report, satisfaction};
 use crate::auth::ClientAddress;
-use crate::crypto::token_hash;
 use crate::domain::case::IssuedAs;
-use crate::http::Routes;
-use crate::l10n::Text;
+use crate::edge::http::Routes;
+use crate::edge::l10n::Text;
+use crate::edge::web::{Lang, html_response};
+use crate::platform::crypto::token_hash;
 use crate::state::AppState;
-use crate::web::{Lang, html_response};
 
 pub mod guard;
 pub mod views;

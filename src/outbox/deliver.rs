@@ -5,7 +5,7 @@
 //! exponential backoff and jitter under the same idempotency key; after the
 //! last attempt it is marked failed, and the failure is put on the audit log
 //! (and so on the incident's timeline). A run waiting for the message is told
-//! through the runner's own channel ([`crate::handles::RunWaker`]).
+//! through the runner's own channel ([`crate::state::handles::RunWaker`]).
 
 use std::time::Duration;
 
@@ -15,15 +15,15 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::messages::{is_sealed, open_sealed};
-use crate::config::RetryPolicy;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::Destination;
 use crate::domain::ids::MessageId;
 use crate::domain::time::Timestamp;
-use crate::exchange::{DeliveryError, confirms};
+use crate::platform::config::RetryPolicy;
+use crate::platform::exchange::{DeliveryError, confirms};
+use crate::platform::trace_context::TraceContext;
 use crate::state::AppState;
 use crate::storage::{OutboxMessage, OutboxStatus};
-use crate::trace_context::TraceContext;
 use tracing::Instrument;
 
 /// How many messages one pass claims.

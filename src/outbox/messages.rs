@@ -7,11 +7,11 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::crypto::SecretBox;
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::hold::HoldScope;
 use crate::domain::ids::{IncidentId, MessageId, RunId};
 use crate::domain::time::Timestamp;
+use crate::platform::crypto::SecretBox;
 use crate::storage::{OutboxMessage, WriteTx};
 
 /// A request to the exchange's account control (SPEC §6), to queue in a transaction.

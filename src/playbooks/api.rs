@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
-use crate::error::ApiError;
-use crate::http::Routes;
+use crate::edge::error::ApiError;
+use crate::edge::http::Routes;
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth::CurrentAgent;
-use crate::error::ApiError;
-use crate::http::Routes;
+use crate::edge::error::ApiError;
+use crate::edge::http::Routes;
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

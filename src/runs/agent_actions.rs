@@ -20,9 +20,9 @@ use crate::domain::incident::Incident;
 use crate::domain::playbook::Playbook;
 use crate::domain::run::{Approval, Initiator, Run};
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
-use crate::handles::LoadedPlaybook;
+use crate::edge::error::ApiError;
 use crate::state::AppState;
+use crate::state::handles::LoadedPlaybook;
 use crate::storage::WriteTx;
 
 /// The verified playbook `playbook_id`, or the problem starting it would

@@ -13,8 +13,8 @@ use crate::domain::agent::Permission;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::run::Run;
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::ApiError;
-use crate::http::{FromJson, JsonBody, Routes};
+use crate::edge::error::ApiError;
+use crate::edge::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
 
 pub fn routes() -> Routes {

@@ -23,9 +23,9 @@ use crate::domain::incident::{Incident, Transition};
 use crate::domain::playbook::{Action, Playbook, PlaybookKind};
 use crate::domain::run::{Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
 use crate::domain::time::Timestamp;
-use crate::handles::LoadedPlaybook;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
+use crate::state::handles::LoadedPlaybook;
 use crate::storage::{OutboxStatus, WriteTx};
 
 /// What a pass of the engine left for the caller: a run that finished in

@@ -3,7 +3,7 @@
 //!
 //! The engine knows no feature, and no feature calls another to learn about
 //! a run: a feature registers a handler for its kind at start
-//! ([`crate::handles::FinishedRuns`], kept in the application state), and
+//! ([`crate::state::handles::FinishedRuns`], kept in the application state), and
 //! [`run_finished`] calls it in the run's transaction. Every caller starts
 //! and advances runs through [`start_run`] and [`advance_run`], so no
 //! outcome is lost.
@@ -12,9 +12,9 @@ use crate::domain::incident::Incident;
 use crate::domain::playbook::Playbook;
 use crate::domain::run::{Initiator, Run};
 use crate::domain::time::Timestamp;
-use crate::handles::LoadedPlaybook;
 use crate::runs::engine::{self, Progressed};
 use crate::state::AppState;
+use crate::state::handles::LoadedPlaybook;
 use crate::storage::WriteTx;
 
 /// Starts a run of `playbook` on a locked incident, advances it, and reports

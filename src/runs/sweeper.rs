@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::finish;
 use crate::domain::ids::RunId;
-use crate::handles::RunWakeups;
 use crate::state::AppState;
+use crate::state::handles::RunWakeups;
 
 /// How often the sweeper looks for runs to pick up again.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);

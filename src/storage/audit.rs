@@ -11,11 +11,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
-use crate::crypto::AuditKeys;
 use crate::domain::audit::verify::StoredEntry;
 use crate::domain::audit::{AuditRecord, Chain, Link, chain, chain_of};
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
+use crate::platform::crypto::AuditKeys;
 
 mod left_waiting;
 

@@ -11,7 +11,7 @@ use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::playbook::PlaybookKind;
 use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
 use crate::domain::time::Timestamp;
-use crate::trace_context::TraceContext;
+use crate::platform::trace_context::TraceContext;
 
 type Conn<'a> = Backend<&'a mut PgConnection, &'a mut SqliteConnection>;
 

@@ -17,10 +17,10 @@ use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::{Answer, StepError, decision_reason};
 use crate::domain::validation::{FieldError, Fields};
-use crate::error::{ApiError, ProblemKind};
-use crate::http::{FromJson, JsonBody, Routes};
-use crate::shared::Limit;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
+use crate::state::shared::Limit;
 
 pub fn routes() -> Routes {
     Routes::new()

@@ -7,12 +7,12 @@ use ring::hmac;
 use serde_json::json;
 
 use super::error::HolderError;
-use crate::crypto;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::FlowId;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::Flow;
 use crate::outbox::{Notification, queue_secret_notification};
+use crate::platform::crypto;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 

@@ -12,7 +12,6 @@ pub use super::error::HolderError;
 use super::notify::record_change;
 use super::status::{FlowStatus, status};
 use super::{UNFREEZE_PLAYBOOK, codes};
-use crate::crypto::token_hash;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::{AccountAction, Destination};
@@ -24,6 +23,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Answer, AutomaticRoute, FAILURE_WINDOW, Flow, FlowState, Route, StepError};
 use crate::domain::validation::FieldError;
 use crate::feedback::record_holder_said;
+use crate::platform::crypto::token_hash;
 use crate::runs::finish;
 use crate::state::AppState;
 use crate::storage::WriteTx;
@@ -136,7 +136,7 @@ async fn check_second_factor(state: &AppState, token: &str, code: Option<&str>) 
         "code": code.unwrap_or(""),
     });
     let now = state.clock().now();
-    let traceparent = crate::trace_context::current().map(|trace| trace.outbound(&tracing::Span::current()));
+    let traceparent = crate::platform::trace_context::current().map(|trace| trace.outbound(&tracing::Span::current()));
     let answer = state
         .exchange()
         .send(

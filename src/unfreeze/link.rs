@@ -8,14 +8,14 @@
 use serde_json::json;
 
 use super::codes;
-use crate::crypto::{self, token_hash};
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{FlowId, IncidentId};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, new_flow_allowed};
 use crate::outbox::{Notification, queue_secret_notification};
-use crate::shared::Limit;
+use crate::platform::crypto::{self, token_hash};
 use crate::state::AppState;
+use crate::state::shared::Limit;
 use crate::storage::{WriteTx, is_unique_violation};
 
 /// Takes a link request: the work happens on a background task, unless the
@@ -30,9 +30,10 @@ pub async fn accept_link_request(state: &AppState, account_id: &str, client: &st
     }
     let (state, account_id) = (state.clone(), account_id.to_owned());
     // The background work stays in the request's trace.
-    let trace = crate::trace_context::current().unwrap_or_else(crate::trace_context::TraceContext::start);
+    let trace =
+        crate::platform::trace_context::current().unwrap_or_else(crate::platform::trace_context::TraceContext::start);
     tokio::spawn(async move {
-        let opened = crate::trace_context::scope(trace, open_flow(&state, &account_id));
+        let opened = crate::platform::trace_context::scope(trace, open_flow(&state, &account_id));
         if let Err(error) = opened.await {
             tracing::error!(error = format!("{error:#}"), "opening an unfreeze flow failed");
         }

@@ -1,13 +1,13 @@
 //! What a finished unfreeze run means to the holder's flow: [`OnFinished`],
 //! registered at start as the handler of unfreeze runs
-//! ([`crate::handles::FinishedRuns`]).
+//! ([`crate::state::handles::FinishedRuns`]).
 
 use super::notify::record_change;
 use crate::domain::run::{Run, RunOutcome};
 use crate::domain::time::Timestamp;
-use crate::handles::FinishedRunHandler;
-use crate::handles::finished_runs::Pending;
 use crate::state::AppState;
+use crate::state::handles::FinishedRunHandler;
+use crate::state::handles::finished_runs::Pending;
 use crate::storage::WriteTx;
 
 /// The unfreeze feature's handler of finished unfreeze runs.

@@ -8,7 +8,7 @@ use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::Flow;
-use crate::error::ApiError;
+use crate::edge::error::ApiError;
 use crate::state::AppState;
 
 /// Holders' flows waiting for an agent, oldest first.

@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use super::error::HolderError;
 use super::notify::{next_steps, queue_estimate};
-use crate::crypto::token_hash;
 use crate::domain::alert::AlertKind;
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Answer, Flow, FlowState};
+use crate::platform::crypto::token_hash;
 use crate::state::AppState;
 
 /// What the holder sees of their request.

@@ -2,7 +2,7 @@
 //! JavaScript, in English and Korean, for a holder who is probably anxious
 //! and on a phone. A second adapter over the same flow functions as the JSON
 //! API ([`super::flow`]); its words live in `locales/<lang>/holder.ftl`
-//! (read through [`crate::l10n`]), its markup in
+//! (read through [`crate::edge::l10n`]), its markup in
 //! [`views`], its CSRF and origin checks in [`guard`].
 
 use std::collections::HashMap;
@@ -18,11 +18,11 @@ use super::link;
 use super::status::{self, FlowStatus};
 use crate::auth::ClientAddress;
 use crate::domain::unfreeze::{Answer, StepError};
-use crate::error::ApiError;
-use crate::http::Routes;
-use crate::l10n::Text;
+use crate::edge::error::ApiError;
+use crate::edge::http::Routes;
+use crate::edge::l10n::Text;
+use crate::edge::web::{Lang, html_response};
 use crate::state::AppState;
-use crate::web::{Lang, html_response};
 
 pub mod guard;
 pub mod views;

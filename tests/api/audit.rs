@@ -1,9 +1,9 @@
 use std::process::Output;
 
-use holdfast::crypto::{AuditKeys, MasterKey};
 use holdfast::domain::agent::Role;
 use holdfast::domain::audit::{AuditRecord, Chain, legacy_entry_mac, legacy_waiting_mac, stable_hash};
 use holdfast::domain::time::Timestamp;
+use holdfast::platform::crypto::{AuditKeys, MasterKey};
 
 use crate::helpers::{
     Backend, TestApp, TestDatabase, on_both_backends, p1_withdrawal, p3_login, random_base64, spawn_app, spawn_app_on,

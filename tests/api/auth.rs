@@ -379,10 +379,10 @@ async fn rotating_the_master_key_keeps_every_agent_able_to_sign_in() {
     assert_eq!(response.status(), StatusCode::OK);
 
     let row = app.state.db().agent_by_username("alice").await.unwrap().unwrap();
-    let new_key = holdfast::crypto::MasterKey::parse_base64(&new).unwrap();
+    let new_key = holdfast::platform::crypto::MasterKey::parse_base64(&new).unwrap();
     assert_eq!(
         row.totp_key_id,
-        holdfast::crypto::key_id(&new_key),
+        holdfast::platform::crypto::key_id(&new_key),
         "the seed is sealed under the new key"
     );
 }

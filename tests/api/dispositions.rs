@@ -22,7 +22,7 @@ on_both_backends!(
 );
 
 async fn app_with_risk_engine(backend: Backend) -> (TestApp, FakeRiskEngine) {
-    let engine = FakeRiskEngine::start(holdfast::clock::Clock::system()).await;
+    let engine = FakeRiskEngine::start(holdfast::platform::clock::Clock::system()).await;
     let app = spawn_app_with(backend, |settings| {
         settings
             .set("HOLDFAST_RISK_FEEDBACK_URL", engine.url())

@@ -6,7 +6,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use holdfast::domain::agent::Role;
-use holdfast::signing::SigningKey;
+use holdfast::platform::signing::SigningKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ on_both_backends!(
 /// An app whose ingest keys are the risk engine's and a drill key
 /// (`HOLDFAST_INGEST_KEYS`), with a risk engine taking feedback.
 async fn app_with_drill_key(backend: Backend) -> (TestApp, SigningKey, FakeRiskEngine) {
-    let engine = FakeRiskEngine::start(holdfast::clock::Clock::system()).await;
+    let engine = FakeRiskEngine::start(holdfast::platform::clock::Clock::system()).await;
     let drill_entry = format!("rehearse:drill={}", random_base64(32));
     let drill_key = SigningKey::parse(&signing_key_of(&drill_entry)).unwrap();
     let app = spawn_app_with(backend, |settings| {

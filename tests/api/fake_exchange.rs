@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use holdfast::signing::{KeyRing, SigningKey};
+use holdfast::platform::signing::{KeyRing, SigningKey};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -60,7 +60,7 @@ struct Behaviour {
 struct Inner {
     keys: KeyRing,
     /// Holdfast's clock, which tests move forward: signatures are checked against it.
-    clock: holdfast::clock::Clock,
+    clock: holdfast::platform::clock::Clock,
     received: Mutex<Vec<Received>>,
     /// Requests that reached `/elsewhere`, the target of redirects.
     redirected: Mutex<usize>,
@@ -77,7 +77,7 @@ pub struct FakeExchange {
 }
 
 impl FakeExchange {
-    pub async fn start(clock: holdfast::clock::Clock) -> Self {
+    pub async fn start(clock: holdfast::platform::clock::Clock) -> Self {
         let setting = format!("holdfast={}", random_base64(32));
         let key = SigningKey::parse(&setting).unwrap();
         let inner = Arc::new(Inner {

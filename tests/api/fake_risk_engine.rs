@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use holdfast::signing::{KeyRing, SigningKey};
+use holdfast::platform::signing::{KeyRing, SigningKey};
 use serde_json::Value;
 
 use crate::helpers::{eventually, random_base64};
@@ -27,7 +27,7 @@ pub struct Feedback {
 
 struct Inner {
     keys: KeyRing,
-    clock: holdfast::clock::Clock,
+    clock: holdfast::platform::clock::Clock,
     received: Mutex<Vec<Feedback>>,
     failures_left: Mutex<usize>,
 }
@@ -40,7 +40,7 @@ pub struct FakeRiskEngine {
 }
 
 impl FakeRiskEngine {
-    pub async fn start(clock: holdfast::clock::Clock) -> Self {
+    pub async fn start(clock: holdfast::platform::clock::Clock) -> Self {
         let setting = format!("feedback={}", random_base64(32));
         let inner = Arc::new(Inner {
             keys: KeyRing::from_keys([SigningKey::parse(&setting).unwrap()]),

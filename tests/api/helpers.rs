@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use holdfast::app::Application;
-use holdfast::clock::Clock;
-use holdfast::config::Config;
-use holdfast::signing::SigningKey;
+use holdfast::platform::clock::Clock;
+use holdfast::platform::config::Config;
+use holdfast::platform::signing::SigningKey;
 use holdfast::state::AppState;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! Several instances behind a load balancer, sharing PostgreSQL and Redis.
 
 use holdfast::app::Application;
-use holdfast::clock::Clock;
-use holdfast::config::Config;
+use holdfast::platform::clock::Clock;
+use holdfast::platform::config::Config;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Ingest keys grant scopes (SPEC §1): `alerts` to post alerts, `holds` to
 //! read holds; an entry without scopes grants both.
 
-use holdfast::signing::SigningKey;
+use holdfast::platform::signing::SigningKey;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use holdfast::telemetry::catalog::{self, Kind};
+use holdfast::edge::telemetry::catalog::{self, Kind};
 use reqwest::StatusCode;
 
 use crate::helpers::{Backend, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app_with};

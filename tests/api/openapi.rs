@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use holdfast::error::ProblemKind;
+use holdfast::edge::error::ProblemKind;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -58,9 +58,12 @@ async fn every_api_route_is_documented_and_every_documented_operation_is_served(
     let missing: Vec<_> = documented.difference(&served).collect();
     assert!(
         undocumented.is_empty(),
-        "served but not in src/openapi.json: {undocumented:?}"
+        "served but not in src/edge/openapi.json: {undocumented:?}"
     );
-    assert!(missing.is_empty(), "in src/openapi.json but not served: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "in src/edge/openapi.json but not served: {missing:?}"
+    );
     assert!(served.len() > 25, "the route table lists the API: {served:?}");
 }
 

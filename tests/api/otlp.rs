@@ -76,7 +76,7 @@ async fn exported_in_the_callers_trace(flags: &str) {
     });
 
     let db = TestDatabase::create(Backend::Sqlite).await;
-    let clock = holdfast::clock::Clock::system();
+    let clock = holdfast::platform::clock::Clock::system();
     let exchange = FakeExchange::start(clock.clone()).await;
     let ingest_secret = random_base64(32);
     let port = free_port();
@@ -111,7 +111,7 @@ async fn exported_in_the_callers_trace(flags: &str) {
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let body = p1_withdrawal("re-1", "acct-1").to_string();
-    let key = holdfast::signing::SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap();
+    let key = holdfast::platform::signing::SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap();
     let mut request = client
         .post(format!("{base}/v1/alerts"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-{flags}"))

@@ -1,8 +1,8 @@
 //! Every problem `type` resolves to a page saying what happened and what to
 //! do, in English and Korean, sent with the holder pages' security headers.
 
-use holdfast::error::ProblemKind;
-use holdfast::web::Lang;
+use holdfast::edge::error::ProblemKind;
+use holdfast::edge::web::Lang;
 use reqwest::StatusCode;
 
 use crate::helpers::{Backend, assert_problem, spawn_app};

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use holdfast::clock::Clock;
-use holdfast::signing::SigningKey;
+use holdfast::platform::clock::Clock;
+use holdfast::platform::signing::SigningKey;
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{Backend, TestDatabase, eventually, p1_withdrawal, random_base64};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use holdfast::domain::agent::Role;
-use holdfast::signing::SigningKey;
+use holdfast::platform::signing::SigningKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use holdfast::server::WRITE_STALL_LIMIT;
+use holdfast::edge::server::WRITE_STALL_LIMIT;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -228,7 +228,7 @@ async fn a_connection_is_read_at_most_one_request_ahead_of_the_response_it_is_wr
     .await as usize;
     // Each response handed to the socket, the one in the connection's write
     // buffer, and at most one more request read and answered behind it.
-    let bound = kernel_capacity(receive_buffer) / holdfast::openapi::DOCUMENT.len() + 2;
+    let bound = kernel_capacity(receive_buffer) / holdfast::edge::openapi::DOCUMENT.len() + 2;
     assert!(served >= 1, "the first requests were answered");
     assert!(
         served <= bound,

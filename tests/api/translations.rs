@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use holdfast::error::ProblemKind;
-use holdfast::l10n::{self, FILES};
-use holdfast::web::Lang;
+use holdfast::edge::error::ProblemKind;
+use holdfast::edge::l10n::{self, FILES};
+use holdfast::edge::web::Lang;
 
 /// The language every other is held against: the code is written with it.
 const REFERENCE: &str = "en";

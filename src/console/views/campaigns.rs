@@ -8,8 +8,8 @@ use crate::campaigns::CampaignView;
 use crate::domain::campaign::SignalKind;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::playbook::Playbook;
-use crate::l10n::Text;
-use crate::web::Lang;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 
 /// The signal kind in words.
 pub fn kind_name(t: Text, kind: SignalKind) -> &'static str {

@@ -6,9 +6,9 @@ use maud::{Markup, html};
 
 use super::{Viewer, field_error, time};
 use crate::domain::agent::Permission;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::holder::case::ForAgents;
-use crate::l10n::Text;
-use crate::web::Lang;
 
 pub fn section(lang: Lang, viewer: &Viewer, incident_id: &str, case: &ForAgents, error: Option<&str>) -> Markup {
     let t = Text::of(lang);

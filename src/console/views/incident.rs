@@ -16,12 +16,12 @@ use crate::domain::incident::{Incident, Resolution};
 use crate::domain::playbook::{Action as StepAction, Playbook};
 use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
 use crate::domain::unfreeze::Flow;
-use crate::handles::LoadedPlaybook;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::holder::case::ForAgents;
 use crate::incidents::{Decision, Dossier};
-use crate::l10n::Text;
 use crate::runs::agent_actions;
-use crate::web::Lang;
+use crate::state::handles::LoadedPlaybook;
 
 /// The form an error belongs to, so the page shows it there.
 #[derive(Clone, Debug, PartialEq, Eq)]

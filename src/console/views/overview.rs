@@ -7,9 +7,9 @@ use std::time::Duration;
 use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, priority, span, status, time};
-use crate::l10n::Text;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::overview::{Overview, Percentiles};
-use crate::web::Lang;
 
 fn seconds(lang: Lang, value: Option<f64>) -> String {
     match value {

@@ -7,9 +7,9 @@ use crate::domain::agent::Permission;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
-use crate::l10n::Text;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::storage::QueueRow;
-use crate::web::Lang;
 
 /// Live incidents counted per priority; more show as "1000+".
 pub const COUNT_CAP: i64 = 1000;

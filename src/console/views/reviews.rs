@@ -8,9 +8,9 @@ use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
 use crate::domain::playbook::Playbook;
 use crate::domain::unfreeze::Flow;
-use crate::l10n::Text;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::storage::AlertRow;
-use crate::web::Lang;
 
 /// A holder's request waiting for a decision, with what the page shows of it.
 pub struct Review {

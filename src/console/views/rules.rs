@@ -6,9 +6,9 @@ use maud::{Markup, html};
 
 use super::{Section, Viewer, layout, time};
 use crate::domain::rule_quality::WINDOWS;
-use crate::l10n::Text;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::rule_quality::{Line, RuleQuality};
-use crate::web::Lang;
 
 fn table(lang: Lang, id: &str, heading: &str, lines: &[Line]) -> Markup {
     let t = Text::of(lang);

@@ -3,8 +3,8 @@
 use maud::{Markup, html};
 
 use super::{Section, layout, notice};
-use crate::l10n::Text;
-use crate::web::Lang;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 
 /// The sign-in form, with the reason the last attempt was refused if any.
 /// `username` is kept; the password and code never are.

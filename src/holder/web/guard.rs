@@ -13,10 +13,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ring::hmac;
 
-use crate::crypto;
+use crate::edge::web::{self, Lang, constant_time_eq};
+use crate::platform::crypto;
 use crate::state::AppState;
 use crate::unfreeze::web::guard::checked_post;
-use crate::web::{self, Lang, constant_time_eq};
 
 /// The cookie carrying a case or lock page's CSRF token (under its path).
 const LINK_CSRF_COOKIE: &str = "hf_case_csrf";

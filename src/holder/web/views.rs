@@ -5,9 +5,9 @@
 use maud::{Markup, html};
 
 use crate::domain::case::CaseState;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
 use crate::holder::case::Case;
-use crate::l10n::Text;
-use crate::web::Lang;
 
 pub use crate::unfreeze::web::views::{page, refused, too_many};
 

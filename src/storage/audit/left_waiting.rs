@@ -3,8 +3,8 @@
 //! table dropped with them. Nothing else reads or writes it.
 
 use super::super::{Backend, Database, Pools};
-use crate::crypto::AuditKeys;
 use crate::domain::audit::{AuditRecord, ENTRY_REFUSED, legacy_waiting_mac};
+use crate::platform::crypto::AuditKeys;
 
 /// An entry an older version left waiting in `audit_pending`.
 struct WaitingRow {

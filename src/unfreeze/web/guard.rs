@@ -22,10 +22,10 @@ use ring::hmac;
 
 use super::views;
 use crate::auth::ClientAddress;
-use crate::crypto;
-use crate::shared::Limit;
+use crate::edge::web::{self, CSP_NO_SCRIPT, Lang, constant_time_eq, html_response};
+use crate::platform::crypto;
 use crate::state::AppState;
-use crate::web::{self, CSP_NO_SCRIPT, Lang, constant_time_eq, html_response};
+use crate::state::shared::Limit;
 
 /// The cookie carrying the request form's CSRF token.
 const CSRF_COOKIE: &str = "hf_csrf";

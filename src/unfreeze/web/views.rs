@@ -4,9 +4,9 @@
 use maud::{Markup, PreEscaped, html};
 
 use crate::domain::unfreeze::FlowState;
-use crate::l10n::Text;
+use crate::edge::l10n::Text;
+use crate::edge::web::{self, Lang};
 use crate::unfreeze::status::FlowStatus;
-use crate::web::{self, Lang};
 
 /// The holder pages' document: the shared one, with the safety reminder below.
 pub fn page(lang: Lang, title: &str, body: Markup) -> Markup {
@@ -14,14 +14,11 @@ pub fn page(lang: Lang, title: &str, body: Markup) -> Markup {
     web::document(
         lang,
         title,
-        STYLESHEET,
+        web::PUBLIC_STYLESHEET,
         body,
         html! { footer { p { (t.get("holder-safety")) } } },
     )
 }
-
-/// Where the holder pages' stylesheet is served.
-pub const STYLESHEET: &str = "/unfreeze/assets/style.css";
 
 /// The form asking for a link.
 pub fn request_form(lang: Lang, csrf: &str) -> Markup {

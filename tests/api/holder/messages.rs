@@ -218,7 +218,7 @@ impl Drop for Running {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn message_texts_never_reach_the_logs() {
     let db = TestDatabase::create(Backend::Sqlite).await;
-    let clock = holdfast::clock::Clock::system();
+    let clock = holdfast::platform::clock::Clock::system();
     let exchange = FakeExchange::start(clock.clone()).await;
     let ingest_secret = random_base64(32);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -254,7 +254,7 @@ async fn message_texts_never_reach_the_logs() {
     })
     .await;
     let body = p1_withdrawal("re-1", "acct-t3").to_string();
-    let key = holdfast::signing::SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap();
+    let key = holdfast::platform::signing::SigningKey::parse(&format!("risk-engine={ingest_secret}")).unwrap();
     let mut request = client.post(format!("{base}/v1/alerts")).body(body.clone());
     for (name, value) in key.headers(clock.now(), body.as_bytes()) {
         request = request.header(name, value);

@@ -7,7 +7,34 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::ApiError;
+/// Why the state shared by handlers did not give an answer: a limit was
+/// reached, a dependency does not answer, or a read failed. The edge renders
+/// each as its problem (`429`, `503`, `500`).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("too many {what} requests; try again later")]
+    Limited { what: &'static str, retry_after: u64 },
+    #[error("{0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        Refusal::Failed(error.into())
+    }
+}
+
+impl Refusal {
+    /// A refusal by the limit on `what`, retried after `wait` (at least a second).
+    pub fn limited(what: &'static str, wait: Duration) -> Self {
+        Refusal::Limited {
+            what,
+            retry_after: wait.as_secs().max(1),
+        }
+    }
+}
 
 pub struct KeyedLimiter {
     limiter: DefaultKeyedRateLimiter<String>,
@@ -30,15 +57,10 @@ impl KeyedLimiter {
     }
 
     /// Takes one request from `key`'s bucket, or says when to retry.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
-        self.limiter.check_key(&key.to_owned()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            ApiError::TooManyRequests {
-                detail: format!("too many {} requests; try again later", self.what),
-                retry_after: wait.as_secs().max(1),
-                extra: Default::default(),
-            }
-        })
+    pub fn check(&self, key: &str) -> Result<(), Refusal> {
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|not_until| Refusal::limited(self.what, not_until.wait_time_from(self.clock.now())))
     }
 
     /// Forgets keys whose buckets are full again, so memory follows the
@@ -63,7 +85,7 @@ mod tests {
             assert!(limiter.check("a").is_ok());
         }
         match limiter.check("a") {
-            Err(ApiError::TooManyRequests { retry_after, .. }) => assert!(retry_after >= 1),
+            Err(Refusal::Limited { retry_after, .. }) => assert!(retry_after >= 1),
             other => panic!("expected a refusal, got {other:?}"),
         }
         assert!(limiter.check("b").is_ok());

@@ -5,7 +5,7 @@
 //! and every byte that arrives buys another 1/[`MIN_BODY_RATE`] of a second,
 //! at most [`MAX_BANKED`] ahead of now. A body that stops, or trickles
 //! slower than 1 KiB/s, runs out: reading it fails with [`BodyTooSlow`],
-//! which [`crate::http::read_body`] answers with a `408` problem, and since
+//! which [`crate::edge::http::read_body`] answers with a `408` problem, and since
 //! the body was not read to its end hyper stops reading the connection and
 //! closes it once that answer is written. An upload of any size at a steady
 //! pace above the rate, pausing for a few seconds now and then, never runs

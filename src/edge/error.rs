@@ -18,8 +18,9 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::incident::IllegalTransition;
 use crate::domain::validation::FieldError;
-use crate::l10n::Text;
-use crate::web::Lang;
+use crate::edge::l10n::Text;
+use crate::edge::web::Lang;
+use crate::state::ratelimit::Refusal;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -268,6 +269,20 @@ impl From<IllegalTransition> for ApiError {
     }
 }
 
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Limited { retry_after, .. } => ApiError::TooManyRequests {
+                detail: refusal.to_string(),
+                retry_after,
+                extra: Map::new(),
+            },
+            Refusal::Unavailable(what) => ApiError::Unavailable(what.into()),
+            Refusal::Failed(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         ApiError::Invalid(errors)
@@ -279,7 +294,7 @@ impl From<Vec<FieldError>> for ApiError {
 macro_rules! problem_kinds {
     ($($(#[$doc:meta])* $variant:ident = $slug:literal,)*) => {
         /// Every kind of problem Holdfast answers with. Its `type` is
-        /// `/problems/<slug>`, a page Holdfast serves (see [`crate::pages`])
+        /// `/problems/<slug>`, a page Holdfast serves (see [`crate::edge::pages`])
         /// with the text of [`ProblemKind::text`], so a kind cannot exist
         /// without its page.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

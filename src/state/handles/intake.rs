@@ -17,8 +17,8 @@ use crate::domain::audit::stable_hash;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
-use crate::error::ApiError;
-use crate::trace_context::TraceContext;
+use crate::platform::trace_context::TraceContext;
+use crate::state::ratelimit::Refusal;
 
 /// How many alerts may wait for a worker before callers wait to enqueue.
 const QUEUE_CAPACITY: usize = 4096;
@@ -66,22 +66,22 @@ impl Intake {
     }
 
     /// Stores an alert and returns its incident once committed.
-    pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, ApiError> {
+    pub async fn submit(&self, alert: Alert, source: String) -> Result<Ingested, Refusal> {
         let (reply, answer) = oneshot::channel();
         let shard = (stable_hash(alert.account_id.as_str()) % self.shards.len() as u64) as usize;
         self.shards[shard]
             .send(Job {
                 alert,
                 source,
-                trace: crate::trace_context::current(),
+                trace: crate::platform::trace_context::current(),
                 reply,
             })
             .await
-            .map_err(|_| ApiError::Unavailable("the service is shutting down".into()))?;
+            .map_err(|_| Refusal::Unavailable("the service is shutting down"))?;
         match answer.await {
             Ok(Ok(ingested)) => Ok(ingested),
-            Ok(Err(cause)) => Err(ApiError::Internal(anyhow::anyhow!("{cause:#}"))),
-            Err(_) => Err(ApiError::Unavailable("the service is shutting down".into())),
+            Ok(Err(cause)) => Err(Refusal::Failed(anyhow::anyhow!("{cause:#}"))),
+            Err(_) => Err(Refusal::Unavailable("the service is shutting down")),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! that address is a short page saying what happened and what to do, in
 //! English and Korean (`?lang=ko`, or the browser's `Accept-Language`). The
 //! text lives in `locales/<lang>/problems.ftl`, one message per kind
-//! ([`crate::error::ProblemKind::text`]).
+//! ([`crate::edge::error::ProblemKind::text`]).
 
 use std::collections::HashMap;
 
@@ -12,12 +12,11 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
-use crate::error::{ApiError, ProblemKind};
-use crate::http::Routes;
-use crate::l10n::Text;
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::http::Routes;
+use crate::edge::l10n::Text;
+use crate::edge::web::{self, CSP_NO_SCRIPT, Lang};
 use crate::state::AppState;
-use crate::unfreeze::web::views::STYLESHEET;
-use crate::web::{self, CSP_NO_SCRIPT, Lang};
 
 /// Adds the security headers to every problem page: no script at all.
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -54,7 +53,7 @@ fn problem_view(kind: ProblemKind, lang: Lang) -> String {
         p { (text.to_do) }
         p class="help" { code { (kind.uri()) } }
     };
-    web::document(lang, text.title, STYLESHEET, main, html! {}).into_string()
+    web::document(lang, text.title, web::PUBLIC_STYLESHEET, main, html! {}).into_string()
 }
 
 #[cfg(test)]

@@ -91,6 +91,10 @@ pub fn secure(response: &mut Response, csp: &'static str, https: bool) {
     }
 }
 
+/// The stylesheet of the pages anyone may open (the holder's pages and the
+/// problem pages), served by the unfreeze pages' routes at this path.
+pub const PUBLIC_STYLESHEET: &str = "/unfreeze/assets/style.css";
+
 /// A page with no script at all.
 pub const CSP_NO_SCRIPT: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

@@ -18,11 +18,11 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, Route};
 use serde_json::Value;
 
-use crate::client_address::{MalformedForwardedFor, limit_key};
 use crate::domain::validation::FieldError;
-use crate::error::{ApiError, ProblemKind};
-use crate::server::BodyTooSlow;
-use crate::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, Scopes, TIMESTAMP_HEADER};
+use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::server::BodyTooSlow;
+use crate::platform::client_address::{MalformedForwardedFor, limit_key};
+use crate::platform::signing::{KEY_ID_HEADER, SIGNATURE_HEADER, Scope, Scopes, TIMESTAMP_HEADER};
 use crate::state::AppState;
 use tower::{Layer, Service};
 

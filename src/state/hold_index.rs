@@ -53,7 +53,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::shared::Shared;
+use crate::state::shared::Shared;
 use crate::storage::Database;
 
 /// How often the whole set is read again.

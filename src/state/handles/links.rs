@@ -1,6 +1,6 @@
 //! Where links to Holdfast point, and the key case tokens are sealed with.
 
-use crate::crypto::SecretBox;
+use crate::platform::crypto::SecretBox;
 
 /// Where links to Holdfast point, and the key case tokens are sealed with.
 pub struct Links<'a> {

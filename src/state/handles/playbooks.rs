@@ -17,25 +17,25 @@ use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use crate::domain::alert::AlertKind;
 use crate::domain::playbook::{self, Playbook, PlaybookKind};
-use crate::signing::PlaybookKeys;
+use crate::platform::signing::PlaybookKeys;
 
 /// The playbooks shipped in `playbooks/`, used when the directory is absent.
 const BUILT_IN: [(&str, &str); 4] = [
     (
         "contain-large-withdrawal.toml",
-        include_str!("../../playbooks/contain-large-withdrawal.toml"),
+        include_str!("../../../playbooks/contain-large-withdrawal.toml"),
     ),
     (
         "contain-suspicious-login.toml",
-        include_str!("../../playbooks/contain-suspicious-login.toml"),
+        include_str!("../../../playbooks/contain-suspicious-login.toml"),
     ),
     (
         "recover-account.toml",
-        include_str!("../../playbooks/recover-account.toml"),
+        include_str!("../../../playbooks/recover-account.toml"),
     ),
     (
         "unfreeze-account.toml",
-        include_str!("../../playbooks/unfreeze-account.toml"),
+        include_str!("../../../playbooks/unfreeze-account.toml"),
     ),
 ];
 

@@ -38,7 +38,7 @@
 //!   `HOLDFAST_TRUSTED_PROXIES` are exempt: behind a load balancer every
 //!   connection comes from it.
 //! - **The peer address** on every request (`ConnectInfo<SocketAddr>`), from
-//!   which [`crate::client_address`] derives the client address.
+//!   which [`crate::platform::client_address`] derives the client address.
 //! - **Graceful shutdown.** When `shutdown` is cancelled the listener stops
 //!   accepting, idle connections close, requests in flight finish (for at
 //!   most `grace`), and then `serve` returns.
@@ -68,8 +68,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::client_address::TrustedProxies;
-use crate::config::ServerLimits;
+use crate::platform::client_address::TrustedProxies;
+use crate::platform::config::ServerLimits;
 
 pub use body_rate::{BodyTooSlow, MIN_BODY_RATE};
 pub use write_stall::WRITE_STALL_LIMIT;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::domain::time::Timestamp;
-use crate::handles::Links;
+use crate::state::handles::Links;
 use crate::storage::WriteTx;
 
 /// The future [`BeforeCommit::before_commit`] returns.

@@ -4,7 +4,7 @@
 //!    and in production `Strict-Transport-Security`;
 //! 2. the request span (method and route, never the query string), in the
 //!    caller's trace when the caller may choose it ([`TraceTrust`]); inside
-//!    it, the request's trace context ([`crate::trace_context`]) is made
+//!    it, the request's trace context ([`crate::platform::trace_context`]) is made
 //!    current for the handler's task;
 //! 3. the latency histogram `holdfast_http_request_duration_seconds`
 //!    (method, route, status);
@@ -16,7 +16,7 @@
 //!
 //! Catching panics innermost means a panic is answered like any other server
 //! error: inside the request span, measured, and with a problem body. The
-//! panic itself is logged once, by the hook [`crate::telemetry`] installs, on
+//! panic itself is logged once, by the hook [`crate::edge::telemetry`] installs, on
 //! the panicking thread while the request span is entered.
 //!
 //! [`stack`] applies them to any router, so the main and admin listeners (and
@@ -38,13 +38,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
-use crate::client_address::TrustedProxies;
-use crate::clock::Clock;
-use crate::config::{Config, Environment};
-use crate::error::{self, ApiError, ProblemKind};
-use crate::http::{self, MAX_BODY_BYTES};
-use crate::signing::{KEY_ID_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::trace_context::{self, TraceContext};
+use crate::edge::error::{self, ApiError, ProblemKind};
+use crate::edge::http::{self, MAX_BODY_BYTES};
+use crate::platform::client_address::TrustedProxies;
+use crate::platform::clock::Clock;
+use crate::platform::config::{Config, Environment};
+use crate::platform::signing::{KEY_ID_HEADER, KeyRing, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::platform::trace_context::{self, TraceContext};
 
 /// `Strict-Transport-Security` as Holdfast sends it: a year, subdomains included.
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
@@ -289,7 +289,7 @@ mod tests {
     // where the test's subscriber and metrics recorder are installed.
     #[tokio::test(flavor = "current_thread")]
     async fn a_panicking_handler_answers_an_opaque_problem_logged_once_in_its_span_and_measured() {
-        crate::telemetry::log_panics();
+        crate::edge::telemetry::log_panics();
         let logs = CapturedLogs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -374,7 +374,7 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn in_production_only_a_verified_signature_or_a_trusted_proxy_continues_a_trace() {
-        let key = crate::signing::SigningKey::new("engine", &[7u8; 32]);
+        let key = crate::platform::signing::SigningKey::new("engine", &[7u8; 32]);
         let clock = Clock::system();
         let edge = Edge {
             request_timeout: Duration::from_secs(5),
@@ -388,7 +388,7 @@ mod tests {
         let app = stack(Router::new().route("/echo", axum::routing::post(echo_trace)), &edge);
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
         let traceparent = format!("00-{trace}-00f067aa0ba902b7-00");
-        let request = |signed_with: Option<&crate::signing::SigningKey>, peer: [u8; 4]| {
+        let request = |signed_with: Option<&crate::platform::signing::SigningKey>, peer: [u8; 4]| {
             let body = "{\"alert_id\":\"re-1\"}";
             let mut request = Request::post("/echo").header("traceparent", &traceparent);
             if let Some(key) = signed_with {
@@ -411,7 +411,7 @@ mod tests {
                 String::from_utf8(body.to_vec()).unwrap()
             }
         };
-        let forger = crate::signing::SigningKey::new("engine", &[8u8; 32]);
+        let forger = crate::platform::signing::SigningKey::new("engine", &[8u8; 32]);
 
         let signed = answer(request(Some(&key), [192, 0, 2, 1])).await;
         let forged = answer(request(Some(&forger), [192, 0, 2, 1])).await;

@@ -24,12 +24,12 @@ use fluent_bundle::resolver::errors::ReferenceKind;
 use fluent_bundle::{FluentArgs, FluentError, FluentResource, FluentValue};
 use fluent_syntax::ast;
 
-use crate::web::Lang;
+use crate::edge::web::Lang;
 
 /// The translation files, embedded at compile time: `(language, file, text)`.
 macro_rules! embed {
     ($($lang:literal / $file:literal),* $(,)?) => {
-        &[$(($lang, $file, include_str!(concat!("../locales/", $lang, "/", $file))),)*]
+        &[$(($lang, $file, include_str!(concat!("../../locales/", $lang, "/", $file))),)*]
     };
 }
 

@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: the API described in OpenAPI 3.0.
 //!
-//! The document (`src/openapi.json`) is written by hand, because most
+//! The document (`src/edge/openapi.json`) is written by hand, because most
 //! handlers build their answers as `json!` values rather than types; it is
 //! kept true by tests. `tests/api/openapi.rs` compares its operations with
 //! the route table ([`crate::app::routes`]), so a `/v1` route added without
@@ -11,7 +11,7 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::http::Routes;
+use crate::edge::http::Routes;
 
 /// The document, as served.
 pub const DOCUMENT: &str = include_str!("openapi.json");

@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::config::{ExchangeConfig, RiskFeedbackConfig};
 use crate::domain::drill::is_drill_account;
 use crate::domain::exchange::Destination;
 use crate::domain::time::Timestamp;
-use crate::signing::SigningKey;
+use crate::platform::config::{ExchangeConfig, RiskFeedbackConfig};
+use crate::platform::signing::SigningKey;
 
 #[derive(Clone)]
 pub struct Exchange {
@@ -164,7 +164,7 @@ async fn post_signed(
         request = request.header(name, value);
     }
     if let Some(traceparent) = traceparent {
-        request = request.header(crate::trace_context::TRACEPARENT, traceparent);
+        request = request.header(crate::platform::trace_context::TRACEPARENT, traceparent);
     }
     request
         .send()

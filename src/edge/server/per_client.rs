@@ -2,7 +2,7 @@
 //! `HOLDFAST_MAX_CONNECTIONS_PER_CLIENT` connections on a listener.
 //!
 //! Peers are counted by the key per-client limits use
-//! ([`crate::client_address::limit_key`]: the IPv4 address, or the /64 of an
+//! ([`crate::platform::client_address::limit_key`]: the IPv4 address, or the /64 of an
 //! IPv6 one), so a client cannot spread its connections over the addresses
 //! of its own network. Trusted proxies are exempt: behind a load balancer,
 //! every connection comes from it.
@@ -12,7 +12,7 @@ use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::client_address::{TrustedProxies, limit_key};
+use crate::platform::client_address::{TrustedProxies, limit_key};
 
 /// The connections each client holds on one listener.
 pub(super) struct ClientConnections {

@@ -44,12 +44,11 @@ use redis::{AsyncCommands, PushInfo, PushKind, Script};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::LocalCache;
 use crate::domain::hold::Hold;
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
-use crate::error::ApiError;
-use crate::ratelimit::KeyedLimiter;
+use crate::state::cache::LocalCache;
+use crate::state::ratelimit::{KeyedLimiter, Refusal};
 use crate::storage::Database;
 
 /// How many accounts (and alert ids) the in-process caches remember.
@@ -211,12 +210,8 @@ struct CachedHolds {
     holds: Vec<Hold>,
 }
 
-fn too_many(limit: Limit, wait: Duration) -> ApiError {
-    ApiError::TooManyRequests {
-        detail: format!("too many {} requests; try again later", limit.spec().0),
-        retry_after: wait.as_secs().max(1),
-        extra: Default::default(),
-    }
+fn too_many(limit: Limit, wait: Duration) -> Refusal {
+    Refusal::limited(limit.spec().0, wait)
 }
 
 impl Shared {
@@ -291,7 +286,7 @@ impl Shared {
     }
 
     /// Answers when the shared state does (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), ApiError> {
+    pub async fn ping(&self) -> Result<(), Refusal> {
         match self {
             Shared::InProcess(_) => Ok(()),
             Shared::Redis(redis) => {
@@ -302,7 +297,7 @@ impl Shared {
                     .map(drop)
                     .map_err(|error| {
                         redis.feed.lost(&error);
-                        ApiError::Unavailable("Redis does not answer".into())
+                        Refusal::Unavailable("Redis does not answer")
                     })
             }
         }
@@ -310,7 +305,7 @@ impl Shared {
 
     /// Takes one request from `key`'s bucket of `limit`, or says when to retry.
     /// If Redis fails, the request is allowed: a limit is a brake, not a lock.
-    pub async fn check(&self, limit: Limit, key: &str) -> Result<(), ApiError> {
+    pub async fn check(&self, limit: Limit, key: &str) -> Result<(), Refusal> {
         match self {
             Shared::InProcess(local) => {
                 let limiter = &local
@@ -345,7 +340,7 @@ impl Shared {
     }
 
     /// The account's holds in force, from the cache or the database.
-    pub async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+    pub async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
         match self {
             Shared::InProcess(local) => match local.holds.get(account_id) {
                 Ok(holds) => Ok(holds),
@@ -517,7 +512,7 @@ impl RedisState {
         format!("{}holds-epoch", self.prefix)
     }
 
-    async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, ApiError> {
+    async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
         if !self.feed.is_current() {
             return Ok(db.holds_in_force(account_id, now).await?.into());
         }

@@ -14,12 +14,11 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 
-use crate::client_address::TrustedProxies;
-use crate::crypto::MasterKey;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::parse_duration;
-use crate::signing::{KeyRing, PlaybookKeys, SigningKey};
-use crate::storage::DatabaseKind;
+use crate::platform::client_address::TrustedProxies;
+use crate::platform::crypto::MasterKey;
+use crate::platform::signing::{KeyRing, PlaybookKeys, SigningKey};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Open connections served at once, per listener, unless `HOLDFAST_MAX_CONNECTIONS` says otherwise.
@@ -252,7 +251,10 @@ impl Config {
                 unscoped.join(", ")
             );
         }
-        for scope in [crate::signing::Scope::Holder, crate::signing::Scope::Drill] {
+        for scope in [
+            crate::platform::signing::Scope::Holder,
+            crate::platform::signing::Scope::Drill,
+        ] {
             let mixed = ingest_keys.keys_mixing(scope);
             if production && !mixed.is_empty() {
                 bail!(
@@ -547,6 +549,25 @@ fn duration_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str)
             .map_err(|_| anyhow::anyhow!("{name}: `{text}` is not a duration"));
     }
     parse_duration(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// Which database an URL selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Postgres,
+    Sqlite,
+}
+
+impl DatabaseKind {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(DatabaseKind::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(DatabaseKind::Sqlite)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
