@@ -52,9 +52,14 @@ use crate::state::hold_index::HoldIndex;
 use crate::state::ratelimit::SWEEP_INTERVAL;
 use crate::state::shared::Shared;
 use crate::state::{AppState, Inner};
-use crate::storage::Database;
+use crate::storage::{Announcement, Database, Work};
 use crate::unfreeze;
 
+/// How often stored data that only matters for a while is deleted: what it
+/// deletes is ignored by every read once it is old, so deleting it later
+/// only keeps rows longer, and an idle instance spends two statements on
+/// it every ten minutes.
+const FORGET_STORED_EVERY: Duration = Duration::from_secs(600);
 /// How long shutdown waits for background work to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How much longer than the request time limit shutdown lets requests in
@@ -134,6 +139,7 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    gauges::update_if_stale(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -260,6 +266,7 @@ impl Application {
             hold_index,
             before_commit: std::sync::Arc::new(notices::TellHolders),
             finished_runs: FinishedRuns::default().register(PlaybookKind::Unfreeze, unfreeze::outcome::OnFinished),
+            gauges_read_at: Default::default(),
         });
         Ok(Self {
             listener,
@@ -313,7 +320,6 @@ impl Application {
         background.spawn(intake::run_workers(state.clone(), intake_queue, cancel.clone()));
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
-        background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
         background.spawn(runs::sweeper::run_until_cancelled(
             state.clone(),
@@ -325,19 +331,24 @@ impl Application {
             state.clone(),
             cancel.clone(),
         ));
-        let events = state.run_events().clone();
-        let db = state.db().clone();
-        let listening = cancel.clone();
-        background.spawn(async move {
-            db.listen_for_finished_runs(move |run_id| events.publish(run_id), listening)
-                .await
-        });
-
         let indexed = state.clone();
         let maintaining = cancel.clone();
         background.spawn(async move {
             let (index, db, shared) = (indexed.hold_index(), indexed.db(), indexed.shared());
-            index.maintain(db, shared, maintaining).await
+            let (events, outbox, runs) = (indexed.run_events(), indexed.outbox_signal(), indexed.run_waker());
+            // Work another instance announced, and after (re)connecting
+            // whatever may have gone by unheard, is looked for at once.
+            let heard = |announcement: Announcement<'_>| match announcement {
+                Announcement::RunFinished(run_id) => events.publish(run_id),
+                Announcement::Work(Work::Outbox) => outbox.wake(),
+                Announcement::Work(Work::Runs) => runs.sweep_soon(),
+                Announcement::HoldsChanged(_) => {}
+            };
+            let relistened = || {
+                outbox.wake();
+                runs.sweep_soon();
+            };
+            index.maintain(db, shared, heard, relistened, maintaining).await
         });
 
         let stop_serving = CancellationToken::new();
@@ -386,16 +397,22 @@ async fn serve_optional(name: &'static str, listener: Option<TcpListener>, route
     }
 }
 
-/// Forgets what only matters for a while: idle rate-limit buckets, failed
-/// sign-ins older than any lock they could still hold, and campaign signal
+/// Forgets what only matters for a while: idle rate-limit buckets (in
+/// memory, every `SWEEP_INTERVAL`), and every [`FORGET_STORED_EVERY`] failed
+/// sign-ins older than any lock they could still hold and campaign signal
 /// values past their retention period.
 async fn forget_idle_limits(state: AppState, cancel: CancellationToken) {
     let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    let mut stored_forgotten_at: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = interval.tick() => {
                 state.shared().forget_idle();
+                if stored_forgotten_at.is_some_and(|at| at.elapsed() < FORGET_STORED_EVERY) {
+                    continue;
+                }
+                stored_forgotten_at = Some(tokio::time::Instant::now());
                 let before = state.clock().now().minus(FAILURE_MEMORY);
                 if let Err(error) = state.db().forget_sign_in_failures(before).await {
                     tracing::warn!(error = %error, "forgetting old sign-in failures failed");

@@ -7,6 +7,8 @@
 //! single write connection serialises them. A breach is recorded once, so it
 //! is escalated once.
 
+use std::time::Duration;
+
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -16,14 +18,35 @@ use crate::state::AppState;
 
 /// How many overdue incidents one pass handles.
 const BATCH: i64 = 100;
+/// The pause after a pass before the deadlines are read again: a deadline
+/// still due right after a pass (its incident locked by another instance's
+/// pass) is tried again this much later, not in a busy loop.
+const PAUSE_AFTER_PASS: Duration = Duration::from_secs(1);
 
+/// Escalates each deadline when it passes. Between passes it sleeps until the
+/// earliest deadline of a live incident, rereading it at least every
+/// `HOLDFAST_SLA_CHECK_INTERVAL` (a deadline set since, by this instance or
+/// another, is seen that late at most: minutes before any deadline of the
+/// rules' SLAs) and whenever the clock is moved (tests).
 pub async fn watch_until_cancelled(state: AppState, cancel: CancellationToken) {
-    let mut interval = tokio::time::interval(state.config().sla_check_interval);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = interval.tick() => {}
+        // Taken before the deadline is read: a move in between is not missed.
+        let mut moves = state.clock().moves();
+        let wait = match state.db().earliest_sla_deadline().await {
+            Ok(Some(deadline)) => deadline.since(state.clock().now()),
+            Ok(None) => state.config().sla_check_interval,
+            Err(error) => {
+                tracing::warn!(error = %error, "reading the next SLA deadline failed");
+                Duration::ZERO
+            }
+        };
+        let wait = wait.min(state.config().sla_check_interval);
+        if !wait.is_zero() {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = moves.changed() => continue,
+                _ = tokio::time::sleep(wait) => continue,
+            }
         }
         loop {
             match escalate_overdue(&state).await {
@@ -32,11 +55,18 @@ pub async fn watch_until_cancelled(state: AppState, cancel: CancellationToken) {
                 Err(error) => {
                     tracing::warn!(
                         error = format!("{error:#}"),
-                        "SLA check failed; retrying at the next tick"
+                        "SLA check failed; retrying at the next check"
                     );
                     break;
                 }
             }
+        }
+        // At most one pass an interval should the deadline stay due (an
+        // incident another instance holds locked).
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = moves.changed() => {}
+            _ = tokio::time::sleep(state.config().sla_check_interval.min(PAUSE_AFTER_PASS)) => {}
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct Inner {
     pub before_commit: Arc<dyn BeforeCommit>,
     /// Who handles a finished run of each playbook kind, registered at start.
     pub finished_runs: FinishedRuns<AppState>,
+    /// When the gauges were last read from the database (`crate::gauges`).
+    pub gauges_read_at: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl AppState {
@@ -102,6 +104,11 @@ impl AppState {
 
     pub fn exchange(&self) -> &Exchange {
         &self.0.exchange
+    }
+
+    /// When the gauges were last read from the database, held while they are read.
+    pub fn gauges_read_at(&self) -> &tokio::sync::Mutex<Option<tokio::time::Instant>> {
+        &self.0.gauges_read_at
     }
 
     pub fn metrics(&self) -> &PrometheusHandle {

@@ -254,6 +254,7 @@ impl Database {
             audit_chains: self.audit_chains.clone(),
             holds_changed: Vec::new(),
             outbox_enqueued: false,
+            run_started: false,
             runs_finished: Vec::new(),
             response_times: Vec::new(),
             steps_failed: 0,
@@ -310,6 +311,8 @@ pub struct WriteTx {
     holds_changed: Vec<String>,
     /// Whether a message was queued for the exchange.
     outbox_enqueued: bool,
+    /// Whether a run was started (announced to every instance's sweeper).
+    run_started: bool,
     /// Runs this transaction finished (SQLite; PostgreSQL notifies at commit).
     runs_finished: Vec<RunId>,
     /// Response times incidents reached in this transaction, reported after commit.
@@ -464,11 +467,20 @@ impl WriteTx {
         self.holds_changed.sort();
         self.holds_changed.dedup();
         let holds_changed = std::mem::take(&mut self.holds_changed);
-        if let (Backend::Postgres(c), false) = (self.conn(), holds_changed.is_empty()) {
-            // Delivered to every instance's hold index when (and only if) the change commits.
-            sqlx::query("SELECT pg_notify($1, account) FROM UNNEST($2::text[]) AS account")
-                .bind(HOLDS_CHANGED_CHANNEL)
-                .bind(&holds_changed)
+        let mut channels = vec![HOLDS_CHANGED_CHANNEL; holds_changed.len()];
+        let mut payloads: Vec<&str> = holds_changed.iter().map(String::as_str).collect();
+        for (work, left) in [(Work::Outbox, self.outbox_enqueued), (Work::Runs, self.run_started)] {
+            if left {
+                channels.push(WORK_CHANNEL);
+                payloads.push(work.as_str());
+            }
+        }
+        if let (Backend::Postgres(c), false) = (self.conn(), channels.is_empty()) {
+            // Delivered to every instance (its hold index, its background
+            // tasks) when (and only if) the change commits.
+            sqlx::query("SELECT pg_notify(channel, payload) FROM UNNEST($1::text[], $2::text[]) AS n(channel, payload)")
+                .bind(&channels)
+                .bind(&payloads)
                 .execute(c)
                 .await?;
         }
@@ -494,33 +506,57 @@ const RUNS_FINISHED_CHANNEL: &str = "holdfast_runs_finished";
 /// The PostgreSQL channel accounts whose holds changed are announced on.
 const HOLDS_CHANGED_CHANNEL: &str = "holdfast_holds_changed";
 
-impl Database {
-    /// Passes every finished run announced by any instance to `publish`,
-    /// until `cancel` fires. On SQLite there is one instance, which announces
-    /// its own runs after commit: nothing to listen to.
-    pub async fn listen_for_finished_runs(&self, publish: impl Fn(RunId), cancel: tokio_util::sync::CancellationToken) {
-        if matches!(self.pools, Pools::Sqlite { .. }) {
-            return;
+/// The PostgreSQL channel new work for the background tasks is announced on
+/// (the payload is a [`Work`]'s name), so an instance that did not create it
+/// picks it up at once instead of at its next safety-net look.
+const WORK_CHANNEL: &str = "holdfast_work";
+
+/// Work a committed transaction left for the background tasks of every instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// A message was queued for the exchange.
+    Outbox,
+    /// A run was started.
+    Runs,
+}
+
+impl Work {
+    fn as_str(self) -> &'static str {
+        match self {
+            Work::Outbox => "outbox",
+            Work::Runs => "runs",
         }
-        self.listen(
-            RUNS_FINISHED_CHANNEL,
-            |payload| publish(RunId::from(payload)),
-            || async {},
-            || {},
-            cancel,
-        )
-        .await
     }
 
-    /// Passes every account whose holds changed on any instance to
-    /// `announce`, until `cancel` fires. `listening` runs each time the
-    /// listener is (again) in place, `lost` each time its connection is lost
-    /// or fails (an announcement may have been missed); it listens again a
-    /// second later. On SQLite this instance announces its own changes:
+    fn parse(payload: &str) -> Option<Work> {
+        [Work::Outbox, Work::Runs]
+            .into_iter()
+            .find(|work| work.as_str() == payload)
+    }
+}
+
+/// What an instance hears on its one listening connection.
+#[derive(Debug)]
+pub enum Announcement<'a> {
+    /// The holds of this account changed.
+    HoldsChanged(&'a str),
+    /// This run finished.
+    RunFinished(RunId),
+    /// There is new work for the background tasks.
+    Work(Work),
+}
+
+impl Database {
+    /// Passes everything any instance announces (holds changed, runs
+    /// finished, new work) to `announce`, until `cancel` fires, on one
+    /// connection. `listening` runs each time the listener is (again) in
+    /// place, `lost` each time its connection is lost or fails (an
+    /// announcement may have been missed); it listens again a second later.
+    /// On SQLite this instance announces its own changes in-process:
     /// `listening` runs once.
-    pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
+    pub async fn listen_for_announcements<F: Future<Output = ()>>(
         &self,
-        announce: impl Fn(&str),
+        announce: impl Fn(Announcement<'_>),
         listening: impl Fn() -> F,
         lost: impl Fn(),
         cancel: tokio_util::sync::CancellationToken,
@@ -529,14 +565,47 @@ impl Database {
             listening().await;
             return cancel.cancelled().await;
         }
-        self.listen(HOLDS_CHANGED_CHANNEL, announce, listening, lost, cancel)
+        let publish = |channel: &str, payload: &str| match channel {
+            HOLDS_CHANGED_CHANNEL => announce(Announcement::HoldsChanged(payload)),
+            RUNS_FINISHED_CHANNEL => announce(Announcement::RunFinished(RunId::from(payload))),
+            WORK_CHANNEL => match Work::parse(payload) {
+                Some(work) => announce(Announcement::Work(work)),
+                None => tracing::warn!(payload, "unknown work announced; ignored"),
+            },
+            _ => {}
+        };
+        self.listen(
+            &[HOLDS_CHANGED_CHANNEL, RUNS_FINISHED_CHANNEL, WORK_CHANNEL],
+            publish,
+            listening,
+            lost,
+            cancel,
+        )
+        .await
+    }
+
+    /// Like [`Database::listen_for_announcements`], passing on only the
+    /// accounts whose holds changed.
+    pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
+        &self,
+        announce: impl Fn(&str),
+        listening: impl Fn() -> F,
+        lost: impl Fn(),
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        let announce = |announcement: Announcement<'_>| {
+            if let Announcement::HoldsChanged(account) = announcement {
+                announce(account)
+            }
+        };
+        self.listen_for_announcements(announce, listening, lost, cancel)
             .await
     }
 
     async fn listen<F: Future<Output = ()>>(
         &self,
-        channel: &str,
-        publish: impl Fn(&str),
+        channels: &[&str],
+        publish: impl Fn(&str, &str),
         listening: impl Fn() -> F,
         lost: impl Fn(),
         cancel: tokio_util::sync::CancellationToken,
@@ -552,10 +621,10 @@ impl Database {
                 // says nothing: whatever was announced while it was away is
                 // gone without a trace. Hear of every loss instead.
                 listener.eager_reconnect(false);
-                listener.listen(channel).await?;
+                listener.listen_all(channels.iter().copied()).await?;
                 listening().await;
                 while let Some(notification) = listener.try_recv().await? {
-                    publish(notification.payload());
+                    publish(notification.channel(), notification.payload());
                 }
                 Ok(())
             };
@@ -566,11 +635,11 @@ impl Database {
             lost();
             match ended {
                 Ok(()) => tracing::warn!(
-                    channel,
+                    ?channels,
                     "the connection listening for announcements was lost; listening again"
                 ),
                 Err(error) => {
-                    tracing::warn!(error = %error, channel, "listening for announcements failed; listening again")
+                    tracing::warn!(error = %error, ?channels, "listening for announcements failed; listening again")
                 }
             }
             tokio::select! {

@@ -1,6 +1,7 @@
-//! Drills close by themselves: every instance looks each minute for drill
-//! incidents opened more than [`LIFETIME`] ago and dismisses them without a
-//! disposition ([`super::end_incidents`]).
+//! Drills close by themselves: every instance looks every [`SWEEP_INTERVAL`]
+//! (and when the clock is moved) for drill incidents opened more than
+//! [`LIFETIME`] ago and dismisses them without a disposition
+//! ([`super::end_incidents`]).
 
 use std::time::Duration;
 
@@ -9,22 +10,24 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::drill::LIFETIME;
 use crate::state::AppState;
 
-/// How often each instance looks for drill incidents past their lifetime.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often each instance looks for drill incidents past their lifetime: a
+/// drill ends at most five minutes after its 24 hours, for one transaction
+/// per five minutes of an idle instance.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(300);
 
-/// Ends every drill incident older than [`LIFETIME`], every minute, until
-/// `cancel` fires.
+/// Ends every drill incident older than [`LIFETIME`], every
+/// [`SWEEP_INTERVAL`] and when the clock is moved, until `cancel` fires.
 pub async fn close_due_until_cancelled(state: AppState, cancel: CancellationToken) {
-    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut moves = state.clock().moves();
     loop {
+        moves.mark_unchanged();
+        if let Err(error) = close_due(&state).await {
+            tracing::warn!(error = format!("{error:#}"), "closing drills past their lifetime failed");
+        }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = interval.tick() => {
-                if let Err(error) = close_due(&state).await {
-                    tracing::warn!(error = format!("{error:#}"), "closing drills past their lifetime failed");
-                }
-            }
+            _ = moves.changed() => {}
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
         }
     }
 }

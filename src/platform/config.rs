@@ -378,7 +378,7 @@ impl Config {
                 base_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_BASE", "1s")?,
                 max_delay: duration_or(&var, "HOLDFAST_OUTBOUND_RETRY_MAX", "5m")?,
             },
-            sla_check_interval: duration_or(&var, "HOLDFAST_SLA_CHECK_INTERVAL", "5s")?,
+            sla_check_interval: duration_or(&var, "HOLDFAST_SLA_CHECK_INTERVAL", "1m")?,
             gauge_interval: duration_or(&var, "HOLDFAST_GAUGE_INTERVAL", "15s")?,
             warnings,
         })

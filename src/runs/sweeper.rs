@@ -1,6 +1,10 @@
 //! The runner's own task: advances the runs it is woken for ([`super::waker`])
-//! and, every second, picks up runs left `running` (after a restart, or a
-//! missed wake-up).
+//! and picks up runs left `running` that nothing moved for [`SWEEP_AFTER`]
+//! (after a restart, a missed wake-up, or an instance that stopped). It
+//! sleeps until the earliest run in progress is due for that, and looks at
+//! once when a run was started on another instance (announced through the
+//! database) or announcements may have been missed; with no run in progress
+//! it looks only every [`SAFETY_NET`].
 //!
 //! Wake-ups that arrive together (a storm of P1 containments settling at
 //! the exchange) are advanced together: up to [`MAX_BATCH`] runs in one
@@ -20,8 +24,14 @@ use crate::domain::ids::RunId;
 use crate::state::AppState;
 use crate::state::handles::RunWakeups;
 
-/// How often the sweeper looks for runs to pick up again.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The longest the sweeper sleeps without looking, whatever it knows: a
+/// safety net for a run started by an instance whose announcement went by
+/// unheard, which is picked up at most five minutes late, at two reads per
+/// five minutes of an idle instance.
+const SAFETY_NET: Duration = Duration::from_secs(300);
+/// The shortest pause between two looks, so runs that stay due (one whose
+/// message waits for the exchange) are not looked at in a busy loop.
+const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// A run is swept only when nothing has moved it for this long.
 const SWEEP_AFTER: Duration = Duration::from_secs(2);
 /// The most runs advanced in one transaction: one commit for several runs,
@@ -92,9 +102,9 @@ async fn advance_batch(state: &AppState, run_ids: &[RunId]) {
 
 /// Runs until `cancel` fires: advances the runs it is woken for, in batches, and sweeps.
 pub async fn run_until_cancelled(state: AppState, mut wakeups: RunWakeups, cancel: CancellationToken) {
-    let mut sweep = tokio::time::interval(SWEEP_EVERY);
-    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let batches = Arc::new(Semaphore::new(CONCURRENT_BATCHES));
+    let mut moves = state.clock().moves();
+    let mut next_sweep = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -117,8 +127,27 @@ pub async fn run_until_cancelled(state: AppState, mut wakeups: RunWakeups, cance
                     drop(permit);
                 });
             }
-            _ = sweep.tick() => sweep_once(&state).await,
+            _ = wakeups.1.notified() => next_sweep = tokio::time::Instant::now(),
+            _ = moves.changed() => next_sweep = tokio::time::Instant::now(),
+            _ = tokio::time::sleep_until(next_sweep) => {
+                moves.mark_unchanged();
+                sweep_once(&state).await;
+                let wait = next_wait(&state).await.max(SWEEP_AT_MOST_EVERY);
+                next_sweep = tokio::time::Instant::now() + wait;
+            }
         }
+    }
+}
+
+/// Until the earliest run in progress has not moved for [`SWEEP_AFTER`], at
+/// most [`SAFETY_NET`]; a second after a failed read.
+async fn next_wait(state: &AppState) -> Duration {
+    match state.db().earliest_run_in_progress().await {
+        Ok(Some(updated_at)) => (updated_at.plus(SWEEP_AFTER))
+            .since(state.clock().now())
+            .min(SAFETY_NET),
+        Ok(None) => SAFETY_NET,
+        Err(_) => SWEEP_AT_MOST_EVERY,
     }
 }
 

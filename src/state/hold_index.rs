@@ -54,7 +54,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::state::shared::Shared;
-use crate::storage::Database;
+use crate::storage::{Announcement, Database};
 
 /// How often the whole set is read again.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
@@ -248,22 +248,37 @@ impl HoldIndex {
     /// for every instance's announcements (PostgreSQL), reloads on a timer
     /// (and soon again after a failed reload), and with Redis resyncs the
     /// shared cache whenever its connection was lost.
-    pub async fn maintain(&self, db: &Database, shared: &Shared, cancel: CancellationToken) {
+    ///
+    /// The one listening connection carries the other announcements too:
+    /// they go to `heard`, and `relistened` runs each time the listener is
+    /// (again) in place, for whoever must look for what went by unheard.
+    pub async fn maintain(
+        &self,
+        db: &Database,
+        shared: &Shared,
+        heard: impl Fn(Announcement<'_>),
+        relistened: impl Fn(),
+        cancel: CancellationToken,
+    ) {
         let (to_invalidate, mut invalidations) = mpsc::unbounded_channel::<String>();
         let listening = CancellationToken::new();
-        let listener = db.listen_for_hold_changes(
-            |account| {
-                self.announce(account);
-                if self.uses_redis {
-                    // Closed only when `maintain` returns.
-                    let _ = to_invalidate.send(account.to_owned());
-                } else {
-                    shared.forget_cached_holds(account);
+        let listener = db.listen_for_announcements(
+            |announcement| match announcement {
+                Announcement::HoldsChanged(account) => {
+                    self.announce(account);
+                    if self.uses_redis {
+                        // Closed only when `maintain` returns.
+                        let _ = to_invalidate.send(account.to_owned());
+                    } else {
+                        shared.forget_cached_holds(account);
+                    }
                 }
+                other => heard(other),
             },
             // (Re)connected: anything may have been missed while away.
             || async {
                 self.listening();
+                relistened();
                 self.reload(db, shared).await;
             },
             || self.lost(),

@@ -335,4 +335,13 @@ impl Database {
             .collect();
         Ok((durations, u32::try_from(in_window).unwrap_or(u32::MAX)))
     }
+
+    /// When the first live flow expires, for the expiry task to sleep until then.
+    pub async fn earliest_flow_expiry(&self) -> Result<Option<Timestamp>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            concat!("SELECT MIN(expires_at) FROM unfreeze_flows WHERE ", live_flow!()),
+        )
+        .fetch_one(pool)
+        .await)
+    }
 }

@@ -339,4 +339,21 @@ impl Database {
         }
         Ok(counts)
     }
+
+    /// The earliest deadline a live incident has not yet breached, for the
+    /// SLA watcher to sleep until then (two reads of the deadlines' partial
+    /// indexes, whatever the size of the history).
+    pub async fn earliest_sla_deadline(&self) -> Result<Option<Timestamp>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT MIN(due) FROM (
+                 SELECT MIN(acknowledge_by) AS due FROM incidents
+                  WHERE status = 'open' AND acknowledge_breached_at IS NULL
+                 UNION ALL
+                 SELECT MIN(contain_by) FROM incidents
+                  WHERE status IN ('open', 'acknowledged') AND contain_breached_at IS NULL
+             ) AS deadlines",
+        )
+        .fetch_one(pool)
+        .await)
+    }
 }

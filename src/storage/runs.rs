@@ -171,6 +171,7 @@ struct ChangedSteps<'a> {
 impl WriteTx {
     /// Stores a new run in this transaction's trace, which its later steps keep.
     pub async fn insert_run(&mut self, run: &Run) -> Result<(), sqlx::Error> {
+        self.run_started = true;
         let traceparent = self.stored_trace();
         let mut steps = NewSteps::default();
         for step in &run.steps {
@@ -435,6 +436,15 @@ impl Database {
         .bind(older_than)
         .bind(limit)
         .fetch_all(pool)
+        .await)
+    }
+
+    /// When the run in progress that moved longest ago last moved.
+    pub async fn earliest_run_in_progress(&self) -> Result<Option<Timestamp>, sqlx::Error> {
+        on_backend!(self.reader(), pool => sqlx::query_scalar(
+            "SELECT MIN(updated_at) FROM runs WHERE status = 'running'",
+        )
+        .fetch_one(pool)
         .await)
     }
 }

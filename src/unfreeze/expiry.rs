@@ -7,8 +7,11 @@ use tokio_util::sync::CancellationToken;
 use super::notify::record_change;
 use crate::state::AppState;
 
-/// How often expired flows are closed.
-const EXPIRY_SWEEP: Duration = Duration::from_secs(30);
+/// The longest the task sleeps without rereading when the first live flow
+/// expires: a flow started since (here or on another instance) lives 24
+/// hours, so rereading every five minutes sees it long before it is due, at
+/// one read per five minutes of an idle instance.
+const SAFETY_NET: Duration = Duration::from_secs(300);
 
 /// Closes live flows past their lifetime, telling each holder.
 #[tracing::instrument(skip_all)]
@@ -27,14 +30,26 @@ pub async fn expire_overdue(state: &AppState) -> anyhow::Result<usize> {
     Ok(flows.len())
 }
 
+/// Closes each flow when its lifetime ends, sleeping until the first live
+/// flow expires (rereading at least every [`SAFETY_NET`], and when the
+/// clock is moved), until `cancel` fires.
 pub async fn expire_until_cancelled(state: AppState, cancel: CancellationToken) {
     loop {
+        let mut moves = state.clock().moves();
         if let Err(error) = expire_overdue(&state).await {
             tracing::warn!(error = format!("{error:#}"), "closing expired unfreeze requests failed");
         }
+        let wait = match state.db().earliest_flow_expiry().await {
+            // At least a second: a flow locked by another instance's pass
+            // stays due a moment.
+            Ok(Some(expires_at)) => expires_at.since(state.clock().now()).max(Duration::from_secs(1)),
+            Ok(None) => SAFETY_NET,
+            Err(_) => Duration::from_secs(1),
+        };
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(EXPIRY_SWEEP) => {}
+            _ = moves.changed() => {}
+            _ = tokio::time::sleep(wait.min(SAFETY_NET)) => {}
         }
     }
 }
