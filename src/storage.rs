@@ -478,11 +478,13 @@ impl WriteTx {
         if let (Backend::Postgres(c), false) = (self.conn(), channels.is_empty()) {
             // Delivered to every instance (its hold index, its background
             // tasks) when (and only if) the change commits.
-            sqlx::query("SELECT pg_notify(channel, payload) FROM UNNEST($1::text[], $2::text[]) AS n(channel, payload)")
-                .bind(&channels)
-                .bind(&payloads)
-                .execute(c)
-                .await?;
+            sqlx::query(
+                "SELECT pg_notify(channel, payload) FROM UNNEST($1::text[], $2::text[]) AS n(channel, payload)",
+            )
+            .bind(&channels)
+            .bind(&payloads)
+            .execute(c)
+            .await?;
         }
         let records = std::mem::take(&mut self.audit);
         audit::append(&mut self, records).await?;
@@ -598,8 +600,7 @@ impl Database {
                 announce(account)
             }
         };
-        self.listen_for_announcements(announce, listening, lost, cancel)
-            .await
+        self.listen_for_announcements(announce, listening, lost, cancel).await
     }
 
     async fn listen<F: Future<Output = ()>>(

@@ -22,7 +22,10 @@ pub async fn close_due_until_cancelled(state: AppState, cancel: CancellationToke
     loop {
         moves.mark_unchanged();
         if let Err(error) = close_due(&state).await {
-            tracing::warn!(error = format!("{error:#}"), "closing drills past their lifetime failed");
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "closing drills past their lifetime failed"
+            );
         }
         tokio::select! {
             _ = cancel.cancelled() => return,

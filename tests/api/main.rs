@@ -46,4 +46,5 @@ mod slow_clients;
 mod trace_context;
 mod translations;
 mod unfreeze;
+mod wakeups;
 mod web;
