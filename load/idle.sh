@@ -93,6 +93,16 @@ print(json.dumps(dict(counts.most_common())))
 EOF
 }
 
+# The floor: the same migrated database with no instance at all. What it
+# counts is PostgreSQL's own (its autovacuum workers visit every database
+# once each `autovacuum_naptime`), and is in every figure below too.
+psql -q "$PG/postgres" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+HOLDFAST_DATABASE_URL="$PG/$DB" HOLDFAST_MASTER_KEY="$(head -c 32 /dev/urandom | base64)" HOLDFAST_LOG=warn "$HOLDFAST" migrate >/dev/null
+sleep "$IDLE_SETTLE"
+before=$(transactions); sleep "$IDLE_SECONDS"; after=$(transactions)
+jq -nc --argjson t $((after - before)) --argjson s "$IDLE_SECONDS" --argjson settle "$IDLE_SETTLE" \
+    '{"label": "no instance (the migrated database alone)", settle_seconds: $settle, seconds: $s, transactions: $t, per_minute: ($t * 60 / $s | round)}'
+
 for redis in "" "$REDIS"; do
     psql -q "$PG/postgres" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
     (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_URL="$PG/$DB" \

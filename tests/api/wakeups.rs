@@ -59,12 +59,21 @@ async fn queue_elsewhere(app: &TestApp, writer: &Database, account: &str) {
     assert!(committed.outbox_enqueued);
 }
 
-/// Waits until the instance's listener is in place (its change feed is current).
-async fn listening(app: &TestApp) {
-    eventually("the instance to listen", Duration::from_secs(10), || async {
-        app.state.hold_index().is_current().then_some(())
+/// Waits until the instance listens for work; returns the listening backend's pid.
+async fn listening(app: &TestApp) -> i32 {
+    eventually("the instance to listen for work", Duration::from_secs(10), || async {
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db.url)
+            .await
+            .unwrap();
+        sqlx::query_scalar::<_, i32>(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%holdfast_work%'",
+        )
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap()
     })
-    .await;
+    .await
 }
 
 async fn a_message_another_writer_queued_is_delivered_at_once(backend: Backend) {
@@ -81,18 +90,11 @@ async fn a_message_another_writer_queued_is_delivered_at_once(backend: Backend) 
 
 async fn a_message_queued_while_the_listener_was_away_is_delivered_once_it_listens_again(backend: Backend) {
     let app = spawn_app(backend).await;
-    listening(&app).await;
+    let listener = listening(&app).await;
     let writer = other_writer(&app).await;
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db.url)
         .await
         .unwrap();
-    let listener: i32 = sqlx::query_scalar(
-        "SELECT pid FROM pg_stat_activity
-         WHERE datname = current_database() AND query LIKE 'LISTEN%holdfast_work%'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .expect("one connection listens for work");
     let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(listener)
         .fetch_one(&mut admin)
