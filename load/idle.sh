@@ -7,10 +7,18 @@
 # For each configuration: a fresh database, one instance serving nothing
 # (no requests, no scrapes), IDLE_SETTLE seconds to settle, then
 # `xact_commit + xact_rollback` of that database in `pg_stat_database` at t0
-# and at t0 + IDLE_SECONDS (nothing else touches the database). PostgreSQL
-# publishes a backend's counts when it goes idle, at most once a second and
-# at the latest 10 s later, so a count may land a few seconds late at either
-# end.
+# and, after the instance stopped at t0 + IDLE_SECONDS, once more (nothing
+# else touches the database). A backend publishes its counts when it ends a
+# statement or exits, so the count is read after the instance has exited.
+#
+# The control. A connection that only LISTENs runs no statement, yet its
+# backend runs a transaction each time PostgreSQL wakes it to read the
+# server-wide notification queue, which NOTIFYs in *other* databases fill
+# (on a shared server: other test suites); those counts are published only
+# when it exits. So beside each instance a bare `LISTEN` connection sits on
+# a second fresh database for the same seconds, ended at the same moment,
+# and is counted the same way: what it shows is the server's, not the
+# instance's (`control_per_minute`).
 #
 # The instance logs every statement (`HOLDFAST_LOG=sqlx::query=debug`); the
 # statements logged between t0 and t1 are attributed to the task that runs
@@ -35,7 +43,7 @@ WORK=$(mktemp -d)
 SERVER=""
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS ${DB}_control WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -103,8 +111,11 @@ before=$(transactions); sleep "$IDLE_SECONDS"; after=$(transactions)
 jq -nc --argjson t $((after - before)) --argjson s "$IDLE_SECONDS" --argjson settle "$IDLE_SETTLE" \
     '{"label": "no instance (the migrated database alone)", settle_seconds: $settle, seconds: $s, transactions: $t, per_minute: ($t * 60 / $s | round)}'
 
+CONTROL=${DB}_control
+control_transactions() { psql -qAt "$PG/postgres" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$CONTROL'"; }
 for redis in "" "$REDIS"; do
-    psql -q "$PG/postgres" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+    psql -q "$PG/postgres" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" \
+        -c "DROP DATABASE IF EXISTS $CONTROL WITH (FORCE)" -c "CREATE DATABASE $CONTROL" >/dev/null
     (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_URL="$PG/$DB" \
         ${redis:+HOLDFAST_REDIS_URL=$redis} HOLDFAST_REDIS_PREFIX="idle:$$:$RANDOM:" \
         HOLDFAST_INGEST_KEYS="load=$(head -c 32 /dev/urandom | base64)" \
@@ -112,14 +123,22 @@ for redis in "" "$REDIS"; do
         HOLDFAST_PLAYBOOKS="$ROOT/playbooks" HOLDFAST_LOG=warn,sqlx::query=debug NO_COLOR=1 \
         "$HOLDFAST" serve >"$WORK/server.log" 2>&1) &
     SERVER=$!
+    (echo "LISTEN holdfast_work;"; sleep $((IDLE_SETTLE + IDLE_SECONDS + 30))) | psql -q "$PG/$CONTROL" &
+    LISTENER=$!
     for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$PORT/readyz >/dev/null && break; sleep 0.2; done
     curl -sf http://127.0.0.1:$PORT/readyz >/dev/null || { echo "holdfast did not start" >&2; tail "$WORK/server.log" >&2; exit 1; }
     sleep "$IDLE_SETTLE"
-    t0=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ); before=$(transactions)
+    t0=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ); before=$(transactions); control_before=$(control_transactions)
     sleep "$IDLE_SECONDS"
-    t1=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ); after=$(transactions)
+    t1=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    psql -q "$PG/postgres" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$CONTROL'" >/dev/null
+    kill "$LISTENER" 2>/dev/null; wait "$LISTENER" 2>/dev/null || true
+    sleep 2
+    after=$(transactions); control_after=$(control_transactions)
     jq -nc --arg name "idle, PostgreSQL${redis:+ + Redis}" --argjson t $((after - before)) --argjson s "$IDLE_SECONDS" \
+        --argjson c $((control_after - control_before)) \
         --argjson settle "$IDLE_SETTLE" --argjson tasks "$(by_task "$WORK/server.log" "$t0" "$t1")" \
-        '{"label": $name, settle_seconds: $settle, seconds: $s, transactions: $t, per_minute: ($t * 60 / $s | round), by_task_per_minute: ($tasks | map_values(. * 60 / $s | round))}'
+        '{"label": $name, settle_seconds: $settle, seconds: $s, transactions: $t, per_minute: ($t * 60 / $s | round), control_per_minute: ($c * 60 / $s | round), by_task_per_minute: ($tasks | map_values(. * 60 / $s | round))}'
+    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $CONTROL WITH (FORCE)" >/dev/null
 done
