@@ -11,62 +11,13 @@ use serde_json::{Map, Value};
 use super::time::Timestamp;
 use super::validation::{FieldError, Fields};
 
-/// The longest identifier (alert id, account id) Holdfast accepts.
-const MAX_IDENTIFIER_LEN: usize = 128;
-
 /// How far after the server clock an alert's `occurred_at` may be. Clocks
 /// drift and time zones get mangled, but an alert dated further ahead is
 /// wrong, and would sort and age (SLA, campaign windows) as if it had not
 /// happened yet.
 pub const MAX_FUTURE_OCCURRED_AT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
-macro_rules! identifier {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Accepts 1 to 128 visible characters with no whitespace and no `/`.
-            pub fn parse(text: &str) -> Result<Self, &'static str> {
-                check_identifier(text).map(|()| Self(text.to_owned()))
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-identifier!(
-    /// The risk engine's own id of an alert; retries of one alert share it.
-    AlertId
-);
-identifier!(
-    /// The exchange's id of a customer account.
-    AccountId
-);
-
-fn check_identifier(text: &str) -> Result<(), &'static str> {
-    if text.is_empty() {
-        return Err("must not be empty");
-    }
-    if text.chars().count() > MAX_IDENTIFIER_LEN {
-        return Err("must be at most 128 characters");
-    }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
-        return Err("must not contain whitespace, control characters or `/`");
-    }
-    Ok(())
-}
+pub use super::ids::{AccountId, AlertId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
