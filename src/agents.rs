@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{CurrentAgent, totp, totp_context};
 use crate::domain::agent::{Permission, Role};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
@@ -109,7 +110,7 @@ pub async fn add(
         Err(e) if is_unique_violation(&e) => return Err(AddAgentError::Taken(username.to_owned())),
         other => other.map_err(anyhow::Error::from)?,
     }
-    tx.audit(AuditRecord::new(at, by, "agent.created").detail(json!({"username": username, "role": role})));
+    tx.audit(AuditRecord::new(at, by, AuditAction::AgentCreated).detail(json!({"username": username, "role": role})));
     tx.commit().await.map_err(anyhow::Error::from)?.no_follow_up();
     Ok(Credentials {
         username: username.to_owned(),
@@ -219,7 +220,7 @@ async fn disable_agent(
     tx.disable_agent(&target.id, now).await?;
     let revoked = tx.revoke_sessions_of(&target.id, now).await?;
     tx.audit(
-        AuditRecord::new(now, agent.actor(), "agent.disabled")
+        AuditRecord::new(now, agent.actor(), AuditAction::AgentDisabled)
             .detail(json!({"username": username, "sessions_revoked": revoked})),
     );
     tx.commit().await?.no_follow_up();
@@ -240,7 +241,7 @@ pub async fn reseal_all(db: &Database, current: &SecretBox, next: &SecretBox, at
         tx.reseal_agent_secret(&agent.id, &sealed, &key_id).await?;
     }
     tx.audit(
-        AuditRecord::new(at, "cli", "keys.rotated")
+        AuditRecord::new(at, "cli", AuditAction::KeysRotated)
             .detail(json!({"to_key_id": next.current_key_id(), "secrets": agents.len()})),
     );
     tx.commit().await?.no_follow_up();

@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::domain::agent::{
     ELEVATION, FailureHistory, LOCKOUT_THRESHOLD, Permission, Role, SESSION_IDLE_TIMEOUT, SESSION_LIFETIME, agent_actor,
 };
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
@@ -160,7 +161,7 @@ pub async fn sign_in(
             state,
             username,
             client,
-            "agent.login_failed",
+            AuditAction::AgentLoginFailed,
             "bad_credentials",
             &failures,
         )
@@ -171,7 +172,7 @@ pub async fn sign_in(
         client,
         failures: &failures,
     };
-    let step = check_code(state, &agent, otp, &attempt, "agent.login_failed").await?;
+    let step = check_code(state, &agent, otp, &attempt, AuditAction::AgentLoginFailed).await?;
 
     let token = crypto::new_token().map_err(anyhow::Error::from)?;
     let session = SessionRecord {
@@ -186,12 +187,13 @@ pub async fn sign_in(
     let mut tx = state.db().begin().await?;
     if !accept_step(&mut tx, &agent, step).await? {
         drop(tx);
-        return Err(replayed(state, &attempt, "agent.login_failed").await);
+        return Err(replayed(state, &attempt, AuditAction::AgentLoginFailed).await);
     }
     tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.insert_session(&session, &token_hash(&token)).await?;
     tx.audit(
-        AuditRecord::new(now, agent_actor(&agent.username), "agent.login").detail(json!({"session_id": session.id})),
+        AuditRecord::new(now, agent_actor(&agent.username), AuditAction::AgentLogin)
+            .detail(json!({"session_id": session.id})),
     );
     tx.commit().await?.no_follow_up();
     tracing::info!(agent = %agent.username, "agent signed in");
@@ -228,7 +230,10 @@ pub async fn sign_out(state: &AppState, agent: &CurrentAgent) -> Result<(), ApiE
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     if tx.revoke_session(&agent.session_id, now).await? {
-        tx.audit(AuditRecord::new(now, agent.actor(), "agent.logout").detail(json!({"session_id": agent.session_id})));
+        tx.audit(
+            AuditRecord::new(now, agent.actor(), AuditAction::AgentLogout)
+                .detail(json!({"session_id": agent.session_id})),
+        );
     }
     tx.commit().await?.no_follow_up();
     Ok(())
@@ -252,17 +257,18 @@ async fn elevate(state: &AppState, current: &CurrentAgent, code: &str) -> Result
         client,
         failures: &failures,
     };
-    let step = check_code(state, &agent, code, &attempt, "agent.step_up_failed").await?;
+    let step = check_code(state, &agent, code, &attempt, AuditAction::AgentStepUpFailed).await?;
     let mut tx = state.db().begin().await?;
     if !accept_step(&mut tx, &agent, step).await? {
         drop(tx);
-        return Err(replayed(state, &attempt, "agent.step_up_failed").await);
+        return Err(replayed(state, &attempt, AuditAction::AgentStepUpFailed).await);
     }
     let until = now.plus(ELEVATION);
     tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.elevate_session(&current.session_id, until).await?;
     tx.audit(
-        AuditRecord::new(now, agent_actor(&agent.username), "agent.step_up").detail(json!({"elevated_until": until})),
+        AuditRecord::new(now, agent_actor(&agent.username), AuditAction::AgentStepUp)
+            .detail(json!({"elevated_until": until})),
     );
     tx.commit().await?.no_follow_up();
     Ok(until)
@@ -283,7 +289,7 @@ fn locked(remaining: Duration) -> ApiError {
 }
 
 /// A replayed code: counted as a failure, answered `otp-replayed`.
-async fn replayed(state: &AppState, attempt: &Attempt<'_>, action: &str) -> ApiError {
+async fn replayed(state: &AppState, attempt: &Attempt<'_>, action: AuditAction) -> ApiError {
     let error = fail(
         state,
         attempt.username,
@@ -308,7 +314,7 @@ async fn check_code(
     agent: &AgentRecord,
     code: &str,
     attempt: &Attempt<'_>,
-    failure_action: &str,
+    failure_action: AuditAction,
 ) -> Result<i64, ApiError> {
     let now = state.clock().now();
     let seed = state
@@ -346,7 +352,7 @@ async fn fail(
     state: &AppState,
     username: &str,
     client: &str,
-    action: &str,
+    action: AuditAction,
     reason: &str,
     before: &FailureHistory,
 ) -> ApiError {
@@ -362,7 +368,7 @@ async fn count_failure(
     state: &AppState,
     username: &str,
     client: &str,
-    action: &str,
+    action: AuditAction,
     reason: &str,
     before: &FailureHistory,
     now: Timestamp,
@@ -382,7 +388,7 @@ async fn count_failure(
         && before.locked_for(now).is_none()
     {
         tracing::warn!("a source was locked out of a username after repeated failed attempts");
-        tx.audit(AuditRecord::new(now, "system", "agent.locked").detail(json!({
+        tx.audit(AuditRecord::new(now, "system", AuditAction::AgentLocked).detail(json!({
             "username": username,
             "until": now.plus(remaining),
             "everywhere": after.from_source.len() < LOCKOUT_THRESHOLD as usize,

@@ -28,6 +28,7 @@ use serde_json::json;
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
 use crate::domain::alert::{Alert, AlertId};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::campaign::{self, CampaignRule, Sighting, Signal};
 use crate::domain::ids::{CampaignId, IncidentId, RunId};
@@ -213,12 +214,14 @@ async fn apply(
     }
     if new {
         metrics::counter!("holdfast_campaigns_recognized_total", "kind" => record.kind.as_str()).increment(1);
-        tx.audit(AuditRecord::new(now, "system", "campaign.recognized").detail(json!({
-            "campaign_id": record.id,
-            "kind": record.kind,
-            "accounts": accounts,
-            "incidents": added.len(),
-        })));
+        tx.audit(
+            AuditRecord::new(now, "system", AuditAction::CampaignRecognized).detail(json!({
+                "campaign_id": record.id,
+                "kind": record.kind,
+                "accounts": accounts,
+                "incidents": added.len(),
+            })),
+        );
     }
     for incident_id in added {
         let sighting = by_incident[&incident_id];
@@ -258,7 +261,7 @@ async fn apply(
             }
         };
         tx.audit(
-            AuditRecord::new(now, "system", "campaign.joined")
+            AuditRecord::new(now, "system", AuditAction::CampaignJoined)
                 .incident(&incident_id, &sighting.account_id)
                 .detail(json!({"campaign_id": record.id, "kind": record.kind, "accounts": accounts})),
         );
@@ -285,7 +288,7 @@ fn raise(
     }
     let before = incident.reassess(campaign::floor(rule, reason), |p| rules.sla(p), now)?;
     Some(
-        AuditRecord::new(now, "system", "incident.priority_raised")
+        AuditRecord::new(now, "system", AuditAction::IncidentPriorityRaised)
             .incident(&incident.id, &incident.account_id)
             .detail(json!({
                 "from": before,
@@ -393,7 +396,7 @@ pub async fn contain(
     }
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
-    tx.audit(AuditRecord::new(now, agent.actor(), "campaign.contained").detail(json!({
+    tx.audit(AuditRecord::new(now, agent.actor(), AuditAction::CampaignContained).detail(json!({
         "campaign_id": id,
         "playbook_id": playbook_id,
         "runs": done.runs.iter().map(|(incident, run)| json!({"incident_id": incident, "run_id": run})).collect::<Vec<_>>(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::AccountAction;
 use crate::domain::hold::{AccountHolds, Hold, HoldRecord, HoldScope, NewHold};
@@ -94,7 +95,7 @@ pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -
             continue;
         };
         tx.audit(
-            AuditRecord::new(at, placement.placed_by, "hold.placed")
+            AuditRecord::new(at, placement.placed_by, AuditAction::HoldPlaced)
                 .incident(&incident.id, &incident.account_id)
                 .detail(serde_json::json!({
                     "hold_id": id,
@@ -147,7 +148,7 @@ pub async fn lift(
     let mut pushed = Vec::with_capacity(lifted.len());
     for hold in lifted {
         tx.audit(
-            AuditRecord::new(at, lifted_by, "hold.lifted")
+            AuditRecord::new(at, lifted_by, AuditAction::HoldLifted)
                 .incident(&incident.id, &incident.account_id)
                 .detail(serde_json::json!({"hold_id": hold.id, "scope": hold.scope})),
         );

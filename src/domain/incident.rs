@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::audit::AuditRecord;
+use super::audit::{AuditAction, AuditRecord};
 use super::ids::IncidentId;
 use super::priority::{Priority, Sla};
 use super::time::Timestamp;
@@ -56,6 +56,18 @@ impl IncidentStatus {
             IncidentStatus::Recovering => "recovering",
             IncidentStatus::Resolved => "resolved",
             IncidentStatus::Dismissed => "dismissed",
+        }
+    }
+
+    /// The audit action of a move to this status: `incident.<status>`.
+    pub fn audit_action(self) -> AuditAction {
+        match self {
+            IncidentStatus::Open => AuditAction::IncidentOpen,
+            IncidentStatus::Acknowledged => AuditAction::IncidentAcknowledged,
+            IncidentStatus::Contained => AuditAction::IncidentContained,
+            IncidentStatus::Recovering => AuditAction::IncidentRecovering,
+            IncidentStatus::Resolved => AuditAction::IncidentResolved,
+            IncidentStatus::Dismissed => AuditAction::IncidentDismissed,
         }
     }
 
@@ -384,7 +396,7 @@ impl Incident {
         };
         detail["from"] = serde_json::json!(from);
         detail["to"] = serde_json::json!(self.status);
-        Ok(AuditRecord::new(at, actor, format!("incident.{}", self.status))
+        Ok(AuditRecord::new(at, actor, self.status.audit_action())
             .incident(&self.id, &self.account_id)
             .detail(detail))
     }

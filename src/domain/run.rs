@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::agent::{ELEVATION, agent_actor};
+use super::audit::AuditAction;
 use super::ids::{AgentId, IncidentId, RunId};
 use super::incident::{Incident, Resolution};
 use super::playbook::{PlaybookKind, Step};
@@ -250,7 +251,7 @@ impl Run {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunEvent {
     /// `run.step_started`, `run.step_succeeded`, …, `run.succeeded`, `run.failed`.
-    pub action: &'static str,
+    pub action: AuditAction,
     pub detail: Value,
 }
 
@@ -327,7 +328,7 @@ impl Run {
         step.waiting_for = None;
         step.started_at = Some(now);
         step.outcome = Some(outcome.clone());
-        self.step_event(index, "run.step_started", outcome)
+        self.step_event(index, AuditAction::RunStepStarted, outcome)
     }
 
     /// The step is done: its effect is verified, or its gate opened.
@@ -338,7 +339,7 @@ impl Run {
         step.started_at.get_or_insert(now);
         step.finished_at = Some(now);
         step.outcome = Some(outcome.clone());
-        self.step_event(index, "run.step_succeeded", outcome)
+        self.step_event(index, AuditAction::RunStepSucceeded, outcome)
     }
 
     /// The step waits for `gate`; recorded only when it starts waiting for it.
@@ -350,7 +351,11 @@ impl Run {
         step.status = StepStatus::Waiting;
         step.waiting_for = Some(gate);
         step.started_at.get_or_insert(now);
-        Some(self.step_event(index, "run.step_waiting", json!({"waiting_for": gate.as_str()})))
+        Some(self.step_event(
+            index,
+            AuditAction::RunStepWaiting,
+            json!({"waiting_for": gate.as_str()}),
+        ))
     }
 
     /// The step is passed over (a manual step in an automatic-only run).
@@ -359,7 +364,7 @@ impl Run {
         step.status = StepStatus::Skipped;
         step.finished_at = Some(now);
         step.outcome = Some(json!({"reason": reason}));
-        self.step_event(index, "run.step_skipped", json!({}))
+        self.step_event(index, AuditAction::RunStepSkipped, json!({}))
     }
 
     /// The step failed, and the run with it.
@@ -372,13 +377,13 @@ impl Run {
         outcome["error"] = json!(reason);
         step.outcome = Some(outcome);
         let failure = format!("step {} ({}): {reason}", step.position, step.step.name);
-        let step_failed = self.step_event(index, "run.step_failed", json!({"error": reason}));
+        let step_failed = self.step_event(index, AuditAction::RunStepFailed, json!({"error": reason}));
         self.status = RunStatus::Failed;
         self.failure = Some(failure.clone());
         self.finished_at = Some(now);
         self.updated_at = now;
         let run_failed = RunEvent {
-            action: "run.failed",
+            action: AuditAction::RunFailed,
             detail: json!({"run_id": self.id, "failure": failure}),
         };
         [step_failed, run_failed]
@@ -396,7 +401,7 @@ impl Run {
         self.finished_at = Some(now);
         self.updated_at = now;
         RunEvent {
-            action: "run.succeeded",
+            action: AuditAction::RunSucceeded,
             detail: json!({"run_id": self.id, "playbook_id": self.playbook.id}),
         }
     }
@@ -410,7 +415,7 @@ impl Run {
         }
     }
 
-    fn step_event(&self, index: usize, action: &'static str, detail: Value) -> RunEvent {
+    fn step_event(&self, index: usize, action: AuditAction, detail: Value) -> RunEvent {
         let step = &self.steps[index];
         let mut detail = if detail.is_object() { detail } else { json!({}) };
         detail["run_id"] = json!(self.id);
@@ -573,7 +578,10 @@ mod tests {
         let mut run = two_step_run(Initiator::System);
         run.begin_step(1, serde_json::json!({"messages": ["k"]}), at(1));
         let [step, whole] = run.fail_step(1, "the exchange did not confirm k", at(2));
-        assert_eq!((step.action, whole.action), ("run.step_failed", "run.failed"));
+        assert_eq!(
+            (step.action.as_str(), whole.action.as_str()),
+            ("run.step_failed", "run.failed")
+        );
         assert_eq!(run.status, RunStatus::Failed);
         assert_eq!(
             run.failure.as_deref(),

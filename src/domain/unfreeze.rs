@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditAction;
 use super::ids::{FlowId, IncidentId, RunId};
 use super::time::Timestamp;
 
@@ -76,6 +77,20 @@ impl FlowState {
             FlowState::Rejected => "rejected",
             FlowState::Expired => "expired",
             FlowState::Locked => "locked",
+        }
+    }
+
+    /// The audit action of a move to this state: `unfreeze.<state>`.
+    pub fn audit_action(self) -> AuditAction {
+        match self {
+            FlowState::AwaitingCode => AuditAction::UnfreezeAwaitingCode,
+            FlowState::AwaitingSecondFactor => AuditAction::UnfreezeAwaitingSecondFactor,
+            FlowState::AwaitingActivityReview => AuditAction::UnfreezeAwaitingActivityReview,
+            FlowState::InReview => AuditAction::UnfreezeInReview,
+            FlowState::Unfrozen => AuditAction::UnfreezeUnfrozen,
+            FlowState::Rejected => AuditAction::UnfreezeRejected,
+            FlowState::Expired => AuditAction::UnfreezeExpired,
+            FlowState::Locked => AuditAction::UnfreezeLocked,
         }
     }
 

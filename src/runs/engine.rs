@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldScope;
 use crate::domain::ids::RunId;
@@ -62,7 +63,7 @@ pub async fn start(
     );
     tx.insert_run(&run).await?;
     tx.audit(
-        AuditRecord::new(now, &run.started_by_name, "run.started")
+        AuditRecord::new(now, &run.started_by_name, AuditAction::RunStarted)
             .incident(&incident.id, &incident.account_id)
             .detail(json!({
                 "run_id": run.id,

@@ -265,7 +265,7 @@ mod tests {
     fn records(n: usize) -> Vec<AuditRecord> {
         let at = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
         (0..n)
-            .map(|i| AuditRecord::new(at, "system", format!("test.event{i}")))
+            .map(|i| AuditRecord::with_action_text(at, "system", format!("test.event{i}")))
             .collect()
     }
 
@@ -487,8 +487,12 @@ mod tests {
     #[test]
     fn a_recorded_refusal_is_named_and_the_walk_goes_on_past_it() {
         let mut all = records(4);
-        all[1] = AuditRecord::new(all[1].at, "system", ENTRY_REFUSED)
-            .detail(serde_json::json!({"claimed_action": "hold.placed"}));
+        all[1] = AuditRecord::new(
+            all[1].at,
+            "system",
+            crate::domain::audit::AuditAction::AuditEntryRefused,
+        )
+        .detail(serde_json::json!({"claimed_action": "hold.placed"}));
         let (entries, seq, hash) = stored(&all);
         let mut verifier = ChainVerifier::new(CHAIN, 0, None).unwrap();
         for entry in &entries {
