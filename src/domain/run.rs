@@ -23,6 +23,10 @@ use super::playbook::{PlaybookKind, Step};
 use super::priority::Priority;
 use super::time::Timestamp;
 
+pub mod outcome;
+
+pub use outcome::StepOutcome;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -158,7 +162,7 @@ pub struct RunStep {
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     /// What the step did: holds placed, messages sent, why it failed.
-    pub outcome: Option<serde_json::Value>,
+    pub outcome: Option<StepOutcome>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -322,24 +326,26 @@ impl Run {
     }
 
     /// An effect step has acted and is `running` until its effect is verified.
-    pub fn begin_step(&mut self, index: usize, outcome: Value, now: Timestamp) -> RunEvent {
+    pub fn begin_step(&mut self, index: usize, outcome: StepOutcome, now: Timestamp) -> RunEvent {
         let step = &mut self.steps[index];
         step.status = StepStatus::Running;
         step.waiting_for = None;
         step.started_at = Some(now);
-        step.outcome = Some(outcome.clone());
-        self.step_event(index, AuditAction::RunStepStarted, outcome)
+        let detail = outcome.to_json();
+        step.outcome = Some(outcome);
+        self.step_event(index, AuditAction::RunStepStarted, detail)
     }
 
     /// The step is done: its effect is verified, or its gate opened.
-    pub fn succeed_step(&mut self, index: usize, outcome: Value, now: Timestamp) -> RunEvent {
+    pub fn succeed_step(&mut self, index: usize, outcome: StepOutcome, now: Timestamp) -> RunEvent {
         let step = &mut self.steps[index];
         step.status = StepStatus::Succeeded;
         step.waiting_for = None;
         step.started_at.get_or_insert(now);
         step.finished_at = Some(now);
-        step.outcome = Some(outcome.clone());
-        self.step_event(index, AuditAction::RunStepSucceeded, outcome)
+        let detail = outcome.to_json();
+        step.outcome = Some(outcome);
+        self.step_event(index, AuditAction::RunStepSucceeded, detail)
     }
 
     /// The step waits for `gate`; recorded only when it starts waiting for it.
@@ -363,7 +369,10 @@ impl Run {
         let step = &mut self.steps[index];
         step.status = StepStatus::Skipped;
         step.finished_at = Some(now);
-        step.outcome = Some(json!({"reason": reason}));
+        step.outcome = Some(StepOutcome {
+            reason: Some(reason.to_owned()),
+            ..StepOutcome::default()
+        });
         self.step_event(index, AuditAction::RunStepSkipped, json!({}))
     }
 
@@ -373,8 +382,8 @@ impl Run {
         step.status = StepStatus::Failed;
         step.waiting_for = None;
         step.finished_at = Some(now);
-        let mut outcome = step.outcome.take().unwrap_or_else(|| json!({}));
-        outcome["error"] = json!(reason);
+        let mut outcome = step.outcome.take().unwrap_or_default();
+        outcome.error = Some(reason.to_owned());
         step.outcome = Some(outcome);
         let failure = format!("step {} ({}): {reason}", step.position, step.step.name);
         let step_failed = self.step_event(index, AuditAction::RunStepFailed, json!({"error": reason}));
@@ -558,10 +567,18 @@ mod tests {
     #[test]
     fn an_effect_step_runs_until_verified_then_succeeds() {
         let mut run = two_step_run(Initiator::System);
-        let started = run.begin_step(1, serde_json::json!({"messages": ["k"]}), at(1));
+        let started = run.begin_step(
+            1,
+            serde_json::from_value(serde_json::json!({"messages": ["k"]})).unwrap(),
+            at(1),
+        );
         assert_eq!(started.action, "run.step_started");
         assert_eq!(run.steps[1].status, StepStatus::Running);
-        let done = run.succeed_step(1, serde_json::json!({"confirmed": ["k"]}), at(2));
+        let done = run.succeed_step(
+            1,
+            serde_json::from_value(serde_json::json!({"confirmed": ["k"]})).unwrap(),
+            at(2),
+        );
         assert_eq!(done.action, "run.step_succeeded");
         assert_eq!(run.steps[1].status, StepStatus::Succeeded);
         assert_eq!(
@@ -576,7 +593,11 @@ mod tests {
     #[test]
     fn a_failed_step_fails_the_run_and_says_why() {
         let mut run = two_step_run(Initiator::System);
-        run.begin_step(1, serde_json::json!({"messages": ["k"]}), at(1));
+        let sent = StepOutcome {
+            messages: Some(vec!["k".into()]),
+            ..StepOutcome::default()
+        };
+        run.begin_step(1, sent, at(1));
         let [step, whole] = run.fail_step(1, "the exchange did not confirm k", at(2));
         assert_eq!(
             (step.action.as_str(), whole.action.as_str()),
@@ -587,7 +608,7 @@ mod tests {
             run.failure.as_deref(),
             Some("step 2 (freeze): the exchange did not confirm k")
         );
-        assert_eq!(run.steps[1].outcome.as_ref().unwrap()["messages"][0], "k");
+        assert_eq!(run.steps[1].outcome.as_ref().unwrap().messages()[0], "k");
         assert_eq!(run.outcome(), Some(RunOutcome::Failed));
     }
 
@@ -597,6 +618,9 @@ mod tests {
         let event = run.skip_step(0, "not automatic", at(1));
         assert_eq!(event.action, "run.step_skipped");
         assert!(run.steps[0].status.is_done());
-        assert_eq!(run.steps[0].outcome.as_ref().unwrap()["reason"], "not automatic");
+        assert_eq!(
+            run.steps[0].outcome.as_ref().unwrap().reason.as_deref(),
+            Some("not automatic")
+        );
     }
 }
