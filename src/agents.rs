@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::auth::{totp, totp_context};
 use crate::domain::agent::Role;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
@@ -95,7 +96,7 @@ pub async fn add(
         Err(e) if is_unique_violation(&e) => return Err(AddAgentError::Taken(username.to_owned())),
         other => other.map_err(anyhow::Error::from)?,
     }
-    tx.audit(AuditRecord::new(at, by, "agent.created").detail(json!({"username": username, "role": role})));
+    tx.audit(AuditRecord::new(at, by, AuditAction::AgentCreated).detail(json!({"username": username, "role": role})));
     tx.commit().await.map_err(anyhow::Error::from)?.no_follow_up();
     Ok(Credentials {
         username: username.to_owned(),
@@ -120,7 +121,7 @@ pub async fn reseal_all(db: &Database, current: &SecretBox, next: &SecretBox, at
         tx.reseal_agent_secret(&agent.id, &sealed, &key_id).await?;
     }
     tx.audit(
-        AuditRecord::new(at, "cli", "keys.rotated")
+        AuditRecord::new(at, "cli", AuditAction::KeysRotated)
             .detail(json!({"to_key_id": next.current_key_id(), "secrets": agents.len()})),
     );
     tx.commit().await?.no_follow_up();

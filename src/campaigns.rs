@@ -27,6 +27,7 @@ use serde_json::json;
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{CampaignId, IncidentId, RunId};
 use crate::domain::incident::IncidentStatus;
@@ -146,7 +147,7 @@ pub async fn contain(
     }
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
-    tx.audit(AuditRecord::new(now, agent.actor(), "campaign.contained").detail(json!({
+    tx.audit(AuditRecord::new(now, agent.actor(), AuditAction::CampaignContained).detail(json!({
         "campaign_id": id,
         "playbook_id": playbook_id,
         "runs": done.runs.iter().map(|(incident, run)| json!({"incident_id": incident, "run_id": run})).collect::<Vec<_>>(),

@@ -16,6 +16,7 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::{Disposition, HolderSaid, rules_fired};
 use crate::domain::exchange::Destination;
@@ -103,7 +104,7 @@ pub async fn record_holder_said(
     if before != Some(now_stands) {
         tx.set_holder_said(incident_id, now_stands).await?;
         tx.audit(
-            AuditRecord::new(at, "holder", "incident.holder_said")
+            AuditRecord::new(at, "holder", AuditAction::IncidentHolderSaid)
                 .incident(incident_id, account_id)
                 .detail(json!({"holder_said": now_stands, "before": before})),
         );

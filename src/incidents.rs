@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldRecord;
 use crate::domain::ids::{CampaignId, IncidentId};
@@ -91,7 +92,9 @@ pub async fn claim_next(state: &AppState, agent: &CurrentAgent) -> Result<Option
     incident.assignee = Some(agent.username.clone());
     incident.updated_at = now;
     tx.save_incident(&incident).await?;
-    tx.audit(AuditRecord::new(now, agent.actor(), "incident.claimed").incident(&incident.id, &incident.account_id));
+    tx.audit(
+        AuditRecord::new(now, agent.actor(), AuditAction::IncidentClaimed).incident(&incident.id, &incident.account_id),
+    );
     state.commit(tx).await?;
     Ok(Some(incident))
 }

@@ -16,6 +16,7 @@
 
 use serde_json::json;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{IssuedAs, WhatHappened, WhatWeDid, notice_due};
 use crate::domain::ids::IncidentId;
@@ -106,7 +107,7 @@ pub async fn send(
         .map_err(anyhow_failed)?;
     metrics::counter!("holdfast_holder_notices_total", "template" => template.to_owned()).increment(1);
     tx.audit(
-        AuditRecord::new(at, "system", "holder.notified")
+        AuditRecord::new(at, "system", AuditAction::HolderNotified)
             .incident(&incident.id, &incident.account_id)
             .detail(json!({"template": template, "idempotency_key": idempotency_key})),
     );

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::outbox::{Notification, queue_notification};
 use crate::state::AppState;
@@ -86,12 +87,12 @@ pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
             metrics::counter!("holdfast_sla_breaches_total", "priority" => incident.priority.as_str(), "deadline" => breach.as_str())
                 .increment(1);
             tx.audit(
-                AuditRecord::new(now, "system", "incident.sla_breached")
+                AuditRecord::new(now, "system", AuditAction::IncidentSlaBreached)
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({"deadline": breach.as_str(), "due_at": deadline, "priority": incident.priority})),
             );
             tx.audit(
-                AuditRecord::new(now, "system", "incident.escalated")
+                AuditRecord::new(now, "system", AuditAction::IncidentEscalated)
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({"to": "leads", "deadline": breach.as_str()})),
             );

@@ -26,7 +26,7 @@ use crate::platform::exchange::Exchange;
 use crate::state::handles::{BeforeCommit, FinishedRuns, Intake, Links, OutboxSignal, Playbooks, RunEvents, RunWaker};
 use crate::state::hold_index::HoldIndex;
 use crate::state::shared::Shared;
-use crate::storage::{Committed, Database, WriteTx};
+use crate::storage::{Committed, Database, Effect, WriteTx};
 
 /// Everything a request handler or background task needs. Cheap to clone.
 #[derive(Clone)]
@@ -160,22 +160,40 @@ impl AppState {
 
     /// Brings cached state in line with a committed change.
     async fn after_commit(&self, committed: Committed) {
-        for account in &committed.holds_changed {
+        let accounts = committed.accounts_with_changed_holds();
+        for account in &accounts {
             self.0.hold_index.announce(account);
         }
-        self.0.shared.invalidate_holds(&committed.holds_changed).await;
-        if committed.outbox_enqueued {
+        self.0.shared.invalidate_holds(&accounts).await;
+        if committed
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::MessageQueued))
+        {
             self.0.outbox_signal.wake();
         }
-        for run_id in committed.runs_finished {
-            self.0.run_events.publish(run_id);
+        let mut steps_failed = 0;
+        for effect in committed.effects {
+            match effect {
+                // Followed up above, all accounts at once.
+                Effect::HoldsChanged { .. } => {}
+                // Followed up above: one wake for any number of messages.
+                Effect::MessageQueued => {}
+                // Announced at commit to every instance's sweeper (PostgreSQL);
+                // this instance's own runner is driven by whoever started it.
+                Effect::RunStarted => {}
+                Effect::RunFinished(run_id) => self.0.run_events.publish(run_id),
+                Effect::ResponseTimeReached(reached) => {
+                    metrics::histogram!(reached.milestone.metric(), "priority" => reached.priority.as_str())
+                        .record(reached.duration.as_secs_f64());
+                }
+                Effect::StepFailed => steps_failed += 1,
+                // Read before the commit (`notices`); never left in `Committed`.
+                Effect::IncidentWritten(_) | Effect::FreezeAdded(_) | Effect::FlowDecided(_) => {}
+            }
         }
-        for reached in committed.response_times {
-            metrics::histogram!(reached.milestone.metric(), "priority" => reached.priority.as_str())
-                .record(reached.duration.as_secs_f64());
-        }
-        if committed.steps_failed > 0 {
-            metrics::counter!("holdfast_run_steps_failed_total").increment(committed.steps_failed);
+        if steps_failed > 0 {
+            metrics::counter!("holdfast_run_steps_failed_total").increment(steps_failed);
         }
     }
 }

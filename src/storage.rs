@@ -29,8 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::domain::audit::AuditRecord;
-use crate::domain::ids::{IncidentId, RunId};
-use crate::domain::incident::ResponseTime;
+use crate::domain::ids::RunId;
 use crate::platform::config::DatabaseKind;
 use crate::platform::crypto::AuditKeys;
 use crate::platform::trace_context::TraceContext;
@@ -42,6 +41,7 @@ mod campaigns;
 mod cases;
 mod dispositions;
 mod drills;
+mod effects;
 mod flows;
 mod holds;
 mod incidents;
@@ -59,6 +59,7 @@ pub use alerts::AlertRow;
 pub use audit::{AuditRow, ChainHeadRow};
 pub use campaigns::{CampaignMember, CampaignRecord};
 pub use cases::{CaseMessageRow, CaseTokenRow, HolderCaseRow};
+pub use effects::{Committed, Effect, HolderNews, NotedIncident};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use intake::CorrelationWindow;
 pub use lock_links::LockLinkRow;
@@ -252,13 +253,7 @@ impl Database {
             audit_keys: self.audit_keys.clone(),
             audit: Vec::new(),
             audit_chains: self.audit_chains.clone(),
-            holds_changed: Vec::new(),
-            outbox_enqueued: false,
-            run_started: false,
-            runs_finished: Vec::new(),
-            response_times: Vec::new(),
-            steps_failed: 0,
-            holder_news: HolderNews::default(),
+            effects: Vec::new(),
             trace: crate::platform::trace_context::current(),
         })
     }
@@ -307,107 +302,33 @@ pub struct WriteTx {
     audit: Vec<AuditRecord>,
     /// The database's number of audit chains, once read.
     audit_chains: Arc<OnceLock<u16>>,
-    /// Accounts whose holds this transaction changed.
-    holds_changed: Vec<String>,
-    /// Whether a message was queued for the exchange.
-    outbox_enqueued: bool,
-    /// Whether a run was started (announced to every instance's sweeper).
-    run_started: bool,
-    /// Runs this transaction finished (SQLite; PostgreSQL notifies at commit).
-    runs_finished: Vec<RunId>,
-    /// Response times incidents reached in this transaction, reported after commit.
-    response_times: Vec<ResponseTime>,
-    /// Run steps this transaction failed, counted after commit.
-    steps_failed: u64,
-    /// What the change did that the holder may have to be told of.
-    holder_news: HolderNews,
+    /// What the change did that must be followed up: the holder's news
+    /// before the commit, the rest after it (see [`Effect`]).
+    effects: Vec<Effect>,
     /// The trace the change belongs to: messages and runs it writes keep it.
     /// Begun in a request's task, the request's trace.
     trace: Option<TraceContext>,
 }
 
-/// What a committed transaction changed that in-memory state must follow.
-///
-/// Hand it to `AppState::commit`'s follow-up (or commit through
-/// `AppState::commit` in the first place): dropping it would leave stale
-/// holds in the cache or a queued message waiting for the next poll.
-#[derive(Debug, Default)]
-#[must_use = "commit through AppState::commit, or call no_follow_up() for a change that needs none"]
-pub struct Committed {
-    pub holds_changed: Vec<String>,
-    pub outbox_enqueued: bool,
-    /// Runs the change finished, to announce in this process (SQLite only:
-    /// PostgreSQL announces them to every instance itself).
-    pub runs_finished: Vec<RunId>,
-    /// Response times incidents reached in the change, for the metrics:
-    /// measured only once the change is durable.
-    pub response_times: Vec<ResponseTime>,
-    /// Run steps the change failed (`holdfast_run_steps_failed_total`).
-    pub steps_failed: u64,
-}
-
-impl Committed {
-    /// For a change that touched neither holds nor the outbox (an agent's
-    /// session, a command-line change): nothing in memory needs to follow.
-    pub fn no_follow_up(self) {
-        debug_assert!(
-            self.holds_changed.is_empty()
-                && !self.outbox_enqueued
-                && self.runs_finished.is_empty()
-                && self.response_times.is_empty()
-                && self.steps_failed == 0,
-            "a change to holds or the outbox was committed without its follow-up"
-        );
-    }
-}
-
-/// What a change did that its incidents' holders may have to be told of
-/// (SPEC §13): read once, before the commit, by `notices`.
-#[derive(Debug, Default)]
-pub struct HolderNews {
-    /// Incidents written by the change, with the priority and whether closed.
-    pub incidents: Vec<NotedIncident>,
-    /// Incidents that got a new freeze (a hold without expiry).
-    pub freezes_added: Vec<IncidentId>,
-    /// Incidents whose unfreeze flow ended their case (`Flow::ends_case`).
-    pub flows_decided: Vec<IncidentId>,
-}
-
-/// An incident as a change left it.
-#[derive(Clone, Debug)]
-pub struct NotedIncident {
-    pub id: IncidentId,
-    pub account_id: String,
-    pub priority: crate::domain::priority::Priority,
-    pub closed: bool,
-}
-
-impl HolderNews {
-    pub fn is_empty(&self) -> bool {
-        self.freezes_added.is_empty()
-            && self.flows_decided.is_empty()
-            && self
-                .incidents
-                .iter()
-                .all(|noted| !noted.closed && noted.priority > crate::domain::priority::Priority::P2)
-    }
-}
-
 impl WriteTx {
     /// Takes what the change did that holders may have to be told of.
     pub fn take_holder_news(&mut self) -> HolderNews {
-        std::mem::take(&mut self.holder_news)
+        HolderNews::take_from(&mut self.effects)
+    }
+
+    /// Records what the change did, to follow up around its commit.
+    pub(crate) fn record(&mut self, effect: Effect) {
+        self.effects.push(effect);
     }
 
     /// Notes an incident the change wrote (see [`HolderNews`]).
     pub(crate) fn note_incident(&mut self, incident: &crate::domain::incident::Incident) {
-        self.holder_news.incidents.retain(|noted| noted.id != incident.id);
-        self.holder_news.incidents.push(NotedIncident {
+        self.record(Effect::IncidentWritten(NotedIncident {
             id: incident.id.clone(),
             account_id: incident.account_id.clone(),
             priority: incident.priority,
             closed: incident.status.is_closed(),
-        });
+        }));
     }
 
     /// The transaction's connection, for one statement.
@@ -420,7 +341,7 @@ impl WriteTx {
 
     /// Announces, once this transaction commits, that `run_id` finished: on
     /// PostgreSQL with `NOTIFY` to every instance, on SQLite through
-    /// [`Committed::runs_finished`].
+    /// [`Effect::RunFinished`].
     pub async fn announce_run_finished(&mut self, run_id: &RunId) -> Result<(), sqlx::Error> {
         match self.conn() {
             Backend::Postgres(c) => {
@@ -430,7 +351,7 @@ impl WriteTx {
                     .execute(c)
                     .await?;
             }
-            Backend::Sqlite(_) => self.runs_finished.push(run_id.clone()),
+            Backend::Sqlite(_) => self.record(Effect::RunFinished(run_id.clone())),
         }
         Ok(())
     }
@@ -452,7 +373,7 @@ impl WriteTx {
 
     /// Counts a run step this transaction fails, once it commits.
     pub fn count_failed_step(&mut self) {
-        self.steps_failed += 1;
+        self.record(Effect::StepFailed);
     }
 
     /// Records an audit entry, appended to the chain when the transaction commits.
@@ -464,12 +385,12 @@ impl WriteTx {
     /// Chaining is the last thing before the commit: the heads of the chains
     /// the entries go to stay locked from then until the commit.
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
-        self.holds_changed.sort();
-        self.holds_changed.dedup();
-        let holds_changed = std::mem::take(&mut self.holds_changed);
+        let holds_changed = effects::accounts_with_changed_holds(&self.effects);
         let mut channels = vec![HOLDS_CHANGED_CHANNEL; holds_changed.len()];
         let mut payloads: Vec<&str> = holds_changed.iter().map(String::as_str).collect();
-        for (work, left) in [(Work::Outbox, self.outbox_enqueued), (Work::Runs, self.run_started)] {
+        let queued = self.effects.iter().any(|e| matches!(e, Effect::MessageQueued));
+        let started = self.effects.iter().any(|e| matches!(e, Effect::RunStarted));
+        for (work, left) in [(Work::Outbox, queued), (Work::Runs, started)] {
             if left {
                 channels.push(WORK_CHANNEL);
                 payloads.push(work.as_str());
@@ -492,13 +413,7 @@ impl WriteTx {
             Backend::Postgres(tx) => tx.commit().await?,
             Backend::Sqlite(tx) => tx.commit().await?,
         }
-        Ok(Committed {
-            holds_changed,
-            outbox_enqueued: self.outbox_enqueued,
-            runs_finished: self.runs_finished,
-            response_times: self.response_times,
-            steps_failed: self.steps_failed,
-        })
+        Ok(Committed::new(self.effects))
     }
 }
 

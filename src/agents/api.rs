@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::{AddAgentError, Credentials, add, check_username};
 use crate::auth::CurrentAgent;
 use crate::domain::agent::{Permission, Role};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
@@ -122,7 +123,7 @@ async fn disable_agent(
     tx.disable_agent(&target.id, now).await?;
     let revoked = tx.revoke_sessions_of(&target.id, now).await?;
     tx.audit(
-        AuditRecord::new(now, agent.actor(), "agent.disabled")
+        AuditRecord::new(now, agent.actor(), AuditAction::AgentDisabled)
             .detail(json!({"username": username, "sessions_revoked": revoked})),
     );
     tx.commit().await?.no_follow_up();

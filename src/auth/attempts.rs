@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::totp;
 use crate::domain::agent::{FailureHistory, LOCKOUT_THRESHOLD, agent_actor};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::AgentId;
 use crate::domain::time::Timestamp;
@@ -38,7 +39,7 @@ pub(super) fn locked(remaining: Duration) -> ApiError {
 }
 
 /// A replayed code: counted as a failure, answered `otp-replayed`.
-pub(super) async fn replayed(state: &AppState, attempt: &Attempt<'_>, action: &str) -> ApiError {
+pub(super) async fn replayed(state: &AppState, attempt: &Attempt<'_>, action: AuditAction) -> ApiError {
     let error = fail(
         state,
         attempt.username,
@@ -63,7 +64,7 @@ pub(super) async fn check_code(
     agent: &AgentRecord,
     code: &str,
     attempt: &Attempt<'_>,
-    failure_action: &str,
+    failure_action: AuditAction,
 ) -> Result<i64, ApiError> {
     let now = state.clock().now();
     let seed = state
@@ -101,7 +102,7 @@ pub(super) async fn fail(
     state: &AppState,
     username: &str,
     client: &str,
-    action: &str,
+    action: AuditAction,
     reason: &str,
     before: &FailureHistory,
 ) -> ApiError {
@@ -117,7 +118,7 @@ pub(super) async fn count_failure(
     state: &AppState,
     username: &str,
     client: &str,
-    action: &str,
+    action: AuditAction,
     reason: &str,
     before: &FailureHistory,
     now: Timestamp,
@@ -137,7 +138,7 @@ pub(super) async fn count_failure(
         && before.locked_for(now).is_none()
     {
         tracing::warn!("a source was locked out of a username after repeated failed attempts");
-        tx.audit(AuditRecord::new(now, "system", "agent.locked").detail(json!({
+        tx.audit(AuditRecord::new(now, "system", AuditAction::AgentLocked).detail(json!({
             "username": username,
             "until": now.plus(remaining),
             "everywhere": after.from_source.len() < LOCKOUT_THRESHOLD as usize,

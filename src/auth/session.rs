@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::attempts::{Attempt, accept_step, check_code, locked, replayed};
 use crate::domain::agent::{ELEVATION, Permission, Role, SESSION_IDLE_TIMEOUT, agent_actor};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
@@ -28,7 +29,10 @@ pub async fn sign_out(state: &AppState, agent: &CurrentAgent) -> Result<(), ApiE
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     if tx.revoke_session(&agent.session_id, now).await? {
-        tx.audit(AuditRecord::new(now, agent.actor(), "agent.logout").detail(json!({"session_id": agent.session_id})));
+        tx.audit(
+            AuditRecord::new(now, agent.actor(), AuditAction::AgentLogout)
+                .detail(json!({"session_id": agent.session_id})),
+        );
     }
     tx.commit().await?.no_follow_up();
     Ok(())
@@ -52,17 +56,18 @@ pub(super) async fn elevate(state: &AppState, current: &CurrentAgent, code: &str
         client,
         failures: &failures,
     };
-    let step = check_code(state, &agent, code, &attempt, "agent.step_up_failed").await?;
+    let step = check_code(state, &agent, code, &attempt, AuditAction::AgentStepUpFailed).await?;
     let mut tx = state.db().begin().await?;
     if !accept_step(&mut tx, &agent, step).await? {
         drop(tx);
-        return Err(replayed(state, &attempt, "agent.step_up_failed").await);
+        return Err(replayed(state, &attempt, AuditAction::AgentStepUpFailed).await);
     }
     let until = now.plus(ELEVATION);
     tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.elevate_session(&current.session_id, until).await?;
     tx.audit(
-        AuditRecord::new(now, agent_actor(&agent.username), "agent.step_up").detail(json!({"elevated_until": until})),
+        AuditRecord::new(now, agent_actor(&agent.username), AuditAction::AgentStepUp)
+            .detail(json!({"elevated_until": until})),
     );
     tx.commit().await?.no_follow_up();
     Ok(until)

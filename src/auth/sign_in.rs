@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::attempts::{Attempt, accept_step, check_code, fail, locked, replayed};
 use crate::domain::agent::{Role, SESSION_LIFETIME, agent_actor};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::SessionId;
 use crate::domain::time::Timestamp;
@@ -67,7 +68,7 @@ pub async fn sign_in(
             state,
             username,
             client,
-            "agent.login_failed",
+            AuditAction::AgentLoginFailed,
             "bad_credentials",
             &failures,
         )
@@ -78,7 +79,7 @@ pub async fn sign_in(
         client,
         failures: &failures,
     };
-    let step = check_code(state, &agent, otp, &attempt, "agent.login_failed").await?;
+    let step = check_code(state, &agent, otp, &attempt, AuditAction::AgentLoginFailed).await?;
 
     let token = crypto::new_token().map_err(anyhow::Error::from)?;
     let session = SessionRecord {
@@ -93,12 +94,13 @@ pub async fn sign_in(
     let mut tx = state.db().begin().await?;
     if !accept_step(&mut tx, &agent, step).await? {
         drop(tx);
-        return Err(replayed(state, &attempt, "agent.login_failed").await);
+        return Err(replayed(state, &attempt, AuditAction::AgentLoginFailed).await);
     }
     tx.clear_sign_in_failures(&agent.username, client).await?;
     tx.insert_session(&session, &token_hash(&token)).await?;
     tx.audit(
-        AuditRecord::new(now, agent_actor(&agent.username), "agent.login").detail(json!({"session_id": session.id})),
+        AuditRecord::new(now, agent_actor(&agent.username), AuditAction::AgentLogin)
+            .detail(json!({"session_id": session.id})),
     );
     tx.commit().await?.no_follow_up();
     tracing::info!(agent = %agent.username, "agent signed in");

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use crate::domain::alert::{Alert, AlertId};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::campaign::{self, CampaignRule, Sighting, Signal};
 use crate::domain::ids::{CampaignId, IncidentId};
@@ -178,12 +179,14 @@ async fn apply(
     }
     if new {
         metrics::counter!("holdfast_campaigns_recognized_total", "kind" => record.kind.as_str()).increment(1);
-        tx.audit(AuditRecord::new(now, "system", "campaign.recognized").detail(json!({
-            "campaign_id": record.id,
-            "kind": record.kind,
-            "accounts": accounts,
-            "incidents": added.len(),
-        })));
+        tx.audit(
+            AuditRecord::new(now, "system", AuditAction::CampaignRecognized).detail(json!({
+                "campaign_id": record.id,
+                "kind": record.kind,
+                "accounts": accounts,
+                "incidents": added.len(),
+            })),
+        );
     }
     for incident_id in added {
         let sighting = by_incident[&incident_id];
@@ -223,7 +226,7 @@ async fn apply(
             }
         };
         tx.audit(
-            AuditRecord::new(now, "system", "campaign.joined")
+            AuditRecord::new(now, "system", AuditAction::CampaignJoined)
                 .incident(&incident_id, &sighting.account_id)
                 .detail(json!({"campaign_id": record.id, "kind": record.kind, "accounts": accounts})),
         );
@@ -250,7 +253,7 @@ fn raise(
     }
     let before = incident.reassess(campaign::floor(rule, reason), |p| rules.sla(p), now)?;
     Some(
-        AuditRecord::new(now, "system", "incident.priority_raised")
+        AuditRecord::new(now, "system", AuditAction::IncidentPriorityRaised)
             .incident(&incident.id, &incident.account_id)
             .detail(json!({
                 "from": before,

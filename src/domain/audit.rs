@@ -24,14 +24,17 @@ use serde_json::Value;
 use super::ids::IncidentId;
 use super::time::Timestamp;
 
+pub mod action;
 pub mod verify;
+
+pub use action::AuditAction;
 
 /// The `prev_hash` of a chain's first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// The action of an entry chained in place of one that could not be chained
 /// as written. `holdfast audit verify` fails on it.
-pub const ENTRY_REFUSED: &str = "audit.entry_refused";
+pub const ENTRY_REFUSED: &str = AuditAction::AuditEntryRefused.as_str();
 
 /// One event to record. Never put a secret, code, token or IP address in it.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,7 +42,8 @@ pub struct AuditRecord {
     pub at: Timestamp,
     /// Who did it: `system`, `risk-engine:<key id>`, `agent:<username>`, `holder`.
     pub actor: String,
-    /// What happened, as `noun.verb`: `alert.received`, `hold.placed`, …
+    /// What happened, as `noun.verb`: an [`AuditAction`]'s text when written;
+    /// as read back, it may be one this version no longer writes.
     pub action: String,
     pub incident_id: Option<String>,
     /// The account it concerns; an entry about an incident always names the
@@ -50,7 +54,13 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(at: Timestamp, actor: impl Into<String>, action: impl Into<String>) -> Self {
+    pub fn new(at: Timestamp, actor: impl Into<String>, action: AuditAction) -> Self {
+        Self::with_action_text(at, actor, action.as_str())
+    }
+
+    /// A record whose action is given as text: one read back, or written by
+    /// an older version (the verifier's and the log's own tests make these).
+    pub fn with_action_text(at: Timestamp, actor: impl Into<String>, action: impl Into<String>) -> Self {
         Self {
             at,
             actor: actor.into(),
@@ -197,7 +207,7 @@ mod tests {
 
     fn record() -> AuditRecord {
         let at = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
-        AuditRecord::new(at, "system", "test.event")
+        AuditRecord::with_action_text(at, "system", "test.event")
     }
 
     #[test]

@@ -11,15 +11,22 @@
 //! The second-factor step is skipped when the exchange says the holder has
 //! no 2-step method of their own.
 //!
-//! (Over 400 lines: the holder's flow as one state machine with its wait
-//! estimate; unit tests at the end.)
+//! Where a verified flow goes is in `route`, the wait a holder is told in
+//! `wait`.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::AuditAction;
 use super::ids::{FlowId, IncidentId, RunId};
 use super::time::Timestamp;
+
+mod wait;
+pub use wait::*;
+
+mod route;
+pub use route::*;
 
 /// How long a flow stays open.
 pub const FLOW_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -76,6 +83,20 @@ impl FlowState {
             FlowState::Rejected => "rejected",
             FlowState::Expired => "expired",
             FlowState::Locked => "locked",
+        }
+    }
+
+    /// The audit action of a move to this state: `unfreeze.<state>`.
+    pub fn audit_action(self) -> AuditAction {
+        match self {
+            FlowState::AwaitingCode => AuditAction::UnfreezeAwaitingCode,
+            FlowState::AwaitingSecondFactor => AuditAction::UnfreezeAwaitingSecondFactor,
+            FlowState::AwaitingActivityReview => AuditAction::UnfreezeAwaitingActivityReview,
+            FlowState::InReview => AuditAction::UnfreezeInReview,
+            FlowState::Unfrozen => AuditAction::UnfreezeUnfrozen,
+            FlowState::Rejected => AuditAction::UnfreezeRejected,
+            FlowState::Expired => AuditAction::UnfreezeExpired,
+            FlowState::Locked => AuditAction::UnfreezeLocked,
         }
     }
 
@@ -359,340 +380,5 @@ impl Flow {
     }
 }
 
-/// The reason an agent gives the holder for a decision: 1 to 1000
-/// characters once trimmed, because the holder reads it.
-pub fn decision_reason(text: &str) -> Result<String, &'static str> {
-    let reason = text.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err("must be 1 to 1000 characters: the holder reads it");
-    }
-    Ok(reason.to_owned())
-}
-
-/// Whether a verified holder who owns every flagged activity is unfrozen at
-/// once. The one home of the rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AutomaticRoute {
-    /// A verified unfreeze playbook exists and needs no approval at the
-    /// incident's priority (its `approval.require` step's `for_priorities`:
-    /// P1 and P2 in the shipped playbook).
-    pub playbook_allows: bool,
-    /// Wrong codes and 2-step answers for the account in the last 24 hours,
-    /// across all its flows.
-    pub recent_failures: u32,
-    /// The incident was resolved as a confirmed takeover.
-    pub confirmed_takeover: bool,
-    /// The holder proved who they are twice, independently: the one-time
-    /// code to the registered contact and their own 2-step code (NIST SP
-    /// 800-63B-4 §4.2). A holder without a 2-step method proved it once.
-    pub two_proofs: bool,
-}
-
-impl AutomaticRoute {
-    pub fn is_open(&self) -> bool {
-        self.playbook_allows
-            && self.recent_failures <= ACCOUNT_FAILURE_LIMIT
-            && !self.confirmed_takeover
-            && self.two_proofs
-    }
-}
-
-impl Flow {
-    /// Whether the holder gave both proofs (the code and their own 2-step code).
-    pub fn two_proofs(&self) -> bool {
-        self.code_verified_at.is_some()
-            && self.second_factor_required == Some(true)
-            && self.second_factor_verified_at.is_some()
-    }
-
-    /// Whether this flow's outcome ends the holder's case (SPEC §13): it was
-    /// unfrozen, or an agent turned it down. A flow the holder's own "not
-    /// me" rejected leaves the case open: the conversation has just begun.
-    pub fn ends_case(&self) -> bool {
-        match self.state {
-            FlowState::Unfrozen => true,
-            FlowState::Rejected => self.decided_by.as_deref() != Some(HOLDER_DECIDER),
-            _ => false,
-        }
-    }
-
-    /// Why a verified flow waits for an agent rather than the automatic
-    /// route, as far as the flow itself says (shown to agents).
-    pub fn review_reasons(&self) -> Vec<ReviewReason> {
-        let mut reasons = Vec::new();
-        if self.second_factor_required == Some(false) {
-            reasons.push(ReviewReason::NoSecondFactor);
-        }
-        if self
-            .answers
-            .as_ref()
-            .is_some_and(|answers| answers.iter().any(|answer| !answer.mine))
-        {
-            reasons.push(ReviewReason::DisownedActivity);
-        }
-        reasons
-    }
-}
-
-/// Who is recorded as deciding a flow the holder's "not me" rejected.
-pub const HOLDER_DECIDER: &str = "holder";
-
-/// Why a flow waits for an agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReviewReason {
-    /// The holder has no 2-step method: one proof of identity only.
-    NoSecondFactor,
-    /// The holder said an activity was not theirs.
-    DisownedActivity,
-}
-
-impl ReviewReason {
-    pub fn code(self) -> &'static str {
-        match self {
-            ReviewReason::NoSecondFactor => "no_second_factor",
-            ReviewReason::DisownedActivity => "disowned_activity",
-        }
-    }
-}
-
-/// Whether an account may open a new flow: not within an hour of one of its
-/// flows locking (`last_locked_at`).
-pub fn new_flow_allowed(last_locked_at: Option<Timestamp>, now: Timestamp) -> bool {
-    last_locked_at.is_none_or(|locked| now.since(locked) >= LOCK_BLOCK)
-}
-
-/// Where a verified flow goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// Lifted at once by the `unfreeze-account` playbook.
-    Unfreeze,
-    /// Queued for an agent.
-    Review,
-}
-
-/// Estimates how long a holder at `position` in the review queue will wait.
-///
-/// Throughput first: if agents decided at least three reviews within the
-/// recent `window`, they clear about `decided / window` reviews per second,
-/// so position `p` waits about `p × window / decided` (Little's law for a
-/// queue served at a steady rate). With fewer recent decisions throughput
-/// cannot be measured; then each position ahead is taken to cost the median
-/// time recent reviews took from queueing to decision (conservative: it
-/// ignores agents working in parallel), and with no history at all a prior of
-/// `default_per_review`. The answer is rounded up to whole minutes, between
-/// one minute and two days: a holder is told "about 20 minutes", not
-/// "1,197 seconds" or "never".
-pub fn estimate_wait(
-    position: u32,
-    recent_durations: &[Duration],
-    decided_in_window: u32,
-    window: Duration,
-    default_per_review: Duration,
-) -> Duration {
-    let position = position.max(1);
-    let raw = if decided_in_window >= 3 {
-        window.mul_f64(f64::from(position) / f64::from(decided_in_window))
-    } else if !recent_durations.is_empty() {
-        let mut sorted = recent_durations.to_vec();
-        sorted.sort();
-        sorted[sorted.len() / 2] * position
-    } else {
-        default_per_review * position
-    };
-    let minutes = raw.as_secs().div_ceil(60).clamp(1, 48 * 60);
-    Duration::from_secs(minutes * 60)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(minutes: u64) -> Timestamp {
-        Timestamp::parse_rfc3339("2026-11-23T04:00:00Z")
-            .unwrap()
-            .plus(Duration::from_secs(minutes * 60))
-    }
-
-    fn flow() -> Flow {
-        let mut flow = Flow::new(
-            FlowId::from_string("f".into()),
-            "a".into(),
-            IncidentId::from_string("i".into()),
-            at(0),
-        );
-        flow.issue_code(vec![1], "k", at(0)).unwrap();
-        flow
-    }
-
-    const OPEN: AutomaticRoute = AutomaticRoute {
-        playbook_allows: true,
-        recent_failures: 0,
-        confirmed_takeover: false,
-        two_proofs: true,
-    };
-
-    fn answered(mine: bool) -> Vec<Answer> {
-        vec![Answer {
-            alert_id: "x".into(),
-            mine,
-        }]
-    }
-
-    #[test]
-    fn the_happy_path_reaches_unfrozen_only_once_the_run_lifted_the_freeze() {
-        let mut flow = flow();
-        flow.submit_code(true, at(1)).unwrap();
-        flow.submit_second_factor(true, at(2)).unwrap();
-        let route = flow.submit_answers(answered(true), &OPEN, at(3)).unwrap();
-        assert_eq!(route, Route::Unfreeze);
-        assert_eq!(flow.state, FlowState::AwaitingActivityReview);
-        assert!(flow.unfreezing());
-        assert!(!flow.steps()[3].1, "not unfrozen before the lift");
-        assert_eq!(
-            flow.submit_answers(answered(true), &OPEN, at(3)),
-            Err(StepError::NotNow("being unfrozen"))
-        );
-        flow.mark_unfrozen("holder", &RunId::from("r"), at(4));
-        assert_eq!(flow.state, FlowState::Unfrozen);
-        assert!(flow.steps().iter().all(|(_, done)| *done));
-    }
-
-    #[test]
-    fn a_serious_incident_a_disowned_activity_or_a_guessed_account_goes_to_review() {
-        let closed = [
-            (
-                AutomaticRoute {
-                    playbook_allows: false,
-                    ..OPEN
-                },
-                true,
-            ),
-            (OPEN, false),
-            (
-                AutomaticRoute {
-                    recent_failures: ACCOUNT_FAILURE_LIMIT + 1,
-                    ..OPEN
-                },
-                true,
-            ),
-            (
-                AutomaticRoute {
-                    confirmed_takeover: true,
-                    ..OPEN
-                },
-                true,
-            ),
-            (
-                AutomaticRoute {
-                    two_proofs: false,
-                    ..OPEN
-                },
-                true,
-            ),
-        ];
-        for (route, mine) in closed {
-            let mut flow = flow();
-            flow.submit_code(true, at(1)).unwrap();
-            flow.skip_second_factor(at(1)).unwrap();
-            assert_eq!(
-                flow.submit_answers(answered(mine), &route, at(2)),
-                Ok(Route::Review),
-                "{route:?} mine={mine}"
-            );
-            assert_eq!(flow.state, FlowState::InReview);
-        }
-        assert!(
-            AutomaticRoute {
-                recent_failures: ACCOUNT_FAILURE_LIMIT,
-                ..OPEN
-            }
-            .is_open()
-        );
-    }
-
-    #[test]
-    fn a_failed_automatic_unfreeze_goes_to_the_agents() {
-        let mut flow = flow();
-        flow.submit_code(true, at(1)).unwrap();
-        flow.skip_second_factor(at(1)).unwrap();
-        flow.submit_answers(answered(true), &OPEN, at(2)).unwrap();
-        flow.reopen_for_review(at(3));
-        assert_eq!(flow.state, FlowState::InReview);
-        assert_eq!(flow.queued_at, Some(at(3)));
-    }
-
-    #[test]
-    fn a_locked_flow_blocks_a_new_one_for_an_hour() {
-        assert!(new_flow_allowed(None, at(0)));
-        assert!(!new_flow_allowed(Some(at(0)), at(59)));
-        assert!(new_flow_allowed(Some(at(0)), at(60)));
-    }
-
-    #[test]
-    fn a_live_flows_link_is_sent_again_at_most_once_a_minute() {
-        let mut flow = flow();
-        assert!(flow.link_due(at(0)));
-        flow.link_sent_at = Some(at(0));
-        assert!(!flow.link_due(at(0).plus(Duration::from_secs(59))));
-        assert!(flow.link_due(at(1)));
-    }
-
-    #[test]
-    fn five_wrong_codes_lock_the_flow() {
-        let mut flow = flow();
-        for tries_left in (1..5).rev() {
-            assert_eq!(flow.submit_code(false, at(1)), Err(StepError::Wrong { tries_left }));
-        }
-        assert_eq!(flow.submit_code(false, at(1)), Err(StepError::Locked));
-        assert_eq!(flow.state, FlowState::Locked);
-        assert_eq!(flow.submit_code(true, at(1)), Err(StepError::NotNow("locked")));
-    }
-
-    #[test]
-    fn a_code_expires_after_ten_minutes_and_a_resend_replaces_it() {
-        let mut flow = flow();
-        assert_eq!(flow.submit_code(true, at(10)), Err(StepError::CodeExpired));
-        flow.issue_code(vec![2], "k", at(10)).unwrap();
-        assert_eq!(flow.code_hash, Some(vec![2]));
-        flow.submit_code(true, at(11)).unwrap();
-    }
-
-    #[test]
-    fn codes_stop_after_five_sends() {
-        let mut flow = flow();
-        for _ in 1..MAX_CODES_SENT {
-            flow.issue_code(vec![3], "k", at(1)).unwrap();
-        }
-        assert_eq!(flow.issue_code(vec![4], "k", at(1)), Err(StepError::TooManyCodes));
-    }
-
-    #[test]
-    fn a_live_flow_expires_after_a_day() {
-        let mut flow = flow();
-        assert!(!flow.expire_if_due(at(24 * 60 - 1)));
-        assert!(flow.expire_if_due(at(24 * 60)));
-        assert_eq!(flow.state, FlowState::Expired);
-    }
-
-    #[test]
-    fn the_wait_follows_recent_throughput() {
-        let hour = Duration::from_secs(3600);
-        // Six reviews decided in the last hour: ten minutes each.
-        assert_eq!(estimate_wait(3, &[], 6, hour, hour), Duration::from_secs(30 * 60));
-    }
-
-    #[test]
-    fn without_throughput_the_wait_follows_the_median_handling_time() {
-        let minutes = |m: u64| Duration::from_secs(m * 60);
-        let recent = [minutes(5), minutes(20), minutes(400)];
-        assert_eq!(estimate_wait(2, &recent, 1, minutes(60), minutes(30)), minutes(40));
-        assert_eq!(estimate_wait(2, &[], 0, minutes(60), minutes(30)), minutes(60));
-    }
-
-    #[test]
-    fn the_wait_is_whole_minutes_between_one_minute_and_two_days() {
-        let hour = Duration::from_secs(3600);
-        assert_eq!(estimate_wait(1, &[], 1000, hour, hour), Duration::from_secs(60));
-        assert_eq!(estimate_wait(500, &[], 0, hour, hour), Duration::from_secs(48 * 3600));
-    }
-}
+mod tests;

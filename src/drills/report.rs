@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::drill::{DrillId, median};
 use crate::domain::ids::CampaignId;
 use crate::domain::incident::Incident;
@@ -62,7 +63,7 @@ pub async fn report(db: &Database, drill: &DrillId) -> anyhow::Result<DrillRepor
         let campaign = db.incident_campaigns(&incident.id).await?.into_iter().next();
         let contained_by_system = timeline
             .iter()
-            .find(|entry| entry.action == "incident.contained")
+            .find(|entry| entry.action == AuditAction::IncidentContained.as_str())
             .map(|entry| entry.actor == "system");
         let contain = incident.time_to_contain();
         incidents.push(IncidentFigures {

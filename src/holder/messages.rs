@@ -7,6 +7,7 @@
 use serde_json::json;
 
 use super::error::CaseError;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{HOLDER_MESSAGES_PER_HOUR, MESSAGE_MAX_CHARS, TEAM_NOTICE_GAP, case_ended, check_text};
 use crate::domain::ids::IncidentId;
@@ -75,7 +76,7 @@ pub async fn holder_writes(state: &AppState, incident: &Incident, body: &str) ->
     if case.unanswered_since.is_none() {
         tx.set_unanswered(&incident.id, Some(now)).await?;
     }
-    tx.audit(AuditRecord::new(now, "holder", "case.message").incident(&incident.id, &incident.account_id));
+    tx.audit(AuditRecord::new(now, "holder", AuditAction::CaseMessage).incident(&incident.id, &incident.account_id));
     state.commit(tx).await?;
     metrics::counter!("holdfast_case_messages_total", "from" => "holder").increment(1);
     Ok(())
@@ -100,7 +101,7 @@ pub async fn team_writes(state: &AppState, incident_id: &IncidentId, agent: &str
         .await?;
     tx.set_unanswered(&incident.id, None).await?;
     let actor = format!("agent:{agent}");
-    tx.audit(AuditRecord::new(now, actor, "case.message").incident(&incident.id, &incident.account_id));
+    tx.audit(AuditRecord::new(now, actor, AuditAction::CaseMessage).incident(&incident.id, &incident.account_id));
     let quiet = case
         .team_notified_at
         .is_none_or(|last| now.since(last) >= TEAM_NOTICE_GAP);

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::case::CaseError;
 use crate::domain::alert::AlertId;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{HOLDER_REPORTED_RULE, HolderAnswer, IssuedAs};
 use crate::domain::disposition::HolderSaid;
@@ -58,7 +59,7 @@ pub async fn not_me(state: &AppState, incident_id: &IncidentId, issued_as: Issue
     tx.reopen_case(&incident.id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
     feedback::record_holder_said(&mut tx, &incident.id, &account_id, HolderSaid::NotMine, now).await?;
-    tx.audit(AuditRecord::new(now, "holder", "holder.not_me").incident(&incident.id, &account_id));
+    tx.audit(AuditRecord::new(now, "holder", AuditAction::HolderNotMe).incident(&incident.id, &account_id));
     state.commit(tx).await?;
     metrics::counter!("holdfast_holder_not_me_total").increment(1);
     Ok(Protected { incident, new_token })
@@ -79,7 +80,7 @@ pub async fn lock(state: &AppState, account_id: &str, issued_as: IssuedAs) -> Re
     tx.record_holder_answer(&incident.id, HolderAnswer::NotMe, now).await?;
     feedback::record_holder_said(&mut tx, &incident.id, account_id, HolderSaid::NotMine, now).await?;
     tx.audit(
-        AuditRecord::new(now, "holder", "holder.lock")
+        AuditRecord::new(now, "holder", AuditAction::HolderLock)
             .incident(&incident.id, account_id)
             .detail(json!({"via": issued_as})),
     );
@@ -97,7 +98,7 @@ pub async fn was_me(state: &AppState, incident: &Incident, client: &str) -> Resu
     let mut tx = state.db().begin().await?;
     tx.lock_holder_case(&incident.id, &incident.account_id).await?;
     tx.record_holder_answer(&incident.id, HolderAnswer::WasMe, now).await?;
-    tx.audit(AuditRecord::new(now, "holder", "holder.was_me").incident(&incident.id, &incident.account_id));
+    tx.audit(AuditRecord::new(now, "holder", AuditAction::HolderWasMe).incident(&incident.id, &incident.account_id));
     state.commit(tx).await?;
     metrics::counter!("holdfast_holder_was_me_total").increment(1);
     crate::unfreeze::link::accept_link_request(state, &incident.account_id, client).await;
@@ -123,7 +124,7 @@ async fn live_or_opened(
     let (incident, opened) = tx.lock_or_open_live_incident(&candidate).await?;
     if opened {
         tx.audit(
-            AuditRecord::new(now, "holder", "incident.opened")
+            AuditRecord::new(now, "holder", AuditAction::IncidentOpened)
                 .incident(&incident.id, account_id)
                 .detail(json!({
                     "priority": incident.priority,
@@ -179,7 +180,7 @@ async fn freeze(state: &AppState, tx: &mut WriteTx, incident: &mut Incident, now
     let rules = &state.config().priority_rules;
     if let Some(from) = incident.reassess(holder_assessment(incident.score), |p| rules.sla(p), now) {
         tx.audit(
-            AuditRecord::new(now, "holder", "incident.priority_raised")
+            AuditRecord::new(now, "holder", AuditAction::IncidentPriorityRaised)
                 .incident(&incident.id, &incident.account_id)
                 .detail(json!({"from": from, "to": incident.priority, "reason": HOLDER_REPORTED_RULE})),
         );

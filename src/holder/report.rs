@@ -8,6 +8,7 @@
 
 use serde_json::json;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::LOCK_LINK_LIFETIME;
 use crate::outbox::messages::{Notification, queue_secret_notification};
@@ -56,7 +57,10 @@ pub fn lock_url(state: &AppState, token: &str) -> String {
 pub async fn send_lock_link(state: &AppState, account_id: &str) -> anyhow::Result<()> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
-    tx.audit(about(AuditRecord::new(now, "holder", "holder.report"), account_id));
+    tx.audit(about(
+        AuditRecord::new(now, "holder", AuditAction::HolderReport),
+        account_id,
+    ));
     let budget = state
         .shared()
         .check(Limit::UnfreezePerAccount, account_id)
@@ -64,7 +68,7 @@ pub async fn send_lock_link(state: &AppState, account_id: &str) -> anyhow::Resul
         .is_ok();
     if !budget {
         tx.audit(about(
-            AuditRecord::new(now, "holder", "holder.lock_link_withheld")
+            AuditRecord::new(now, "holder", AuditAction::HolderLockLinkWithheld)
                 .detail(json!({"reason": "the account's link limit is reached"})),
             account_id,
         ));

@@ -2,6 +2,7 @@
 //! once, 1 to 5, with an optional comment (sealed under the master key).
 
 use super::error::CaseError;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::{COMMENT_MAX_CHARS, case_ended, check_text};
 use crate::domain::incident::Incident;
@@ -42,7 +43,7 @@ pub async fn answer(state: &AppState, incident: &Incident, score: u8, comment: O
         return Err(CaseError::AlreadyAnswered);
     }
     tx.audit(
-        AuditRecord::new(now, "holder", "case.satisfaction")
+        AuditRecord::new(now, "holder", AuditAction::CaseSatisfaction)
             .incident(&incident.id, &incident.account_id)
             .detail(serde_json::json!({"score": score, "commented": comment.is_some()})),
     );

@@ -3,6 +3,7 @@
 //! recorded on the audit log and pushed to the exchange through the outbox,
 //! under the idempotency key `<prefix>:<place_hold|lift_hold>:<scope>`.
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::AccountAction;
 use crate::domain::hold::{HoldRecord, HoldScope, NewHold};
@@ -56,7 +57,7 @@ pub async fn place(tx: &mut WriteTx, placement: &Placement<'_>, at: Timestamp) -
             continue;
         };
         tx.audit(
-            AuditRecord::new(at, placement.placed_by, "hold.placed")
+            AuditRecord::new(at, placement.placed_by, AuditAction::HoldPlaced)
                 .incident(&incident.id, &incident.account_id)
                 .detail(serde_json::json!({
                     "hold_id": id,
@@ -109,7 +110,7 @@ pub async fn lift(
     let mut pushed = Vec::with_capacity(lifted.len());
     for hold in lifted {
         tx.audit(
-            AuditRecord::new(at, lifted_by, "hold.lifted")
+            AuditRecord::new(at, lifted_by, AuditAction::HoldLifted)
                 .incident(&incident.id, &incident.account_id)
                 .detail(serde_json::json!({"hold_id": hold.id, "scope": hold.scope})),
         );

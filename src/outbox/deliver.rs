@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::messages::{is_sealed, open_sealed};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::Destination;
 use crate::domain::ids::MessageId;
@@ -223,7 +224,7 @@ fn confirmation(message: &OutboxMessage, answer: Value) -> Result<Value, Deliver
 fn failure_record(message: &OutboxMessage, error: &DeliveryError, at: Timestamp) -> AuditRecord {
     let body: Value = serde_json::from_str(&message.body).unwrap_or(Value::Null);
     let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
-    let mut record = AuditRecord::new(at, "system", "exchange.delivery_failed").detail(json!({
+    let mut record = AuditRecord::new(at, "system", AuditAction::ExchangeDeliveryFailed).detail(json!({
         "idempotency_key": message.idempotency_key,
         "destination": message.destination.as_str(),
         "action": text("action").or_else(|| text("template")),

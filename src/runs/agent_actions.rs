@@ -14,6 +14,7 @@ use serde_json::json;
 use super::finish;
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::Incident;
@@ -119,7 +120,7 @@ pub async fn approve(
             run.approvals.push(approval);
             run.elevated_at = run.elevated_at.max(Some(elevated_at));
             tx.audit(
-                AuditRecord::new(now, agent.actor(), "run.approved")
+                AuditRecord::new(now, agent.actor(), AuditAction::RunApproved)
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({"run_id": run.id})),
             );
@@ -150,7 +151,7 @@ pub async fn resume(
         Box::pin(async move {
             run.elevated_at = run.elevated_at.max(Some(elevated_at));
             tx.audit(
-                AuditRecord::new(now, agent.actor(), "run.resumed")
+                AuditRecord::new(now, agent.actor(), AuditAction::RunResumed)
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({"run_id": run.id})),
             );

@@ -14,14 +14,17 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::hold::HoldScope;
 use crate::domain::ids::RunId;
 use crate::domain::incident::{Incident, Transition};
 use crate::domain::playbook::{Action, Playbook, PlaybookKind};
-use crate::domain::run::{Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepStatus};
+use crate::domain::run::{
+    Gate, Initiator, LiftCheck, PlaybookRef, Run, RunEvent, RunOutcome, RunStatus, StepOutcome, StepStatus,
+};
 use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
@@ -62,7 +65,7 @@ pub async fn start(
     );
     tx.insert_run(&run).await?;
     tx.audit(
-        AuditRecord::new(now, &run.started_by_name, "run.started")
+        AuditRecord::new(now, &run.started_by_name, AuditAction::RunStarted)
             .incident(&incident.id, &incident.account_id)
             .detail(json!({
                 "run_id": run.id,
@@ -172,7 +175,11 @@ async fn step(
     match &current.step.action {
         Action::VerifyIdentity { .. } => {
             if tx.holder_verified(&incident.id).await? {
-                let event = run.succeed_step(index, json!({"verified_by": "unfreeze_flow"}), now);
+                let verified = StepOutcome {
+                    verified_by: Some("unfreeze_flow".into()),
+                    ..StepOutcome::default()
+                };
+                let event = run.succeed_step(index, verified, now);
                 record(tx, incident, event, now);
                 Ok(Step::Done)
             } else {
@@ -185,9 +192,11 @@ async fn step(
             ..
         } => {
             if run.approved(*approvals, for_priorities, incident.priority) {
-                let approvers: Vec<&str> = run.approvals.iter().map(|a| a.username.as_str()).collect();
-                let needed = for_priorities.contains(&incident.priority);
-                let outcome = json!({"approved_by": approvers, "needed": needed});
+                let outcome = StepOutcome {
+                    approved_by: Some(run.approvals.iter().map(|a| a.username.clone()).collect()),
+                    needed: Some(for_priorities.contains(&incident.priority)),
+                    ..StepOutcome::default()
+                };
                 let event = run.succeed_step(index, outcome, now);
                 record(tx, incident, event, now);
                 Ok(Step::Done)
@@ -235,7 +244,7 @@ async fn execute(
     action: &Action,
     incident: &mut Incident,
     now: Timestamp,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<StepOutcome> {
     let prefix = format!("{}:{position}", run.id);
     let actor = run.started_by_name.as_str();
     match action {
@@ -264,10 +273,11 @@ async fn execute(
             {
                 tx.audit(incident.transition(Transition::Contain, actor, json!({"run_id": run.id}), now)?);
             }
-            Ok(json!({
-                "holds": placed.iter().map(|p| &p.hold.id).collect::<Vec<_>>(),
-                "messages": placed.iter().map(|p| &p.message_key).collect::<Vec<_>>(),
-            }))
+            Ok(StepOutcome {
+                holds: Some(placed.iter().map(|p| p.hold.id.clone()).collect()),
+                messages: Some(placed.iter().map(|p| p.message_key.clone()).collect()),
+                ..StepOutcome::default()
+            })
         }
         Action::LiftHold { scopes } => {
             // Re-contained while the run waited (a rise to P1, say): lifting
@@ -276,10 +286,11 @@ async fn execute(
                 tx.audit(incident.transition(Transition::StartRecovery, actor, json!({"run_id": run.id}), now)?);
             }
             let lifted = holds::lift(tx, incident, scopes, actor, &prefix, Some(&run.id), now).await?;
-            Ok(json!({
-                "lifted": lifted.iter().map(|p| &p.hold.id).collect::<Vec<_>>(),
-                "messages": lifted.iter().map(|p| &p.message_key).collect::<Vec<_>>(),
-            }))
+            Ok(StepOutcome {
+                lifted: Some(lifted.iter().map(|p| p.hold.id.clone()).collect()),
+                messages: Some(lifted.iter().map(|p| p.message_key.clone()).collect()),
+                ..StepOutcome::default()
+            })
         }
         Action::Exchange { request } => {
             let key = format!("{prefix}:{}", request.as_str());
@@ -296,9 +307,12 @@ async fn execute(
                 now,
             )
             .await?;
-            Ok(json!({"messages": [key]}))
+            Ok(StepOutcome {
+                messages: Some(vec![key]),
+                ..StepOutcome::default()
+            })
         }
-        Action::VerifyIdentity { .. } | Action::RequireApproval { .. } => Ok(json!({})),
+        Action::VerifyIdentity { .. } | Action::RequireApproval { .. } => Ok(StepOutcome::default()),
     }
 }
 
@@ -312,7 +326,7 @@ async fn verify(
     now: Timestamp,
 ) -> anyhow::Result<Step> {
     let current = run.steps[index].clone();
-    let outcome = current.outcome.clone().unwrap_or_else(|| json!({}));
+    let mut outcome = current.outcome.clone().unwrap_or_default();
     let unlifted = tx.incident_holds_in_tx(&incident.id).await?;
     let in_place = |scope: &HoldScope| unlifted.iter().any(|h| h.scope == *scope && h.in_force(now));
     match &current.step.action {
@@ -331,12 +345,8 @@ async fn verify(
         }
         _ => {}
     }
-    let keys: Vec<String> = outcome["messages"]
-        .as_array()
-        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
     let mut confirmed = Vec::new();
-    for key in &keys {
+    for key in outcome.messages() {
         let message = tx.message_in_tx(key).await?;
         match message.as_ref().map(|m| m.status) {
             Some(OutboxStatus::Delivered) => confirmed.push(key.clone()),
@@ -348,8 +358,7 @@ async fn verify(
             None => return Ok(Step::Failed(format!("the message {key} is missing"))),
         }
     }
-    let mut outcome = outcome;
-    outcome["confirmed"] = json!(confirmed);
+    outcome.confirmed = Some(confirmed);
     let event = run.succeed_step(index, outcome, now);
     record(tx, incident, event, now);
     Ok(Step::Done)

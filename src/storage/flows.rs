@@ -73,7 +73,7 @@ impl WriteTx {
     /// Writes back a locked flow.
     pub async fn save_flow(&mut self, flow: &Flow) -> Result<(), sqlx::Error> {
         if flow.ends_case() {
-            self.holder_news.flows_decided.push(flow.incident_id.clone());
+            self.record(super::Effect::FlowDecided(flow.incident_id.clone()));
         }
         let answers = flow
             .answers

@@ -66,9 +66,11 @@ impl WriteTx {
         .execute(c)
         .await?
         .rows_affected());
-        self.holds_changed.push(hold.account_id.clone());
+        self.record(super::Effect::HoldsChanged {
+            account_id: hold.account_id.clone(),
+        });
         if inserted == 1 && hold.expires_at.is_none() {
-            self.holder_news.freezes_added.push(hold.incident_id.clone());
+            self.record(super::Effect::FreezeAdded(hold.incident_id.clone()));
         }
         Ok((inserted == 1).then(|| id.clone()))
     }
@@ -97,8 +99,11 @@ impl WriteTx {
             .await)?;
             lifted.extend(rows);
         }
-        self.holds_changed
-            .extend(lifted.iter().map(|hold| hold.account_id.clone()));
+        for hold in &lifted {
+            self.record(super::Effect::HoldsChanged {
+                account_id: hold.account_id.clone(),
+            });
+        }
         Ok(lifted)
     }
 

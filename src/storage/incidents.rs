@@ -161,7 +161,9 @@ impl WriteTx {
                 contained_at,
                 resolved_at: closed_at.filter(|_| status == IncidentStatus::Resolved.as_str()),
             };
-            self.response_times.extend(incident.response_times_since(&before));
+            for reached in incident.response_times_since(&before) {
+                self.record(super::Effect::ResponseTimeReached(reached));
+            }
         }
         let micros =
             |duration: Option<std::time::Duration>| duration.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));

@@ -307,7 +307,9 @@ impl WriteTx {
         }
         for (incident, before) in incidents {
             let reached = incident.response_times_since(before);
-            self.response_times.extend(reached);
+            for reached in reached {
+                self.record(super::Effect::ResponseTimeReached(reached));
+            }
             self.note_incident(incident);
         }
         let incidents: Vec<&Incident> = incidents.iter().map(|(incident, _)| *incident).collect();

@@ -106,7 +106,9 @@ impl WriteTx {
         .execute(c)
         .await?
         .rows_affected());
-        self.outbox_enqueued |= inserted == 1;
+        if inserted == 1 {
+            self.record(super::Effect::MessageQueued);
+        }
         Ok(inserted == 1)
     }
 

@@ -1,8 +1,8 @@
-//! Playbook runs, their steps and approvals.
+//! Playbook runs: storing a run with its steps (each statement in its
+//! PostgreSQL form over arrays and its SQLite form beside it), locking,
+//! saving and reading runs.
 //!
-//! (Over 400 lines: a run is stored with its steps, so every statement has
-//! its PostgreSQL form over arrays and its SQLite form beside it; splitting
-//! runs from steps would separate what is always written together.)
+//! Reading steps and approvals back, and recording approvals, is in `steps`.
 
 use sqlx::{PgConnection, SqliteConnection};
 
@@ -12,6 +12,10 @@ use crate::domain::playbook::PlaybookKind;
 use crate::domain::run::{Approval, Gate, PlaybookRef, Run, RunStatus, RunStep, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::platform::trace_context::TraceContext;
+
+mod steps;
+
+use steps::{ChangedSteps, NewSteps, complete, encode};
 
 type Conn<'a> = Backend<&'a mut PgConnection, &'a mut SqliteConnection>;
 
@@ -77,101 +81,10 @@ macro_rules! run_columns {
     };
 }
 
-/// A step with the run it belongs to.
-struct StepOf(RunId, RunStep);
-
-super::from_row!(StepOf, |row| Ok(StepOf(
-    row.try_get("run_id")?,
-    sqlx::FromRow::from_row(row)?
-)));
-
-/// An approval with the run it belongs to.
-struct ApprovalOf(RunId, Approval);
-
-super::from_row!(ApprovalOf, |row| Ok(ApprovalOf(
-    row.try_get("run_id")?,
-    sqlx::FromRow::from_row(row)?
-)));
-
-/// Attaches their steps and approvals to runs: two statements however many.
-async fn complete(conn: Conn<'_>, runs: &mut [Run]) -> Result<(), sqlx::Error> {
-    if runs.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&RunId> = runs.iter().map(|run| &run.id).collect();
-    macro_rules! read {
-        ($c:expr, $among:literal, $ids:expr) => {{
-            let steps: Vec<StepOf> = sqlx::query_as(concat!(
-                "SELECT run_id, position, definition, status, waiting_for, started_at, finished_at, outcome
-                 FROM run_steps WHERE run_id ",
-                $among,
-                " ORDER BY run_id, position"
-            ))
-            .bind($ids)
-            .fetch_all(&mut *$c)
-            .await?;
-            let approvals: Vec<ApprovalOf> = sqlx::query_as(concat!(
-                "SELECT run_id, agent_id, username, approved_at FROM run_approvals WHERE run_id ",
-                $among,
-                " ORDER BY run_id, approved_at"
-            ))
-            .bind($ids)
-            .fetch_all(&mut *$c)
-            .await?;
-            (steps, approvals)
-        }};
-    }
-    let (steps, approvals) = match conn {
-        Backend::Postgres(c) => read!(c, "= ANY($1)", &ids),
-        Backend::Sqlite(c) => {
-            let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(e.into()))?;
-            read!(c, "IN (SELECT value FROM json_each($1))", &ids)
-        }
-    };
-    let at: std::collections::HashMap<RunId, usize> =
-        runs.iter().enumerate().map(|(i, run)| (run.id.clone(), i)).collect();
-    for StepOf(run_id, step) in steps {
-        if let Some(&i) = at.get(&run_id) {
-            runs[i].steps.push(step);
-        }
-    }
-    for ApprovalOf(run_id, approval) in approvals {
-        if let Some(&i) = at.get(&run_id) {
-            runs[i].approvals.push(approval);
-        }
-    }
-    Ok(())
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<String, sqlx::Error> {
-    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
-}
-
-/// A new run's steps, as columns.
-#[derive(Default)]
-struct NewSteps<'a> {
-    position: Vec<i32>,
-    name: Vec<&'a str>,
-    action: Vec<String>,
-    definition: Vec<String>,
-    status: Vec<&'a str>,
-}
-
-/// The steps a change to a run changed, as columns.
-#[derive(Default)]
-struct ChangedSteps<'a> {
-    position: Vec<i32>,
-    status: Vec<&'a str>,
-    waiting_for: Vec<Option<&'a str>>,
-    started_at: Vec<Option<Timestamp>>,
-    finished_at: Vec<Option<Timestamp>>,
-    outcome: Vec<Option<String>>,
-}
-
 impl WriteTx {
     /// Stores a new run in this transaction's trace, which its later steps keep.
     pub async fn insert_run(&mut self, run: &Run) -> Result<(), sqlx::Error> {
-        self.run_started = true;
+        self.record(super::Effect::RunStarted);
         let traceparent = self.stored_trace();
         let mut steps = NewSteps::default();
         for step in &run.steps {
@@ -334,22 +247,6 @@ impl WriteTx {
             }
         }
         Ok(())
-    }
-
-    /// Records an approval; false when this agent already approved the run.
-    pub async fn insert_approval(&mut self, run_id: &RunId, approval: &Approval) -> Result<bool, sqlx::Error> {
-        let inserted = on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO run_approvals (run_id, agent_id, username, approved_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (run_id, agent_id) DO NOTHING",
-        )
-        .bind(run_id)
-        .bind(&approval.agent_id)
-        .bind(&approval.username)
-        .bind(approval.approved_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
-        Ok(inserted == 1)
     }
 
     /// The unfinished run of `playbook_id` on the incident, if there is one.

@@ -11,7 +11,9 @@ use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
 
-use crate::domain::ids::{AgentId, CampaignId, FlowId, HoldId, IncidentId, MessageId, RunId, SessionId};
+use crate::domain::ids::{
+    AccountId, AgentId, AlertId, CampaignId, FlowId, HoldId, IncidentId, MessageId, RunId, SessionId,
+};
 use crate::domain::time::Timestamp;
 
 impl Type<Postgres> for Timestamp {
@@ -120,5 +122,5 @@ macro_rules! text_id {
 }
 
 text_id!(
-    IncidentId, RunId, FlowId, AgentId, SessionId, HoldId, MessageId, CampaignId
+    IncidentId, RunId, FlowId, AgentId, SessionId, HoldId, MessageId, CampaignId, AccountId, AlertId
 );

@@ -7,6 +7,7 @@ use ring::hmac;
 use serde_json::json;
 
 use super::error::HolderError;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::FlowId;
 use crate::domain::time::Timestamp;
@@ -35,7 +36,7 @@ pub(super) async fn send_code(
     };
     queue_secret_notification(tx, state.secrets(), &notification, now).await?;
     tx.audit(
-        AuditRecord::new(now, "system", "unfreeze.code_sent")
+        AuditRecord::new(now, "system", AuditAction::UnfreezeCodeSent)
             .incident(&flow.incident_id, &flow.account_id)
             .detail(json!({"flow_id": flow.id, "codes_sent": flow.codes_sent})),
     );

@@ -12,6 +12,7 @@ pub use super::error::HolderError;
 use super::notify::record_change;
 use super::status::{FlowStatus, status};
 use super::{UNFREEZE_PLAYBOOK, codes};
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::{AccountAction, Destination};
@@ -198,7 +199,7 @@ pub async fn answer_activities(state: &AppState, token: &str, answers: Vec<Answe
         .map_err(HolderError::Step)?;
     let answered = locked.flow.answers.clone().unwrap_or_default();
     locked.tx.audit(
-        AuditRecord::new(now, "holder", "unfreeze.activity_reviewed")
+        AuditRecord::new(now, "holder", AuditAction::UnfreezeActivityReviewed)
             .incident(&locked.incident.id, &locked.incident.account_id)
             .detail(json!({
                 "flow_id": locked.flow.id,

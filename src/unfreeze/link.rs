@@ -8,6 +8,7 @@
 use serde_json::json;
 
 use super::codes;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::{FlowId, IncidentId};
 use crate::domain::time::Timestamp;
@@ -74,7 +75,7 @@ pub async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()>
                 .to_vec(),
         )?;
         if may_message(state, &mut tx, &incident.id, account_id, now).await {
-            send_link(state, &mut tx, &mut flow, &token, "unfreeze.link_resent", now).await?;
+            send_link(state, &mut tx, &mut flow, &token, AuditAction::UnfreezeLinkResent, now).await?;
         }
         tx.save_flow(&flow).await?;
         state.commit(tx).await?;
@@ -82,7 +83,7 @@ pub async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()>
     }
     if !new_flow_allowed(tx.last_locked_flow(account_id).await?, now) {
         tx.audit(
-            AuditRecord::new(now, "holder", "unfreeze.refused")
+            AuditRecord::new(now, "holder", AuditAction::UnfreezeRefused)
                 .incident(&incident.id, account_id)
                 .detail(json!({"reason": "a flow of this account locked less than an hour ago"})),
         );
@@ -102,7 +103,7 @@ pub async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()>
     }
     let (sealed, key_id) = state.secrets().seal(token.as_bytes(), &token_context(&flow.id))?;
     tx.store_link_token(&flow.id, &sealed, &key_id).await?;
-    send_link(state, &mut tx, &mut flow, &token, "unfreeze.requested", now).await?;
+    send_link(state, &mut tx, &mut flow, &token, AuditAction::UnfreezeRequested, now).await?;
     codes::send_code(state, &mut tx, &mut flow, now)
         .await
         .map_err(|e| anyhow::anyhow!("Failed to send a code: {e:?}"))?;
@@ -137,7 +138,7 @@ async fn may_message(
     if !allowed {
         metrics::counter!("holdfast_unfreeze_requests_dropped_total").increment(1);
         tx.audit(
-            AuditRecord::new(now, "holder", "unfreeze.link_withheld")
+            AuditRecord::new(now, "holder", AuditAction::UnfreezeLinkWithheld)
                 .incident(incident_id, account_id)
                 .detail(json!({"reason": "the account's link limit is reached"})),
         );
@@ -151,7 +152,7 @@ async fn send_link(
     tx: &mut WriteTx,
     flow: &mut Flow,
     token: &str,
-    action: &str,
+    action: AuditAction,
     now: Timestamp,
 ) -> anyhow::Result<()> {
     tx.audit(

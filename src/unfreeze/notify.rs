@@ -31,7 +31,7 @@ pub async fn record_change(
     now: Timestamp,
 ) -> anyhow::Result<()> {
     tx.audit(
-        AuditRecord::new(now, "holder", format!("unfreeze.{}", flow.state.as_str()))
+        AuditRecord::new(now, "holder", flow.state.audit_action())
             .incident(&flow.incident_id, &flow.account_id)
             .detail(json!({"flow_id": flow.id, "from": from, "to": flow.state})),
     );

@@ -1,6 +1,7 @@
 use std::process::Output;
 
 use holdfast::domain::agent::Role;
+use holdfast::domain::audit::AuditAction;
 use holdfast::domain::audit::{AuditRecord, Chain, legacy_entry_mac, legacy_waiting_mac, stable_hash};
 use holdfast::domain::time::Timestamp;
 use holdfast::platform::crypto::{AuditKeys, MasterKey};
@@ -697,7 +698,7 @@ async fn an_older_versions_log_is_taken_over_and_its_waiting_entries_chained_onc
     // Three entries chained the old way, and their head.
     let mut prev = [0u8; 32];
     for seq in 1..=3 {
-        let record = AuditRecord::new(at(), "system", format!("legacy.event{seq}"));
+        let record = AuditRecord::with_action_text(at(), "system", format!("legacy.event{seq}"));
         let hash = legacy_entry_mac(key, seq, &record, &prev);
         db.execute(&format!(
             "INSERT INTO audit_log (seq, at, actor, action, detail, prev_hash, hash, key_id)
@@ -718,7 +719,7 @@ async fn an_older_versions_log_is_taken_over_and_its_waiting_entries_chained_onc
     .unwrap();
     // Two entries left waiting as written, one changed while it waited.
     for (account, actor) in [("acct-1", "system"), ("acct-3", "system"), ("acct-2", "agent:mallory")] {
-        let mut record = AuditRecord::new(at(), "system", "hold.placed");
+        let mut record = AuditRecord::new(at(), "system", AuditAction::HoldPlaced);
         record.account_id = Some(account.into());
         let mac = legacy_waiting_mac(key, &record);
         db.execute(&format!(

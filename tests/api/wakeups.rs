@@ -56,7 +56,12 @@ async fn queue_elsewhere(app: &TestApp, writer: &Database, account: &str) {
     );
     // The committing writer is not this instance: nothing follows in its memory.
     let committed = tx.commit().await.unwrap();
-    assert!(committed.outbox_enqueued);
+    assert!(
+        committed
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, holdfast::storage::Effect::MessageQueued))
+    );
 }
 
 /// Waits until the instance listens for work; returns the listening backend's pid.

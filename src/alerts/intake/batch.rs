@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use super::{CORRELATION_LIMIT, RacedWithOriginal};
 use crate::domain::alert::Alert;
+use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, IncidentStatus, Milestones};
@@ -113,7 +114,7 @@ pub(super) async fn store_batch(
         let score = rules.assess(std::slice::from_ref(*alert)).score;
         let source = &jobs[first_of[alert.alert_id.as_str()]].source;
         tx.audit(
-            AuditRecord::new(now, source, "alert.received")
+            AuditRecord::new(now, source, AuditAction::AlertReceived)
                 .incident(incident_id, alert.account_id.as_str())
                 .detail(json!({"alert_id": alert.alert_id, "kind": alert.kind, "score": score})),
         );
@@ -122,7 +123,7 @@ pub(super) async fn store_batch(
         let incident = &t.incident;
         metrics::counter!("holdfast_incidents_opened_total", "priority" => incident.priority.as_str()).increment(1);
         tx.audit(
-            AuditRecord::new(now, "system", "incident.opened")
+            AuditRecord::new(now, "system", AuditAction::IncidentOpened)
                 .incident(&incident.id, &incident.account_id)
                 .detail(json!({
                     "priority": incident.priority,
@@ -217,7 +218,7 @@ async fn correlate(
         let incident = &mut t.incident;
         if let Some(before) = incident.reassess(assessment, |p| rules.sla(p), now) {
             tx.audit(
-                AuditRecord::new(now, "system", "incident.priority_raised")
+                AuditRecord::new(now, "system", AuditAction::IncidentPriorityRaised)
                     .incident(&incident.id, &incident.account_id)
                     .detail(json!({
                         "from": before,

@@ -3,7 +3,7 @@
 //! table dropped with them. Nothing else reads or writes it.
 
 use super::super::{Backend, Database, Pools};
-use crate::domain::audit::{AuditRecord, ENTRY_REFUSED, legacy_waiting_mac};
+use crate::domain::audit::{AuditAction, AuditRecord, legacy_waiting_mac};
 use crate::platform::crypto::AuditKeys;
 
 /// An entry an older version left waiting in `audit_pending`.
@@ -36,7 +36,7 @@ impl WaitingRow {
             action = %self.record.action,
             "an audit entry left waiting by an older version does not match its MAC; chaining a refusal in its place"
         );
-        AuditRecord::new(self.record.at, "system", ENTRY_REFUSED).detail(serde_json::json!({
+        AuditRecord::new(self.record.at, "system", AuditAction::AuditEntryRefused).detail(serde_json::json!({
             "waiting_id": self.id,
             "claimed_action": self.record.action,
             "claimed_actor": self.record.actor,
