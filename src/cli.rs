@@ -80,16 +80,34 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk every chain; print how many entries of each were checked; exit
-    /// 1 naming the first bad entry and its chain if any row was changed,
-    /// removed, duplicated or inserted, or an entry records that something
-    /// could not be chained. Needs the master key(s) that sealed them
-    /// (HOLDFAST_MASTER_KEY, HOLDFAST_MASTER_KEY_PREVIOUS, or holdfast.key).
+    /// Walk every chain from the latest archive checkpoint; print how many
+    /// entries of each were checked; exit 1 naming the first bad entry and
+    /// its chain if any row was changed, removed, duplicated or inserted, an
+    /// entry records that something could not be chained, or a checkpoint was
+    /// changed. Needs the master key(s) that sealed them (HOLDFAST_MASTER_KEY,
+    /// HOLDFAST_MASTER_KEY_PREVIOUS, or holdfast.key).
     Verify {
         /// The line printed earlier by `holdfast audit head` and kept outside
-        /// the database: every chain must still reach its head there, unchanged.
+        /// the database: every chain must still reach its head there,
+        /// unchanged (a head older than the latest checkpoint: in an --archive).
         #[arg(long)]
         head: Option<String>,
+        /// Archive files written by `holdfast audit archive`: each is checked
+        /// end to end and against its checkpoint in the database.
+        #[arg(long, num_args = 1..)]
+        archive: Vec<PathBuf>,
+    },
+    /// Move the entries written before a cut into a file (JSON lines ending
+    /// with a checkpoint), chain an `audit.checkpoint` entry into every chain,
+    /// and only then drop them from the database. Refuses a cut newer than
+    /// HOLDFAST_RETENTION_AUDIT (default 5y) ago, and an --out that exists.
+    Archive {
+        /// The cut, an RFC 3339 time: entries written before it are archived.
+        #[arg(long)]
+        before: String,
+        /// The archive file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print the head of every chain (`<chain>:<sequence>:<MAC>`, joined by
     /// `,`) to keep outside the database, for `audit verify --head`.
@@ -262,7 +280,8 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", audit::heads(&db).await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { head }) => audit_verify(head).await,
+        Command::Audit(AuditCommand::Verify { head, archive }) => audit_verify(head, &archive).await,
+        Command::Audit(AuditCommand::Archive { before, out }) => audit_archive(&before, &out).await,
         Command::Sign(args) => sign(args).await,
         Command::Otp { secret } => {
             let seed = totp_rs::Secret::try_from_base32(secret.trim())
@@ -387,7 +406,33 @@ fn drill_key() -> anyhow::Result<SigningKey> {
     }
 }
 
-async fn audit_verify(head: Option<String>) -> anyhow::Result<ExitCode> {
+async fn audit_archive(before: &str, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let cut = Timestamp::parse_rfc3339(before)
+        .with_context(|| format!("--before: `{before}` is not an RFC 3339 time such as 2021-01-01T00:00:00Z"))?;
+    let retention = config::Retention::from_env()?;
+    let (current, previous) = master_keys_from_env()?;
+    let keys = AuditKeys::new(&current, &previous);
+    let db = connect_from_env()
+        .await?
+        .with_audit_keys(AuditKeys::new(&current, &previous));
+    let Some(checkpoint) =
+        audit::archive::archive(&db, &keys, cut, Clock::system().now(), retention.audit, out).await?
+    else {
+        println!("no audit entries before {cut}: nothing archived");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let archived: i64 = checkpoint.chains.iter().map(|chain| chain.entries).sum();
+    println!(
+        "audit checkpoint {}: {} before {cut} archived to {} (SHA-256 {}), then dropped",
+        checkpoint.number,
+        entries(archived),
+        out.display(),
+        checkpoint.sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(head: Option<String>, archives: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let kept = head
         .map(|text| {
             Heads::parse(&text).ok_or_else(|| {
@@ -399,7 +444,29 @@ async fn audit_verify(head: Option<String>) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let db = connect_from_env().await?;
     let (current, previous) = master_keys_from_env()?;
-    let report = audit::verify(&db, &AuditKeys::new(&current, &previous), kept.as_ref()).await?;
+    let report = audit::verify(&db, &AuditKeys::new(&current, &previous), kept.as_ref(), archives).await?;
+    for problem in &report.checkpoint_problems {
+        println!("{problem}");
+    }
+    for archive in &report.archives {
+        let path = archive.path.display();
+        let number = archive.checkpoint.as_ref().map_or(0, |checkpoint| checkpoint.number);
+        for (chain, checked) in &archive.chains {
+            println!(
+                "archive {path} (checkpoint {number}): {} of chain {chain} verified",
+                entries(*checked)
+            );
+        }
+        for problem in &archive.problems {
+            println!("archive {path}: {problem}");
+        }
+    }
+    if let Some(checkpoint) = &report.checkpoint {
+        println!(
+            "starting from audit checkpoint {} (entries before {} archived)",
+            checkpoint.number, checkpoint.cut
+        );
+    }
     for problem in &report.problems {
         println!("{problem}");
     }

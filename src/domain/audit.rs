@@ -24,6 +24,7 @@ use serde_json::Value;
 use super::ids::IncidentId;
 use super::time::Timestamp;
 
+pub mod checkpoint;
 pub mod verify;
 
 /// The `prev_hash` of a chain's first entry.

@@ -105,8 +105,11 @@ pub struct ChainVerifier {
     /// Entries `1..=legacy_until` carry the MAC format from before there
     /// were chains (chain 0 only).
     legacy_until: i64,
-    /// The last entry verified, and its MAC.
+    /// The last entry verified, and its MAC (or the point the walk starts
+    /// after: genesis, or a checkpoint's head of the chain).
     last: Option<(i64, Vec<u8>)>,
+    /// The sequence number the walk starts after.
+    start: i64,
     /// The head of this chain kept outside the database, which it must reach.
     kept: Option<ChainHead>,
     /// The first entry that records something could not be chained.
@@ -130,9 +133,34 @@ impl ChainVerifier {
             chain,
             legacy_until,
             last: None,
+            start: 0,
             kept,
             refused: None,
         })
+    }
+
+    /// Starts the walk after `from` (a checkpoint's head of the chain)
+    /// instead of genesis: the first entry must be the one after it, linked
+    /// to its MAC. A head kept outside at that very point must be it.
+    pub fn starting_after(mut self, from: ChainHead) -> Result<Self, ChainBreak> {
+        if let Some(kept) = self.kept
+            && kept.seq == from.seq
+            && kept.mac != from.mac
+        {
+            return Err(ChainBreak::new(
+                self.chain.number,
+                from.seq,
+                "does not match the head kept outside the database (the chain was rewritten from here)",
+            ));
+        }
+        self.start = from.seq;
+        self.last = (from.seq > 0).then(|| (from.seq, from.mac.to_vec()));
+        Ok(self)
+    }
+
+    /// The number of the chain walked.
+    pub fn chain(&self) -> u16 {
+        self.chain.number
     }
 
     fn expected_seq(&self) -> i64 {
@@ -141,7 +169,7 @@ impl ChainVerifier {
 
     /// How many entries verified so far.
     pub fn checked(&self) -> i64 {
-        self.expected_seq() - 1
+        self.expected_seq() - 1 - self.start
     }
 
     /// The first entry that records something could not be chained, if any.
@@ -219,7 +247,7 @@ impl ChainVerifier {
     /// Compares the end of the chain with its head in the database and the
     /// head kept outside; returns the number of entries verified.
     pub fn finish(self, head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
-        let last = self.checked();
+        let last = self.expected_seq() - 1;
         let broken = |seq: i64, problem: String| Err(ChainBreak::new(self.chain.number, seq, problem));
         if let Some(kept) = self.kept
             && kept.seq > last
@@ -248,7 +276,7 @@ impl ChainVerifier {
         if prev != head_hash {
             return broken(last, "does not match the recorded head of the chain (changed)".into());
         }
-        Ok(last)
+        Ok(last - self.start)
     }
 }
 
@@ -532,5 +560,38 @@ mod tests {
         assert_eq!(walk(lowered, &entries, 4, &prev).unwrap_err().seq, 2);
         // A copy of the legacy entries is never accepted in another chain.
         assert!(ChainVerifier::new(CHAIN, 2, None).is_err());
+    }
+
+    #[test]
+    fn a_walk_resumed_after_a_checkpoint_counts_and_links_from_there() {
+        let (entries, seq, hash) = stored(&records(5));
+        let from = ChainHead {
+            chain: CHAIN.number,
+            seq: 2,
+            mac: entries[1].hash.clone().try_into().unwrap(),
+        };
+        let resumed = || {
+            ChainVerifier::new(CHAIN, 0, None)
+                .unwrap()
+                .starting_after(from)
+                .unwrap()
+        };
+        assert_eq!(walk(resumed(), &entries[2..], seq, &hash), Ok(3));
+        let cut = walk(resumed(), &entries[3..], seq, &hash).unwrap_err();
+        assert_eq!(cut.seq, 4);
+        assert!(cut.problem.contains("entries 3..3 are missing"), "{cut}");
+        let elsewhere = ChainHead { mac: [8; 32], ..from };
+        let unlinked = ChainVerifier::new(CHAIN, 0, None)
+            .unwrap()
+            .starting_after(elsewhere)
+            .unwrap();
+        assert_eq!(walk(unlinked, &entries[2..], seq, &hash).unwrap_err().seq, 3);
+        let kept = ChainHead { mac: [9; 32], ..from };
+        assert!(
+            ChainVerifier::new(CHAIN, 0, Some(kept))
+                .unwrap()
+                .starting_after(from)
+                .is_err()
+        );
     }
 }
