@@ -43,7 +43,7 @@ enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-    /// Check the audit log.
+    /// Check and archive the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Manage the security team's agents.

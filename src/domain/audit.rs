@@ -25,6 +25,7 @@ use super::ids::IncidentId;
 use super::time::Timestamp;
 
 pub mod action;
+pub mod checkpoint;
 pub mod verify;
 
 pub use action::AuditAction;

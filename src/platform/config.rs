@@ -123,6 +123,7 @@ pub struct Config {
     /// How often the gauges read from the database (open incidents, pending
     /// messages) are recomputed.
     pub gauge_interval: Duration,
+    pub retention: Retention,
     /// Warnings about development defaults, logged once telemetry is up.
     pub warnings: Vec<String>,
 }
@@ -380,6 +381,7 @@ impl Config {
             },
             sla_check_interval: duration_or(&var, "HOLDFAST_SLA_CHECK_INTERVAL", "1m")?,
             gauge_interval: duration_or(&var, "HOLDFAST_GAUGE_INTERVAL", "15s")?,
+            retention: Retention::from_vars(&var)?,
             warnings,
         })
     }
@@ -549,6 +551,41 @@ fn duration_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str)
             .map_err(|_| anyhow::anyhow!("{name}: `{text}` is not a duration"));
     }
     parse_duration(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// How long each class of data is kept, counted from each row's creation
+/// (`HOLDFAST_RETENTION_*`: durations such as `5y`, `90d`, `12h`; a year is 365 days).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// The audit log: `holdfast audit archive` refuses a cut newer than this long ago.
+    pub audit: Duration,
+}
+
+impl Retention {
+    /// Reads the retention settings alone (for commands that need no other setting).
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_vars(&|name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+    }
+
+    fn from_vars(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            audit: retention_or(var, "HOLDFAST_RETENTION_AUDIT", "5y")?,
+        })
+    }
+}
+
+/// A retention period: a duration as [`duration_or`] reads it, or whole years (`5y`, of 365 days).
+fn retention_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> anyhow::Result<Duration> {
+    let text = var(name).unwrap_or_else(|| default.to_owned());
+    let Some(years) = text.trim().strip_suffix('y') else {
+        return duration_or(&|_: &str| Some(text.clone()), name, default);
+    };
+    years
+        .parse::<u64>()
+        .ok()
+        .and_then(|years| years.checked_mul(365 * 86_400))
+        .map(Duration::from_secs)
+        .ok_or_else(|| anyhow::anyhow!("{name}: `{text}` is not a duration such as 5y, 90d or 12h"))
 }
 
 /// Which database an URL selects.
@@ -915,5 +952,22 @@ mod tests {
             error.starts_with("HOLDFAST_INGEST_KEYS") && error.contains("rehearse"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_audit_logs_retention_defaults_to_five_years_and_a_bad_one_is_named() {
+        let year = Duration::from_secs(365 * 86_400);
+        let default = config(&[("HOLDFAST_MASTER_KEY", SECRET)]).unwrap();
+        assert_eq!(default.retention.audit, 5 * year);
+        let retention = |text: &str| {
+            config(&[("HOLDFAST_MASTER_KEY", SECRET), ("HOLDFAST_RETENTION_AUDIT", text)]).map(|c| c.retention.audit)
+        };
+        assert_eq!(retention("7y").unwrap(), 7 * year);
+        assert_eq!(retention("90d").unwrap(), Duration::from_secs(90 * 86_400));
+        assert_eq!(retention("12h").unwrap(), Duration::from_secs(12 * 3600));
+        for bad in ["5", "y", "5 years", "-1y", "5w"] {
+            let error = retention(bad).unwrap_err().to_string();
+            assert!(error.starts_with("HOLDFAST_RETENTION_AUDIT: "), "{bad}: {error}");
+        }
     }
 }

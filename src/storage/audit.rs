@@ -17,6 +17,7 @@ use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 use crate::platform::crypto::AuditKeys;
 
+mod checkpoints;
 mod left_waiting;
 
 /// An audit entry as stored.

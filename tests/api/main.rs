@@ -7,6 +7,7 @@ mod helpers;
 mod alerts;
 mod architecture;
 mod audit;
+mod audit_archive;
 mod auth;
 mod browser;
 mod campaigns;

@@ -39,6 +39,8 @@ audit_actions! {
     /// Chained in place of an entry that could not be chained as written;
     /// `holdfast audit verify` fails on it.
     AuditEntryRefused => "audit.entry_refused",
+    /// Chained into every chain when its older entries are archived.
+    AuditCheckpoint => "audit.checkpoint",
     CampaignContained => "campaign.contained",
     CampaignJoined => "campaign.joined",
     CampaignRecognized => "campaign.recognized",
@@ -133,6 +135,7 @@ mod tests {
                 "agent.step_up_failed",
                 "alert.received",
                 "audit.entry_refused",
+                "audit.checkpoint",
                 "campaign.contained",
                 "campaign.joined",
                 "campaign.recognized",

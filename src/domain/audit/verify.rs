@@ -102,8 +102,11 @@ pub struct ChainVerifier {
     /// Entries `1..=legacy_until` carry the MAC format from before there
     /// were chains (chain 0 only).
     legacy_until: i64,
-    /// The last entry verified, and its MAC.
+    /// The last entry verified, and its MAC (or the point the walk starts
+    /// after: genesis, or a checkpoint's head of the chain).
     last: Option<(i64, Vec<u8>)>,
+    /// The sequence number the walk starts after.
+    start: i64,
     /// The head of this chain kept outside the database, which it must reach.
     kept: Option<ChainHead>,
     /// The first entry that records something could not be chained.
@@ -127,9 +130,34 @@ impl ChainVerifier {
             chain,
             legacy_until,
             last: None,
+            start: 0,
             kept,
             refused: None,
         })
+    }
+
+    /// Starts the walk after `from` (a checkpoint's head of the chain)
+    /// instead of genesis: the first entry must be the one after it, linked
+    /// to its MAC. A head kept outside at that very point must be it.
+    pub fn starting_after(mut self, from: ChainHead) -> Result<Self, ChainBreak> {
+        if let Some(kept) = self.kept
+            && kept.seq == from.seq
+            && kept.mac != from.mac
+        {
+            return Err(ChainBreak::new(
+                self.chain.number,
+                from.seq,
+                "does not match the head kept outside the database (the chain was rewritten from here)",
+            ));
+        }
+        self.start = from.seq;
+        self.last = (from.seq > 0).then(|| (from.seq, from.mac.to_vec()));
+        Ok(self)
+    }
+
+    /// The number of the chain walked.
+    pub fn chain(&self) -> u16 {
+        self.chain.number
     }
 
     fn expected_seq(&self) -> i64 {
@@ -138,7 +166,7 @@ impl ChainVerifier {
 
     /// How many entries verified so far.
     pub fn checked(&self) -> i64 {
-        self.expected_seq() - 1
+        self.expected_seq() - 1 - self.start
     }
 
     /// The first entry that records something could not be chained, if any.
@@ -216,7 +244,7 @@ impl ChainVerifier {
     /// Compares the end of the chain with its head in the database and the
     /// head kept outside; returns the number of entries verified.
     pub fn finish(self, head_seq: i64, head_hash: &[u8]) -> Result<i64, ChainBreak> {
-        let last = self.checked();
+        let last = self.expected_seq() - 1;
         let broken = |seq: i64, problem: String| Err(ChainBreak::new(self.chain.number, seq, problem));
         if let Some(kept) = self.kept
             && kept.seq > last
@@ -245,7 +273,7 @@ impl ChainVerifier {
         if prev != head_hash {
             return broken(last, "does not match the recorded head of the chain (changed)".into());
         }
-        Ok(last)
+        Ok(last - self.start)
     }
 }
 

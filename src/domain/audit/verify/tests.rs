@@ -281,3 +281,36 @@ fn legacy_entries_verify_in_chain_0_up_to_where_the_upgrade_found_it_and_nowhere
     // A copy of the legacy entries is never accepted in another chain.
     assert!(ChainVerifier::new(CHAIN, 2, None).is_err());
 }
+
+#[test]
+fn a_walk_resumed_after_a_checkpoint_counts_and_links_from_there() {
+    let (entries, seq, hash) = stored(&records(5));
+    let from = ChainHead {
+        chain: CHAIN.number,
+        seq: 2,
+        mac: entries[1].hash.clone().try_into().unwrap(),
+    };
+    let resumed = || {
+        ChainVerifier::new(CHAIN, 0, None)
+            .unwrap()
+            .starting_after(from)
+            .unwrap()
+    };
+    assert_eq!(walk(resumed(), &entries[2..], seq, &hash), Ok(3));
+    let cut = walk(resumed(), &entries[3..], seq, &hash).unwrap_err();
+    assert_eq!(cut.seq, 4);
+    assert!(cut.problem.contains("entries 3..3 are missing"), "{cut}");
+    let elsewhere = ChainHead { mac: [8; 32], ..from };
+    let unlinked = ChainVerifier::new(CHAIN, 0, None)
+        .unwrap()
+        .starting_after(elsewhere)
+        .unwrap();
+    assert_eq!(walk(unlinked, &entries[2..], seq, &hash).unwrap_err().seq, 3);
+    let kept = ChainHead { mac: [9; 32], ..from };
+    assert!(
+        ChainVerifier::new(CHAIN, 0, Some(kept))
+            .unwrap()
+            .starting_after(from)
+            .is_err()
+    );
+}
