@@ -76,6 +76,7 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(auth::routes())
         .merge(agents::routes())
         .merge(incidents::api::routes())
+        .merge(crate::legal_holds::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
         .merge(overview::routes())
@@ -315,6 +316,7 @@ impl Application {
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(gauges::update_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
+        background.spawn(crate::retention::maintain(state.clone(), cancel.clone()));
         background.spawn(runs::sweeper::run_until_cancelled(
             state.clone(),
             run_wakeups,

@@ -16,7 +16,7 @@ use crate::domain::run::Run;
 use crate::domain::unfreeze::Flow;
 use crate::edge::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{AlertRow, QueueFilter, QueueRow};
+use crate::storage::{AlertRow, LegalHoldRow, QueueFilter, QueueRow};
 
 pub mod api;
 
@@ -41,6 +41,8 @@ pub struct Dossier {
     pub flows: Vec<Flow>,
     /// The campaigns it belongs to, the first it joined first.
     pub campaigns: Vec<CampaignId>,
+    /// Its latest legal hold, in force or released.
+    pub legal_hold: Option<LegalHoldRow>,
 }
 
 /// Loads an incident's dossier (404 when there is no such incident).
@@ -57,13 +59,14 @@ pub async fn dossier(state: &AppState, agent: &CurrentAgent, id: &IncidentId) ->
 /// The dossier of an incident already loaded.
 pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier, ApiError> {
     let db = state.db();
-    let (alerts, holds, timeline, runs, flows, campaigns) = tokio::try_join!(
+    let (alerts, holds, timeline, runs, flows, campaigns, legal_hold) = tokio::try_join!(
         db.incident_alerts(&incident.id),
         db.incident_holds(&incident.id),
         db.timeline(&incident.id),
         db.incident_runs(&incident.id),
         db.incident_flows(&incident.id),
         db.incident_campaigns(&incident.id),
+        db.latest_legal_hold(&incident.id),
     )?;
     Ok(Dossier {
         incident,
@@ -73,6 +76,7 @@ pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier,
         runs,
         flows,
         campaigns,
+        legal_hold,
     })
 }
 

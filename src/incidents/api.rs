@@ -263,6 +263,7 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         runs,
         flows,
         campaigns,
+        legal_hold,
     } = dossier;
     let now = state.clock().now();
     let alerts: Vec<Value> = alerts
@@ -328,6 +329,10 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         "runs": runs,
         "unfreeze_requests": unfreeze,
         "timeline": timeline,
+        "legal_hold": legal_hold.as_ref().filter(|h| h.released_at.is_none()).map(|h| {
+            json!({"set_by": h.set_by, "set_at": h.set_at, "reason": h.reason})
+        }),
+        "legal_hold_released_at": legal_hold.as_ref().and_then(|h| h.released_at),
     });
     if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
         body.extend(extra);
