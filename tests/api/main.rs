@@ -37,6 +37,7 @@ mod playbooks;
 mod problems;
 mod production;
 mod replay;
+mod retention;
 mod restart;
 mod roles;
 mod rule_quality;
