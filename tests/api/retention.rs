@@ -79,9 +79,7 @@ async fn legal_hold(app: &TestApp, lead: &TestAgent, incident: &str, action: &st
         .unwrap()
 }
 
-async fn partitions_are_created_ahead_and_a_month_past_retention_is_dropped_with_nothing_else_lost(
-    backend: Backend,
-) {
+async fn partitions_are_created_ahead_and_a_month_past_retention_is_dropped_with_nothing_else_lost(backend: Backend) {
     let app = spawn_app(backend).await;
     retention_pass(&app).await;
     let this_month = Month::of(app.clock.now());
@@ -118,7 +116,10 @@ async fn partitions_are_created_ahead_and_a_month_past_retention_is_dropped_with
             .contains(&Month::of(app.clock.now()).next().next().partition(History::Alerts)),
         "months ahead of the new date are created"
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM alerts WHERE alert_id = 're-closed'").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM alerts WHERE alert_id = 're-closed'").await,
+        0
+    );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM alerts WHERE alert_id = 're-live'").await,
         1,
@@ -173,25 +174,47 @@ async fn raw_signal_values_expire_while_campaigns_keep_the_masked_value_and_inci
         dismiss(&app, &analyst, &incident).await;
         incidents.push(incident);
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM campaigns WHERE value IS NOT NULL").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM campaigns WHERE value IS NOT NULL").await,
+        1
+    );
     retention_pass(&app).await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM alerts").await, 3, "nothing is due yet");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM alerts").await,
+        3,
+        "nothing is due yet"
+    );
 
     app.clock.advance(150 * DAY);
     let expiry = retention_pass(&app).await;
 
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM alerts").await, 0, "raw bodies are gone");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM campaign_signals").await, 0, "sightings are gone");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM alerts").await,
+        0,
+        "raw bodies are gone"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM campaign_signals").await,
+        0,
+        "sightings are gone"
+    );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM alerts WHERE body LIKE '%198.51.100.7%'").await
-            + count(&app, "SELECT COUNT(*) FROM campaign_signals WHERE value = '198.51.100.7'").await
+            + count(
+                &app,
+                "SELECT COUNT(*) FROM campaign_signals WHERE value = '198.51.100.7'"
+            )
+            .await
             + count(&app, "SELECT COUNT(*) FROM campaigns WHERE value IS NOT NULL").await
             + count(&app, "SELECT COUNT(*) FROM alert_records WHERE summary LIKE '%198.51%'").await,
         0,
         "the address is nowhere"
     );
     assert!(
-        expiry.rows_expired.iter().any(|(class, n)| *class == "alerts" && *n == 3),
+        expiry
+            .rows_expired
+            .iter()
+            .any(|(class, n)| *class == "alerts" && *n == 3),
         "{expiry:?}"
     );
     let analyst = app.agent("ana-later", Role::Analyst).await;
@@ -238,11 +261,13 @@ async fn a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every
     // Past every limit: alerts 90 days, messages a year, incidents 5 years.
     app.clock.advance(6 * 365 * DAY);
     retention_pass(&app).await;
-    let alerts_of =
-        |incident: &str| format!("SELECT COUNT(*) FROM alerts WHERE incident_id = '{incident}'");
-    let messages_of =
-        |incident: &str| format!("SELECT COUNT(*) FROM case_messages WHERE incident_id = '{incident}'");
-    assert_eq!(count(&app, &alerts_of(&held)).await, 1, "the held incident's alert stays");
+    let alerts_of = |incident: &str| format!("SELECT COUNT(*) FROM alerts WHERE incident_id = '{incident}'");
+    let messages_of = |incident: &str| format!("SELECT COUNT(*) FROM case_messages WHERE incident_id = '{incident}'");
+    assert_eq!(
+        count(&app, &alerts_of(&held)).await,
+        1,
+        "the held incident's alert stays"
+    );
     assert_eq!(count(&app, &messages_of(&held)).await, 1, "and its message");
     assert_eq!(count(&app, &alerts_of(&free)).await, 0, "the other one's goes");
     assert_eq!(count(&app, &messages_of(&free)).await, 0);
@@ -266,7 +291,11 @@ async fn a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every
     // Within 30 days of the release everything stays.
     app.clock.advance(29 * DAY);
     retention_pass(&app).await;
-    assert_eq!(count(&app, &alerts_of(&held)).await, 1, "kept for 30 days after release");
+    assert_eq!(
+        count(&app, &alerts_of(&held)).await,
+        1,
+        "kept for 30 days after release"
+    );
     assert_eq!(count(&app, &messages_of(&held)).await, 1);
 
     // Long after, its month is past the limit too.
@@ -339,7 +368,10 @@ async fn only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_wit
     assert_problem(twice, StatusCode::CONFLICT).await;
 
     let timeline = body["timeline"].as_array().unwrap();
-    let set = timeline.iter().find(|e| e["event"] == "incident.legal_hold_set").unwrap();
+    let set = timeline
+        .iter()
+        .find(|e| e["event"] == "incident.legal_hold_set")
+        .unwrap();
     assert_eq!(set["actor"], "agent:lea");
     assert_eq!(set["detail"]["reason"], "Subpoena 2026-114");
     let released = timeline
