@@ -38,7 +38,7 @@ impl WriteTx {
             }
             Backend::Sqlite(c) => {
                 let mut query =
-                    QueryBuilder::<Sqlite>::new("SELECT alert_id, incident_id FROM alerts WHERE alert_id IN (");
+                    QueryBuilder::<Sqlite>::new("SELECT alert_id, incident_id FROM alert_records WHERE alert_id IN (");
                 let mut ids = query.separated(", ");
                 for id in alert_ids {
                     ids.push_bind(id.as_str());
@@ -238,7 +238,7 @@ impl WriteTx {
             }
             Backend::Sqlite(c) => {
                 let mut query = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body) ",
+                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from) ",
                 );
                 query.push_values(alerts.iter().zip(&bodies), |mut row, ((alert, incident_id), body)| {
                     row.push_bind(alert.alert_id.as_str())
@@ -247,7 +247,8 @@ impl WriteTx {
                         .push_bind(alert.occurred_at)
                         .push_bind(received_at)
                         .push_bind(incident_id.to_string())
-                        .push_bind(body.as_str());
+                        .push_bind(body.as_str())
+                        .push_bind(received_at);
                 });
                 query.push(" ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id");
                 let stored: Vec<String> = query.build_query_scalar().fetch_all(&mut *c).await?;

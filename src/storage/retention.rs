@@ -237,8 +237,12 @@ impl Database {
                 let (from, to) = (month.literal(), month.next().literal());
                 // Created detached, filled from the default partition, then
                 // attached: attaching checks the default holds no row of
-                // the month any more, and indexes follow the parent's.
+                // the month any more, and indexes follow the parent's. The
+                // table is locked first: a write routed to the default
+                // partition meanwhile would fail the attach (or itself,
+                // routed by the partitions it saw before).
                 for sql in [
+                    format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
                     format!("CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
                     format!(
                         "WITH moved AS (DELETE FROM {table}_default WHERE {key} >= {from} AND {key} < {to} RETURNING *)
@@ -285,7 +289,7 @@ impl Database {
                 for history in History::ALL {
                     let sql = match history {
                         History::Alerts => concat!(
-                            "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE received_at < $1
+                            "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE retained_from < $1
                              AND incident_id NOT IN (",
                             protected_incidents!(),
                             ") LIMIT $3)"
@@ -348,6 +352,14 @@ impl Database {
         if present.is_none() {
             return Ok(Some((0, 0)));
         }
+        // Dropping a partition locks its table whole; taken first, so no
+        // lock of this transaction is ever upgraded behind a writer's.
+        sqlx::query(AssertSqlSafe(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            history.table()
+        )))
+        .execute(&mut *tx)
+        .await?;
         let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {name}")))
             .fetch_one(&mut *tx)
             .await?;
@@ -409,7 +421,7 @@ impl Database {
         if let super::Backend::Sqlite(c) = tx.conn() {
             let missing: Vec<(String, String)> = sqlx::query_as(
                 "SELECT a.alert_id, a.body FROM alerts a JOIN alert_records r ON r.alert_id = a.alert_id
-                 WHERE r.summary IS NULL AND a.received_at < $1",
+                 WHERE r.summary IS NULL AND a.retained_from < $1",
             )
             .bind(before)
             .fetch_all(&mut *c)
