@@ -235,6 +235,16 @@ async fn raw_signal_values_expire_while_campaigns_keep_the_masked_value_and_inci
     )
     .await;
     assert_eq!(summaries, 1, "the incident keeps its alert's plain-language summary");
+
+    let retried = app.post_alert(&login("re-0", "acct-a", 0)).await;
+    assert_eq!(retried.status(), StatusCode::OK, "a retry is still a duplicate");
+    let body: Value = retried.json().await.unwrap();
+    assert_eq!(body["incident_id"], incidents[0].as_str(), "{body}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM alerts").await,
+        0,
+        "and stores no body again"
+    );
 }
 
 async fn a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every_limit_until_released(
