@@ -76,7 +76,6 @@ pub fn routes(state: &AppState) -> Routes {
         .merge(auth::api::routes())
         .merge(agents::api::routes())
         .merge(incidents::api::routes())
-        .merge(crate::legal_holds::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
         .merge(overview::api::routes())

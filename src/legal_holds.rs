@@ -2,9 +2,7 @@
 //! expires (its alerts, sightings, messages and timeline); a different lead
 //! releases it, and its data then stays at least
 //! [`crate::storage::RELEASE_GRACE`] more. Both are step-up actions, audited
-//! with their reason.
-
-pub mod api;
+//! with their reason. Their routes are the incident's (`incidents::api`).
 
 use serde_json::json;
 
