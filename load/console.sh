@@ -38,15 +38,18 @@ SELECT 'load-' || lpad(n::text, 7, '0'), 'acct-load-' || n,
        opened + (ARRAY[interval '15 min', interval '1 h', interval '24 h', interval '72 h'])[1 + n % 4],
        CASE WHEN n % 5 = 0 THEN 'agent' || (n % 20) END
 FROM generate_series(1, $INCIDENTS) AS n, LATERAL (SELECT now() - n * interval '1 second' AS opened) AS t;
-INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
+INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from)
 SELECT 're-load-' || n, 'acct-load-' || n, 'suspicious_login', now() - n * interval '1 second',
        now() - n * interval '1 second', 'load-' || lpad(n::text, 7, '0'),
        json_build_object('alert_id', 're-load-' || n, 'kind', 'suspicious_login', 'account_id', 'acct-load-' || n,
                          'occurred_at', to_char(now() - n * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                          'login', json_build_object('ip', '203.0.113.9', 'country', 'BR', 'new_device', true,
                              'new_country', true, 'impossible_travel', false, 'anonymizing_network', false,
-                             'failed_mfa_attempts', 0, 'credential_change_within_24h', false))::text
+                             'failed_mfa_attempts', 0, 'credential_change_within_24h', false))::text,
+       now() - n * interval '1 second'
 FROM generate_series(1, $INCIDENTS) AS n;
+INSERT INTO alert_records (alert_id, incident_id, occurred_at, received_at)
+SELECT alert_id, incident_id, occurred_at, received_at FROM alerts WHERE alert_id LIKE 're-load-%';
 VACUUM ANALYZE incidents;
 VACUUM ANALYZE alerts;
 SQL

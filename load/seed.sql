@@ -95,7 +95,7 @@ FROM (
 -- sign-ins and withdrawals a few minutes apart. Sign-ins come 1 % from a
 -- small pool of attackers' addresses and withdrawals 1 % to a few mule
 -- destinations, so campaigns form.
-INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
+INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from)
 SELECT alert_id, account, kind, occurred, occurred, 'inc-' || lpad(k::text, 8, '0'),
        CASE WHEN kind = 'suspicious_login' THEN json_build_object(
            'alert_id', alert_id, 'kind', kind, 'account_id', account, 'occurred_at', at, 'risk_score', round(r::numeric, 2),
@@ -115,7 +115,7 @@ SELECT alert_id, account, kind, occurred, occurred, 'inc-' || lpad(k::text, 8, '
                'destination', CASE WHEN pg_temp.u(n, 17) < 0.01 THEN 'bc1qmule' || lpad((n % 20)::text, 4, '0')
                                    ELSE 'bc1q' || alert_id END,
                'new_destination', pg_temp.u(n, 18) < 0.6))
-       END::text
+       END::text, occurred
 FROM (
     SELECT n, k, 'al-' || lpad(n::text, 9, '0') AS alert_id, pg_temp.account(k) AS account,
            CASE WHEN j % 3 = 1 THEN 'large_withdrawal' ELSE 'suspicious_login' END AS kind,
@@ -126,6 +126,11 @@ FROM (
          LATERAL (SELECT n * (:incidents) / (:alerts) AS k) AS kk,
          LATERAL (SELECT n - (k * (:alerts) + (:incidents) - 1) / (:incidents) AS j) AS jj
 ) AS a;
+-- Each alert's bodiless record: its idempotency key (the partitioned
+-- alerts table cannot hold a unique index on alert_id); the summaries are
+-- written by retention before it drops a month.
+INSERT INTO alert_records (alert_id, incident_id, occurred_at, received_at)
+SELECT alert_id, incident_id, occurred_at, received_at FROM alerts;
 
 \echo holds and timelines
 -- P1 and P2 incidents froze withdrawals; ended ones have lifted it.

@@ -321,6 +321,7 @@ impl Application {
         background.spawn(outbox::deliver::deliver_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(sla::watch_until_cancelled(state.clone(), cancel.clone()));
         background.spawn(forget_idle_limits(state.clone(), cancel.clone()));
+        background.spawn(crate::retention::maintain(state.clone(), cancel.clone()));
         background.spawn(runs::sweeper::run_until_cancelled(
             state.clone(),
             run_wakeups,

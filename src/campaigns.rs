@@ -161,8 +161,9 @@ pub async fn contain(
 /// (the application's periodic sweep calls it).
 pub async fn forget_expired(state: &AppState) -> Result<u64, sqlx::Error> {
     let keep = state.config().priority_rules.campaigns().longest_window() + RETENTION;
+    let now = state.clock().now();
     state
         .db()
-        .forget_campaign_signals(state.clock().now().minus(keep))
+        .forget_campaign_signals(now.minus(keep), now.minus(crate::storage::RELEASE_GRACE))
         .await
 }

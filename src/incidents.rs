@@ -17,7 +17,7 @@ use crate::domain::run::Run;
 use crate::domain::unfreeze::Flow;
 use crate::edge::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{AlertRow, QueueFilter, QueueRow};
+use crate::storage::{AlertRow, LegalHoldRow, QueueFilter, QueueRow};
 
 pub mod api;
 
@@ -42,6 +42,8 @@ pub struct Dossier {
     pub flows: Vec<Flow>,
     /// The campaigns it belongs to, the first it joined first.
     pub campaigns: Vec<CampaignId>,
+    /// Its latest legal hold, in force or released.
+    pub legal_hold: Option<LegalHoldRow>,
 }
 
 /// Loads an incident's dossier (404 when there is no such incident).
@@ -58,13 +60,14 @@ pub async fn dossier(state: &AppState, agent: &CurrentAgent, id: &IncidentId) ->
 /// The dossier of an incident already loaded.
 pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier, ApiError> {
     let db = state.db();
-    let (alerts, holds, timeline, runs, flows, campaigns) = tokio::try_join!(
+    let (alerts, holds, timeline, runs, flows, campaigns, legal_hold) = tokio::try_join!(
         db.incident_alerts(&incident.id),
         db.incident_holds(&incident.id),
         db.timeline(&incident.id),
         db.incident_runs(&incident.id),
         db.incident_flows(&incident.id),
         db.incident_campaigns(&incident.id),
+        db.latest_legal_hold(&incident.id),
     )?;
     Ok(Dossier {
         incident,
@@ -74,6 +77,7 @@ pub async fn dossier_of(state: &AppState, incident: Incident) -> Result<Dossier,
         runs,
         flows,
         campaigns,
+        legal_hold,
     })
 }
 

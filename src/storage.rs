@@ -46,10 +46,12 @@ mod flows;
 mod holds;
 mod incidents;
 mod intake;
+mod legal_holds;
 mod lock_links;
 mod outbox;
 mod overview;
 mod replay;
+mod retention;
 mod rule_quality;
 mod runs;
 mod types;
@@ -62,10 +64,12 @@ pub use cases::{CaseMessageRow, CaseTokenRow, HolderCaseRow};
 pub use effects::{Committed, Effect, HolderNews, NotedIncident};
 pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePosition, QueueRow};
 pub use intake::CorrelationWindow;
+pub use legal_holds::LegalHoldRow;
 pub use lock_links::LockLinkRow;
 pub use outbox::{OutboxMessage, OutboxStatus};
 pub use overview::WindowTimes;
 pub use replay::ReplayRow;
+pub use retention::{Expiry, History, Month, RELEASE_GRACE};
 
 /// SQL for "the incident is live": not resolved or dismissed. The partial
 /// unique index `incidents_one_live_per_account` says the same, and

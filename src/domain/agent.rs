@@ -54,6 +54,8 @@ pub enum Permission {
     ReviewUnfreezes,
     /// Reading how each priority rule's incidents ended (SPEC §14): leads.
     ReadRuleQuality,
+    /// Setting and releasing legal holds on incidents (SPEC §15): leads.
+    HoldLegally,
     ManageAgents,
 }
 

@@ -99,12 +99,13 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// Parses a human duration as written in Holdfast's files: `30s`, `5m`, `4h`, `3d`.
+/// Parses a human duration as written in Holdfast's files: `30s`, `5m`, `4h`,
+/// `3d`, `1y` (a year of 365 days).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("`{text}` has no unit (use s, m, h or d)"))?;
+        .ok_or_else(|| format!("`{text}` has no unit (use s, m, h, d or y)"))?;
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -114,8 +115,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
+        "y" => 365 * 86_400,
         _ => {
-            return Err(format!("`{text}` has unknown unit `{unit}` (use s, m, h or d)"));
+            return Err(format!("`{text}` has unknown unit `{unit}` (use s, m, h, d or y)"));
         }
     };
     number

@@ -1,16 +1,17 @@
 //! Incidents as JSON (SPEC §5): the queue, the detail with its timeline, and
-//! the agents' decisions, each a thin translation to [`super`]'s functions.
+//! the agents' decisions, each a thin translation to [`super`]'s functions
+//! (a legal hold's, SPEC §15, to `legal_holds`').
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Decision;
-use crate::auth::CurrentAgent;
+use crate::auth::{CurrentAgent, otp_header};
 use crate::domain::agent::Permission;
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::{Incident, IncidentStatus, Resolution, check_note};
@@ -18,7 +19,7 @@ use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
-use crate::edge::http::{FromJson, OptionalJsonBody, Routes};
+use crate::edge::http::{FromJson, JsonBody, OptionalJsonBody, Routes};
 use crate::incidents;
 use crate::state::AppState;
 use crate::storage::IncidentFilter;
@@ -34,6 +35,8 @@ pub fn routes() -> Routes {
         .post("/v1/incidents/{id}/acknowledge", acknowledge)
         .post("/v1/incidents/{id}/resolve", resolve)
         .post("/v1/incidents/{id}/dismiss", dismiss)
+        .post("/v1/incidents/{id}/legal-hold", set_legal_hold)
+        .post("/v1/incidents/{id}/legal-hold/release", release_legal_hold)
 }
 
 #[derive(Deserialize)]
@@ -223,6 +226,49 @@ async fn dismiss(
     Ok(Json(detail(&state, &incident).await?))
 }
 
+/// Why a legal hold is set or released.
+struct LegalHoldRequest {
+    reason: String,
+}
+
+impl FromJson for LegalHoldRequest {
+    fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
+        Fields::read_object(value, |fields, map| {
+            let reason = fields.required_str(map, "reason")?;
+            crate::legal_holds::check_reason(reason)
+                .map_err(|message| fields.error("reason", message))
+                .ok()?;
+            Some(LegalHoldRequest {
+                reason: reason.to_owned(),
+            })
+        })
+    }
+}
+
+#[tracing::instrument(skip_all, fields(incident.id = %id))]
+async fn set_legal_hold(
+    State(state): State<AppState>,
+    mut agent: CurrentAgent,
+    headers: HeaderMap,
+    Path(id): Path<IncidentId>,
+    JsonBody(request): JsonBody<LegalHoldRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let incident = crate::legal_holds::set(&state, &mut agent, &id, &request.reason, otp_header(&headers)).await?;
+    Ok(Json(detail(&state, &incident).await?))
+}
+
+#[tracing::instrument(skip_all, fields(incident.id = %id))]
+async fn release_legal_hold(
+    State(state): State<AppState>,
+    mut agent: CurrentAgent,
+    headers: HeaderMap,
+    Path(id): Path<IncidentId>,
+    JsonBody(request): JsonBody<LegalHoldRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let incident = crate::legal_holds::release(&state, &mut agent, &id, &request.reason, otp_header(&headers)).await?;
+    Ok(Json(detail(&state, &incident).await?))
+}
+
 fn sla(incident: &Incident) -> Value {
     json!({
         "acknowledge_by": incident.deadlines.acknowledge_by,
@@ -263,6 +309,7 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         runs,
         flows,
         campaigns,
+        legal_hold,
     } = dossier;
     let now = state.clock().now();
     let alerts: Vec<Value> = alerts
@@ -328,6 +375,10 @@ fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
         "runs": runs,
         "unfreeze_requests": unfreeze,
         "timeline": timeline,
+        "legal_hold": legal_hold.as_ref().filter(|h| h.released_at.is_none()).map(|h| {
+            json!({"set_by": h.set_by, "set_at": h.set_at, "reason": h.reason})
+        }),
+        "legal_hold_released_at": legal_hold.as_ref().and_then(|h| h.released_at),
     });
     if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
         body.extend(extra);

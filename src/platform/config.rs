@@ -123,6 +123,7 @@ pub struct Config {
     /// How often the gauges read from the database (open incidents, pending
     /// messages) are recomputed.
     pub gauge_interval: Duration,
+    /// How long each class of data is kept (SPEC §15).
     pub retention: Retention,
     /// Warnings about development defaults, logged once telemetry is up.
     pub warnings: Vec<String>,
@@ -554,10 +555,18 @@ fn duration_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str)
 }
 
 /// How long each class of data is kept, counted from each row's creation
-/// (`HOLDFAST_RETENTION_*`: durations such as `5y`, `90d`, `12h`; a year is 365 days).
+/// (SPEC §15): maxima, applied by the retention task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retention {
-    /// The audit log: `holdfast audit archive` refuses a cut newer than this long ago.
+    /// Raw alert bodies and signal values (IP addresses, device ids,
+    /// destinations): `HOLDFAST_RETENTION_ALERTS`, 90 days.
+    pub alerts: Duration,
+    /// The holder's messages: `HOLDFAST_RETENTION_MESSAGES`, a year.
+    pub messages: Duration,
+    /// Incidents and their timelines: `HOLDFAST_RETENTION_INCIDENTS`, 5 years.
+    pub incidents: Duration,
+    /// The audit log (archived, never expired by the retention task):
+    /// `HOLDFAST_RETENTION_AUDIT`, 5 years.
     pub audit: Duration,
 }
 
@@ -568,24 +577,21 @@ impl Retention {
     }
 
     fn from_vars(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        Ok(Self {
-            audit: retention_or(var, "HOLDFAST_RETENTION_AUDIT", "5y")?,
+        let class = |name: &str, default: &str| -> anyhow::Result<Duration> {
+            let text = var(name).unwrap_or_else(|| default.to_owned());
+            let duration = parse_duration(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if duration.is_zero() {
+                bail!("{name}: `{text}` would keep nothing; write a duration such as 90d or 1y");
+            }
+            Ok(duration)
+        };
+        Ok(Retention {
+            alerts: class("HOLDFAST_RETENTION_ALERTS", "90d")?,
+            messages: class("HOLDFAST_RETENTION_MESSAGES", "365d")?,
+            incidents: class("HOLDFAST_RETENTION_INCIDENTS", "5y")?,
+            audit: class("HOLDFAST_RETENTION_AUDIT", "5y")?,
         })
     }
-}
-
-/// A retention period: a duration as [`duration_or`] reads it, or whole years (`5y`, of 365 days).
-fn retention_or(var: &impl Fn(&str) -> Option<String>, name: &str, default: &str) -> anyhow::Result<Duration> {
-    let text = var(name).unwrap_or_else(|| default.to_owned());
-    let Some(years) = text.trim().strip_suffix('y') else {
-        return duration_or(&|_: &str| Some(text.clone()), name, default);
-    };
-    years
-        .parse::<u64>()
-        .ok()
-        .and_then(|years| years.checked_mul(365 * 86_400))
-        .map(Duration::from_secs)
-        .ok_or_else(|| anyhow::anyhow!("{name}: `{text}` is not a duration such as 5y, 90d or 12h"))
 }
 
 /// Which database an URL selects.
@@ -657,6 +663,28 @@ mod tests {
             .map(|(k, v)| (*k, v.as_str()))
             .collect();
         config(&vars)
+    }
+
+    #[test]
+    fn retention_defaults_follow_the_spec_and_bad_durations_name_their_variable() {
+        let vars = production();
+        let config = config(&vars.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).unwrap();
+        let days = |n: u64| Duration::from_secs(n * 86_400);
+        assert_eq!(config.retention.alerts, days(90));
+        assert_eq!(config.retention.messages, days(365));
+        assert_eq!(config.retention.incidents, days(5 * 365));
+        assert_eq!(config.retention.audit, days(5 * 365));
+        let config = with(&vars, "HOLDFAST_RETENTION_AUDIT", "7y").unwrap();
+        assert_eq!(config.retention.audit, days(7 * 365));
+        let config = with(&vars, "HOLDFAST_RETENTION_ALERTS", "12h").unwrap();
+        assert_eq!(config.retention.alerts, Duration::from_secs(12 * 3600));
+        for garbage in ["90", "ninety days", "90 days", "-1d", "0d", "1.5y"] {
+            let error = with(&vars, "HOLDFAST_RETENTION_MESSAGES", garbage).unwrap_err();
+            assert!(
+                error.to_string().starts_with("HOLDFAST_RETENTION_MESSAGES: "),
+                "{garbage}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -31,14 +31,14 @@ impl WriteTx {
         }
         let rows: Vec<(String, Option<IncidentId>)> = match self.conn() {
             Backend::Postgres(c) => {
-                sqlx::query_as("SELECT alert_id, incident_id FROM alerts WHERE alert_id = ANY($1)")
+                sqlx::query_as("SELECT alert_id, incident_id FROM alert_records WHERE alert_id = ANY($1)")
                     .bind(alert_ids)
                     .fetch_all(c)
                     .await?
             }
             Backend::Sqlite(c) => {
                 let mut query =
-                    QueryBuilder::<Sqlite>::new("SELECT alert_id, incident_id FROM alerts WHERE alert_id IN (");
+                    QueryBuilder::<Sqlite>::new("SELECT alert_id, incident_id FROM alert_records WHERE alert_id IN (");
                 let mut ids = query.separated(", ");
                 for id in alert_ids {
                     ids.push_bind(id.as_str());
@@ -204,15 +204,26 @@ impl WriteTx {
             .map(|(alert, _)| serde_json::to_string(alert))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let summaries: Vec<String> = alerts.iter().map(|(alert, _)| alert.summary()).collect();
         match self.conn() {
             Backend::Postgres(c) => {
+                // The partitioned `alerts` cannot hold a unique index on
+                // `alert_id` alone, so its bodiless record is the one that
+                // meets a retry; the body goes in only for records inserted.
                 let column = |f: fn(&Alert) -> String| alerts.iter().map(|(a, _)| f(a)).collect::<Vec<_>>();
                 sqlx::query_scalar(
-                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body)
-                     SELECT alert_id, account_id, kind, occurred_at, $5, incident_id, body
-                     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $6::text[], $7::text[])
-                          AS a(alert_id, account_id, kind, occurred_at, incident_id, body)
-                     ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id",
+                    "WITH a AS (
+                         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $6::text[], $7::text[], $8::text[])
+                              AS a(alert_id, account_id, kind, occurred_at, incident_id, body, summary)
+                     ), recorded AS (
+                         INSERT INTO alert_records (alert_id, incident_id, occurred_at, received_at, summary)
+                         SELECT alert_id, incident_id, occurred_at, $5, summary FROM a
+                         ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id
+                     )
+                     INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from)
+                     SELECT a.alert_id, a.account_id, a.kind, a.occurred_at, $5, a.incident_id, a.body, $5
+                     FROM a JOIN recorded USING (alert_id)
+                     RETURNING alert_id",
                 )
                 .bind(column(|a| a.alert_id.to_string()))
                 .bind(column(|a| a.account_id.to_string()))
@@ -221,12 +232,13 @@ impl WriteTx {
                 .bind(received_at)
                 .bind(alerts.iter().map(|(_, i)| i.to_string()).collect::<Vec<_>>())
                 .bind(&bodies)
+                .bind(&summaries)
                 .fetch_all(c)
                 .await
             }
             Backend::Sqlite(c) => {
                 let mut query = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body) ",
+                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from) ",
                 );
                 query.push_values(alerts.iter().zip(&bodies), |mut row, ((alert, incident_id), body)| {
                     row.push_bind(alert.alert_id.as_str())
@@ -235,10 +247,31 @@ impl WriteTx {
                         .push_bind(alert.occurred_at)
                         .push_bind(received_at)
                         .push_bind(incident_id.to_string())
-                        .push_bind(body.as_str());
+                        .push_bind(body.as_str())
+                        .push_bind(received_at);
                 });
                 query.push(" ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id");
-                query.build_query_scalar().fetch_all(c).await
+                let stored: Vec<String> = query.build_query_scalar().fetch_all(&mut *c).await?;
+                let mut records = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO alert_records (alert_id, incident_id, occurred_at, received_at, summary) ",
+                );
+                let fresh = alerts
+                    .iter()
+                    .zip(&summaries)
+                    .filter(|((alert, _), _)| stored.iter().any(|id| id == alert.alert_id.as_str()));
+                let mut any = false;
+                records.push_values(fresh, |mut row, ((alert, incident_id), summary)| {
+                    any = true;
+                    row.push_bind(alert.alert_id.as_str())
+                        .push_bind(incident_id.to_string())
+                        .push_bind(alert.occurred_at)
+                        .push_bind(received_at)
+                        .push_bind(summary.as_str());
+                });
+                if any {
+                    records.build().execute(c).await?;
+                }
+                Ok(stored)
             }
         }
     }

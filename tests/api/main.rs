@@ -39,6 +39,7 @@ mod problems;
 mod production;
 mod replay;
 mod restart;
+mod retention;
 mod roles;
 mod rule_quality;
 mod runs;

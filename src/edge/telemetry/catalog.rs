@@ -174,7 +174,22 @@ pub const METRICS: &[Metric] = &[
         Kind::Counter,
         "Holders who rated their closed case.",
     ),
+    metric(
+        "holdfast_retention_partitions_dropped_total",
+        Kind::Counter,
+        "Monthly partitions dropped past their retention limit, by table (PostgreSQL).",
+    ),
+    metric(
+        "holdfast_retention_rows_expired_total",
+        Kind::Counter,
+        "Rows expired past their retention limit, by data class (alerts, sightings, sign_in_failures, messages).",
+    ),
 ];
+
+/// The tables retention drops partitions of, and its data classes: the
+/// label values of the retention counters.
+pub const RETENTION_TABLES: [&str; 3] = ["alerts", "campaign_signals", "sign_in_failures"];
+pub const RETENTION_CLASSES: [&str; 4] = ["alerts", "sightings", "sign_in_failures", "messages"];
 
 /// Describes every metric to the installed recorder, so `/metrics` prints
 /// its help. Once per process, after the recorder is installed.
@@ -237,6 +252,12 @@ pub fn register_at_start(start: &Start) {
             // Registered, not recorded: the histogram shows zero observations.
             let _ = metrics::histogram!(milestone.metric(), "priority" => priority.as_str());
         }
+    }
+    for table in RETENTION_TABLES {
+        metrics::counter!("holdfast_retention_partitions_dropped_total", "table" => table).increment(0);
+    }
+    for class in RETENTION_CLASSES {
+        metrics::counter!("holdfast_retention_rows_expired_total", "class" => class).increment(0);
     }
     let _ = metrics::histogram!("holdfast_intake_batch_size");
     // The connection series of each listener are registered by the server

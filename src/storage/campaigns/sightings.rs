@@ -178,16 +178,24 @@ impl Database {
     /// heads go, and campaigns no incident joined since keep only the masked
     /// value.
     /// Returns how many rows changed.
-    pub async fn forget_campaign_signals(&self, before: Timestamp) -> Result<u64, sqlx::Error> {
+    pub async fn forget_campaign_signals(
+        &self,
+        before: Timestamp,
+        released_before: Timestamp,
+    ) -> Result<u64, sqlx::Error> {
         let mut tx = self.begin().await?;
         let mut changed = 0;
+        // A legally held incident's sightings stay (SPEC §15), as do they
+        // for `RELEASE_GRACE` after its release (`released_before`).
         for sql in [
-            "DELETE FROM campaign_signals WHERE recorded_at < $1",
-            "DELETE FROM campaign_heads WHERE touched_at < $1",
-            "UPDATE campaigns SET value = NULL WHERE value IS NOT NULL AND updated_at < $1",
+            "DELETE FROM campaign_signals WHERE recorded_at < $1 AND incident_id NOT IN
+                 (SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2)",
+            "DELETE FROM campaign_heads WHERE touched_at < $1 AND $2 = $2",
+            "UPDATE campaigns SET value = NULL WHERE value IS NOT NULL AND updated_at < $1 AND $2 = $2",
         ] {
             changed += on_backend!(tx.conn(), c => sqlx::query(sql)
                 .bind(before)
+                .bind(released_before)
                 .execute(c)
                 .await
                 .map(|done| done.rows_affected()))?;

@@ -1,0 +1,539 @@
+//! Retention (SPEC §15): the tables that grow with traffic, by month.
+//!
+//! On PostgreSQL `alerts`, `campaign_signals` and `sign_in_failures` are
+//! range-partitioned by month (`<table>_pYYYYMM`, bounds at UTC month
+//! starts, and a `<table>_default` for a month not created yet). A month is
+//! expired by dropping its partition once its end is past the class's
+//! limit; first, in the same transaction, what must outlive the raw values
+//! is written (alert summaries) and the rows of protected incidents (live,
+//! under legal hold, or released from one less than
+//! [`RELEASE_GRACE`] ago) are carried forward into the current month.
+//! On SQLite the same limits are applied by deleting rows in batches.
+//!
+//! Partition names and bounds are built from this file's constants and
+//! whole months, never from input, so the DDL is formatted, not bound.
+//!
+//! Only one instance applies retention at a time: every transaction here
+//! first takes a transaction-scoped advisory lock and gives up without it.
+
+use std::time::Duration;
+
+use chrono::{Datelike, TimeZone, Utc};
+use sqlx::AssertSqlSafe;
+
+use super::{Database, Pools, json};
+use crate::domain::alert::Alert;
+use crate::domain::time::Timestamp;
+use crate::platform::config::Retention;
+
+/// How long an incident's data stays after its legal hold is released.
+pub const RELEASE_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
+/// The advisory lock of retention work (PostgreSQL's two-key form, so it
+/// never meets a one-key lock such as the migrations').
+const RETENTION_LOCK: (i32, i32) = (0x4846_0c02, 1);
+
+/// Rows per delete on SQLite, so the one writer is never held for long.
+const DELETE_BATCH: i64 = 1000;
+
+/// The incidents nothing of which expires: live ones, those under legal
+/// hold and those released from one after `$2`.
+macro_rules! protected_incidents {
+    () => {
+        concat!(
+            "SELECT id FROM incidents WHERE ",
+            super::live_incident!(),
+            " UNION SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2"
+        )
+    };
+}
+
+/// A table that grows with traffic, partitioned by month on PostgreSQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum History {
+    /// Raw alert bodies: the alerts class.
+    Alerts,
+    /// Campaign sightings (signal values): the alerts class.
+    Sightings,
+    /// Failed sign-ins (source addresses): the alerts class.
+    SignInFailures,
+}
+
+impl History {
+    pub const ALL: [History; 3] = [History::Alerts, History::Sightings, History::SignInFailures];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            History::Alerts => "alerts",
+            History::Sightings => "campaign_signals",
+            History::SignInFailures => "sign_in_failures",
+        }
+    }
+
+    /// The partition key: when the row's retention starts counting.
+    fn key(self) -> &'static str {
+        match self {
+            History::Alerts => "retained_from",
+            History::Sightings => "recorded_at",
+            History::SignInFailures => "at",
+        }
+    }
+}
+
+/// A calendar month in UTC, the grain of partitions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month {
+    year: i32,
+    /// 1 to 12.
+    month: u32,
+}
+
+impl Month {
+    pub fn of(at: Timestamp) -> Self {
+        let at = at.as_datetime();
+        Month {
+            year: at.year(),
+            month: at.month(),
+        }
+    }
+
+    pub fn next(self) -> Self {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    pub fn start(self) -> Timestamp {
+        let start = Utc
+            .with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
+            .single()
+            .expect("the first of a month at midnight UTC exists");
+        Timestamp::from_datetime(start)
+    }
+
+    /// The partition of `history` holding this month.
+    pub fn partition(self, history: History) -> String {
+        format!("{}_p{:04}{:02}", history.table(), self.year, self.month)
+    }
+
+    /// The month of a partition's name, if it is one of `history`'s months.
+    fn of_partition(history: History, name: &str) -> Option<Self> {
+        let digits = name.strip_prefix(history.table())?.strip_prefix("_p")?;
+        if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let (year, month) = digits.split_at(4);
+        let month = Month {
+            year: year.parse().ok()?,
+            month: month.parse().ok()?,
+        };
+        (1..=12).contains(&month.month).then_some(month)
+    }
+
+    /// A bound in partition DDL (which takes no parameters).
+    fn literal(self) -> String {
+        format!("'{:04}-{:02}-01 00:00:00+00'", self.year, self.month)
+    }
+}
+
+/// What one retention pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expiry {
+    /// The partitions dropped, by table.
+    pub partitions_dropped: Vec<(History, String)>,
+    /// Rows expired by data class (`alerts`, `sightings`,
+    /// `sign_in_failures`, `messages`); carried-forward rows not counted.
+    pub rows_expired: Vec<(&'static str, u64)>,
+    /// Rows of protected incidents carried into the current month.
+    pub rows_carried_forward: u64,
+}
+
+impl Expiry {
+    fn count(&mut self, class: &'static str, rows: u64) {
+        match self.rows_expired.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, n)) => *n += rows,
+            None => self.rows_expired.push((class, rows)),
+        }
+    }
+}
+
+fn class_of(history: History) -> &'static str {
+    match history {
+        History::Alerts => "alerts",
+        History::Sightings => "sightings",
+        History::SignInFailures => "sign_in_failures",
+    }
+}
+
+impl Database {
+    /// The monthly partitions of `history` (PostgreSQL; none on SQLite).
+    pub async fn partitions(&self, history: History) -> Result<Vec<Month>, sqlx::Error> {
+        let Pools::Postgres(pool) = &self.pools else {
+            return Ok(Vec::new());
+        };
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i
+             JOIN pg_class c ON c.oid = i.inhrelid
+             JOIN pg_class p ON p.oid = i.inhparent
+             WHERE p.relname = $1 AND p.relnamespace = c.relnamespace
+               AND p.relnamespace = to_regnamespace(current_schema())::oid",
+        )
+        .bind(history.table())
+        .fetch_all(pool)
+        .await?;
+        let mut months: Vec<Month> = names.iter().filter_map(|n| Month::of_partition(history, n)).collect();
+        months.sort();
+        Ok(months)
+    }
+
+    /// Creates the partitions of `now`'s month and the `ahead` months
+    /// after it, and of every month with rows waiting in a default
+    /// partition (which move into it). Returns the partitions created;
+    /// `None` when another instance is doing this work.
+    pub async fn create_partitions(&self, now: Timestamp, ahead: u32) -> Result<Option<Vec<String>>, sqlx::Error> {
+        let Pools::Postgres(pool) = &self.pools else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut created = Vec::new();
+        for history in History::ALL {
+            let mut wanted = vec![Month::of(now)];
+            for _ in 0..ahead {
+                let last = *wanted.last().expect("starts with one month");
+                wanted.push(last.next());
+            }
+            let waiting: Vec<Timestamp> = sqlx::query_scalar(AssertSqlSafe(format!(
+                "SELECT DISTINCT date_trunc('month', {key}, 'UTC') FROM {table}_default",
+                key = history.key(),
+                table = history.table()
+            )))
+            .fetch_all(pool)
+            .await?;
+            wanted.extend(waiting.into_iter().map(Month::of));
+            wanted.sort();
+            wanted.dedup();
+            let existing = self.partitions(history).await?;
+            for month in wanted.into_iter().filter(|m| !existing.contains(m)) {
+                let mut tx = pool.begin().await?;
+                if !locked(&mut tx).await? {
+                    return Ok(None);
+                }
+                let name = month.partition(history);
+                let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+                    .bind(&name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if present.is_some() {
+                    continue;
+                }
+                let (table, key) = (history.table(), history.key());
+                let (from, to) = (month.literal(), month.next().literal());
+                // Created detached, filled from the default partition, then
+                // attached: attaching checks the default holds no row of
+                // the month any more, and indexes follow the parent's. The
+                // table is locked first: a write routed to the default
+                // partition meanwhile would fail the attach (or itself,
+                // routed by the partitions it saw before).
+                for sql in [
+                    format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+                    format!("CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
+                    format!(
+                        "WITH moved AS (DELETE FROM {table}_default WHERE {key} >= {from} AND {key} < {to} RETURNING *)
+                         INSERT INTO {name} SELECT * FROM moved"
+                    ),
+                    format!("ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({from}) TO ({to})"),
+                ] {
+                    sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                created.push(name);
+            }
+        }
+        Ok(Some(created))
+    }
+
+    /// Applies `limits` at `now`: drops (PostgreSQL) or deletes (SQLite)
+    /// what is past its class's limit, except what protected incidents
+    /// hold. `None` when another instance is doing this work.
+    pub async fn expire_history(&self, now: Timestamp, limits: &Retention) -> Result<Option<Expiry>, sqlx::Error> {
+        let released_before = now.minus(RELEASE_GRACE);
+        let mut expiry = Expiry::default();
+        match &self.pools {
+            Pools::Postgres(_) => {
+                for history in History::ALL {
+                    for month in self.partitions(history).await? {
+                        if month.next().start().plus(limits.alerts) > now {
+                            continue;
+                        }
+                        match self.drop_partition(history, month, now, released_before).await? {
+                            None => return Ok(None),
+                            Some((expired, carried)) => {
+                                expiry.partitions_dropped.push((history, month.partition(history)));
+                                expiry.count(class_of(history), expired);
+                                expiry.rows_carried_forward += carried;
+                            }
+                        }
+                    }
+                }
+            }
+            Pools::Sqlite { .. } => {
+                let before = now.minus(limits.alerts);
+                self.write_missing_summaries(before).await?;
+                for history in History::ALL {
+                    let sql = match history {
+                        History::Alerts => concat!(
+                            "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE retained_from < $1
+                             AND incident_id NOT IN (",
+                            protected_incidents!(),
+                            ") LIMIT $3)"
+                        ),
+                        History::Sightings => concat!(
+                            "DELETE FROM campaign_signals WHERE rowid IN (SELECT rowid FROM campaign_signals
+                             WHERE recorded_at < $1 AND incident_id NOT IN (",
+                            protected_incidents!(),
+                            ") LIMIT $3)"
+                        ),
+                        History::SignInFailures => {
+                            "DELETE FROM sign_in_failures WHERE rowid IN (SELECT rowid FROM sign_in_failures
+                             WHERE at < $1 AND $2 = $2 LIMIT $3)"
+                        }
+                    };
+                    let rows = self.delete_in_batches(sql, before, released_before).await?;
+                    expiry.count(class_of(history), rows);
+                }
+            }
+        }
+        let messages = self
+            .delete_in_batches(
+                concat!(
+                    "DELETE FROM case_messages WHERE id IN (SELECT id FROM case_messages WHERE created_at < $1
+                     AND incident_id NOT IN (",
+                    protected_incidents!(),
+                    ") LIMIT $3)"
+                ),
+                now.minus(limits.messages),
+                released_before,
+            )
+            .await?;
+        expiry.count("messages", messages);
+        self.mask_campaigns(now.minus(limits.alerts), released_before).await?;
+        Ok(Some(expiry))
+    }
+
+    /// Drops one month of `history` after carrying the rows of protected
+    /// incidents forward to `now`, in one transaction. Returns the rows
+    /// expired and carried; `None` without the lock.
+    async fn drop_partition(
+        &self,
+        history: History,
+        month: Month,
+        now: Timestamp,
+        released_before: Timestamp,
+    ) -> Result<Option<(u64, u64)>, sqlx::Error> {
+        let Pools::Postgres(pool) = &self.pools else {
+            return Ok(Some((0, 0)));
+        };
+        let mut tx = pool.begin().await?;
+        if !locked(&mut tx).await? {
+            return Ok(None);
+        }
+        let name = month.partition(history);
+        let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+            .bind(&name)
+            .fetch_one(&mut *tx)
+            .await?;
+        if present.is_none() {
+            return Ok(Some((0, 0)));
+        }
+        // Dropping a partition locks its table whole; taken first, so no
+        // lock of this transaction is ever upgraded behind a writer's.
+        sqlx::query(AssertSqlSafe(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            history.table()
+        )))
+        .execute(&mut *tx)
+        .await?;
+        let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {name}")))
+            .fetch_one(&mut *tx)
+            .await?;
+        let carry = match history {
+            History::Alerts => {
+                // Summaries first: the records of alerts stored before
+                // summaries were kept get theirs from the body now.
+                let missing: Vec<(String, String)> = sqlx::query_as(AssertSqlSafe(format!(
+                    "SELECT a.alert_id, a.body FROM {name} a JOIN alert_records r USING (alert_id) WHERE r.summary IS NULL"
+                )))
+                .fetch_all(&mut *tx)
+                .await?;
+                let (ids, summaries) = summaries_of(missing)?;
+                sqlx::query(
+                    "UPDATE alert_records r SET summary = s.summary
+                     FROM UNNEST($1::text[], $2::text[]) AS s(alert_id, summary) WHERE r.alert_id = s.alert_id",
+                )
+                .bind(&ids)
+                .bind(&summaries)
+                .execute(&mut *tx)
+                .await?;
+                format!(
+                    "INSERT INTO alerts (alert_id, account_id, kind, occurred_at, received_at, incident_id, body, retained_from)
+                     SELECT alert_id, account_id, kind, occurred_at, received_at, incident_id, body, $1 FROM {name}
+                     WHERE incident_id IN ({})",
+                    protected_incidents!()
+                )
+            }
+            History::Sightings => format!(
+                "INSERT INTO campaign_signals (kind, value, account_id, incident_id, alert_id, seen_at, recorded_at)
+                 SELECT kind, value, account_id, incident_id, alert_id, seen_at, $1 FROM {name}
+                 WHERE incident_id IN ({})",
+                protected_incidents!()
+            ),
+            History::SignInFailures => String::new(),
+        };
+        let carried = if carry.is_empty() {
+            0
+        } else {
+            sqlx::query(AssertSqlSafe(carry))
+                .bind(now)
+                .bind(released_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE {name}")))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let expired = u64::try_from(rows).unwrap_or_default().saturating_sub(carried);
+        Ok(Some((expired, carried)))
+    }
+
+    /// SQLite: writes the summaries missing from records of alerts about to
+    /// be deleted (received before `before`).
+    async fn write_missing_summaries(&self, before: Timestamp) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        if let super::Backend::Sqlite(c) = tx.conn() {
+            let missing: Vec<(String, String)> = sqlx::query_as(
+                "SELECT a.alert_id, a.body FROM alerts a JOIN alert_records r ON r.alert_id = a.alert_id
+                 WHERE r.summary IS NULL AND a.retained_from < $1",
+            )
+            .bind(before)
+            .fetch_all(&mut *c)
+            .await?;
+            let (ids, summaries) = summaries_of(missing)?;
+            for (id, summary) in ids.iter().zip(&summaries) {
+                sqlx::query("UPDATE alert_records SET summary = $2 WHERE alert_id = $1")
+                    .bind(id)
+                    .bind(summary)
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        tx.commit().await?.no_follow_up();
+        Ok(())
+    }
+
+    /// Runs `sql` (a delete of at most `$3` rows older than `$1`, sparing
+    /// incidents released after `$2`) until it deletes nothing; each batch
+    /// its own transaction. Returns the rows deleted.
+    async fn delete_in_batches(
+        &self,
+        sql: &'static str,
+        before: Timestamp,
+        released_before: Timestamp,
+    ) -> Result<u64, sqlx::Error> {
+        let mut deleted = 0;
+        loop {
+            let mut tx = self.begin().await?;
+            if let super::Backend::Postgres(c) = tx.conn()
+                && !locked(c).await?
+            {
+                return Ok(deleted);
+            }
+            let rows = super::on_backend!(tx.conn(), c => sqlx::query(sql)
+                .bind(before)
+                .bind(released_before)
+                .bind(DELETE_BATCH)
+                .execute(c)
+                .await
+                .map(|done| done.rows_affected()))?;
+            tx.commit().await?.no_follow_up();
+            deleted += rows;
+            if rows < u64::try_from(DELETE_BATCH).unwrap_or(u64::MAX) {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// Campaigns whose signal is past the limit keep only its masked form,
+    /// unless one of their incidents is protected; heads of such signals go.
+    async fn mask_campaigns(&self, before: Timestamp, released_before: Timestamp) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        for sql in [
+            concat!(
+                "UPDATE campaigns SET value = NULL WHERE value IS NOT NULL AND updated_at < $1
+                 AND id NOT IN (SELECT campaign_id FROM campaign_incidents WHERE incident_id IN (",
+                protected_incidents!(),
+                "))"
+            ),
+            "DELETE FROM campaign_heads WHERE touched_at < $1 AND $2 = $2",
+        ] {
+            super::on_backend!(tx.conn(), c => sqlx::query(sql)
+                .bind(before)
+                .bind(released_before)
+                .execute(c)
+                .await
+                .map(|_| ()))?;
+        }
+        tx.commit().await?.no_follow_up();
+        Ok(())
+    }
+}
+
+/// Takes the retention lock for the transaction; `false` when another
+/// instance holds it.
+async fn locked(c: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+        .bind(RETENTION_LOCK.0)
+        .bind(RETENTION_LOCK.1)
+        .fetch_one(c)
+        .await
+}
+
+/// The plain-language summaries of stored alert bodies.
+fn summaries_of(bodies: Vec<(String, String)>) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+    let mut ids = Vec::with_capacity(bodies.len());
+    let mut summaries = Vec::with_capacity(bodies.len());
+    for (id, body) in bodies {
+        let alert: Alert = json("body", body)?;
+        ids.push(id);
+        summaries.push(alert.summary());
+    }
+    Ok((ids, summaries))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_name_their_partitions_and_roll_over_the_year() {
+        let december = Month::of(Timestamp::parse_rfc3339("2026-12-31T23:59:59Z").unwrap());
+        assert_eq!(december.partition(History::Alerts), "alerts_p202612");
+        assert_eq!(
+            december.next().partition(History::Sightings),
+            "campaign_signals_p202701"
+        );
+        assert_eq!(december.next().start().to_rfc3339(), "2027-01-01T00:00:00Z");
+        assert_eq!(Month::of_partition(History::Alerts, "alerts_p202612"), Some(december));
+        assert_eq!(Month::of_partition(History::Alerts, "alerts_default"), None);
+        assert_eq!(Month::of_partition(History::Alerts, "alerts_p202613"), None);
+        assert_eq!(Month::of_partition(History::Sightings, "alerts_p202612"), None);
+    }
+}
