@@ -71,14 +71,14 @@ pub fn routes(state: &AppState) -> Routes {
     }
     routes
         .merge(openapi::routes())
-        .merge(alerts::routes())
-        .merge(holds::routes())
-        .merge(auth::routes())
-        .merge(agents::routes())
+        .merge(alerts::api::routes())
+        .merge(holds::api::routes())
+        .merge(auth::api::routes())
+        .merge(agents::api::routes())
         .merge(incidents::api::routes())
         .merge(playbooks::api::routes())
         .merge(runs::api::routes())
-        .merge(overview::routes())
+        .merge(overview::api::routes())
         .merge(campaigns::api::routes())
         .merge(crate::rule_quality::api::routes())
         .merge(unfreeze::routes(state.clone()))
@@ -102,8 +102,8 @@ pub fn exchange_routes() -> Routes {
     Routes::new()
         .get("/healthz", healthz)
         .get("/readyz", readyz)
-        .merge(alerts::routes())
-        .merge(holds::routes())
+        .merge(alerts::api::routes())
+        .merge(holds::api::routes())
         .merge(holder::api::signed_routes())
 }
 

@@ -13,10 +13,7 @@
 
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
@@ -24,15 +21,10 @@ use crate::domain::incident::{IncidentStatus, Milestone};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 use crate::edge::error::ApiError;
-use crate::edge::http::Routes;
 use crate::state::AppState;
 use crate::storage::WindowTimes;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
-
-pub fn routes() -> Routes {
-    Routes::new().get("/v1/overview", show)
-}
 
 /// The figures a lead watches.
 #[derive(Clone, Debug, Serialize)]
@@ -193,10 +185,4 @@ pub async fn compute(state: &AppState, agent: &CurrentAgent) -> Result<Overview,
     })
 }
 
-/// `GET /v1/overview`.
-async fn show(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
-    let overview = compute(&state, &agent).await?;
-    Ok(Json(
-        serde_json::to_value(overview).map_err(|e| ApiError::Internal(e.into()))?,
-    ))
-}
+pub mod api;

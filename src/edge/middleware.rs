@@ -1,4 +1,6 @@
-//! The layers every request passes through, outermost first:
+//! The one layer stack every response passes, the same on every listener.
+//!
+//! Outermost first:
 //!
 //! 1. the headers every response carries: `X-Content-Type-Options: nosniff`,
 //!    and in production `Strict-Transport-Security`;

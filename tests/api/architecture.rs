@@ -375,6 +375,222 @@ fn modules_that_only_point_down_are_no_circle() {
     assert_eq!(circles(&modules), Vec::<String>::new());
 }
 
+/// The layers of `src/`, bottom up; everything else at the top is a feature,
+/// except `app` and `cli`, which sit on top of them all.
+const LAYERS: &[&str] = &["domain", "platform", "storage", "state", "edge"];
+const ON_TOP: &[&str] = &["app", "cli"];
+
+/// One row of ARCHITECTURE.md's code map: the modules it is about and the
+/// modules they must not use.
+#[derive(Debug)]
+struct Rule {
+    subjects: Vec<String>,
+    forbidden: Vec<String>,
+}
+
+/// The names written in backticks in a cell of the code map, as module paths
+/// (`runs/engine` and `runs::engine` alike, a trailing `/` dropped).
+fn names_in(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| name.replace('/', "::").trim_end_matches("::").to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The rows of the table under `## Code map` in `map` (ARCHITECTURE.md's text).
+fn code_map(map: &str) -> Vec<Rule> {
+    let section = map
+        .split("\n## Code map")
+        .nth(1)
+        .expect("ARCHITECTURE.md has a code map");
+    section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+            assert_eq!(cells.len(), 3, "a code map row has three cells: {line}");
+            Rule {
+                subjects: names_in(cells[0]),
+                forbidden: names_in(cells[2]),
+            }
+        })
+        .collect()
+}
+
+fn within(module: &str, prefix: &str) -> bool {
+    module == prefix || module.starts_with(&format!("{prefix}::"))
+}
+
+/// What a rule forbids, spelled out: `features` is every feature but the
+/// subject's own, `handlers` every feature's `api` outside the subject.
+fn forbidden_modules(rule: &Rule, subject: &str, modules: &Modules) -> Vec<String> {
+    let top = subject.split("::").next().unwrap();
+    let features = modules
+        .keys()
+        .map(|m| m.split("::").next().unwrap())
+        .filter(|m| !LAYERS.contains(m) && !ON_TOP.contains(m) && *m != top)
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>();
+    rule.forbidden
+        .iter()
+        .flat_map(|name| match name.as_str() {
+            "features" => features.iter().cloned().collect::<Vec<_>>(),
+            "handlers" => modules
+                .keys()
+                .filter(|m| m.ends_with("::api") && !within(m, subject))
+                .cloned()
+                .collect(),
+            _ => vec![name.clone()],
+        })
+        .collect()
+}
+
+/// Every import the code map forbids, in words.
+fn forbidden_uses(modules: &Modules, rules: &[Rule]) -> Vec<String> {
+    let graph = dependencies(modules);
+    let mut found = Vec::new();
+    for rule in rules {
+        for subject in &rule.subjects {
+            let forbidden = forbidden_modules(rule, subject, modules);
+            for (module, uses) in graph.iter().filter(|(m, _)| within(m, subject)) {
+                for used in uses.iter().filter(|u| !within(u, subject)) {
+                    if let Some(rule) = forbidden.iter().find(|f| within(used, f)) {
+                        found.push(format!(
+                            "{module} uses {used}; the code map says `{subject}` must not use `{rule}`"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+fn architecture_md() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md")).unwrap()
+}
+
+#[test]
+fn no_module_uses_what_the_code_map_forbids() {
+    let modules = modules();
+    let rules = code_map(&architecture_md());
+    assert!(rules.len() > 20, "the code map was not read: {rules:?}");
+    let found = forbidden_uses(&modules, &rules);
+    assert!(found.is_empty(), "imports the code map forbids:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_code_map_names_every_module_and_only_modules_that_exist_each_with_what_it_must_not_use() {
+    let modules = modules();
+    let rules = code_map(&architecture_md());
+    let subjects: Vec<&String> = rules.iter().flat_map(|rule| &rule.subjects).collect();
+    for subject in &subjects {
+        assert!(
+            modules.keys().any(|m| within(m, subject)),
+            "the code map names `{subject}`, which is no module of src/"
+        );
+    }
+    for top in modules
+        .keys()
+        .map(|m| m.split("::").next().unwrap())
+        .collect::<BTreeSet<_>>()
+    {
+        assert!(
+            subjects.iter().any(|s| *s == top),
+            "the code map has no row for `{top}`"
+        );
+    }
+    for rule in &rules {
+        assert!(
+            !rule.forbidden.is_empty(),
+            "{:?} says nothing it must not use",
+            rule.subjects
+        );
+        for name in &rule.forbidden {
+            assert!(
+                ["features", "handlers"].contains(&name.as_str()) || modules.keys().any(|m| within(m, name)),
+                "{:?} must not use `{name}`, which is no module of src/",
+                rule.subjects
+            );
+        }
+    }
+}
+
+#[test]
+fn a_use_the_code_map_forbids_is_caught_through_a_use_of_super_and_a_group() {
+    let modules = tree(&[
+        ("domain", "pub mod incident;"),
+        (
+            "domain::incident",
+            "use super::super::storage;\nfn f() { storage::incidents::write(); }",
+        ),
+        ("storage", "pub mod incidents;"),
+        ("storage::incidents", "pub fn write() {}"),
+        ("holds", "pub mod api;"),
+        (
+            "holds::api",
+            "use crate::{runs::{engine::{self}}};\nfn g() { engine::advance(); }",
+        ),
+        ("runs", "pub mod engine;"),
+        ("runs::engine", "pub fn advance() {}"),
+        ("console", "use crate::holds::api::routes;"),
+    ]);
+    let map = "\n## Code map\n\n| module | its job | must not use |\n|---|---|---|\n\
+        | `domain/` | rules | `storage` |\n\
+        | `holds` | holds | `runs::engine` |\n\
+        | `console/` | pages | `handlers` |\n";
+    let found = forbidden_uses(&modules, &code_map(map));
+    assert_eq!(
+        found,
+        vec![
+            "domain::incident uses storage; the code map says `domain` must not use `storage`",
+            "domain::incident uses storage::incidents; the code map says `domain` must not use `storage`",
+            "holds::api uses runs::engine; the code map says `holds` must not use `runs::engine`",
+            "console uses holds::api; the code map says `console` must not use `holds::api`",
+        ]
+    );
+}
+
+#[test]
+fn every_file_in_a_folder_has_a_whole_row_in_the_map_and_every_row_a_file() {
+    let modules = modules();
+    let map = architecture_md();
+    let section = map
+        .split("\n## Files within the folders")
+        .nth(1)
+        .expect("ARCHITECTURE.md lists the files within the folders");
+    let rows: BTreeMap<String, String> = section
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .map(|line| {
+            let (name, job) = line.trim_matches('|').split_once(" | ").expect("two cells");
+            (names_in(name).concat(), job.trim().to_owned())
+        })
+        .collect();
+    for (name, job) in &rows {
+        assert!(
+            modules.contains_key(name),
+            "ARCHITECTURE.md has a row for `{name}`, which is no file of src/"
+        );
+        assert!(
+            job.ends_with('.') || job.ends_with(".)"),
+            "the row of `{name}` is not a whole sentence: {job}"
+        );
+    }
+    for module in modules.keys().filter(|m| m.contains("::")) {
+        assert!(
+            rows.contains_key(module),
+            "ARCHITECTURE.md has no row for the file `{module}`"
+        );
+    }
+}
+
 #[test]
 fn features_never_reach_the_router() {
     let modules = modules();

@@ -1,3 +1,5 @@
+//! The replay's unit tests: seeded alerts replayed through two rules files, report by report.
+
 use super::*;
 
 fn at(seconds: i64) -> Timestamp {
