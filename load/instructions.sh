@@ -28,13 +28,23 @@ HOLDFAST=${HOLDFAST:-$BIN/holdfast}
 LOAD=$BIN/holdfast-load
 HELLO=$BIN/hello
 export HOLDFAST_MAX_CONNECTIONS_PER_CLIENT=4096
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# KEEP=<directory> keeps the dumps there, for callgrind_annotate.
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -z "${KEEP:-}" ] || cp "$WORK"/callgrind.out.* "$KEEP"/ 2>/dev/null; rm -rf "$WORK"' EXIT
 
-# send <url> <requests file> <count>: exactly <count> requests, once each.
+# send <url> <requests file> <count>: exactly <count> requests, once each
+# (wrk's one thread stops when it runs out and leaves a mark; wrk itself
+# waits out its duration, so it is interrupted then).
 send() {
-    WRK_REQUESTS=$2 WRK_THREADS=1 WRK_MODE=once wrk -t 1 -c 16 -d 600s --timeout 60s -s load/wrk/presigned.lua "$1" \
-        >"$WORK/wrk.out" 2>&1 || true
-    grep -q "ran out of requests after sending $3" "$WORK/wrk.out" || { echo "wrk did not send $3:" >&2; cat "$WORK/wrk.out" >&2; exit 1; }
+    rm -f "$2.done"
+    WRK_REQUESTS=$2 WRK_THREADS=1 WRK_MODE=once wrk -t 1 -c 16 -d 3600s --timeout 60s -s load/wrk/presigned.lua "$1" \
+        >"$WORK/wrk.out" 2>&1 &
+    local sender=$!
+    while [ ! -e "$2.done" ]; do
+        kill -0 "$sender" 2>/dev/null || { echo "wrk ended before sending $3:" >&2; cat "$WORK/wrk.out" >&2; exit 1; }
+        sleep 0.5
+    done
+    kill -INT "$sender"; wait "$sender" 2>/dev/null || true
+    rm -f "$2" "$2.done" "$2.ready"
 }
 # count <label> <pid> <url> <prefix> <accounts>: instructions per request.
 count() {
