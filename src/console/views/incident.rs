@@ -2,25 +2,28 @@
 //! each run with its steps and approvals, the holder's requests, the whole
 //! timeline, and the actions the viewer's role allows in its current state.
 //!
-//! (Just over 400 lines: one page of many parts, kept together so its
-//! markup reads in the order it is shown.)
+//! The page and its summary, holds and actions are here; its runs
+//! (`runs`) and its history (`history`) are parts of their own.
+
+mod history;
+mod runs;
 
 use std::sync::Arc;
 
 use maud::{Markup, html};
 use serde_json::Value;
 
+pub use self::history::answers;
+use self::history::{flows, timeline};
+use self::runs::run_view;
 use super::{Section, Viewer, field_error, layout, notice, priority, sla, status, step_up_field, time};
 use crate::domain::ids::RunId;
 use crate::domain::incident::{Incident, Resolution};
 use crate::domain::playbook::{Action as StepAction, Playbook};
-use crate::domain::run::{Gate, Run, RunStatus, StepStatus};
-use crate::domain::unfreeze::Flow;
 use crate::edge::l10n::Text;
 use crate::edge::web::Lang;
 use crate::holder::case::ForAgents;
 use crate::incidents::{Decision, Dossier};
-use crate::runs::agent_actions;
 use crate::state::handles::LoadedPlaybook;
 
 /// The form an error belongs to, so the page shows it there.
@@ -189,175 +192,6 @@ fn holds(lang: Lang, viewer: &Viewer, dossier: &Dossier) -> Markup {
     }
 }
 
-fn gate_text(t: Text, gate: Gate) -> &'static str {
-    match gate {
-        Gate::Mfa => t.get("waiting-mfa"),
-        Gate::Identity => t.get("waiting-identity"),
-        Gate::Approval => t.get("waiting-approval"),
-    }
-}
-
-fn run_view<'a>(
-    lang: Lang,
-    viewer: &Viewer,
-    incident: &Incident,
-    run: &Run,
-    error_at: &impl Fn(&Action) -> Option<&'a str>,
-) -> Markup {
-    let t = Text::of(lang);
-    let waiting_for_mfa =
-        run.status == RunStatus::Waiting && run.steps.iter().any(|s| s.waiting_for == Some(Gate::Mfa));
-    let needed = run.approvals_needed(incident.priority);
-    html! {
-        article class="run" id={ "run-" (run.id) } {
-            h3 { (run.playbook.id) " v" (run.playbook.version) " " span class={ "run-status " (run.status.as_str()) } { (run.status.as_str()) } }
-            p class="help" {
-                (t.get("started-by")) " " (run.started_by_name) " · " (time(run.created_at))
-                " · " (t.get("digest")) " " code { (&run.playbook.digest[..12.min(run.playbook.digest.len())]) }
-            }
-            @if let Some(failure) = &run.failure { p class="notice error" { (failure) } }
-            ol class="steps" {
-                @for step in &run.steps {
-                    li class={ "step " (step.status.as_str()) } {
-                        span class="step-name" { (step.step.name) }
-                        " " code { (step.step.action.name()) }
-                        " — " span class="step-status" { (step_status(t, step.status)) }
-                        @if let Some(gate) = step.waiting_for { " · " strong { (gate_text(t, gate)) } }
-                    }
-                }
-            }
-            @if run.needs_approvals() {
-                p {
-                    (t.get("approvals")) ": "
-                    @if run.approvals.is_empty() { span class="muted" { (t.get("none-yet")) } }
-                    @for (i, approval) in run.approvals.iter().enumerate() {
-                        @if i > 0 { ", " }
-                        (approval.username) " (" (time(approval.approved_at)) ")"
-                    }
-                    @if needed > 0 { " · " (t.with("approvals-needed", [("count", needed.into())])) }
-                }
-            }
-            @if agent_actions::may_approve(viewer.agent, run) {
-                @let action = Action::Approve(run.id.clone());
-                form method="post" action={ "/console/incidents/" (incident.id) "/runs/" (run.id) "/approve" } class="action" {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
-                    (step_up_field(lang, &format!("otp-approve-{}", run.id), viewer))
-                    (field_error(error_at(&action)))
-                    button type="submit" { (t.get("approve-run")) }
-                }
-            }
-            @if waiting_for_mfa && viewer.can(run.playbook.kind.permission()) {
-                @let action = Action::Resume(run.id.clone());
-                form method="post" action={ "/console/incidents/" (incident.id) "/runs/" (run.id) "/resume" } class="action" {
-                    input type="hidden" name="csrf" value=(viewer.csrf);
-                    (step_up_field(lang, &format!("otp-resume-{}", run.id), viewer))
-                    (field_error(error_at(&action)))
-                    button type="submit" { (t.get("resume-run")) }
-                }
-            }
-        }
-    }
-}
-
-fn step_status(t: Text, status: StepStatus) -> &'static str {
-    match status {
-        StepStatus::Pending => t.get("step-pending"),
-        StepStatus::Running => t.get("step-running"),
-        StepStatus::Waiting => t.get("step-waiting"),
-        StepStatus::Succeeded => t.get("step-succeeded"),
-        StepStatus::Failed => t.get("step-failed"),
-        StepStatus::Skipped => t.get("step-skipped"),
-    }
-}
-
-fn flows(lang: Lang, dossier: &Dossier) -> Markup {
-    let t = Text::of(lang);
-    html! {
-        section aria-labelledby="flows-heading" {
-            h2 id="flows-heading" { (t.get("flows-heading")) }
-            @for flow in &dossier.flows {
-                div class="flow" {
-                    p { strong { (flow.state.as_str()) } " · " (t.get("flow-requested")) " " (time(flow.created_at)) }
-                    (answers(lang, dossier, flow))
-                    @if let Some(reason) = &flow.decision_reason { p { (t.get("flow-reason")) ": " (reason) } }
-                }
-            }
-        }
-    }
-}
-
-/// The holder's answer about each flagged activity, in plain language.
-pub fn answers(lang: Lang, dossier: &Dossier, flow: &Flow) -> Markup {
-    let t = Text::of(lang);
-    html! {
-        @if let Some(answers) = &flow.answers {
-            ul class="answers" {
-                @for answer in answers {
-                    @let what = dossier.alerts.iter().find(|row| row.alert.alert_id.as_str() == answer.alert_id)
-                        .map(|row| row.alert.summary()).unwrap_or_else(|| answer.alert_id.clone());
-                    li class=(if answer.mine { "mine" } else { "not-mine" }) {
-                        (what) " — " strong { @if answer.mine { (t.get("answer-mine")) } @else { (t.get("answer-not-mine")) } }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// An audit action in words (`event-<action>`, its dots and underscores as
-/// dashes), or as the log spells it when it has none.
-fn event(t: Text, action: &str) -> &str {
-    t.find(&format!("event-{}", action.replace(['.', '_'], "-")))
-        .unwrap_or(action)
-}
-
-fn timeline(lang: Lang, dossier: &Dossier) -> Markup {
-    let t = Text::of(lang);
-    html! {
-        section aria-labelledby="timeline-heading" {
-            h2 id="timeline-heading" { (t.get("timeline-heading")) }
-            ol class="timeline" {
-                @for entry in &dossier.timeline {
-                    li {
-                        (time(entry.at)) " "
-                        strong { (entry.actor) } " "
-                        span class="event" { (event(t, &entry.action)) }
-                        (detail(&entry.detail_value()))
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// An audit entry's detail, as short `key: value` pairs.
-fn detail(value: &Value) -> Markup {
-    let pairs: Vec<(String, String)> = value
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    (
-                        k.replace('_', " "),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    html! {
-        @if !pairs.is_empty() {
-            span class="detail" {
-                @for (i, (key, value)) in pairs.iter().enumerate() {
-                    @if i > 0 { "; " }
-                    (key) ": " (value)
-                }
-            }
-        }
-    }
-}
-
 fn decisions<'a>(
     lang: Lang,
     viewer: &Viewer,
@@ -455,17 +289,5 @@ fn playbook_forms<'a>(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_audit_action_is_said_in_words_or_as_the_log_spells_it() {
-        assert_eq!(event(Text::of(Lang::Ko), "incident.acknowledged"), "확인");
-        assert_eq!(event(Text::of(Lang::En), "incident.priority_raised"), "priority raised");
-        assert_eq!(event(Text::of(Lang::En), "something.new"), "something.new");
     }
 }
