@@ -168,6 +168,14 @@ function request()
       if mode == "cycle" then
          next_request, chosen = 1, requests[1]
       else
+         if not exhausted then
+            -- A mark beside the file, for a caller that sends a fixed
+            -- number of requests and then stops wrk (load/instructions.sh).
+            local mark = io.open(file .. ".done", "w")
+            if mark then
+               mark:close()
+            end
+         end
          exhausted = true
          wrk.thread:stop()
          return requests[#requests]

@@ -6,13 +6,11 @@
 //! [`ApiError`], rendered as an RFC 9457 problem (`application/problem+json`).
 //! A 5xx body never carries internal details: the cause is attached to the
 //! response and logged once, inside the request's span, by
-//! [`log_server_errors`].
+//! [`log_server_error`].
 
 use std::sync::Arc;
 
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -179,7 +177,7 @@ pub fn problem(status: StatusCode, kind: ProblemKind, detail: &str, extra: Map<S
     response
 }
 
-/// The cause of a 5xx, carried to [`log_server_errors`] in the response extensions.
+/// The cause of a 5xx, carried to [`log_server_error`] in the response extensions.
 #[derive(Clone)]
 struct ServerErrorCause(Arc<anyhow::Error>);
 
@@ -213,18 +211,15 @@ impl IntoResponse for ApiError {
 }
 
 /// Logs the cause of every 5xx once, in the request's span.
-pub async fn log_server_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+pub fn log_server_error(response: &Response) {
     if let Some(ServerErrorCause(cause)) = response.extensions().get::<ServerErrorCause>() {
         tracing::error!(error = format!("{cause:#}"), "request failed");
     }
-    response
 }
 
 /// Gives error responses that did not come from an [`ApiError`] (an unknown
 /// route, a wrong method, a timeout) a problem body too.
-pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+pub fn problem_for_bare_error(response: Response) -> Response {
     let status = response.status();
     // Bare errors come with no body type or plain text; problems and the
     // holder's HTML pages are left as they are.

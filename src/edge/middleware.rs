@@ -16,6 +16,12 @@
 //! 7. logging the cause of every 5xx once;
 //! 8. catching a panicking handler, which becomes an opaque problem `500`.
 //!
+//! Layers 2 to 5 and 7 are one function, [`around`]: every request passes
+//! through them, and as separate layers each took a boxed future and a
+//! clone of the router of its own. The latency histogram's series are
+//! registered once each ([`LatencySeries`]), not looked up by labels built
+//! as strings for every request.
+//!
 //! Catching panics innermost means a panic is answered like any other server
 //! error: inside the request span, measured, and with a problem body. The
 //! panic itself is logged once, by the hook [`crate::edge::telemetry`] installs, on
@@ -25,19 +31,20 @@
 //! tests) get the same behaviour.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::Map;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tracing::Instrument;
 
 use crate::edge::error::{self, ApiError, ProblemKind};
@@ -59,6 +66,8 @@ pub struct Edge {
     pub trace: TraceTrust,
     /// Whether every response carries `Strict-Transport-Security`.
     pub hsts: bool,
+    /// The latency histogram's series met so far.
+    pub latency: Arc<LatencySeries>,
 }
 
 /// Whose trace context an inbound `traceparent` is continued from. A
@@ -95,6 +104,7 @@ impl Edge {
                 TraceTrust::Anyone
             },
             hsts: production,
+            latency: Arc::default(),
         }
     }
 
@@ -104,6 +114,7 @@ impl Edge {
             request_timeout,
             trace: TraceTrust::Anyone,
             hsts: false,
+            latency: Arc::default(),
         }
     }
 }
@@ -113,15 +124,8 @@ pub fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, edge: &Edge) -
     let hsts = edge.hsts.then(|| HeaderValue::from_static(HSTS));
     router
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(error::log_server_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            edge.request_timeout,
-        ))
-        .layer(middleware::from_fn(error::problem_for_bare_errors))
-        .layer(middleware::from_fn(record_latency))
-        .layer(middleware::from_fn_with_state(edge.clone(), request_span))
+        .layer(middleware::from_fn_with_state(edge.clone(), around))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -143,15 +147,16 @@ fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
     )
 }
 
-/// Runs the request in its span, method and route (never the query string:
-/// it may carry tokens), with its trace context current for the handler:
-/// the caller's when [`TraceTrust`] allows it, otherwise a new trace.
-async fn request_span(State(edge): State<Edge>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let span = tracing::info_span!("request", method = %request.method(), route = %route);
+/// Layers 2 to 5 and 7: runs the request in its span, method and route
+/// (never the query string: it may carry tokens), with its trace context
+/// current for the handler (the caller's when [`TraceTrust`] allows it,
+/// otherwise a new trace), within the request time limit; logs the cause of
+/// a 5xx, gives a bare error a problem body, and records the latency.
+async fn around(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let span = tracing::info_span!("request", method = %method, route = %route);
     let (request, inbound) = match edge.trace.inbound(request, edge.request_timeout).await {
         Ok(read) => read,
         // The body could not be read in time or was too large: answered
@@ -165,7 +170,67 @@ async fn request_span(State(edge): State<Edge>, request: Request, next: Next) ->
         }
         None => TraceContext::of_span(&span).unwrap_or_else(TraceContext::start),
     };
-    trace_context::scope(context, next.run(request)).instrument(span).await
+    let started = Instant::now();
+    let limit = edge.request_timeout;
+    let response = trace_context::scope(context, async move {
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => {
+                error::log_server_error(&response);
+                error::problem_for_bare_error(response)
+            }
+            Err(_) => error::problem_for_bare_error(StatusCode::REQUEST_TIMEOUT.into_response()),
+        }
+    })
+    .instrument(span)
+    .await;
+    edge.latency
+        .record(&method, route, response.status(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// The series of `holdfast_http_request_duration_seconds` met so far, by
+/// route, then method and status; each registered with the recorder when
+/// first met.
+#[derive(Default)]
+pub struct LatencySeries {
+    by_route: RwLock<HashMap<Box<str>, Vec<Series>>>,
+}
+
+/// One series: its method, its status, its histogram.
+type Series = (Method, StatusCode, metrics::Histogram);
+
+impl LatencySeries {
+    fn record(&self, method: &Method, route: &str, status: StatusCode, seconds: f64) {
+        let met = |series: &[Series]| {
+            series
+                .iter()
+                .find(|(m, s, _)| m == method && *s == status)
+                .map(|(_, _, histogram)| histogram.record(seconds))
+                .is_some()
+        };
+        if self
+            .by_route
+            .read()
+            .expect("latency series lock")
+            .get(route)
+            .is_some_and(|series| met(series))
+        {
+            return;
+        }
+        let mut by_route = self.by_route.write().expect("latency series lock");
+        let series = by_route.entry(route.into()).or_default();
+        if met(series) {
+            return;
+        }
+        let histogram = metrics::histogram!(
+            "holdfast_http_request_duration_seconds",
+            "method" => method.to_string(),
+            "route" => route.to_owned(),
+            "status" => status.as_u16().to_string(),
+        );
+        histogram.record(seconds);
+        series.push((method.clone(), status, histogram));
+    }
 }
 
 impl TraceTrust {
@@ -224,24 +289,6 @@ impl TraceTrust {
             .is_ok();
         Ok((Request::from_parts(parts, Body::from(body)), signed.then_some(inbound)))
     }
-}
-
-async fn record_latency(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    metrics::histogram!(
-        "holdfast_http_request_duration_seconds",
-        "method" => method,
-        "route" => route,
-        "status" => response.status().as_u16().to_string(),
-    )
-    .record(started.elapsed().as_secs_f64());
-    response
 }
 
 #[cfg(test)]
@@ -347,6 +394,50 @@ mod tests {
         assert!(measured, "the 500 is in the latency histogram:\n{rendered}");
     }
 
+    #[test]
+    fn each_latency_series_is_registered_once_and_counts_every_request() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let metrics = recorder.handle();
+        let _recording = metrics::set_default_local_recorder(&recorder);
+        let series = LatencySeries::default();
+
+        series.record(&Method::GET, "/a", StatusCode::OK, 0.001);
+        series.record(&Method::GET, "/a", StatusCode::OK, 0.002);
+        series.record(&Method::GET, "/a", StatusCode::NOT_FOUND, 0.001);
+        series.record(&Method::POST, "/a", StatusCode::OK, 0.001);
+        series.record(&Method::GET, "/b", StatusCode::OK, 0.001);
+
+        let rendered = metrics.render();
+        let count = |labels: &str| {
+            rendered
+                .lines()
+                .find(|line| line.starts_with("holdfast_http_request_duration_seconds_count{") && line.contains(labels))
+                .and_then(|line| line.rsplit(' ').next())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            count(r#"method="GET",route="/a",status="200""#).as_deref(),
+            Some("2"),
+            "{rendered}"
+        );
+        assert_eq!(
+            count(r#"method="GET",route="/a",status="404""#).as_deref(),
+            Some("1"),
+            "{rendered}"
+        );
+        assert_eq!(
+            count(r#"method="POST",route="/a",status="200""#).as_deref(),
+            Some("1"),
+            "{rendered}"
+        );
+        assert_eq!(
+            count(r#"method="GET",route="/b",status="200""#).as_deref(),
+            Some("1"),
+            "{rendered}"
+        );
+        assert_eq!(series.by_route.read().unwrap().values().map(Vec::len).sum::<usize>(), 4);
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn an_unknown_route_is_a_problem_404() {
         let app = stack(
@@ -386,6 +477,7 @@ mod tests {
                 clock: clock.clone(),
             },
             hsts: true,
+            latency: Arc::default(),
         };
         let app = stack(Router::new().route("/echo", axum::routing::post(echo_trace)), &edge);
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736";

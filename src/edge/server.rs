@@ -6,10 +6,11 @@
 //!
 //! - **A header read timeout.** A connection must deliver a request's
 //!   complete headers within `HOLDFAST_HEADER_READ_TIMEOUT` of the server
-//!   starting to wait for them, or it is closed. Hyper starts that clock when
-//!   a connection opens and again as soon as a response is written on a
-//!   kept-alive connection, so the same limit is the idle keep-alive timeout:
-//!   a connection idle that long between requests is closed too.
+//!   starting to wait for them, or it is closed ([`header_deadline`]). The
+//!   clock starts when a connection opens and again as soon as a response
+//!   has been written on a kept-alive connection, so the same limit is the
+//!   idle keep-alive timeout: a connection idle that long between requests
+//!   is closed too. One timer per connection keeps it, not one per request.
 //! - **A response must be read.** A write that makes no progress for
 //!   [`WRITE_STALL_LIMIT`] (the client stopped reading) fails the connection,
 //!   which is reset so the kernel frees what it still held for it
@@ -47,9 +48,11 @@
 //! listener never delay the exchange on `HOLDFAST_EXCHANGE_LISTEN`.
 
 mod body_rate;
+mod header_deadline;
 mod per_client;
 mod write_stall;
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -61,7 +64,7 @@ use axum::http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -75,6 +78,7 @@ pub use body_rate::{BodyTooSlow, MIN_BODY_RATE};
 pub use write_stall::WRITE_STALL_LIMIT;
 
 use body_rate::MinimumRate;
+use header_deadline::{Ending, HeaderDeadline, Waiting};
 use per_client::ClientConnections;
 use write_stall::StallGuard;
 
@@ -169,9 +173,8 @@ pub async fn serve(name: &'static str, listener: TcpListener, router: Router, se
     let clients = ClientConnections::new(limits.max_connections_per_client, trusted_proxies);
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .keep_alive(true);
+    // No timer for hyper: the header read timeout is `header_deadline`'s.
+    http.keep_alive(true);
 
     loop {
         let slot = tokio::select! {
@@ -198,16 +201,28 @@ pub async fn serve(name: &'static str, listener: TcpListener, router: Router, se
         // Small responses go out at once rather than waiting for more to send.
         let _ = stream.set_nodelay(true);
         let verdict = Arc::new(Verdict::default());
+        let waiting = Waiting::new();
         let service = {
             let router = router.clone();
             let verdict = verdict.clone();
+            let waiting = waiting.clone();
             service_fn(move |mut request: Request<Incoming>| {
+                let served = Waiting::request_began(&waiting);
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 let request = request.map(|body| Body::new(MinimumRate::new(body, verdict.clone())));
-                router.clone().oneshot(request)
+                let answer = router.clone().oneshot(request);
+                async move {
+                    let response = answer.await?;
+                    Ok::<_, Infallible>(response.map(|body| Ending::new(body, served)))
+                }
             })
         };
-        let io = TokioIo::new(StallGuard::new(stream, verdict.clone()));
+        let io = TokioIo::new(HeaderDeadline::new(
+            StallGuard::new(stream, verdict.clone()),
+            limits.header_read_timeout,
+            waiting,
+            verdict.clone(),
+        ));
         let connection = graceful.watch(http.serve_connection(io, service));
         let open = metrics::gauge!("holdfast_http_connections_open", "listener" => name);
         open.increment(1.0);

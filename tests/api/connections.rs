@@ -102,6 +102,51 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
     assert!(closed, "the idle connection is closed");
 }
 
+/// The header read timeout keeps one timer per connection, moved on lazily
+/// by each response: a connection answering requests for several times the
+/// timeout, each within it of the last, is never cut, and is closed once it
+/// falls idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connection_kept_busy_past_the_header_timeout_stays_open_until_it_falls_idle() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.set("HOLDFAST_HEADER_READ_TIMEOUT", "1s");
+    })
+    .await;
+    let mut stream = TcpStream::connect(socket_address(&app)).await.unwrap();
+    let mut buffer = [0u8; 4096];
+    let started = Instant::now();
+    let mut answered = 0;
+    let mut last_answer = started;
+    // Requests 400 ms apart for 3 s: past the first timer's deadline twice over.
+    while started.elapsed() < Duration::from_secs(3) {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: holdfast\r\n\r\n")
+            .await
+            .unwrap();
+        let read = stream.read(&mut buffer).await.unwrap();
+        assert!(
+            buffer[..read].starts_with(b"HTTP/1.1 200"),
+            "request {answered} answered after {:?}: {:?}",
+            started.elapsed(),
+            String::from_utf8_lossy(&buffer[..read])
+        );
+        answered += 1;
+        last_answer = Instant::now();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert!(answered >= 6, "{answered} requests");
+
+    let closed = closed_by_server(&mut stream, Duration::from_secs(5)).await;
+
+    assert!(closed, "the connection is closed once idle");
+    // The timeout runs from the response's end, just before the client read it.
+    assert!(
+        last_answer.elapsed() >= Duration::from_millis(900),
+        "closed {:?} after the last answer, before its timeout could run out",
+        last_answer.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn past_the_connection_limit_a_new_connection_waits_for_a_free_slot() {
     let app = spawn_app_with(Backend::Sqlite, |settings| {
