@@ -16,26 +16,21 @@
 //! queue for it, while reads use a separate pool of read-only connections that
 //! see the last committed state (WAL mode).
 //!
-//! (Over 400 lines: the core every storage file builds on — pools, the
-//! write transaction and its commit, the backend macros, the listeners; the
-//! tables' SQL lives in the submodules.)
+//! This file holds what every storage file builds on (the backend macros,
+//! `Database`, the write transaction and its commit); opening a database is
+//! `pools`, hearing other instances `announcements`, and each table's SQL
+//! its own file.
 
-use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
-
-use anyhow::Context;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::domain::audit::AuditRecord;
 use crate::domain::ids::RunId;
-use crate::platform::config::DatabaseKind;
 use crate::platform::crypto::AuditKeys;
 use crate::platform::trace_context::TraceContext;
 
 mod agents;
 mod alerts;
+mod announcements;
 mod audit;
 mod campaigns;
 mod cases;
@@ -50,6 +45,7 @@ mod legal_holds;
 mod lock_links;
 mod outbox;
 mod overview;
+mod pools;
 mod replay;
 mod retention;
 mod rule_quality;
@@ -58,6 +54,8 @@ mod types;
 
 pub use agents::{AgentRecord, SessionRecord};
 pub use alerts::AlertRow;
+pub use announcements::{Announcement, Work};
+use announcements::{HOLDS_CHANGED_CHANNEL, RUNS_FINISHED_CHANNEL, WORK_CHANNEL};
 pub use audit::{AuditRow, ChainHeadRow};
 pub use campaigns::{CampaignMember, CampaignRecord};
 pub use cases::{CaseMessageRow, CaseTokenRow, HolderCaseRow};
@@ -68,6 +66,7 @@ pub use legal_holds::LegalHoldRow;
 pub use lock_links::LockLinkRow;
 pub use outbox::{OutboxMessage, OutboxStatus};
 pub use overview::WindowTimes;
+use pools::Pools;
 pub use replay::ReplayRow;
 pub use retention::{Expiry, History, Month, RELEASE_GRACE};
 
@@ -139,158 +138,10 @@ pub struct Database {
     audit_chains: Arc<OnceLock<u16>>,
 }
 
-#[derive(Clone)]
-enum Pools {
-    Postgres(PgPool),
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
-}
-
-/// How long a request waits for a pooled connection before it fails.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Rows per multi-row insert on SQLite where a transaction may write many
 /// (audit entries, sightings): at ten values a row, far below SQLite's limit
 /// on bound values in one statement.
 const SQLITE_ROWS_PER_INSERT: usize = 500;
-
-impl Database {
-    /// Opens pools for `url` (`postgres://…` or `sqlite:…`); nothing is migrated here.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        let pools = match DatabaseKind::of_url(url) {
-            Some(DatabaseKind::Postgres) => {
-                let options = PgConnectOptions::from_str(url).context("Failed to parse the PostgreSQL URL")?;
-                let pool = PgPoolOptions::new()
-                    .max_connections(max_connections)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
-                    .await
-                    .context("Failed to connect to PostgreSQL")?;
-                Pools::Postgres(pool)
-            }
-            Some(DatabaseKind::Sqlite) => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .context("Failed to parse the SQLite URL")?
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    // FULL: a commit is on disk before Holdfast answers the request.
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(ACQUIRE_TIMEOUT);
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options.clone())
-                    .await
-                    .context("Failed to open the SQLite database")?;
-                let reader = SqlitePoolOptions::new()
-                    .max_connections(max_connections.clamp(1, 8))
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options.create_if_missing(false).read_only(true))
-                    .await
-                    .context("Failed to open the SQLite database for reading")?;
-                Pools::Sqlite { writer, reader }
-            }
-            None => anyhow::bail!("the database URL must start with postgres://, postgresql:// or sqlite:"),
-        };
-        Ok(Self {
-            pools,
-            audit_keys: None,
-            audit_chains: Arc::default(),
-        })
-    }
-
-    /// The same database, sealing audit entries with `keys`.
-    pub fn with_audit_keys(mut self, keys: AuditKeys) -> Self {
-        self.audit_keys = Some(Arc::new(keys));
-        self
-    }
-
-    /// The keys the audit chain is sealed with, if configured.
-    pub fn audit_keys(&self) -> Option<&AuditKeys> {
-        self.audit_keys.as_deref()
-    }
-
-    pub fn kind(&self) -> DatabaseKind {
-        match self.pools {
-            Pools::Postgres(_) => DatabaseKind::Postgres,
-            Pools::Sqlite { .. } => DatabaseKind::Sqlite,
-        }
-    }
-
-    /// Applies the migrations of this backend (`migrations/postgres` or `migrations/sqlite`).
-    /// Safe to run from several instances at once: PostgreSQL takes an advisory lock.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        match &self.pools {
-            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
-            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await,
-        }
-        .context("Failed to apply database migrations")
-    }
-
-    /// The pool for reads outside a transaction.
-    pub(crate) fn reader(&self) -> Backend<&PgPool, &SqlitePool> {
-        match &self.pools {
-            Pools::Postgres(pool) => Backend::Postgres(pool),
-            Pools::Sqlite { reader, .. } => Backend::Sqlite(reader),
-        }
-    }
-
-    /// A connection from the read pool, for several statements in a row.
-    pub(crate) async fn reader_connection(&self) -> Result<ReaderConnection, sqlx::Error> {
-        Ok(match &self.pools {
-            Pools::Postgres(pool) => ReaderConnection(Backend::Postgres(pool.acquire().await?)),
-            Pools::Sqlite { reader, .. } => ReaderConnection(Backend::Sqlite(reader.acquire().await?)),
-        })
-    }
-
-    /// Starts a write transaction.
-    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
-        let tx = match &self.pools {
-            Pools::Postgres(pool) => Backend::Postgres(pool.begin().await?),
-            // IMMEDIATE: take the write lock at the start, so a transaction
-            // that reads before it writes waits for another writer (the busy
-            // timeout) instead of failing when that writer commits first.
-            Pools::Sqlite { writer, .. } => Backend::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-        };
-        Ok(WriteTx {
-            tx,
-            audit_keys: self.audit_keys.clone(),
-            audit: Vec::new(),
-            audit_chains: self.audit_chains.clone(),
-            effects: Vec::new(),
-            trace: crate::platform::trace_context::current(),
-        })
-    }
-
-    /// Answers when the database does (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_backend!(self.reader(), pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
-    }
-
-    pub async fn close(&self) {
-        match &self.pools {
-            Pools::Postgres(pool) => pool.close().await,
-            Pools::Sqlite { writer, reader } => {
-                reader.close().await;
-                writer.close().await;
-            }
-        }
-    }
-}
-
-/// A pooled read connection of either backend.
-pub(crate) struct ReaderConnection(
-    Backend<sqlx::pool::PoolConnection<sqlx::Postgres>, sqlx::pool::PoolConnection<sqlx::Sqlite>>,
-);
-
-impl ReaderConnection {
-    pub(crate) fn as_conn(&mut self) -> Backend<&mut sqlx::PgConnection, &mut sqlx::SqliteConnection> {
-        match &mut self.0 {
-            Backend::Postgres(c) => Backend::Postgres(&mut **c),
-            Backend::Sqlite(c) => Backend::Sqlite(&mut **c),
-        }
-    }
-}
 
 type PgTx = sqlx::Transaction<'static, sqlx::Postgres>;
 type SqliteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
@@ -418,155 +269,6 @@ impl WriteTx {
             Backend::Sqlite(tx) => tx.commit().await?,
         }
         Ok(Committed::new(self.effects))
-    }
-}
-
-/// The PostgreSQL channel finished runs are announced on.
-const RUNS_FINISHED_CHANNEL: &str = "holdfast_runs_finished";
-
-/// The PostgreSQL channel accounts whose holds changed are announced on.
-const HOLDS_CHANGED_CHANNEL: &str = "holdfast_holds_changed";
-
-/// The PostgreSQL channel new work for the background tasks is announced on
-/// (the payload is a [`Work`]'s name), so an instance that did not create it
-/// picks it up at once instead of at its next safety-net look.
-const WORK_CHANNEL: &str = "holdfast_work";
-
-/// Work a committed transaction left for the background tasks of every instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Work {
-    /// A message was queued for the exchange.
-    Outbox,
-    /// A run was started.
-    Runs,
-}
-
-impl Work {
-    fn as_str(self) -> &'static str {
-        match self {
-            Work::Outbox => "outbox",
-            Work::Runs => "runs",
-        }
-    }
-
-    fn parse(payload: &str) -> Option<Work> {
-        [Work::Outbox, Work::Runs]
-            .into_iter()
-            .find(|work| work.as_str() == payload)
-    }
-}
-
-/// What an instance hears on its one listening connection.
-#[derive(Debug)]
-pub enum Announcement<'a> {
-    /// The holds of this account changed.
-    HoldsChanged(&'a str),
-    /// This run finished.
-    RunFinished(RunId),
-    /// There is new work for the background tasks.
-    Work(Work),
-}
-
-impl Database {
-    /// Passes everything any instance announces (holds changed, runs
-    /// finished, new work) to `announce`, until `cancel` fires, on one
-    /// connection. `listening` runs each time the listener is (again) in
-    /// place, `lost` each time its connection is lost or fails (an
-    /// announcement may have been missed); it listens again a second later.
-    /// On SQLite this instance announces its own changes in-process:
-    /// `listening` runs once.
-    pub async fn listen_for_announcements<F: Future<Output = ()>>(
-        &self,
-        announce: impl Fn(Announcement<'_>),
-        listening: impl Fn() -> F,
-        lost: impl Fn(),
-        cancel: tokio_util::sync::CancellationToken,
-    ) {
-        if matches!(self.pools, Pools::Sqlite { .. }) {
-            listening().await;
-            return cancel.cancelled().await;
-        }
-        let publish = |channel: &str, payload: &str| match channel {
-            HOLDS_CHANGED_CHANNEL => announce(Announcement::HoldsChanged(payload)),
-            RUNS_FINISHED_CHANNEL => announce(Announcement::RunFinished(RunId::from(payload))),
-            WORK_CHANNEL => match Work::parse(payload) {
-                Some(work) => announce(Announcement::Work(work)),
-                None => tracing::warn!(payload, "unknown work announced; ignored"),
-            },
-            _ => {}
-        };
-        self.listen(
-            &[HOLDS_CHANGED_CHANNEL, RUNS_FINISHED_CHANNEL, WORK_CHANNEL],
-            publish,
-            listening,
-            lost,
-            cancel,
-        )
-        .await
-    }
-
-    /// Like [`Database::listen_for_announcements`], passing on only the
-    /// accounts whose holds changed.
-    pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
-        &self,
-        announce: impl Fn(&str),
-        listening: impl Fn() -> F,
-        lost: impl Fn(),
-        cancel: tokio_util::sync::CancellationToken,
-    ) {
-        let announce = |announcement: Announcement<'_>| {
-            if let Announcement::HoldsChanged(account) = announcement {
-                announce(account)
-            }
-        };
-        self.listen_for_announcements(announce, listening, lost, cancel).await
-    }
-
-    async fn listen<F: Future<Output = ()>>(
-        &self,
-        channels: &[&str],
-        publish: impl Fn(&str, &str),
-        listening: impl Fn() -> F,
-        lost: impl Fn(),
-        cancel: tokio_util::sync::CancellationToken,
-    ) {
-        let Pools::Postgres(pool) = &self.pools else {
-            return;
-        };
-        loop {
-            // Ends when the connection is lost (`Ok`) or fails (`Err`).
-            let listener = async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-                // Left to itself, the listener reconnects inside `recv` and
-                // says nothing: whatever was announced while it was away is
-                // gone without a trace. Hear of every loss instead.
-                listener.eager_reconnect(false);
-                listener.listen_all(channels.iter().copied()).await?;
-                listening().await;
-                while let Some(notification) = listener.try_recv().await? {
-                    publish(notification.channel(), notification.payload());
-                }
-                Ok(())
-            };
-            let ended: Result<(), sqlx::Error> = tokio::select! {
-                _ = cancel.cancelled() => return,
-                ended = listener => ended,
-            };
-            lost();
-            match ended {
-                Ok(()) => tracing::warn!(
-                    ?channels,
-                    "the connection listening for announcements was lost; listening again"
-                ),
-                Err(error) => {
-                    tracing::warn!(error = %error, ?channels, "listening for announcements failed; listening again")
-                }
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
     }
 }
 

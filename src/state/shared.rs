@@ -35,15 +35,21 @@
 //! compare-and-set in the database, which every instance shares and which a
 //! Redis flush cannot reset.
 
-use std::sync::{Arc, Mutex};
+mod feed;
+mod limits;
+mod redis_state;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, PushInfo, PushKind, Script};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use self::feed::CacheFeed;
+pub use self::limits::Limit;
+use self::limits::too_many;
+pub use self::redis_state::RedisState;
 use crate::domain::hold::Hold;
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
@@ -66,55 +72,6 @@ const ALERT_TTL_SECONDS: u64 = 86_400;
 /// How soon after losing Redis, and then how often, the cache is resynced.
 const RESYNC_EVERY: Duration = Duration::from_secs(1);
 
-/// The rate limits, each with its refill interval and burst.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Limit {
-    Login,
-    StepUp,
-    /// Unfreeze link requests per client address.
-    UnfreezePerAddress,
-    /// Unfreeze link requests per account, whatever the address: caps the
-    /// messages someone else can make a holder receive.
-    UnfreezePerAccount,
-    /// A holder's code and answer submissions per client address.
-    HolderSteps,
-}
-
-impl Limit {
-    const ALL: [Limit; 5] = [
-        Limit::Login,
-        Limit::StepUp,
-        Limit::UnfreezePerAddress,
-        Limit::UnfreezePerAccount,
-        Limit::HolderSteps,
-    ];
-
-    /// (name, one request refilled every, burst)
-    fn spec(self) -> (&'static str, Duration, u32) {
-        match self {
-            // Per address, generous: many agents or holders may share one
-            // (an office, or the exchange's own servers relaying its app).
-            // Per-agent lockout and per-flow tries are the real brakes.
-            Limit::Login => ("sign-in", Duration::from_secs(1), 60),
-            Limit::StepUp => ("step-up", Duration::from_secs(1), 60),
-            Limit::UnfreezePerAddress => ("unfreeze", Duration::from_secs(1), 100),
-            // Per account: five links, then one every twelve minutes.
-            Limit::UnfreezePerAccount => ("unfreeze", Duration::from_secs(12 * 60), 5),
-            Limit::HolderSteps => ("verification", Duration::from_millis(500), 120),
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Limit::Login => "login",
-            Limit::StepUp => "step-up",
-            Limit::UnfreezePerAddress => "unfreeze-address",
-            Limit::UnfreezePerAccount => "unfreeze-account",
-            Limit::HolderSteps => "holder-steps",
-        }
-    }
-}
-
 pub enum Shared {
     InProcess(InProcess),
     Redis(RedisState),
@@ -124,94 +81,6 @@ pub struct InProcess {
     holds: LocalCache<Arc<[Hold]>>,
     alerts: LocalCache<IncidentId>,
     limiters: Vec<(Limit, KeyedLimiter)>,
-}
-
-pub struct RedisState {
-    connection: ConnectionManager,
-    prefix: String,
-    store_if_unchanged: Script,
-    take_token: Script,
-    /// Whether the holds cached in Redis may be trusted.
-    feed: Arc<CacheFeed>,
-}
-
-/// Whether this instance may trust the holds cached in Redis: not since a
-/// Redis command failed or the connection dropped, until the epoch was
-/// bumped after it (see the module documentation).
-struct CacheFeed {
-    // A std mutex: held to read or flip two fields, never across an await.
-    state: Mutex<FeedState>,
-    /// Woken by every loss, for the resync task.
-    lost: Notify,
-}
-
-struct FeedState {
-    current: bool,
-    /// Counts the losses, so a resync that began before the latest one
-    /// does not make the cache trusted.
-    losses: u64,
-}
-
-impl CacheFeed {
-    fn new() -> Self {
-        metrics::gauge!("holdfast_holds_feed_current").set(1.0);
-        Self {
-            state: Mutex::new(FeedState {
-                current: true,
-                losses: 0,
-            }),
-            lost: Notify::new(),
-        }
-    }
-
-    fn is_current(&self) -> bool {
-        self.state.lock().expect("feed lock").current
-    }
-
-    fn losses(&self) -> u64 {
-        self.state.lock().expect("feed lock").losses
-    }
-
-    /// Redis failed, or the connection dropped: what it caches may have
-    /// missed an invalidation.
-    fn lost(&self, error: &dyn std::fmt::Display) {
-        let mut state = self.state.lock().expect("feed lock");
-        state.losses += 1;
-        if std::mem::take(&mut state.current) {
-            metrics::gauge!("holdfast_holds_feed_current").set(0.0);
-            tracing::warn!(
-                error = %error,
-                "lost Redis, the change feed of holds; every holds check reads the database until the cache is resynced"
-            );
-        }
-        drop(state);
-        self.lost.notify_one();
-    }
-
-    /// The epoch was bumped after `losses` losses: trust the cache again,
-    /// unless it was lost once more meanwhile.
-    fn resynced(&self, losses: u64) -> bool {
-        let mut state = self.state.lock().expect("feed lock");
-        if state.current || state.losses != losses {
-            return false;
-        }
-        state.current = true;
-        metrics::gauge!("holdfast_holds_feed_current").set(1.0);
-        metrics::counter!("holdfast_hold_index_resyncs_total", "feed" => "redis").increment(1);
-        tracing::info!("Redis, the change feed of holds, is back: every entry cached before is forgotten");
-        true
-    }
-}
-
-/// An account's holds as cached in Redis, with the epoch they were loaded in.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct CachedHolds {
-    epoch: String,
-    holds: Vec<Hold>,
-}
-
-fn too_many(limit: Limit, wait: Duration) -> Refusal {
-    Refusal::limited(limit.spec().0, wait)
 }
 
 impl Shared {
@@ -504,62 +373,5 @@ impl Shared {
         if let Shared::InProcess(local) = self {
             local.limiters.iter().for_each(|(_, limiter)| limiter.forget_idle());
         }
-    }
-}
-
-impl RedisState {
-    fn epoch_key(&self) -> String {
-        format!("{}holds-epoch", self.prefix)
-    }
-
-    async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
-        if !self.feed.is_current() {
-            return Ok(db.holds_in_force(account_id, now).await?.into());
-        }
-        let key = format!("{}holds:{account_id}", self.prefix);
-        let version_key = format!("{}holds:v:{account_id}", self.prefix);
-        let epoch_key = self.epoch_key();
-        let mut connection = self.connection.clone();
-        // One round trip for all three: the cached holds, and the version
-        // and epoch they must match (or a miss loads against).
-        let cached: Result<(Option<String>, Option<String>, Option<String>), _> = redis::cmd("MGET")
-            .arg(&key)
-            .arg(&version_key)
-            .arg(&epoch_key)
-            .query_async(&mut connection)
-            .await;
-        let (version, epoch) = match cached {
-            Ok((cached, version, epoch)) => {
-                let epoch = epoch.unwrap_or_default();
-                if let Some(cached) = cached.and_then(|json| serde_json::from_str::<CachedHolds>(&json).ok())
-                    && cached.epoch == epoch
-                {
-                    return Ok(cached.holds.into());
-                }
-                (version.unwrap_or_default(), epoch)
-            }
-            Err(error) => {
-                self.feed.lost(&error);
-                return Ok(db.holds_in_force(account_id, now).await?.into());
-            }
-        };
-        let holds = db.holds_in_force(account_id, now).await?;
-        let cached = CachedHolds { epoch, holds };
-        let json = serde_json::to_string(&cached).map_err(anyhow::Error::from)?;
-        let stored: Result<i64, _> = self
-            .store_if_unchanged
-            .key(&key)
-            .key(&version_key)
-            .key(&epoch_key)
-            .arg(version)
-            .arg(&cached.epoch)
-            .arg(json)
-            .arg(HOLDS_TTL_SECONDS)
-            .invoke_async(&mut connection)
-            .await;
-        if let Err(error) = stored {
-            self.feed.lost(&error);
-        }
-        Ok(cached.holds.into())
     }
 }

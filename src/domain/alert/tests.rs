@@ -1,3 +1,5 @@
+//! The alert parser's unit tests: every field missing or wrong is named.
+
 use super::*;
 use serde_json::json;
 

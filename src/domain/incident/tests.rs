@@ -1,3 +1,5 @@
+//! The incident's unit tests: transitions, deadlines and response times.
+
 use super::*;
 use IncidentStatus::*;
 use std::time::Duration;

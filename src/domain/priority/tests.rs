@@ -1,3 +1,5 @@
+//! The priority rules' unit tests: scores, look-backs and rises.
+
 use super::*;
 use serde_json::json;
 

@@ -1,3 +1,5 @@
+//! The run's unit tests: step transitions, gates and outcomes.
+
 use super::*;
 use std::time::Duration;
 

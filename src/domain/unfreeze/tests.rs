@@ -1,3 +1,5 @@
+//! The unfreeze flow's unit tests: its steps, routes and wait estimates.
+
 use super::*;
 
 fn at(minutes: u64) -> Timestamp {

@@ -1,3 +1,5 @@
+//! The chain walk's unit tests, one per way of tampering with a chain.
+
 use super::super::{chain, legacy_entry_mac};
 use super::*;
 use crate::domain::time::Timestamp;

@@ -1,3 +1,5 @@
+//! The playbook verifier's unit tests, one per problem it reports.
+
 use super::*;
 use crate::domain::playbook::*;
 
