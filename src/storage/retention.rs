@@ -18,13 +18,17 @@
 
 use std::time::Duration;
 
-use chrono::{Datelike, TimeZone, Utc};
 use sqlx::AssertSqlSafe;
 
 use super::{Database, Pools, json};
 use crate::domain::alert::Alert;
 use crate::domain::time::Timestamp;
 use crate::platform::config::Retention;
+
+mod months;
+
+use months::class_of;
+pub use months::{History, Month};
 
 /// How long an incident's data stays after its legal hold is released.
 pub const RELEASE_GRACE: Duration = Duration::from_secs(30 * 86_400);
@@ -48,102 +52,6 @@ macro_rules! protected_incidents {
     };
 }
 
-/// A table that grows with traffic, partitioned by month on PostgreSQL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum History {
-    /// Raw alert bodies: the alerts class.
-    Alerts,
-    /// Campaign sightings (signal values): the alerts class.
-    Sightings,
-    /// Failed sign-ins (source addresses): the alerts class.
-    SignInFailures,
-}
-
-impl History {
-    pub const ALL: [History; 3] = [History::Alerts, History::Sightings, History::SignInFailures];
-
-    pub fn table(self) -> &'static str {
-        match self {
-            History::Alerts => "alerts",
-            History::Sightings => "campaign_signals",
-            History::SignInFailures => "sign_in_failures",
-        }
-    }
-
-    /// The partition key: when the row's retention starts counting.
-    fn key(self) -> &'static str {
-        match self {
-            History::Alerts => "retained_from",
-            History::Sightings => "recorded_at",
-            History::SignInFailures => "at",
-        }
-    }
-}
-
-/// A calendar month in UTC, the grain of partitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Month {
-    year: i32,
-    /// 1 to 12.
-    month: u32,
-}
-
-impl Month {
-    pub fn of(at: Timestamp) -> Self {
-        let at = at.as_datetime();
-        Month {
-            year: at.year(),
-            month: at.month(),
-        }
-    }
-
-    pub fn next(self) -> Self {
-        if self.month == 12 {
-            Month {
-                year: self.year + 1,
-                month: 1,
-            }
-        } else {
-            Month {
-                year: self.year,
-                month: self.month + 1,
-            }
-        }
-    }
-
-    pub fn start(self) -> Timestamp {
-        let start = Utc
-            .with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
-            .single()
-            .expect("the first of a month at midnight UTC exists");
-        Timestamp::from_datetime(start)
-    }
-
-    /// The partition of `history` holding this month.
-    pub fn partition(self, history: History) -> String {
-        format!("{}_p{:04}{:02}", history.table(), self.year, self.month)
-    }
-
-    /// The month of a partition's name, if it is one of `history`'s months.
-    fn of_partition(history: History, name: &str) -> Option<Self> {
-        let digits = name.strip_prefix(history.table())?.strip_prefix("_p")?;
-        if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let (year, month) = digits.split_at(4);
-        let month = Month {
-            year: year.parse().ok()?,
-            month: month.parse().ok()?,
-        };
-        (1..=12).contains(&month.month).then_some(month)
-    }
-
-    /// A bound in partition DDL (which takes no parameters).
-    fn literal(self) -> String {
-        format!("'{:04}-{:02}-01 00:00:00+00'", self.year, self.month)
-    }
-}
-
 /// What one retention pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expiry {
@@ -162,14 +70,6 @@ impl Expiry {
             Some((_, n)) => *n += rows,
             None => self.rows_expired.push((class, rows)),
         }
-    }
-}
-
-fn class_of(history: History) -> &'static str {
-    match history {
-        History::Alerts => "alerts",
-        History::Sightings => "sightings",
-        History::SignInFailures => "sign_in_failures",
     }
 }
 
@@ -516,24 +416,4 @@ fn summaries_of(bodies: Vec<(String, String)>) -> Result<(Vec<String>, Vec<Strin
         summaries.push(alert.summary());
     }
     Ok((ids, summaries))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_name_their_partitions_and_roll_over_the_year() {
-        let december = Month::of(Timestamp::parse_rfc3339("2026-12-31T23:59:59Z").unwrap());
-        assert_eq!(december.partition(History::Alerts), "alerts_p202612");
-        assert_eq!(
-            december.next().partition(History::Sightings),
-            "campaign_signals_p202701"
-        );
-        assert_eq!(december.next().start().to_rfc3339(), "2027-01-01T00:00:00Z");
-        assert_eq!(Month::of_partition(History::Alerts, "alerts_p202612"), Some(december));
-        assert_eq!(Month::of_partition(History::Alerts, "alerts_default"), None);
-        assert_eq!(Month::of_partition(History::Alerts, "alerts_p202613"), None);
-        assert_eq!(Month::of_partition(History::Sightings, "alerts_p202612"), None);
-    }
 }
