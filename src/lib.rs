@@ -36,7 +36,6 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod console;
-pub mod containment;
 pub mod drills;
 pub mod feedback;
 pub mod gauges;

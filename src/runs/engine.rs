@@ -228,6 +228,35 @@ async fn act(
     verify(tx, run, index, incident, now).await
 }
 
+/// Places containment's floor: the scopes every automatic containment
+/// freezes at least, when no playbook ran or the one that ran froze less.
+/// No run owns these holds; they are placed by `system` and pushed under
+/// `<push_key_prefix>:place_hold:<scope>`.
+pub(super) async fn place_floor(
+    tx: &mut WriteTx,
+    incident: &Incident,
+    scopes: &[HoldScope],
+    reason: &str,
+    push_key_prefix: &str,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    holds::place(
+        tx,
+        &Placement {
+            incident,
+            scopes,
+            reason,
+            placed_by: "system",
+            expires_at: None,
+            push_key_prefix,
+            run_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 fn wait(tx: &mut WriteTx, run: &mut Run, index: usize, incident: &Incident, gate: Gate, now: Timestamp) -> Step {
     if let Some(event) = run.wait_step(index, gate, now) {
         record(tx, incident, event, now);

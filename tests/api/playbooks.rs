@@ -5,11 +5,15 @@ use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, assert_problem, on_both_backends, p3_login, spawn_app, spawn_app_with, unique_name};
+use crate::helpers::{
+    Backend, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with, unique_name,
+};
 
 on_both_backends!(
     the_shipped_playbooks_are_listed_verified_with_their_digests,
-    with_signing_keys_only_correctly_signed_playbooks_run
+    with_signing_keys_only_correctly_signed_playbooks_run,
+    a_p1_with_no_containment_playbook_for_its_kind_still_gets_login_and_withdrawal_holds,
+    a_containment_playbook_that_freezes_less_is_topped_up_to_login_and_withdrawal
 );
 
 fn holdfast() -> Command {
@@ -177,4 +181,77 @@ fn playbooks_verify_names_the_file_and_step_of_every_problem_and_exits_non_zero(
         "{stdout}"
     );
     assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 3, "{stdout}");
+}
+
+/// Holdfast with the playbooks in `dir`.
+async fn spawn_with_playbooks(backend: Backend, dir: &PlaybookDir) -> TestApp {
+    spawn_app_with(backend, |settings| {
+        settings.set("HOLDFAST_PLAYBOOKS", dir.0.display().to_string());
+    })
+    .await
+}
+
+/// The scopes of an account's holds in force, sorted.
+async fn held_scopes(app: &TestApp, account: &str) -> Vec<String> {
+    let holds = app.holds(account).await;
+    let mut scopes: Vec<String> = holds["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|hold| hold["scope"].as_str().unwrap().to_owned())
+        .collect();
+    scopes.sort();
+    scopes
+}
+
+async fn a_p1_with_no_containment_playbook_for_its_kind_still_gets_login_and_withdrawal_holds(backend: Backend) {
+    let dir = PlaybookDir::copy_of_shipped();
+    std::fs::remove_file(dir.file("contain-large-withdrawal.toml")).unwrap();
+    let app = spawn_with_playbooks(backend, &dir).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
+
+    assert_eq!(held_scopes(&app, "acct-1").await, ["login", "withdrawal"]);
+    let incident = app.incident(&analyst, &incident_id).await;
+    assert_eq!(incident["status"], "contained");
+    assert!(incident["runs"].as_array().unwrap().is_empty(), "{incident}");
+    let pushed = app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
+    let mut keys: Vec<&str> = pushed.iter().map(|r| r.field("idempotency_key")).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            format!("contain:{incident_id}:re-1:place_hold:login"),
+            format!("contain:{incident_id}:re-1:place_hold:withdrawal")
+        ]
+    );
+}
+
+async fn a_containment_playbook_that_freezes_less_is_topped_up_to_login_and_withdrawal(backend: Backend) {
+    let dir = PlaybookDir::copy_of_shipped();
+    let playbook = std::fs::read_to_string(dir.file("contain-large-withdrawal.toml")).unwrap();
+    std::fs::write(
+        dir.file("contain-large-withdrawal.toml"),
+        playbook.replace(r#"scopes = ["withdrawal", "login"]"#, r#"scopes = ["withdrawal"]"#),
+    )
+    .unwrap();
+    let app = spawn_with_playbooks(backend, &dir).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
+
+    assert_eq!(held_scopes(&app, "acct-1").await, ["login", "withdrawal"]);
+    let incident = app.incident(&analyst, &incident_id).await;
+    assert_eq!(incident["status"], "contained");
+    let run_id = incident["runs"][0]["run_id"].as_str().unwrap().to_owned();
+    let run = app.wait_for_run(&analyst, &run_id, "succeeded").await;
+    assert_eq!(run["playbook"]["id"], "contain-large-withdrawal");
+    let login = app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
+    let floor: Vec<&str> = login
+        .iter()
+        .filter(|r| r.field("scope") == "login")
+        .map(|r| r.field("idempotency_key"))
+        .collect();
+    assert_eq!(floor, [format!("contain:{incident_id}:re-1:place_hold:login")]);
 }

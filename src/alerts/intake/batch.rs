@@ -146,7 +146,7 @@ pub(super) async fn store_batch(
             let job = first_of[trigger.alert_id.as_str()];
             let span = &spans[job];
             tx.set_trace(jobs[job].trace.map(|trace| trace.within(span)));
-            crate::containment::contain_automatically(state, tx, incident, trigger, now)
+            crate::runs::containment::contain_automatically(state, tx, incident, trigger, now)
                 .instrument(span.clone())
                 .await?;
             tx.set_trace(None);
@@ -162,7 +162,7 @@ pub(super) async fn store_batch(
             && incident.status != IncidentStatus::Contained
             && let Some(trigger) = &trigger
         {
-            crate::containment::contain_automatically(state, tx, &mut incident, trigger, now).await?;
+            crate::runs::containment::contain_automatically(state, tx, &mut incident, trigger, now).await?;
         }
         others.push((incident, before));
     }

@@ -1,22 +1,24 @@
-//! Automatic containment of P1 incidents, inside the intake transaction.
+//! Automatic containment of P1 incidents, inside the intake transaction,
+//! by the run engine.
 //!
 //! The verified containment playbook for the alert's kind starts with only
 //! its automatic steps: its holds are stored (and the incident `contained`)
 //! before the alert is answered, and the pushes to the exchange follow
 //! through the outbox. Whatever the playbook does, the account ends up with
 //! `login` and `withdrawal` holds: if no verified containment playbook exists
-//! for the kind, or it froze less, Holdfast places the missing holds itself
-//! and says so on the timeline.
+//! for the kind, or it froze less, the engine places the missing holds as
+//! containment's floor ([`engine::place_floor`]), placed by `system` with no
+//! run and pushed under `contain:<incident>:<alert>`. Holds reach an
+//! incident through the engine alone, whichever way it is contained.
 
 use serde_json::json;
 
+use super::{engine, finish};
 use crate::domain::alert::Alert;
 use crate::domain::hold::HoldScope;
 use crate::domain::incident::{Incident, Transition};
 use crate::domain::run::Initiator;
 use crate::domain::time::Timestamp;
-use crate::holds::{self, Placement};
-use crate::runs::finish;
 use crate::state::AppState;
 use crate::storage::WriteTx;
 
@@ -39,13 +41,6 @@ pub async fn contain_automatically(
             tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with Holdfast's own holds");
         }
     }
-    // A second route to a hold, beside the run engine, kept on purpose: the
-    // missing scopes are placed here with no run (`run_id: None`, placed by
-    // `system`, push keys `contain:<incident>:<alert>:…`). Placing them
-    // through the engine instead would need a run of a playbook nobody
-    // signed, which would show in the incident's runs and audit trail and
-    // change the keys the exchange has already seen: a change of behaviour,
-    // not of structure.
     let in_force = tx.incident_holds_in_tx(&incident.id).await?;
     let missing: Vec<HoldScope> = REQUIRED_SCOPES
         .into_iter()
@@ -54,20 +49,7 @@ pub async fn contain_automatically(
     if !missing.is_empty() {
         let reason = format!("Automatic containment of a {} incident", incident.priority);
         let push_key_prefix = format!("contain:{}:{}", incident.id, trigger.alert_id);
-        holds::place(
-            tx,
-            &Placement {
-                incident,
-                scopes: &missing,
-                reason: &reason,
-                placed_by: "system",
-                expires_at: None,
-                push_key_prefix: &push_key_prefix,
-                run_id: None,
-            },
-            at,
-        )
-        .await?;
+        engine::place_floor(tx, incident, &missing, &reason, &push_key_prefix, at).await?;
     }
     if incident.status.allows(Transition::Contain) {
         let detail = json!({"automatic": true, "alert_id": trigger.alert_id});
