@@ -12,7 +12,11 @@
 # INTAKE=1 then also compares intake (the realistic mix) and the holds check
 # on that database with the same on an empty one, ROUNDS times alternating
 # (holdfast-load sends them for INTAKE_SECONDS each, after 5 seconds of
-# warm-up and an ANALYZE): one JSON line per measurement.
+# warm-up and an ANALYZE): one JSON line per measurement. RECLAIM=1 then
+# shows what retention reclaims: the disk of each data class, one pass with
+# SPEC §15's defaults, and the disk again (one JSON line per table and
+# moment). Until then the server keeps everything (its alerts' retention is
+# RETAIN_ALERTS, longer than the history), so what is measured is stored.
 #
 #   load/history.sh
 #   ALERTS=1000000 INCIDENTS=100000 load/history.sh       # a quicker run
@@ -55,8 +59,8 @@ psql -q "$PG/$DB" -c "SELECT relname AS table, n_live_tup AS rows,
         pg_size_pretty(pg_indexes_size(relid)) AS indexes
     FROM pg_stat_user_tables WHERE pg_total_relation_size(relid) > 1000000 ORDER BY pg_total_relation_size(relid) DESC" >&2
 
-(cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_MAX_CONNECTIONS=16 "$HOLDFAST" serve \
-    2>>"$WORK/server.log") &
+(cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_MAX_CONNECTIONS=16 \
+    HOLDFAST_RETENTION_ALERTS="${RETAIN_ALERTS:-10y}" "$HOLDFAST" serve 2>>"$WORK/server.log") &
 for _ in $(seq 1 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.2; done
 
 # Two leads sign in: one to the console as a browser would, one to the API
@@ -104,9 +108,44 @@ measure "GET /v1/incidents/{id}" "/v1/incidents/$incident" "authorization: Beare
 measure "GET /v1/overview" "/v1/overview" "authorization: Bearer $token"
 measure "console overview (/console/overview)" "/console/overview" "cookie: $cookie"
 
-[ "${INTAKE:-0}" = 1 ] || exit 0
 kill $(jobs -p) 2>/dev/null || true
 wait 2>/dev/null || true
+
+if [ "${RECLAIM:-0}" = 1 ]; then
+    sizes() { # moment: one JSON line per table (partitions summed into their parent)
+        psql -At "$PG/$DB" -v moment="$1" <<'SQL'
+SELECT json_build_object('moment', :'moment', 'table', t, 'rows', r,
+                         'bytes', (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(t::regclass)))
+FROM (VALUES ('alerts', (SELECT count(*) FROM alerts)),
+             ('alert_records', (SELECT count(*) FROM alert_records)),
+             ('campaign_signals', (SELECT count(*) FROM campaign_signals)),
+             ('audit_log', (SELECT count(*) FROM audit_log)),
+             ('incidents', (SELECT count(*) FROM incidents)),
+             ('holds', (SELECT count(*) FROM holds))) AS v (t, r);
+SELECT json_build_object('moment', :'moment', 'table', 'database', 'bytes', pg_database_size(current_database()));
+SQL
+    }
+    sizes before
+    leaves() { psql -At "$PG/$DB" -c "SELECT count(*) FROM pg_partition_tree('alerts') WHERE isleaf"; }
+    partitions=$(leaves)
+    start=$(date +%s.%N)
+    (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT "$HOLDFAST" serve 2>>"$WORK/server.log") &
+    # The pass runs at start and drops the oldest month first; it is done
+    # when the count of months has stopped falling.
+    last=$partitions steady=0
+    while [ "$steady" -lt 5 ]; do
+        sleep 2
+        now=$(leaves)
+        if [ "$now" = "$last" ] && [ "$now" -lt "$partitions" ]; then steady=$((steady + 1)); else steady=0; fi
+        last=$now
+    done
+    echo "# retention dropped $((partitions - last)) of $partitions alerts partitions in about $(echo "$(date +%s.%N) - $start - 10" | bc) s" >&2
+    kill $(jobs -p) 2>/dev/null || true
+    wait 2>/dev/null || true
+    sizes after
+fi
+
+[ "${INTAKE:-0}" = 1 ] || exit 0
 LOAD=$(realpath "${LOAD:-target/release/holdfast-load}")
 EMPTY=${DB}_empty
 psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)" -c "CREATE DATABASE $EMPTY"

@@ -90,6 +90,18 @@ FROM (
     ) AS drawn
 ) AS i;
 
+\echo monthly partitions
+-- Each month of the history has its partitions, as the service would have
+-- created them ahead month by month, so rows land in their month rather
+-- than in the default partition (bounds at UTC month starts).
+SET TIME ZONE 'UTC';
+SELECT format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+              t || '_p' || to_char(m, 'YYYYMM'), t, m, m + interval '1 month')
+FROM unnest(ARRAY['alerts', 'campaign_signals', 'sign_in_failures']) AS t,
+     generate_series(date_trunc('month', :'until'::timestamptz - :days * interval '1 day'),
+                     date_trunc('month', :'until'::timestamptz) + interval '2 months', interval '1 month') AS m
+WHERE to_regclass(t || '_p' || to_char(m, 'YYYYMM')) IS NULL \gexec
+
 \echo alerts
 -- Alert n belongs to incident n * incidents / alerts: a sign-in first, then
 -- sign-ins and withdrawals a few minutes apart. Sign-ins come 1 % from a
