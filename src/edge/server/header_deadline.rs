@@ -141,23 +141,28 @@ impl<T> HeaderDeadline<T> {
 
     /// After a read found nothing: whether the headers awaited are overdue,
     /// with the timer set to wake the connection when they will be.
+    ///
+    /// While a request is served nothing is due, yet the timer keeps
+    /// running, at most one timeout ahead: the response may end without
+    /// waking this read, and the timer is then what brings the connection
+    /// back to look at the deadline that ending started.
     fn overdue(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(due) = self.waiting.headers_due(self.timeout) else {
-            return false;
-        };
+        let due = self.waiting.headers_due(self.timeout);
+        let timeout = self.timeout;
+        let next_look = || due.unwrap_or_else(|| Instant::now() + timeout);
         let timer = self
             .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(next_look())));
         loop {
             if timer.as_mut().poll(cx).is_pending() {
                 return false;
             }
-            // The timer fired: at the deadline, or at an earlier one since
-            // moved on by a response's end.
-            if Instant::now() >= due {
+            // The timer fired: at the deadline, at an earlier one since
+            // moved on by a response's end, or while a request was served.
+            if due.is_some_and(|due| Instant::now() >= due) {
                 return true;
             }
-            timer.as_mut().reset(due);
+            timer.as_mut().reset(next_look());
         }
     }
 }
