@@ -38,7 +38,7 @@ pub async fn contain_automatically(
             finish::start_run(state, tx, incident, loaded, playbook, Initiator::System, at).await?;
         }
         None => {
-            tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with Holdfast's own holds");
+            tracing::error!(incident.id = %incident.id, kind = %trigger.kind, "no verified containment playbook; containing with the floor of holds alone");
         }
     }
     let in_force = tx.incident_holds_in_tx(&incident.id).await?;
