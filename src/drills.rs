@@ -20,6 +20,7 @@
 use serde_json::json;
 
 use crate::domain::drill::{DrillId, is_drill_account};
+use crate::domain::ids::AccountId;
 use crate::domain::incident::Transition;
 use crate::domain::time::Timestamp;
 use crate::edge::error::ApiError;
@@ -36,7 +37,7 @@ const BATCH: i64 = 100;
 /// Whether a key granting `scopes` may post an alert for `account_id`: a
 /// drill account needs the `drill` scope (else `422`, the account is not one
 /// this key may name); any other account needs `alerts` (else `403`).
-pub fn check_key_for_account(account_id: &str, scopes: Scopes) -> Result<(), ApiError> {
+pub fn check_key_for_account(account_id: &AccountId, scopes: Scopes) -> Result<(), ApiError> {
     if is_drill_account(account_id) {
         if !scopes.allows(Scope::Drill) {
             return Err(ApiError::invalid(

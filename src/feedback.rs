@@ -20,7 +20,7 @@ use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::{Disposition, HolderSaid, rules_fired};
 use crate::domain::exchange::Destination;
-use crate::domain::ids::{IncidentId, MessageId};
+use crate::domain::ids::{AccountId, IncidentId, MessageId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::platform::config::Config;
@@ -95,7 +95,7 @@ fn disposition_body(
 pub async fn record_holder_said(
     tx: &mut WriteTx,
     incident_id: &IncidentId,
-    account_id: &str,
+    account_id: &AccountId,
     said: HolderSaid,
     at: Timestamp,
 ) -> Result<HolderSaid, sqlx::Error> {

@@ -24,7 +24,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::domain::audit::AuditRecord;
-use crate::domain::ids::RunId;
+use crate::domain::ids::{AccountId, RunId};
 use crate::platform::crypto::AuditKeys;
 use crate::platform::trace_context::TraceContext;
 
@@ -242,7 +242,7 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<Committed, sqlx::Error> {
         let holds_changed = effects::accounts_with_changed_holds(&self.effects);
         let mut channels = vec![HOLDS_CHANGED_CHANNEL; holds_changed.len()];
-        let mut payloads: Vec<&str> = holds_changed.iter().map(String::as_str).collect();
+        let mut payloads: Vec<&str> = holds_changed.iter().map(AccountId::as_str).collect();
         let queued = self.effects.iter().any(|e| matches!(e, Effect::MessageQueued));
         let started = self.effects.iter().any(|e| matches!(e, Effect::RunStarted));
         for (work, left) in [(Work::Outbox, queued), (Work::Runs, started)] {

@@ -43,7 +43,7 @@ async fn post_alert(
     signed: Signed<scope::Intake>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
-    crate::drills::check_key_for_account(alert.account_id.as_str(), signed.scopes)?;
+    crate::drills::check_key_for_account(&alert.account_id, signed.scopes)?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
     let ingested = match known_duplicate(&state, &alert).await? {
         Some(duplicate) => duplicate,

@@ -241,7 +241,7 @@ impl Application {
             let (events, outbox, runs) = (indexed.run_events(), indexed.outbox_signal(), indexed.run_waker());
             // Work another instance announced, and after (re)connecting
             // whatever may have gone by unheard, is looked for at once.
-            let heard = |announcement: Announcement<'_>| match announcement {
+            let heard = |announcement: Announcement| match announcement {
                 Announcement::RunFinished(run_id) => events.publish(run_id),
                 Announcement::Work(Work::Outbox) => outbox.wake(),
                 Announcement::Work(Work::Runs) => runs.sweep_soon(),

@@ -10,7 +10,7 @@ use crate::domain::alert::{Alert, AlertId};
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::campaign::{self, CampaignRule, Sighting, Signal};
-use crate::domain::ids::{CampaignId, IncidentId};
+use crate::domain::ids::{AccountId, CampaignId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::priority::PriorityRules;
 use crate::domain::time::Timestamp;
@@ -55,7 +55,7 @@ pub async fn recognize(
     for (alert, incident_id) in entries {
         for signal in campaign::signals_of(alert) {
             fresh.entry(signal).or_default().push(Sighting {
-                account_id: alert.account_id.to_string(),
+                account_id: alert.account_id.clone(),
                 incident_id: incident_id.clone(),
                 alert_id: alert.alert_id.clone(),
                 seen_at: alert.occurred_at,
@@ -166,7 +166,7 @@ async fn apply(
     for sighting in &sightings {
         by_incident.entry(sighting.incident_id.clone()).or_insert(sighting);
     }
-    let members: Vec<(IncidentId, String)> = by_incident
+    let members: Vec<(IncidentId, AccountId)> = by_incident
         .iter()
         .map(|(id, s)| (id.clone(), s.account_id.clone()))
         .collect();

@@ -21,7 +21,7 @@ use ring::hmac;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::ids::IncidentId;
+use super::ids::{AccountId, IncidentId};
 use super::time::Timestamp;
 
 pub mod action;
@@ -49,7 +49,7 @@ pub struct AuditRecord {
     pub incident_id: Option<String>,
     /// The account it concerns; an entry about an incident always names the
     /// incident's account, so an incident's entries share one chain.
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// Details as compact JSON text; the hash covers these exact bytes.
     pub detail: String,
 }
@@ -72,9 +72,9 @@ impl AuditRecord {
         }
     }
 
-    pub fn incident(mut self, incident_id: &IncidentId, account_id: &str) -> Self {
+    pub fn incident(mut self, incident_id: &IncidentId, account_id: &AccountId) -> Self {
         self.incident_id = Some(incident_id.to_string());
-        self.account_id = Some(account_id.to_owned());
+        self.account_id = Some(account_id.clone());
         self
     }
 
@@ -110,7 +110,10 @@ pub struct Chain {
 /// entry about no account (an agent signing in, a campaign recognised), its
 /// actor's. Either way the same key always gives the same chain.
 pub fn chain_of(record: &AuditRecord, chains: u16) -> Chain {
-    let key = record.account_id.as_deref().unwrap_or(&record.actor);
+    let key = record
+        .account_id
+        .as_ref()
+        .map_or(record.actor.as_str(), AccountId::as_str);
     let of = chains.max(1);
     Chain {
         number: (stable_hash(key) % u64::from(of)) as u16,
@@ -167,7 +170,7 @@ fn mac_of(
     field(record.actor.as_bytes());
     field(record.action.as_bytes());
     field(record.incident_id.as_deref().unwrap_or("\u{0}").as_bytes());
-    field(record.account_id.as_deref().unwrap_or("\u{0}").as_bytes());
+    field(record.account_id.as_ref().map_or("\u{0}", AccountId::as_str).as_bytes());
     field(record.detail.as_bytes());
     field(prev_hash);
     context.sign().as_ref().try_into().expect("HMAC-SHA256 is 32 bytes")
@@ -255,9 +258,9 @@ mod tests {
     #[test]
     fn an_accounts_entries_share_a_chain_and_entries_without_one_follow_the_actor() {
         let mut a = record();
-        a.account_id = Some("acct-1".into());
+        a.account_id = Some(AccountId::parse("acct-1").unwrap());
         let mut b = record();
-        b.account_id = Some("acct-1".into());
+        b.account_id = Some(AccountId::parse("acct-1").unwrap());
         b.actor = "agent:alice".into();
         assert_eq!(chain_of(&a, 16), chain_of(&b, 16));
         let mut c = record();
@@ -267,7 +270,7 @@ mod tests {
             (0..200)
                 .map(|i| {
                     let mut r = record();
-                    r.account_id = Some(format!("acct-{i}"));
+                    r.account_id = Some(AccountId::parse(&format!("acct-{i}")).unwrap());
                     chain_of(&r, 16)
                 })
                 .all(|chain| chain.number < 16 && chain.of == 16)
@@ -279,7 +282,7 @@ mod tests {
         for i in 0..500 {
             let account = format!("acct-{i}");
             let mut r = record();
-            r.account_id = Some(account.clone());
+            r.account_id = Some(AccountId::parse(&account).unwrap());
             assert_eq!(u64::from(chain_of(&r, 16).number) % 4, stable_hash(&account) % 4);
         }
     }

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::alert::{Alert, AlertId, Signals};
-use super::ids::IncidentId;
+use super::ids::{AccountId, IncidentId};
 use super::priority::{Assessment, Reason};
 use super::time::Timestamp;
 
@@ -39,7 +39,7 @@ pub const DRILL_SIGNAL_PREFIX: &str = "drill:";
 /// The attacker signals an alert carries: absent or blank fields carry none.
 /// A drill account's signals are set apart by [`DRILL_SIGNAL_PREFIX`].
 pub fn signals_of(alert: &Alert) -> Vec<Signal> {
-    let drill = super::drill::is_drill_account(alert.account_id.as_str());
+    let drill = super::drill::is_drill_account(&alert.account_id);
     let mut found = Vec::new();
     let mut add = |kind, value: Option<&String>| {
         if let Some(value) = value
@@ -66,7 +66,7 @@ pub fn signals_of(alert: &Alert) -> Vec<Signal> {
 /// One time a signal value was seen: on which account, incident and alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sighting {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub incident_id: IncidentId,
     pub alert_id: AlertId,
     pub seen_at: Timestamp,
@@ -189,7 +189,7 @@ mod tests {
 
     fn sighting(account: &str, minutes: i64) -> Sighting {
         Sighting {
-            account_id: account.into(),
+            account_id: AccountId::parse(account).unwrap(),
             incident_id: IncidentId::from(format!("i-{account}")),
             alert_id: AlertId::parse(&format!("a-{account}-{minutes}")).unwrap(),
             seen_at: at(minutes),
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn three_accounts_within_the_hour_form_a_campaign() {
         let s = [sighting("a", 0), sighting("b", 20), sighting("c", 50)];
-        let span = forming_span(&s, |x| x.account_id == "c", CampaignRule::default());
+        let span = forming_span(&s, |x| x.account_id.as_str() == "c", CampaignRule::default());
         assert_eq!(span, Some((at(0), at(50))));
     }
 
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn sightings_that_formed_nothing_before_form_nothing_without_a_fresh_one() {
         let s = [sighting("a", 0), sighting("b", 1), sighting("c", 2), sighting("d", 200)];
-        let span = forming_span(&s, |x| x.account_id == "d", CampaignRule::default());
+        let span = forming_span(&s, |x| x.account_id.as_str() == "d", CampaignRule::default());
         assert_eq!(span, None);
     }
 

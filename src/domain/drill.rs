@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::ids::AccountId;
 use super::time::Timestamp;
 
 /// Every drill account's id starts with this.
@@ -20,8 +21,8 @@ pub const ACCOUNT_PREFIX: &str = "drill-";
 pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Whether `account_id` names a drill account.
-pub fn is_drill_account(account_id: &str) -> bool {
-    account_id.starts_with(ACCOUNT_PREFIX)
+pub fn is_drill_account(account_id: &AccountId) -> bool {
+    account_id.as_str().starts_with(ACCOUNT_PREFIX)
 }
 
 /// A drill's id: 4 to 32 lowercase letters and digits.
@@ -167,12 +168,16 @@ pub fn median(values: &[Duration]) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    fn account(text: &str) -> AccountId {
+        AccountId::parse(text).unwrap()
+    }
+
     #[test]
     fn only_accounts_named_drill_dash_are_drill_accounts() {
-        assert!(is_drill_account("drill-0001-7"));
-        assert!(!is_drill_account("acct-drill-1"));
-        assert!(!is_drill_account("drill"));
-        assert!(!is_drill_account("Drill-1"));
+        assert!(is_drill_account(&account("drill-0001-7")));
+        assert!(!is_drill_account(&account("acct-drill-1")));
+        assert!(!is_drill_account(&account("drill")));
+        assert!(!is_drill_account(&account("Drill-1")));
     }
 
     #[test]
@@ -181,7 +186,7 @@ mod tests {
         assert_eq!(id.as_str().len(), 10);
         assert_eq!(DrillId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(id.account(3), format!("drill-{id}-0003"));
-        assert!(is_drill_account(&id.account(1)));
+        assert!(is_drill_account(&account(&id.account(1))));
         for bad in ["", "abc", "ABCDE", "abc-de", "abcd%", &"a".repeat(33)] {
             assert_eq!(DrillId::parse(bad), None, "{bad}");
         }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ids::{HoldId, IncidentId};
+use super::ids::{AccountId, HoldId, IncidentId};
 use super::time::Timestamp;
 
 /// What a hold stops the account holder from doing.
@@ -69,7 +69,7 @@ impl Hold {
 /// The answer to "may this account act?".
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccountHolds {
-    pub account_id: String,
+    pub account_id: AccountId,
     /// True while at least one hold without an expiry is in force. A cool-off
     /// (a hold that expires on its own) restricts the account without freezing it.
     pub frozen: bool,
@@ -78,10 +78,10 @@ pub struct AccountHolds {
 
 impl AccountHolds {
     /// The holds in force at `now`, from every hold recorded as not lifted.
-    pub fn at(account_id: &str, holds: &[Hold], now: Timestamp) -> Self {
+    pub fn at(account_id: AccountId, holds: &[Hold], now: Timestamp) -> Self {
         let holds: Vec<Hold> = holds.iter().filter(|hold| hold.is_active(now)).cloned().collect();
         Self {
-            account_id: account_id.to_owned(),
+            account_id,
             frozen: holds.iter().any(Hold::is_freeze),
             holds,
         }
@@ -92,7 +92,7 @@ impl AccountHolds {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HoldRecord {
     pub id: HoldId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub incident_id: IncidentId,
     pub scope: HoldScope,
     pub reason: String,
@@ -127,7 +127,7 @@ impl HoldRecord {
 /// A hold to place.
 #[derive(Clone, Debug)]
 pub struct NewHold {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub incident_id: IncidentId,
     pub scope: HoldScope,
     pub reason: String,
@@ -150,10 +150,14 @@ mod tests {
         }
     }
 
+    fn account() -> AccountId {
+        AccountId::parse("a").unwrap()
+    }
+
     #[test]
     fn an_account_with_a_hold_without_expiry_is_frozen() {
         let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
-        let view = AccountHolds::at("a", &[hold(HoldScope::Login, now, None)], now);
+        let view = AccountHolds::at(account(), &[hold(HoldScope::Login, now, None)], now);
         assert!(view.frozen);
         assert_eq!(view.holds.len(), 1);
     }
@@ -162,10 +166,10 @@ mod tests {
     fn a_cool_off_restricts_without_freezing_and_disappears_when_it_expires() {
         let now = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
         let cool_off = hold(HoldScope::Withdrawal, now, Some(now.plus(Duration::from_secs(86_400))));
-        let view = AccountHolds::at("a", std::slice::from_ref(&cool_off), now);
+        let view = AccountHolds::at(account(), std::slice::from_ref(&cool_off), now);
         assert!(!view.frozen);
         assert_eq!(view.holds.len(), 1);
-        let later = AccountHolds::at("a", &[cool_off], now.plus(Duration::from_secs(86_401)));
+        let later = AccountHolds::at(account(), &[cool_off], now.plus(Duration::from_secs(86_401)));
         assert!(later.holds.is_empty());
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditAction, AuditRecord};
-use super::ids::IncidentId;
+use super::ids::{AccountId, IncidentId};
 use super::priority::{Priority, Sla};
 use super::time::Timestamp;
 
@@ -40,7 +40,7 @@ pub fn raised_priority(current: Priority, assessed: Priority) -> Priority {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Incident {
     pub id: IncidentId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub status: IncidentStatus,
     pub priority: Priority,
     /// The priority the incident opened with, which response times are
@@ -69,7 +69,7 @@ impl Incident {
     /// A new incident for `assessment`, opened at `at`.
     pub fn open(
         id: IncidentId,
-        account_id: String,
+        account_id: AccountId,
         assessment: super::priority::Assessment,
         sla: Sla,
         at: Timestamp,

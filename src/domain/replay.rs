@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::alert::Alert;
 use super::campaign::{self, Sighting};
 use super::disposition::Disposition;
-use super::ids::IncidentId;
+use super::ids::{AccountId, IncidentId};
 use super::priority::campaigns::SignalKind;
 use super::priority::{Priority, PriorityRules};
 use super::time::Timestamp;
@@ -25,7 +25,7 @@ use super::time::Timestamp;
 /// One incident as the replay keeps it.
 struct Replayed {
     id: IncidentId,
-    account_id: String,
+    account_id: AccountId,
     outcome: Option<Disposition>,
     /// The priority its alerts score under the rules in force, and under the candidate.
     scored: [Priority; 2],
@@ -132,7 +132,7 @@ impl<'a> Replay<'a> {
         let scored = self.rules.map(|rules| rules.assess(alerts).priority);
         self.incidents.push(Replayed {
             id,
-            account_id: first.account_id.to_string(),
+            account_id: first.account_id.clone(),
             outcome,
             scored,
         });

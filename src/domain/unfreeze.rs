@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::audit::AuditAction;
-use super::ids::{FlowId, IncidentId, RunId};
+use super::ids::{AccountId, FlowId, IncidentId, RunId};
 use super::time::Timestamp;
 
 mod wait;
@@ -127,7 +127,7 @@ pub struct Answer {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
     pub id: FlowId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub incident_id: IncidentId,
     pub state: FlowState,
     pub created_at: Timestamp,
@@ -180,7 +180,7 @@ pub enum StepError {
 
 impl Flow {
     /// A new flow for a frozen account, waiting for its first one-time code.
-    pub fn new(id: FlowId, account_id: String, incident_id: IncidentId, now: Timestamp) -> Self {
+    pub fn new(id: FlowId, account_id: AccountId, incident_id: IncidentId, now: Timestamp) -> Self {
         Self {
             id,
             account_id,

@@ -201,16 +201,14 @@ async fn rate(
 
 /// `{"account_id"}`.
 struct ReportRequest {
-    account_id: String,
+    account_id: AccountId,
 }
 
 impl FromJson for ReportRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
         Fields::read_object(value, |fields, map| {
             let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
-            Some(ReportRequest {
-                account_id: account_id.to_string(),
-            })
+            Some(ReportRequest { account_id })
         })
     }
 }
@@ -231,7 +229,7 @@ async fn report_theft(
 
 /// `{"account_id", "request_id"}`.
 struct LockRequest {
-    account_id: String,
+    account_id: AccountId,
     request_id: String,
 }
 
@@ -241,7 +239,7 @@ impl FromJson for LockRequest {
             let account_id = fields.required_parsed(map, "account_id", AccountId::parse);
             let request_id = fields.required_parsed(map, "request_id", crate::domain::alert::AlertId::parse);
             Some(LockRequest {
-                account_id: account_id?.to_string(),
+                account_id: account_id?,
                 request_id: request_id?.to_string(),
             })
         })
@@ -256,10 +254,10 @@ async fn app_lock(
     signed: Signed<scope::Holder>,
 ) -> Result<Json<Value>, ApiError> {
     let request = LockRequest::from_json(&parse_json(&signed.body)?).map_err(ApiError::Invalid)?;
-    if request.account_id != account_id {
+    if request.account_id.as_str() != account_id {
         return Err(ApiError::invalid("account_id", "must be the account named in the path"));
     }
-    let answer = lock_request::lock(&state, &account_id, &request.request_id)
+    let answer = lock_request::lock(&state, &request.account_id, &request.request_id)
         .await
         .map_err(|error| ApiError::Internal(error.into()))?;
     Ok(Json(answer))

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::case::CaseError;
 use super::protect;
 use crate::domain::case::IssuedAs;
+use crate::domain::ids::AccountId;
 use crate::state::AppState;
 use crate::storage::is_unique_violation;
 
@@ -16,7 +17,7 @@ fn context(request_id: &str) -> String {
 }
 
 /// Locks the account for request `request_id`, or answers the request's first answer.
-pub async fn lock(state: &AppState, account_id: &str, request_id: &str) -> Result<Value, CaseError> {
+pub async fn lock(state: &AppState, account_id: &AccountId, request_id: &str) -> Result<Value, CaseError> {
     if let Some(first) = first_answer(state, request_id).await? {
         return Ok(first);
     }

@@ -21,7 +21,7 @@ use crate::domain::case::{HOLDER_REPORTED_RULE, HolderAnswer, IssuedAs};
 use crate::domain::disposition::HolderSaid;
 use crate::domain::exchange::AccountAction;
 use crate::domain::hold::HoldScope;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Incident, Transition};
 use crate::domain::priority::{Assessment, Priority, Reason};
 use crate::domain::run::StepStatus;
@@ -69,7 +69,11 @@ pub async fn not_me(state: &AppState, incident_id: &IncidentId, issued_as: Issue
 /// app): its live incident, or a new `holder_report` incident at P1. Returns
 /// the incident and a new case token issued as `issued_as`.
 #[tracing::instrument(skip_all)]
-pub async fn lock(state: &AppState, account_id: &str, issued_as: IssuedAs) -> Result<(Incident, String), CaseError> {
+pub async fn lock(
+    state: &AppState,
+    account_id: &AccountId,
+    issued_as: IssuedAs,
+) -> Result<(Incident, String), CaseError> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     let (mut incident, _) = live_or_opened(state, &mut tx, account_id, now).await?;
@@ -109,14 +113,14 @@ pub async fn was_me(state: &AppState, incident: &Incident, client: &str) -> Resu
 async fn live_or_opened(
     state: &AppState,
     tx: &mut WriteTx,
-    account_id: &str,
+    account_id: &AccountId,
     now: Timestamp,
 ) -> Result<(Incident, bool), CaseError> {
     let rules = &state.config().priority_rules;
     let assessment = holder_assessment(0);
     let candidate = Incident::open(
         IncidentId::new(),
-        account_id.to_owned(),
+        account_id.clone(),
         assessment,
         rules.sla(Priority::P1),
         now,

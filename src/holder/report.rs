@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::case::LOCK_LINK_LIFETIME;
+use crate::domain::ids::AccountId;
 use crate::outbox::messages::{Notification, queue_secret_notification};
 use crate::platform::crypto::{self, token_hash};
 use crate::state::AppState;
@@ -21,12 +22,12 @@ pub const ACCEPTED_BODY: &str = r#"{"status":"accepted","detail":"If this accoun
 
 /// Takes a report: the work happens on a background task, unless the
 /// client's address is over its limit (dropped; the same answer either way).
-pub async fn accept_report(state: &AppState, account_id: &str, client: &str) {
+pub async fn accept_report(state: &AppState, account_id: &AccountId, client: &str) {
     if state.shared().check(Limit::UnfreezePerAddress, client).await.is_err() {
         metrics::counter!("holdfast_holder_reports_total", "outcome" => "dropped").increment(1);
         return;
     }
-    let (state, account_id) = (state.clone(), account_id.to_owned());
+    let (state, account_id) = (state.clone(), account_id.clone());
     let trace =
         crate::platform::trace_context::current().unwrap_or_else(crate::platform::trace_context::TraceContext::start);
     tokio::spawn(async move {
@@ -38,12 +39,12 @@ pub async fn accept_report(state: &AppState, account_id: &str, client: &str) {
 }
 
 /// An entry about an account with no incident (yet): chained by the account.
-fn about(mut record: AuditRecord, account_id: &str) -> AuditRecord {
-    record.account_id = Some(account_id.to_owned());
+fn about(mut record: AuditRecord, account_id: &AccountId) -> AuditRecord {
+    record.account_id = Some(account_id.clone());
     record
 }
 
-fn token_context(account_id: &str) -> String {
+fn token_context(account_id: &AccountId) -> String {
     format!("holdfast:lock-link:{account_id}")
 }
 
@@ -54,7 +55,7 @@ pub fn lock_url(state: &AppState, token: &str) -> String {
 
 /// Sends the account's live lock link again, or a new one.
 #[tracing::instrument(skip_all, fields(account.id = %account_id))]
-pub async fn send_lock_link(state: &AppState, account_id: &str) -> anyhow::Result<()> {
+pub async fn send_lock_link(state: &AppState, account_id: &AccountId) -> anyhow::Result<()> {
     let now = state.clock().now();
     let mut tx = state.db().begin().await?;
     tx.audit(about(
@@ -63,7 +64,7 @@ pub async fn send_lock_link(state: &AppState, account_id: &str) -> anyhow::Resul
     ));
     let budget = state
         .shared()
-        .check(Limit::UnfreezePerAccount, account_id)
+        .check(Limit::UnfreezePerAccount, account_id.as_str())
         .await
         .is_ok();
     if !budget {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::Decision;
 use crate::auth::{CurrentAgent, otp_header};
 use crate::domain::agent::Permission;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Incident, IncidentStatus, Resolution, check_note};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -43,7 +43,9 @@ pub fn routes() -> Routes {
 struct ListQuery {
     status: Option<String>,
     priority: Option<String>,
-    account_id: Option<String>,
+    /// Taken as given, not parsed: an id no account could have matches no
+    /// incident, which is the answer the filter already gives.
+    account_id: Option<AccountId>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -88,7 +90,7 @@ impl ListQuery {
         Ok(IncidentFilter {
             status,
             priority,
-            account_id: self.account_id.clone().filter(|a| !a.is_empty()),
+            account_id: self.account_id.clone().filter(|a| !a.as_str().is_empty()),
             before,
             limit,
         })

@@ -18,7 +18,7 @@ use super::messages::{is_sealed, open_sealed};
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::Destination;
-use crate::domain::ids::MessageId;
+use crate::domain::ids::{AccountId, MessageId};
 use crate::domain::time::Timestamp;
 use crate::platform::config::RetryPolicy;
 use crate::platform::exchange::{DeliveryError, confirms};
@@ -232,7 +232,8 @@ fn failure_record(message: &OutboxMessage, error: &DeliveryError, at: Timestamp)
         "error": error.to_string(),
     }));
     record.incident_id = text("incident_id");
-    record.account_id = text("account_id");
+    // Read back from a stored body, which only ever names an account id parsed on the way in.
+    record.account_id = text("account_id").map(AccountId::from_string);
     record
 }
 

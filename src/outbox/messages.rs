@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::hold::HoldScope;
-use crate::domain::ids::{IncidentId, MessageId, RunId};
+use crate::domain::ids::{AccountId, IncidentId, MessageId, RunId};
 use crate::domain::time::Timestamp;
 use crate::platform::crypto::SecretBox;
 use crate::storage::{OutboxMessage, WriteTx};
@@ -17,7 +17,7 @@ use crate::storage::{OutboxMessage, WriteTx};
 /// A request to the exchange's account control (SPEC §6), to queue in a transaction.
 pub struct AccountRequest<'a> {
     pub idempotency_key: String,
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     pub action: AccountAction,
     pub scope: Option<HoldScope>,
     pub incident_id: &'a IncidentId,
@@ -51,7 +51,7 @@ pub async fn queue_action(tx: &mut WriteTx, request: &AccountRequest<'_>, at: Ti
 /// A notification for the notification service (SPEC §8).
 pub struct Notification<'a> {
     pub idempotency_key: &'a str,
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     pub template: &'a str,
     pub data: Value,
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::domain::drill::is_drill_account;
 use crate::domain::exchange::Destination;
+use crate::domain::ids::AccountId;
 use crate::domain::time::Timestamp;
 use crate::platform::config::{ExchangeConfig, RiskFeedbackConfig};
 use crate::platform::signing::SigningKey;
@@ -127,8 +128,9 @@ impl Exchange {
 /// no 2-step method of their own), and nothing is sent anywhere.
 fn drill_sink(destination: Destination, body: &str) -> Option<Value> {
     let request: Value = serde_json::from_str(body).ok()?;
-    let account = request.get("account_id").and_then(Value::as_str)?;
-    if !is_drill_account(account) {
+    // A queued body only ever names an account id parsed on the way in.
+    let account = AccountId::from_string(request.get("account_id").and_then(Value::as_str)?.to_owned());
+    if !is_drill_account(&account) {
         return None;
     }
     let key = request.get("idempotency_key").cloned().unwrap_or(Value::Null);
@@ -137,7 +139,7 @@ fn drill_sink(destination: Destination, body: &str) -> Option<Value> {
     tracing::info!(
         destination = destination.as_str(),
         action = what,
-        account.id = account,
+        account.id = account.as_str(),
         "drill sink: recorded, not sent"
     );
     let status = match (destination, action) {

@@ -53,6 +53,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::ids::AccountId;
 use crate::state::shared::Shared;
 use crate::storage::{Announcement, Database};
 
@@ -89,9 +90,9 @@ pub struct HoldIndex {
 #[derive(Default)]
 struct Inner {
     /// The accounts that may have holds; `None` while unknown.
-    accounts: Option<HashSet<String>>,
+    accounts: Option<HashSet<AccountId>>,
     /// Accounts announced since the running reload began.
-    announced_during_reload: Option<Vec<String>>,
+    announced_during_reload: Option<Vec<AccountId>>,
     /// Whether the listener is in place.
     listening: bool,
     /// Whether the feed is current: listening, and reloaded since.
@@ -121,7 +122,7 @@ impl HoldIndex {
     }
 
     /// Where the holds check finds `account_id`'s holds.
-    pub fn lookup(&self, account_id: &str) -> Lookup {
+    pub fn lookup(&self, account_id: &AccountId) -> Lookup {
         if self.uses_redis {
             return Lookup::Cached;
         }
@@ -141,13 +142,13 @@ impl HoldIndex {
     }
 
     /// An account whose holds changed (after the change committed).
-    pub fn announce(&self, account_id: &str) {
+    pub fn announce(&self, account_id: &AccountId) {
         let mut inner = self.inner.lock().expect("hold index lock");
         if let Some(accounts) = inner.accounts.as_mut() {
-            accounts.insert(account_id.to_owned());
+            accounts.insert(account_id.clone());
         }
         if let Some(during) = inner.announced_during_reload.as_mut() {
-            during.push(account_id.to_owned());
+            during.push(account_id.clone());
         }
     }
 
@@ -211,7 +212,7 @@ impl HoldIndex {
 
     /// Installs what a reload read; returns whether it made the feed current
     /// (it was not, the listener is in place and was not lost meanwhile).
-    fn finish_reload(&self, ticket: ReloadTicket, loaded: Result<Vec<String>, sqlx::Error>) -> bool {
+    fn finish_reload(&self, ticket: ReloadTicket, loaded: Result<Vec<AccountId>, sqlx::Error>) -> bool {
         let mut inner = self.inner.lock().expect("hold index lock");
         let announced = inner.announced_during_reload.take().unwrap_or_default();
         if inner.losses != ticket.losses {
@@ -221,7 +222,7 @@ impl HoldIndex {
         let reloaded = loaded.is_ok();
         inner.accounts = match loaded {
             Ok(accounts) if accounts.len() <= MAX_ACCOUNTS => {
-                let mut accounts: HashSet<String> = accounts.into_iter().collect();
+                let mut accounts: HashSet<AccountId> = accounts.into_iter().collect();
                 accounts.extend(announced);
                 Some(accounts)
             }
@@ -256,21 +257,21 @@ impl HoldIndex {
         &self,
         db: &Database,
         shared: &Shared,
-        heard: impl Fn(Announcement<'_>),
+        heard: impl Fn(Announcement),
         relistened: impl Fn(),
         cancel: CancellationToken,
     ) {
-        let (to_invalidate, mut invalidations) = mpsc::unbounded_channel::<String>();
+        let (to_invalidate, mut invalidations) = mpsc::unbounded_channel::<AccountId>();
         let listening = CancellationToken::new();
         let listener = db.listen_for_announcements(
             |announcement| match announcement {
                 Announcement::HoldsChanged(account) => {
-                    self.announce(account);
+                    self.announce(&account);
                     if self.uses_redis {
                         // Closed only when `maintain` returns.
-                        let _ = to_invalidate.send(account.to_owned());
+                        let _ = to_invalidate.send(account);
                     } else {
-                        shared.forget_cached_holds(account);
+                        shared.forget_cached_holds(&account);
                     }
                 }
                 other => heard(other),
@@ -318,47 +319,55 @@ impl HoldIndex {
 mod tests {
     use super::*;
 
+    fn id(text: &str) -> AccountId {
+        AccountId::parse(text).unwrap()
+    }
+
     /// An index whose feed is current, with `accounts` loaded.
     fn loaded(accounts: &[&str]) -> HoldIndex {
         let index = HoldIndex::new(false);
         index.listening();
         let ticket = index.begin_reload();
-        assert!(index.finish_reload(ticket, Ok(accounts.iter().map(|a| a.to_string()).collect())));
+        assert!(index.finish_reload(ticket, Ok(accounts.iter().map(|a| id(a)).collect())));
         index
     }
 
     #[test]
     fn an_index_not_yet_loaded_sends_every_check_to_the_database() {
         let index = HoldIndex::new(false);
-        assert_eq!(index.lookup("acct-1"), Lookup::Database);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Database);
         index.listening();
-        assert_eq!(index.lookup("acct-1"), Lookup::Database, "listening, not yet reloaded");
+        assert_eq!(
+            index.lookup(&id("acct-1")),
+            Lookup::Database,
+            "listening, not yet reloaded"
+        );
     }
 
     #[test]
     fn only_accounts_outside_the_set_are_certainly_free() {
         let index = loaded(&["frozen"]);
-        assert_eq!(index.lookup("never-frozen"), Lookup::Free);
-        assert_eq!(index.lookup("frozen"), Lookup::Cached);
+        assert_eq!(index.lookup(&id("never-frozen")), Lookup::Free);
+        assert_eq!(index.lookup(&id("frozen")), Lookup::Cached);
     }
 
     #[test]
     fn an_announced_account_is_no_longer_certainly_free() {
         let index = loaded(&[]);
-        index.announce("acct-1");
-        assert_eq!(index.lookup("acct-1"), Lookup::Cached);
+        index.announce(&id("acct-1"));
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Cached);
     }
 
     #[test]
     fn an_announcement_during_a_reload_survives_it() {
         let index = loaded(&[]);
         let ticket = index.begin_reload();
-        index.announce("acct-1");
+        index.announce(&id("acct-1"));
         // What the reload read from the database did not include acct-1 yet.
-        index.finish_reload(ticket, Ok(vec!["acct-2".to_owned()]));
-        assert_eq!(index.lookup("acct-1"), Lookup::Cached);
-        assert_eq!(index.lookup("acct-2"), Lookup::Cached);
-        assert_eq!(index.lookup("acct-3"), Lookup::Free);
+        index.finish_reload(ticket, Ok(vec![id("acct-2")]));
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Cached);
+        assert_eq!(index.lookup(&id("acct-2")), Lookup::Cached);
+        assert_eq!(index.lookup(&id("acct-3")), Lookup::Free);
     }
 
     #[test]
@@ -366,20 +375,20 @@ mod tests {
         let index = loaded(&[]);
         let ticket = index.begin_reload();
         index.finish_reload(ticket, Err(sqlx::Error::PoolTimedOut));
-        assert_eq!(index.lookup("acct-1"), Lookup::Cached);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Cached);
     }
 
     #[test]
     fn a_lost_feed_sends_every_check_to_the_database_until_listening_and_reloaded() {
         let index = loaded(&[]);
         index.lost();
-        assert_eq!(index.lookup("acct-1"), Lookup::Database);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Database);
         assert!(!index.is_current());
 
         index.listening();
         let ticket = index.begin_reload();
         assert!(index.finish_reload(ticket, Ok(vec![])), "the reload makes it current");
-        assert_eq!(index.lookup("acct-1"), Lookup::Free);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Free);
     }
 
     #[test]
@@ -389,7 +398,7 @@ mod tests {
         index.lost();
         index.listening();
         assert!(!index.finish_reload(ticket, Ok(vec![])));
-        assert_eq!(index.lookup("acct-1"), Lookup::Database);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Database);
     }
 
     #[test]
@@ -398,7 +407,7 @@ mod tests {
         index.lost();
         let ticket = index.begin_reload();
         assert!(!index.finish_reload(ticket, Ok(vec![])));
-        assert_eq!(index.lookup("acct-1"), Lookup::Database);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Database);
     }
 
     #[test]
@@ -407,6 +416,6 @@ mod tests {
         index.listening();
         let ticket = index.begin_reload();
         index.finish_reload(ticket, Ok(vec![]));
-        assert_eq!(index.lookup("acct-1"), Lookup::Cached);
+        assert_eq!(index.lookup(&id("acct-1")), Lookup::Cached);
     }
 }

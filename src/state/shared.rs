@@ -51,7 +51,7 @@ pub use self::limits::Limit;
 use self::limits::too_many;
 pub use self::redis_state::RedisState;
 use crate::domain::hold::Hold;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::time::Timestamp;
 use crate::state::cache::LocalCache;
 use crate::state::ratelimit::{KeyedLimiter, Refusal};
@@ -78,6 +78,7 @@ pub enum Shared {
 }
 
 pub struct InProcess {
+    // Keyed by the id's text, as every `LocalCache` is: a lookup borrows it, so the hot path allocates nothing.
     holds: LocalCache<Arc<[Hold]>>,
     alerts: LocalCache<IncidentId>,
     limiters: Vec<(Limit, KeyedLimiter)>,
@@ -209,13 +210,13 @@ impl Shared {
     }
 
     /// The account's holds in force, from the cache or the database.
-    pub async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
+    pub async fn holds(&self, db: &Database, account_id: &AccountId, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
         match self {
-            Shared::InProcess(local) => match local.holds.get(account_id) {
+            Shared::InProcess(local) => match local.holds.get(account_id.as_str()) {
                 Ok(holds) => Ok(holds),
                 Err(ticket) => {
                     let holds: Arc<[Hold]> = db.holds_in_force(account_id, now).await?.into();
-                    local.holds.finish_load(ticket, account_id, holds.clone());
+                    local.holds.finish_load(ticket, account_id.as_str(), holds.clone());
                     Ok(holds)
                 }
             },
@@ -240,9 +241,9 @@ impl Shared {
 
     /// Drops an account's holds from the in-process cache (another
     /// instance changed them). Redis is invalidated by [`Self::invalidate_holds`].
-    pub fn forget_cached_holds(&self, account_id: &str) {
+    pub fn forget_cached_holds(&self, account_id: &AccountId) {
         if let Shared::InProcess(local) = self {
-            local.holds.invalidate(account_id);
+            local.holds.invalidate(account_id.as_str());
         }
     }
 
@@ -287,9 +288,11 @@ impl Shared {
     }
 
     /// Forgets cached holds of accounts whose holds changed (after commit).
-    pub async fn invalidate_holds(&self, accounts: &[String]) {
+    pub async fn invalidate_holds(&self, accounts: &[AccountId]) {
         match self {
-            Shared::InProcess(local) => accounts.iter().for_each(|account| local.holds.invalidate(account)),
+            Shared::InProcess(local) => accounts
+                .iter()
+                .for_each(|account| local.holds.invalidate(account.as_str())),
             Shared::Redis(redis) => {
                 if accounts.is_empty() {
                     return;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{Database, Pools};
-use crate::domain::ids::RunId;
+use crate::domain::ids::{AccountId, RunId};
 
 /// The PostgreSQL channel finished runs are announced on.
 pub(super) const RUNS_FINISHED_CHANNEL: &str = "holdfast_runs_finished";
@@ -44,9 +44,9 @@ impl Work {
 
 /// What an instance hears on its one listening connection.
 #[derive(Debug)]
-pub enum Announcement<'a> {
+pub enum Announcement {
     /// The holds of this account changed.
-    HoldsChanged(&'a str),
+    HoldsChanged(AccountId),
     /// This run finished.
     RunFinished(RunId),
     /// There is new work for the background tasks.
@@ -63,7 +63,7 @@ impl Database {
     /// `listening` runs once.
     pub async fn listen_for_announcements<F: Future<Output = ()>>(
         &self,
-        announce: impl Fn(Announcement<'_>),
+        announce: impl Fn(Announcement),
         listening: impl Fn() -> F,
         lost: impl Fn(),
         cancel: tokio_util::sync::CancellationToken,
@@ -73,7 +73,8 @@ impl Database {
             return cancel.cancelled().await;
         }
         let publish = |channel: &str, payload: &str| match channel {
-            HOLDS_CHANGED_CHANNEL => announce(Announcement::HoldsChanged(payload)),
+            // The payload is an account id as stored: `WriteTx::commit` announces the holds' own.
+            HOLDS_CHANGED_CHANNEL => announce(Announcement::HoldsChanged(AccountId::from_string(payload.to_owned()))),
             RUNS_FINISHED_CHANNEL => announce(Announcement::RunFinished(RunId::from(payload))),
             WORK_CHANNEL => match Work::parse(payload) {
                 Some(work) => announce(Announcement::Work(work)),
@@ -95,14 +96,14 @@ impl Database {
     /// accounts whose holds changed.
     pub async fn listen_for_hold_changes<F: Future<Output = ()>>(
         &self,
-        announce: impl Fn(&str),
+        announce: impl Fn(&AccountId),
         listening: impl Fn() -> F,
         lost: impl Fn(),
         cancel: tokio_util::sync::CancellationToken,
     ) {
-        let announce = |announcement: Announcement<'_>| {
+        let announce = |announcement: Announcement| {
             if let Announcement::HoldsChanged(account) = announcement {
-                announce(account)
+                announce(&account)
             }
         };
         self.listen_for_announcements(announce, listening, lost, cancel).await

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
 use crate::domain::audit::verify::StoredEntry;
 use crate::domain::audit::{AuditRecord, Chain, Link, chain, chain_of};
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::time::Timestamp;
 use crate::platform::crypto::AuditKeys;
 
@@ -247,7 +247,7 @@ struct EntryColumns {
     actor: Vec<String>,
     action: Vec<String>,
     incident_id: Vec<Option<String>>,
-    account_id: Vec<Option<String>>,
+    account_id: Vec<Option<AccountId>>,
     detail: Vec<String>,
     prev_hash: Vec<Vec<u8>>,
     hash: Vec<Vec<u8>>,

@@ -14,7 +14,7 @@
 use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, from_row, on_backend, parsed};
 use crate::domain::alert::AlertId;
 use crate::domain::campaign::{Sighting, Signal, SignalKind};
-use crate::domain::ids::{CampaignId, IncidentId};
+use crate::domain::ids::{AccountId, CampaignId, IncidentId};
 use crate::domain::incident::IncidentStatus;
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -52,7 +52,7 @@ from_row!(CampaignRecord, |row| Ok(CampaignRecord {
 pub struct CampaignMember {
     pub campaign_id: CampaignId,
     pub incident_id: IncidentId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub status: IncidentStatus,
     pub priority: Priority,
     pub joined_at: Timestamp,
@@ -191,7 +191,7 @@ impl WriteTx {
     pub async fn add_campaign_incidents(
         &mut self,
         campaign_id: &CampaignId,
-        members: &[(IncidentId, String)],
+        members: &[(IncidentId, AccountId)],
         at: Timestamp,
     ) -> Result<Vec<IncidentId>, sqlx::Error> {
         let mut added = Vec::new();

@@ -5,7 +5,7 @@
 use super::{Database, WriteTx, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::case::{HolderAnswer, IssuedAs};
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
 
@@ -13,7 +13,7 @@ use crate::domain::time::Timestamp;
 #[derive(Clone, Debug)]
 pub struct HolderCaseRow {
     pub incident_id: IncidentId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub notices_sent: i32,
     pub notified_priority: Option<Priority>,
     pub opened_by_report: bool,
@@ -109,7 +109,7 @@ impl WriteTx {
     pub async fn lock_holder_case(
         &mut self,
         incident_id: &IncidentId,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<HolderCaseRow, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO holder_cases (incident_id, account_id) VALUES ($1, $2) ON CONFLICT (incident_id) DO NOTHING",

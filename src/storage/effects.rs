@@ -5,7 +5,7 @@
 //! the same transaction; after it, `AppState::commit` reads the rest
 //! ([`Committed`]) and brings in-memory state in line.
 
-use crate::domain::ids::{IncidentId, RunId};
+use crate::domain::ids::{AccountId, IncidentId, RunId};
 use crate::domain::incident::ResponseTime;
 use crate::domain::priority::Priority;
 
@@ -14,7 +14,7 @@ use crate::domain::priority::Priority;
 pub enum Effect {
     /// The account's holds changed: its cached holds are stale (announced
     /// to every instance's hold index at commit on PostgreSQL).
-    HoldsChanged { account_id: String },
+    HoldsChanged { account_id: AccountId },
     /// A message was queued for the exchange: the outbox is woken (on
     /// PostgreSQL every instance's, announced at commit).
     MessageQueued,
@@ -53,7 +53,7 @@ impl Effect {
 #[derive(Clone, Debug)]
 pub struct NotedIncident {
     pub id: IncidentId,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub priority: Priority,
     pub closed: bool,
 }
@@ -119,7 +119,7 @@ impl Committed {
     }
 
     /// The accounts whose holds changed, sorted, each once.
-    pub fn accounts_with_changed_holds(&self) -> Vec<String> {
+    pub fn accounts_with_changed_holds(&self) -> Vec<AccountId> {
         accounts_with_changed_holds(&self.effects)
     }
 
@@ -134,8 +134,8 @@ impl Committed {
 }
 
 /// The accounts whose holds `effects` changed, sorted, each once.
-pub(super) fn accounts_with_changed_holds(effects: &[Effect]) -> Vec<String> {
-    let mut accounts: Vec<String> = effects
+pub(super) fn accounts_with_changed_holds(effects: &[Effect]) -> Vec<AccountId> {
+    let mut accounts: Vec<AccountId> = effects
         .iter()
         .filter_map(|effect| match effect {
             Effect::HoldsChanged { account_id } => Some(account_id.clone()),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{Database, WriteTx, json, live_flow, on_backend, parsed, select_locked};
-use crate::domain::ids::{FlowId, IncidentId, RunId};
+use crate::domain::ids::{AccountId, FlowId, IncidentId, RunId};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState};
 
@@ -143,7 +143,7 @@ impl WriteTx {
     }
 
     /// When one of the account's flows last locked, if ever.
-    pub async fn last_locked_flow(&mut self, account_id: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+    pub async fn last_locked_flow(&mut self, account_id: &AccountId) -> Result<Option<Timestamp>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT MAX(updated_at) FROM unfreeze_flows WHERE account_id = $1 AND state = 'locked'",
         )
@@ -168,7 +168,7 @@ impl WriteTx {
     }
 
     /// The account's wrong answers since `since`, across all its flows.
-    pub async fn flow_failures_since(&mut self, account_id: &str, since: Timestamp) -> Result<u32, sqlx::Error> {
+    pub async fn flow_failures_since(&mut self, account_id: &AccountId, since: Timestamp) -> Result<u32, sqlx::Error> {
         let count: i64 = on_backend!(self.conn(), c => sqlx::query_scalar(
             "SELECT COUNT(*) FROM unfreeze_failures WHERE account_id = $1 AND at > $2",
         )
@@ -189,7 +189,7 @@ impl WriteTx {
         )
     }
 
-    pub async fn lock_live_flow(&mut self, account_id: &str) -> Result<Option<Flow>, sqlx::Error> {
+    pub async fn lock_live_flow(&mut self, account_id: &AccountId) -> Result<Option<Flow>, sqlx::Error> {
         select_locked!(
             self,
             [

@@ -3,7 +3,7 @@
 
 use super::{Database, WriteTx, on_backend, parsed};
 use crate::domain::hold::{Hold, HoldRecord, HoldScope, NewHold};
-use crate::domain::ids::{HoldId, IncidentId};
+use crate::domain::ids::{AccountId, HoldId, IncidentId};
 use crate::domain::time::Timestamp;
 
 super::from_row!(HoldRecord, |row| Ok(HoldRecord {
@@ -121,7 +121,7 @@ impl WriteTx {
 
 impl Database {
     /// The account's holds in force at `now`: the exchange's hot path.
-    pub async fn holds_in_force(&self, account_id: &str, now: Timestamp) -> Result<Vec<Hold>, sqlx::Error> {
+    pub async fn holds_in_force(&self, account_id: &AccountId, now: Timestamp) -> Result<Vec<Hold>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_as(
             "SELECT scope, incident_id, reason, placed_at, expires_at FROM holds
              WHERE account_id = $1 AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
@@ -134,7 +134,7 @@ impl Database {
     }
 
     /// The accounts with a hold not lifted (some may have expired), at most `limit`.
-    pub async fn accounts_with_unlifted_holds(&self, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn accounts_with_unlifted_holds(&self, limit: i64) -> Result<Vec<AccountId>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_scalar(
             "SELECT DISTINCT account_id FROM holds WHERE lifted_at IS NULL LIMIT $1",
         )

@@ -4,7 +4,7 @@
 
 use super::{Database, WriteTx, json, live_incident, not_drill, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Milestones, Resolution};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -118,7 +118,7 @@ pub enum LiveIncident {
 pub struct IncidentFilter {
     pub status: Option<IncidentStatus>,
     pub priority: Option<Priority>,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     /// Only incidents opened before this one (`opened_at`, `id`): the page cursor.
     pub before: Option<(Timestamp, IncidentId)>,
     pub limit: i64,
@@ -265,7 +265,7 @@ impl Database {
         .persistent(false)
         .bind(filter.status.map(IncidentStatus::as_str))
         .bind(filter.priority.map(Priority::as_str))
-        .bind(filter.account_id.as_deref())
+        .bind(filter.account_id.as_ref())
         .bind(before_at)
         .bind(before_id)
         .bind(filter.limit)

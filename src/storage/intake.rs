@@ -12,7 +12,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::incidents::{columns, reasons_json};
 use super::{Backend, WriteTx, json, live_incident};
 use crate::domain::alert::Alert;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Incident, Milestones, Resolution};
 use crate::domain::time::Timestamp;
 
@@ -74,7 +74,7 @@ impl WriteTx {
             let (new, others): (Vec<Incident>, Vec<Incident>) =
                 candidates.into_iter().partition(|c| opened.contains(&c.id));
             found.extend(new.into_iter().map(LiveIncident::Opened));
-            let accounts: Vec<String> = others.iter().map(|c| c.account_id.clone()).collect();
+            let accounts: Vec<AccountId> = others.iter().map(|c| c.account_id.clone()).collect();
             let existing = self.lock_live_incidents(&accounts).await?;
             candidates = others
                 .into_iter()
@@ -106,7 +106,7 @@ impl WriteTx {
                     " DO NOTHING RETURNING id",
                 ))
                 .bind(column(|i| i.id.to_string()))
-                .bind(column(|i| i.account_id.clone()))
+                .bind(column(|i| i.account_id.to_string()))
                 .bind(column(|i| i.status.as_str().to_owned()))
                 .bind(column(|i| i.priority.as_str().to_owned()))
                 .bind(candidates.iter().map(|i| i64::from(i.score)).collect::<Vec<_>>())
@@ -152,7 +152,7 @@ impl WriteTx {
     }
 
     /// Locks the live incidents of `accounts`, in account order.
-    pub(super) async fn lock_live_incidents(&mut self, accounts: &[String]) -> Result<Vec<Incident>, sqlx::Error> {
+    pub(super) async fn lock_live_incidents(&mut self, accounts: &[AccountId]) -> Result<Vec<Incident>, sqlx::Error> {
         if accounts.is_empty() {
             return Ok(Vec::new());
         }

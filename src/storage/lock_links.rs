@@ -2,13 +2,14 @@
 //! exchange app's lock requests, each answered once.
 
 use super::{Database, WriteTx, on_backend, select_locked};
+use crate::domain::ids::AccountId;
 use crate::domain::time::Timestamp;
 
 /// A live lock link.
 #[derive(Clone, Debug)]
 pub struct LockLinkRow {
     pub token_hash: Vec<u8>,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub sealed: Vec<u8>,
     pub key_id: String,
     pub expires_at: Timestamp,
@@ -26,7 +27,7 @@ impl WriteTx {
     /// The account's live lock link, locked.
     pub async fn lock_live_lock_link(
         &mut self,
-        account_id: &str,
+        account_id: &AccountId,
         now: Timestamp,
     ) -> Result<Option<LockLinkRow>, sqlx::Error> {
         select_locked!(
@@ -45,7 +46,7 @@ impl WriteTx {
     pub async fn insert_lock_link(
         &mut self,
         token_hash: &[u8],
-        account_id: &str,
+        account_id: &AccountId,
         sealed: &[u8],
         key_id: &str,
         at: Timestamp,
@@ -68,7 +69,7 @@ impl WriteTx {
 
     /// Uses up a live lock link; returns its account, or `None` when the
     /// link is unknown, used or expired.
-    pub async fn use_lock_link(&mut self, token_hash: &[u8], now: Timestamp) -> Result<Option<String>, sqlx::Error> {
+    pub async fn use_lock_link(&mut self, token_hash: &[u8], now: Timestamp) -> Result<Option<AccountId>, sqlx::Error> {
         on_backend!(self.conn(), c => sqlx::query_scalar(
             "UPDATE lock_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
              RETURNING account_id",
@@ -80,7 +81,10 @@ impl WriteTx {
     }
 
     /// The first answer to a lock request, sealed, and the account it named.
-    pub async fn lock_request(&mut self, request_id: &str) -> Result<Option<(String, Vec<u8>, String)>, sqlx::Error> {
+    pub async fn lock_request(
+        &mut self,
+        request_id: &str,
+    ) -> Result<Option<(AccountId, Vec<u8>, String)>, sqlx::Error> {
         select_locked!(
             self,
             ["SELECT account_id, answer, key_id FROM lock_requests WHERE request_id = $1"],
@@ -93,7 +97,7 @@ impl WriteTx {
     pub async fn insert_lock_request(
         &mut self,
         request_id: &str,
-        account_id: &str,
+        account_id: &AccountId,
         sealed: &[u8],
         key_id: &str,
         at: Timestamp,
@@ -114,7 +118,7 @@ impl WriteTx {
 
 impl Database {
     /// The account a live lock link would freeze.
-    pub async fn lock_link_account(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<String>, sqlx::Error> {
+    pub async fn lock_link_account(&self, token_hash: &[u8], now: Timestamp) -> Result<Option<AccountId>, sqlx::Error> {
         on_backend!(self.reader(), pool => sqlx::query_scalar(
             "SELECT account_id FROM lock_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )

@@ -85,16 +85,14 @@ impl From<HolderError> for ApiError {
 }
 
 struct LinkRequest {
-    account_id: String,
+    account_id: AccountId,
 }
 
 impl FromJson for LinkRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
         Fields::read_object(value, |fields, map| {
             let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
-            Some(LinkRequest {
-                account_id: account_id.to_string(),
-            })
+            Some(LinkRequest { account_id })
         })
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::codes;
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
-use crate::domain::ids::{FlowId, IncidentId};
+use crate::domain::ids::{AccountId, FlowId, IncidentId};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, new_flow_allowed};
 use crate::outbox::{Notification, queue_secret_notification};
@@ -23,13 +23,13 @@ use crate::storage::{WriteTx, is_unique_violation};
 /// client's address is over its limit, in which case the request is dropped.
 /// Either way the caller answers the same `202`: a refusal would be a second
 /// answer, and the spec promises one.
-pub async fn accept_link_request(state: &AppState, account_id: &str, client: &str) {
+pub async fn accept_link_request(state: &AppState, account_id: &AccountId, client: &str) {
     if state.shared().check(Limit::UnfreezePerAddress, client).await.is_err() {
         metrics::counter!("holdfast_unfreeze_requests_dropped_total").increment(1);
         tracing::info!("an unfreeze link request over its rate limit was dropped");
         return;
     }
-    let (state, account_id) = (state.clone(), account_id.to_owned());
+    let (state, account_id) = (state.clone(), account_id.clone());
     // The background work stays in the request's trace.
     let trace =
         crate::platform::trace_context::current().unwrap_or_else(crate::platform::trace_context::TraceContext::start);
@@ -47,7 +47,7 @@ pub async fn accept_link_request(state: &AppState, account_id: &str, client: &st
 /// holder can disturb the holder's flow. Does nothing for other accounts, nor
 /// within an hour of one of the account's flows locking.
 #[tracing::instrument(skip_all, fields(account.id = %account_id))]
-pub async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()> {
+pub async fn open_flow(state: &AppState, account_id: &AccountId) -> anyhow::Result<()> {
     let now = state.clock().now();
     let holds = state.db().holds_in_force(account_id, now).await?;
     let Some(freeze) = holds
@@ -95,7 +95,7 @@ pub async fn open_flow(state: &AppState, account_id: &str) -> anyhow::Result<()>
         return Ok(());
     }
     let token = crypto::new_token()?;
-    let mut flow = Flow::new(FlowId::new(), account_id.to_owned(), incident.id.clone(), now);
+    let mut flow = Flow::new(FlowId::new(), account_id.clone(), incident.id.clone(), now);
     match tx.insert_flow(&flow, &token_hash(&token)).await {
         // A concurrent request opened the account's flow first: it sends the link.
         Err(error) if is_unique_violation(&error) => return Ok(()),
@@ -127,12 +127,12 @@ async fn may_message(
     state: &AppState,
     tx: &mut WriteTx,
     incident_id: &IncidentId,
-    account_id: &str,
+    account_id: &AccountId,
     now: Timestamp,
 ) -> bool {
     let allowed = state
         .shared()
-        .check(Limit::UnfreezePerAccount, account_id)
+        .check(Limit::UnfreezePerAccount, account_id.as_str())
         .await
         .is_ok();
     if !allowed {

@@ -73,10 +73,9 @@ async fn request_submit(
     if !guard::request_form_allowed(&state, &headers, field("csrf")) {
         return html_response(StatusCode::FORBIDDEN, views::refused(lang));
     }
-    let account_id = field("account_id").trim();
     // An unusable ID gets the same answer as an unknown account.
-    if crate::domain::alert::AccountId::parse(account_id).is_ok() {
-        link::accept_link_request(&state, account_id, &client).await;
+    if let Ok(account_id) = crate::domain::alert::AccountId::parse(field("account_id").trim()) {
+        link::accept_link_request(&state, &account_id, &client).await;
     }
     html_response(StatusCode::ACCEPTED, views::link_sent(lang))
 }

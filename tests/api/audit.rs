@@ -3,6 +3,7 @@ use std::process::Output;
 use holdfast::domain::agent::Role;
 use holdfast::domain::audit::AuditAction;
 use holdfast::domain::audit::{AuditRecord, Chain, legacy_entry_mac, legacy_waiting_mac, stable_hash};
+use holdfast::domain::ids::AccountId;
 use holdfast::domain::time::Timestamp;
 use holdfast::platform::crypto::{AuditKeys, MasterKey};
 
@@ -720,7 +721,7 @@ async fn an_older_versions_log_is_taken_over_and_its_waiting_entries_chained_onc
     // Two entries left waiting as written, one changed while it waited.
     for (account, actor) in [("acct-1", "system"), ("acct-3", "system"), ("acct-2", "agent:mallory")] {
         let mut record = AuditRecord::new(at(), "system", AuditAction::HoldPlaced);
-        record.account_id = Some(account.into());
+        record.account_id = Some(AccountId::parse(account).unwrap());
         let mac = legacy_waiting_mac(key, &record);
         db.execute(&format!(
             "INSERT INTO audit_pending (at, actor, action, account_id, detail, key_id, mac)

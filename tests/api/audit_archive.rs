@@ -7,6 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use holdfast::domain::audit::AuditRecord;
+use holdfast::domain::ids::AccountId;
 use holdfast::domain::time::Timestamp;
 use holdfast::platform::clock::Clock;
 
@@ -93,7 +94,7 @@ async fn write_old_entries(app: &TestApp, per_account: usize) {
     for account in OLD_ACCOUNTS {
         for i in 0..per_account {
             let mut record = AuditRecord::with_action_text(at, "system", format!("test.old_event{i}"));
-            record.account_id = Some(account.into());
+            record.account_id = Some(AccountId::parse(account).unwrap());
             tx.audit(record);
         }
     }
@@ -355,7 +356,7 @@ async fn a_live_log_cut_after_the_checkpoint_fails_verification(backend: Backend
     let mut tx = app.state.db().begin().await.unwrap();
     for account in OLD_ACCOUNTS {
         let mut record = AuditRecord::with_action_text(Clock::system().now(), "system", "test.new_event");
-        record.account_id = Some(account.into());
+        record.account_id = Some(AccountId::parse(account).unwrap());
         tx.audit(record);
     }
     tx.commit().await.unwrap().no_follow_up();

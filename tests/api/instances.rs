@@ -225,7 +225,7 @@ async fn a_hold_listener_whose_connection_is_terminated_says_so_and_listens_agai
     let heard = std::sync::Mutex::new(Vec::<String>::new());
     let cancel = tokio_util::sync::CancellationToken::new();
     let listening = db.listen_for_hold_changes(
-        |account| heard.lock().unwrap().push(account.to_owned()),
+        |account| heard.lock().unwrap().push(account.to_string()),
         || async {
             listened.fetch_add(1, Ordering::SeqCst);
         },

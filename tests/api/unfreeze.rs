@@ -448,10 +448,9 @@ async fn a_stranger_cannot_disturb_the_holders_flow(backend: Backend) {
 
     assert_eq!(app.request_unfreeze("acct-two").await.status(), StatusCode::ACCEPTED);
     // The work behind each request, run to its end so nothing is still in flight.
+    let account = holdfast::domain::ids::AccountId::parse("acct-two").unwrap();
     for _ in 0..10 {
-        holdfast::unfreeze::link::open_flow(&app.state, "acct-two")
-            .await
-            .unwrap();
+        holdfast::unfreeze::link::open_flow(&app.state, &account).await.unwrap();
     }
     app.settle().await;
     assert_eq!(links_sent(&app, "acct-two").len(), 1, "no new link within a minute");

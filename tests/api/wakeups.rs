@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use holdfast::domain::ids::AccountId;
 use holdfast::outbox::{Notification, queue_notification};
 use holdfast::storage::Database;
 use serde_json::json;
@@ -43,9 +44,10 @@ async fn other_writer(app: &TestApp) -> Database {
 async fn queue_elsewhere(app: &TestApp, writer: &Database, account: &str) {
     let mut tx = writer.begin().await.unwrap();
     let key = format!("wakeup:{account}");
+    let account_id = AccountId::parse(account).unwrap();
     let notification = Notification {
         idempotency_key: &key,
-        account_id: account,
+        account_id: &account_id,
         template: "sla_breach",
         data: json!({"audience": "leads"}),
     };

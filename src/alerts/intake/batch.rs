@@ -13,7 +13,7 @@ use super::{CORRELATION_LIMIT, RacedWithOriginal};
 use crate::domain::alert::Alert;
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
-use crate::domain::ids::IncidentId;
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Incident, IncidentStatus, Milestones};
 use crate::domain::priority::Priority;
 use crate::domain::time::Timestamp;
@@ -57,17 +57,14 @@ pub(super) async fn store_batch(
     // The first job of each id not stored before carries a new alert; any
     // other job is a repeat.
     let mut first_of: HashMap<&str, usize> = HashMap::new();
-    let mut by_account: BTreeMap<&str, Vec<&Alert>> = BTreeMap::new();
+    let mut by_account: BTreeMap<&AccountId, Vec<&Alert>> = BTreeMap::new();
     for (i, job) in jobs.iter().enumerate() {
         let id = job.alert.alert_id.as_str();
         if stored.contains_key(id) || first_of.contains_key(id) {
             continue;
         }
         first_of.insert(id, i);
-        by_account
-            .entry(job.alert.account_id.as_str())
-            .or_default()
-            .push(&job.alert);
+        by_account.entry(&job.alert.account_id).or_default().push(&job.alert);
     }
 
     // Each account's candidate incident is assessed from its first new alert alone.
@@ -76,16 +73,16 @@ pub(super) async fn store_batch(
         .map(|(account, alerts)| {
             let alone = rules.assess(std::slice::from_ref(alerts[0]));
             let sla = rules.sla(alone.priority);
-            Incident::open(IncidentId::new(), account.to_string(), alone, sla, now)
+            Incident::open(IncidentId::new(), (*account).clone(), alone, sla, now)
         })
         .collect();
-    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
+    let mut touched: BTreeMap<AccountId, Touched> = BTreeMap::new();
     for live in tx.open_or_lock_live_incidents(candidates).await? {
         let (incident, opened) = match live {
             LiveIncident::Opened(incident) => (incident, true),
             LiveIncident::Existing(incident) => (incident, false),
         };
-        let alerts = by_account.remove(incident.account_id.as_str()).unwrap_or_default();
+        let alerts = by_account.remove(&incident.account_id).unwrap_or_default();
         touched.insert(
             incident.account_id.clone(),
             Touched {
@@ -115,7 +112,7 @@ pub(super) async fn store_batch(
         let source = &jobs[first_of[alert.alert_id.as_str()]].source;
         tx.audit(
             AuditRecord::new(now, source, AuditAction::AlertReceived)
-                .incident(incident_id, alert.account_id.as_str())
+                .incident(incident_id, &alert.account_id)
                 .detail(json!({"alert_id": alert.alert_id, "kind": alert.kind, "score": score})),
         );
     }
@@ -183,7 +180,7 @@ pub(super) async fn store_batch(
 async fn correlate(
     state: &AppState,
     tx: &mut WriteTx,
-    touched: &mut BTreeMap<String, Touched<'_>>,
+    touched: &mut BTreeMap<AccountId, Touched<'_>>,
     now: Timestamp,
 ) -> anyhow::Result<()> {
     let rules = &state.config().priority_rules;
@@ -240,7 +237,7 @@ async fn correlate(
 async fn recognize_campaigns(
     state: &AppState,
     tx: &mut WriteTx,
-    touched: &mut BTreeMap<String, Touched<'_>>,
+    touched: &mut BTreeMap<AccountId, Touched<'_>>,
     now: Timestamp,
 ) -> anyhow::Result<Vec<crate::campaigns::Raised>> {
     let entries: Vec<(&Alert, IncidentId)> = touched
@@ -268,7 +265,7 @@ async fn answer(
     jobs: &[Job],
     stored: &HashMap<String, IncidentId>,
     first_of: &HashMap<&str, usize>,
-    touched: &BTreeMap<String, Touched<'_>>,
+    touched: &BTreeMap<AccountId, Touched<'_>>,
 ) -> anyhow::Result<Vec<Ingested>> {
     let by_id: HashMap<&IncidentId, &Incident> = touched.values().map(|t| (&t.incident.id, &t.incident)).collect();
     let elsewhere: Vec<IncidentId> = stored
@@ -292,8 +289,10 @@ async fn answer(
                 (incident, true)
             }
             None => {
-                let account = job.alert.account_id.as_str();
-                let incident = &touched.get(account).context("a new alert has no incident")?.incident;
+                let incident = &touched
+                    .get(&job.alert.account_id)
+                    .context("a new alert has no incident")?
+                    .incident;
                 (incident, first_of.get(id) != Some(&i))
             }
         };

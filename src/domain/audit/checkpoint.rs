@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::verify::{ChainHead, StoredEntry};
 use super::{AuditAction, AuditRecord, GENESIS};
+use crate::domain::ids::AccountId;
 use crate::domain::time::Timestamp;
 
 /// The action of the entry a checkpoint chains into every chain.
@@ -290,7 +291,7 @@ pub struct ArchivedEntry {
     pub actor: String,
     pub action: String,
     pub incident_id: Option<String>,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,

@@ -4,6 +4,10 @@ use super::*;
 use IncidentStatus::*;
 use std::time::Duration;
 
+fn account() -> AccountId {
+    AccountId::parse("a").unwrap()
+}
+
 #[test]
 fn the_documented_path_is_allowed() {
     assert_eq!(Open.apply(Transition::Acknowledge), Ok(Acknowledged));
@@ -78,7 +82,7 @@ fn only_unacknowledged_incidents_breach_the_acknowledge_deadline_and_only_once()
         score: 60,
         reasons: vec![],
     };
-    let mut incident = Incident::open(IncidentId::from_string("i".into()), "a".into(), assessment, sla, t0);
+    let mut incident = Incident::open(IncidentId::from_string("i".into()), account(), assessment, sla, t0);
     assert!(incident.record_breaches(t0).is_empty());
     let after_ack = t0.plus(Duration::from_secs(301));
     assert_eq!(incident.record_breaches(after_ack), [Breach::Acknowledge]);
@@ -87,7 +91,7 @@ fn only_unacknowledged_incidents_breach_the_acknowledge_deadline_and_only_once()
 
     let mut acknowledged = Incident::open(
         IncidentId::from_string("j".into()),
-        "a".into(),
+        account(),
         incident_assessment(),
         sla,
         t0,

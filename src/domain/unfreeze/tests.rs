@@ -11,7 +11,7 @@ fn at(minutes: u64) -> Timestamp {
 fn flow() -> Flow {
     let mut flow = Flow::new(
         FlowId::from_string("f".into()),
-        "a".into(),
+        AccountId::parse("a").unwrap(),
         IncidentId::from_string("i".into()),
         at(0),
     );

@@ -10,6 +10,7 @@ use redis::aio::ConnectionManager;
 use super::HOLDS_TTL_SECONDS;
 use super::feed::CacheFeed;
 use crate::domain::hold::Hold;
+use crate::domain::ids::AccountId;
 use crate::domain::time::Timestamp;
 use crate::state::ratelimit::Refusal;
 use crate::storage::Database;
@@ -35,7 +36,12 @@ impl RedisState {
         format!("{}holds-epoch", self.prefix)
     }
 
-    pub(super) async fn holds(&self, db: &Database, account_id: &str, now: Timestamp) -> Result<Arc<[Hold]>, Refusal> {
+    pub(super) async fn holds(
+        &self,
+        db: &Database,
+        account_id: &AccountId,
+        now: Timestamp,
+    ) -> Result<Arc<[Hold]>, Refusal> {
         if !self.feed.is_current() {
             return Ok(db.holds_in_force(account_id, now).await?.into());
         }

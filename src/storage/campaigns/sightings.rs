@@ -77,7 +77,7 @@ impl WriteTx {
                 for (signal, s) in sightings {
                     columns[0].push(signal.kind.as_str().to_owned());
                     columns[1].push(signal.value.clone());
-                    columns[2].push(s.account_id.clone());
+                    columns[2].push(s.account_id.to_string());
                     columns[3].push(s.incident_id.to_string());
                     columns[4].push(s.alert_id.to_string());
                     seen.push(s.seen_at);

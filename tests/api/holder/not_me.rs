@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use holdfast::domain::agent::Role;
+use holdfast::domain::ids::AccountId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -81,8 +82,12 @@ async fn not_me_twice_changes_nothing_and_after_a_lift_freezes_again(backend: Ba
         .await
         .unwrap();
     // The lift went around Holdfast: tell every cache, as a lift would.
-    app.state.shared().invalidate_holds(&["acct-m2".to_owned()]).await;
-    app.state.hold_index().announce("acct-m2");
+    let account = AccountId::parse("acct-m2").unwrap();
+    app.state
+        .shared()
+        .invalidate_holds(std::slice::from_ref(&account))
+        .await;
+    app.state.hold_index().announce(&account);
     assert_eq!(
         app.case_post(&token, "not-me", json!({})).await.status(),
         StatusCode::OK
@@ -168,8 +173,12 @@ async fn not_me_on_an_ended_incident_opens_a_holder_report_incident(backend: Bac
         .execute("UPDATE holds SET lifted_at = placed_at, lifted_by = 'test'")
         .await
         .unwrap();
-    app.state.shared().invalidate_holds(&["acct-m4".to_owned()]).await;
-    app.state.hold_index().announce("acct-m4");
+    let account = AccountId::parse("acct-m4").unwrap();
+    app.state
+        .shared()
+        .invalidate_holds(std::slice::from_ref(&account))
+        .await;
+    app.state.hold_index().announce(&account);
 
     let response = app.case_post(&token, "not-me", json!({})).await;
 
