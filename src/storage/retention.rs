@@ -1,13 +1,13 @@
 //! Retention (SPEC §15): the tables that grow with traffic, by month.
 //!
-//! On PostgreSQL `alerts`, `campaign_signals` and `sign_in_failures` are
-//! range-partitioned by month (`<table>_pYYYYMM`, bounds at UTC month
-//! starts, and a `<table>_default` for a month not created yet). A month is
-//! expired by dropping its partition once its end is past the class's
-//! limit; first, in the same transaction, what must outlive the raw values
-//! is written (alert summaries) and the rows of protected incidents (live,
-//! under legal hold, or released from one less than
-//! [`RELEASE_GRACE`] ago) are carried forward into the current month.
+//! On PostgreSQL `alerts`, `campaign_signals`, `sign_in_failures` and
+//! `case_messages` are range-partitioned by month (`<table>_pYYYYMM`,
+//! bounds at UTC month starts, and a `<table>_default` for a month not
+//! created yet). A month is expired by dropping its partition once its end
+//! is past its table's class limit; first, in the same transaction, what
+//! must outlive the raw values is written (alert summaries) and the rows of
+//! protected incidents (live, under legal hold, or released from one less
+//! than [`RELEASE_GRACE`] ago) are carried forward into the current month.
 //! On SQLite the same limits are applied by deleting rows in batches.
 //!
 //! Partition names and bounds are built from this file's constants and
@@ -40,14 +40,21 @@ const RETENTION_LOCK: (i32, i32) = (0x4846_0c02, 1);
 /// Rows per delete on SQLite, so the one writer is never held for long.
 const DELETE_BATCH: i64 = 1000;
 
-/// The incidents nothing of which expires: live ones, those under legal
-/// hold and those released from one after `$2`.
+/// The incidents under legal hold, or released from one after `$2`.
+macro_rules! held_incidents {
+    () => {
+        "SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2"
+    };
+}
+
+/// The incidents nothing of which expires: live ones and the held ones.
 macro_rules! protected_incidents {
     () => {
         concat!(
             "SELECT id FROM incidents WHERE ",
-            super::live_incident!(),
-            " UNION SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2"
+            $crate::storage::live_incident!(),
+            " UNION ",
+            held_incidents!()
         )
     };
 }
@@ -169,7 +176,7 @@ impl Database {
             Pools::Postgres(_) => {
                 for history in History::ALL {
                     for month in self.partitions(history).await? {
-                        if month.next().start().plus(limits.alerts) > now {
+                        if month.next().start().plus(history.limit(limits)) > now {
                             continue;
                         }
                         match self.drop_partition(history, month, now, released_before).await? {
@@ -184,8 +191,7 @@ impl Database {
                 }
             }
             Pools::Sqlite { .. } => {
-                let before = now.minus(limits.alerts);
-                self.write_missing_summaries(before).await?;
+                self.write_missing_summaries(now.minus(limits.alerts)).await?;
                 for history in History::ALL {
                     let sql = match history {
                         History::Alerts => concat!(
@@ -204,25 +210,20 @@ impl Database {
                             "DELETE FROM sign_in_failures WHERE rowid IN (SELECT rowid FROM sign_in_failures
                              WHERE at < $1 AND $2 = $2 LIMIT $3)"
                         }
+                        History::Messages => concat!(
+                            "DELETE FROM case_messages WHERE rowid IN (SELECT rowid FROM case_messages
+                             WHERE retained_from < $1 AND incident_id NOT IN (",
+                            protected_incidents!(),
+                            ") LIMIT $3)"
+                        ),
                     };
-                    let rows = self.delete_in_batches(sql, before, released_before).await?;
+                    let rows = self
+                        .delete_in_batches(sql, now.minus(history.limit(limits)), released_before)
+                        .await?;
                     expiry.count(class_of(history), rows);
                 }
             }
         }
-        let messages = self
-            .delete_in_batches(
-                concat!(
-                    "DELETE FROM case_messages WHERE id IN (SELECT id FROM case_messages WHERE created_at < $1
-                     AND incident_id NOT IN (",
-                    protected_incidents!(),
-                    ") LIMIT $3)"
-                ),
-                now.minus(limits.messages),
-                released_before,
-            )
-            .await?;
-        expiry.count("messages", messages);
         self.mask_campaigns(now.minus(limits.alerts), released_before).await?;
         Ok(Some(expiry))
     }
@@ -295,6 +296,12 @@ impl Database {
                 protected_incidents!()
             ),
             History::SignInFailures => String::new(),
+            History::Messages => format!(
+                "INSERT INTO case_messages (id, incident_id, author, agent, body, key_id, created_at, retained_from)
+                 SELECT id, incident_id, author, agent, body, key_id, created_at, $1 FROM {name}
+                 WHERE incident_id IN ({})",
+                protected_incidents!()
+            ),
         };
         let carried = if carry.is_empty() {
             0

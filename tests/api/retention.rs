@@ -1,5 +1,6 @@
 //! History at scale (SPEC §15): monthly partitions created ahead and
-//! dropped past retention, raw values gone and masked ones kept, legal holds.
+//! dropped past retention, raw values gone and masked ones kept, legal holds,
+//! holder messages by month.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ on_both_backends!(
     raw_signal_values_expire_while_campaigns_keep_the_masked_value_and_incidents_their_summaries,
     a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every_limit_until_released,
     only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_with_their_reason,
+    a_month_of_messages_past_their_limit_goes_whole_sparing_a_held_incidents_and_newer_ones,
 );
 
 mod partitions_are_created_ahead_and_a_month_past_retention_is_dropped_with_nothing_else_lost {
@@ -64,6 +66,29 @@ async fn dismiss(app: &TestApp, agent: &TestAgent, incident: &str) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "dismissing {incident}");
+}
+
+/// A team message in the incident's case thread.
+async fn write_message(app: &TestApp, agent: &TestAgent, incident: &str) {
+    let reply = app
+        .post_as(agent, &format!("/v1/incidents/{incident}/messages"))
+        .json(&json!({"body": "We are looking into it."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED, "writing to {incident}");
+}
+
+/// The incident's case thread, as agents read it.
+async fn thread(app: &TestApp, agent: &TestAgent, incident: &str) -> Vec<Value> {
+    let response = app
+        .get_as(agent, &format!("/v1/incidents/{incident}/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["messages"].as_array().unwrap().clone()
 }
 
 async fn legal_hold(app: &TestApp, lead: &TestAgent, incident: &str, action: &str, reason: &str) -> reqwest::Response {
@@ -395,4 +420,86 @@ async fn only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_wit
     // A new hold may be set after a release.
     let renewed = legal_hold(&app, &first, &incident, "set", "New subpoena").await;
     assert_eq!(renewed.status(), StatusCode::OK);
+}
+
+async fn a_month_of_messages_past_their_limit_goes_whole_sparing_a_held_incidents_and_newer_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+    let closed = app.ingest_incident(&p3_login("re-closed", "acct-closed")).await;
+    let held = app.ingest_incident(&p3_login("re-held", "acct-held")).await;
+    for incident in [&closed, &held] {
+        write_message(&app, &analyst, incident).await;
+        dismiss(&app, &analyst, incident).await;
+    }
+    let lead = app.agent("lea", Role::Lead).await;
+    let set = legal_hold(&app, &lead, &held, "set", "Subpoena 2026-114").await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let written = thread(&app, &lead, &held).await;
+    let first_month = Month::of(app.clock.now());
+    let messages_of = |incident: &str| format!("SELECT COUNT(*) FROM case_messages WHERE incident_id = '{incident}'");
+
+    // Past the alerts' 90 days, within the messages' year.
+    app.clock.advance(150 * DAY);
+    let analyst = app.agent("ana-midway", Role::Analyst).await;
+    let midway = app.ingest_incident(&p3_login("re-midway", "acct-midway")).await;
+    write_message(&app, &analyst, &midway).await;
+    dismiss(&app, &analyst, &midway).await;
+    let expiry = retention_pass(&app).await;
+    assert_eq!(
+        count(&app, &messages_of(&closed)).await,
+        1,
+        "messages are kept for their own class's year, not the alerts' 90 days"
+    );
+    assert!(
+        !expiry
+            .partitions_dropped
+            .contains(&(History::Messages, first_month.partition(History::Messages))),
+        "{expiry:?}"
+    );
+
+    // Past the first month's end and the year after it.
+    app.clock.advance(300 * DAY);
+    let expiry = retention_pass(&app).await;
+
+    if backend.is_postgres() {
+        let old = first_month.partition(History::Messages);
+        assert!(
+            expiry.partitions_dropped.contains(&(History::Messages, old.clone())),
+            "{expiry:?}"
+        );
+        assert!(!partitions(&app, History::Messages).await.contains(&old));
+        let this_month = Month::of(app.clock.now()).partition(History::Messages);
+        assert_eq!(
+            count(
+                &app,
+                &format!("SELECT COUNT(*) FROM {this_month} WHERE incident_id = '{held}'")
+            )
+            .await,
+            1,
+            "the held incident's message is carried into this month"
+        );
+    } else {
+        assert!(
+            expiry.partitions_dropped.is_empty(),
+            "SQLite deletes instead: {expiry:?}"
+        );
+    }
+    assert!(expiry.rows_expired.contains(&("messages", 1)), "{expiry:?}");
+    assert_eq!(
+        count(&app, &messages_of(&closed)).await,
+        0,
+        "the closed incident's message is gone"
+    );
+    assert_eq!(count(&app, &messages_of(&held)).await, 1, "the held incident's stays");
+    assert_eq!(
+        count(&app, &messages_of(&midway)).await,
+        1,
+        "a message within its limit is untouched"
+    );
+    let lead = app.agent("lea-later", Role::Lead).await;
+    assert_eq!(
+        thread(&app, &lead, &held).await,
+        written,
+        "the carried message reads as it was written, with its time"
+    );
 }

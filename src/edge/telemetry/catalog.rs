@@ -188,7 +188,7 @@ pub const METRICS: &[Metric] = &[
 
 /// The tables retention drops partitions of, and its data classes: the
 /// label values of the retention counters.
-pub const RETENTION_TABLES: [&str; 3] = ["alerts", "campaign_signals", "sign_in_failures"];
+pub const RETENTION_TABLES: [&str; 4] = ["alerts", "campaign_signals", "sign_in_failures", "case_messages"];
 pub const RETENTION_CLASSES: [&str; 4] = ["alerts", "sightings", "sign_in_failures", "messages"];
 
 /// Describes every metric to the installed recorder, so `/metrics` prints
