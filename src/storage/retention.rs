@@ -1,4 +1,5 @@
-//! Retention (SPEC §15): the tables that grow with traffic, by month.
+//! Retention (SPEC §15): the tables that grow with traffic, by month, and
+//! incidents past their own limit.
 //!
 //! On PostgreSQL `alerts`, `campaign_signals`, `sign_in_failures` and
 //! `case_messages` are range-partitioned by month (`<table>_pYYYYMM`,
@@ -9,6 +10,7 @@
 //! protected incidents (live, under legal hold, or released from one less
 //! than [`RELEASE_GRACE`] ago) are carried forward into the current month.
 //! On SQLite the same limits are applied by deleting rows in batches.
+//! Incidents themselves go whole, on both backends (`incidents`).
 //!
 //! Partition names and bounds are built from this file's constants and
 //! whole months, never from input, so the DDL is formatted, not bound.
@@ -59,13 +61,17 @@ macro_rules! protected_incidents {
     };
 }
 
+// After the macros above, which it uses.
+mod incidents;
+
 /// What one retention pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expiry {
     /// The partitions dropped, by table.
     pub partitions_dropped: Vec<(History, String)>,
     /// Rows expired by data class (`alerts`, `sightings`,
-    /// `sign_in_failures`, `messages`); carried-forward rows not counted.
+    /// `sign_in_failures`, `messages`; `incidents` counts the incidents
+    /// removed, not their rows); carried-forward rows not counted.
     pub rows_expired: Vec<(&'static str, u64)>,
     /// Rows of protected incidents carried into the current month.
     pub rows_carried_forward: u64,
@@ -168,7 +174,8 @@ impl Database {
 
     /// Applies `limits` at `now`: drops (PostgreSQL) or deletes (SQLite)
     /// what is past its class's limit, except what protected incidents
-    /// hold. `None` when another instance is doing this work.
+    /// hold, then removes the incidents past theirs. `None` when another
+    /// instance is doing this work.
     pub async fn expire_history(&self, now: Timestamp, limits: &Retention) -> Result<Option<Expiry>, sqlx::Error> {
         let released_before = now.minus(RELEASE_GRACE);
         let mut expiry = Expiry::default();
@@ -225,6 +232,10 @@ impl Database {
             }
         }
         self.mask_campaigns(now.minus(limits.alerts), released_before).await?;
+        let incidents = self
+            .expire_incidents(now.minus(limits.incidents), released_before, now)
+            .await?;
+        expiry.count("incidents", incidents);
         Ok(Some(expiry))
     }
 
