@@ -1,8 +1,8 @@
 //! Retention (SPEC §15): the background task that creates each month's
 //! partitions ahead of time and expires what is past its class's limit
-//! (`HOLDFAST_RETENTION_*`), sparing live and legally held incidents. The
-//! work itself is storage's (`storage/retention.rs`); this module runs it
-//! at start and daily, and counts what it did.
+//! (`HOLDFAST_RETENTION_*`, incidents whole), sparing live and legally held
+//! incidents. The work itself is storage's (`storage/retention.rs`); this
+//! module runs it at start and daily, and counts what it did.
 
 use std::time::Duration;
 

@@ -248,8 +248,9 @@ impl WriteTx {
     ) -> Result<String, sqlx::Error> {
         let id = crate::domain::ids::new_id();
         on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO case_messages (id, incident_id, author, agent, body, key_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            // Retention counts from the message's arrival (`retained_from`).
+            "INSERT INTO case_messages (id, incident_id, author, agent, body, key_id, created_at, retained_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(&id)
         .bind(incident_id)

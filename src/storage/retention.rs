@@ -1,14 +1,16 @@
-//! Retention (SPEC §15): the tables that grow with traffic, by month.
+//! Retention (SPEC §15): the tables that grow with traffic, by month, and
+//! incidents past their own limit.
 //!
-//! On PostgreSQL `alerts`, `campaign_signals` and `sign_in_failures` are
-//! range-partitioned by month (`<table>_pYYYYMM`, bounds at UTC month
-//! starts, and a `<table>_default` for a month not created yet). A month is
-//! expired by dropping its partition once its end is past the class's
-//! limit; first, in the same transaction, what must outlive the raw values
-//! is written (alert summaries) and the rows of protected incidents (live,
-//! under legal hold, or released from one less than
-//! [`RELEASE_GRACE`] ago) are carried forward into the current month.
+//! On PostgreSQL `alerts`, `campaign_signals`, `sign_in_failures` and
+//! `case_messages` are range-partitioned by month (`<table>_pYYYYMM`,
+//! bounds at UTC month starts, and a `<table>_default` for a month not
+//! created yet). A month is expired by dropping its partition once its end
+//! is past its table's class limit; first, in the same transaction, what
+//! must outlive the raw values is written (alert summaries) and the rows of
+//! protected incidents (live, under legal hold, or released from one less
+//! than [`RELEASE_GRACE`] ago) are carried forward into the current month.
 //! On SQLite the same limits are applied by deleting rows in batches.
+//! Incidents themselves go whole, on both backends (`incidents`).
 //!
 //! Partition names and bounds are built from this file's constants and
 //! whole months, never from input, so the DDL is formatted, not bound.
@@ -40,17 +42,27 @@ const RETENTION_LOCK: (i32, i32) = (0x4846_0c02, 1);
 /// Rows per delete on SQLite, so the one writer is never held for long.
 const DELETE_BATCH: i64 = 1000;
 
-/// The incidents nothing of which expires: live ones, those under legal
-/// hold and those released from one after `$2`.
+/// The incidents under legal hold, or released from one after `$2`.
+macro_rules! held_incidents {
+    () => {
+        "SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2"
+    };
+}
+
+/// The incidents nothing of which expires: live ones and the held ones.
 macro_rules! protected_incidents {
     () => {
         concat!(
             "SELECT id FROM incidents WHERE ",
-            super::live_incident!(),
-            " UNION SELECT incident_id FROM legal_holds WHERE released_at IS NULL OR released_at > $2"
+            $crate::storage::live_incident!(),
+            " UNION ",
+            held_incidents!()
         )
     };
 }
+
+// After the macros above, which it uses.
+mod incidents;
 
 /// What one retention pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,7 +70,8 @@ pub struct Expiry {
     /// The partitions dropped, by table.
     pub partitions_dropped: Vec<(History, String)>,
     /// Rows expired by data class (`alerts`, `sightings`,
-    /// `sign_in_failures`, `messages`); carried-forward rows not counted.
+    /// `sign_in_failures`, `messages`; `incidents` counts the incidents
+    /// removed, not their rows); carried-forward rows not counted.
     pub rows_expired: Vec<(&'static str, u64)>,
     /// Rows of protected incidents carried into the current month.
     pub rows_carried_forward: u64,
@@ -161,7 +174,8 @@ impl Database {
 
     /// Applies `limits` at `now`: drops (PostgreSQL) or deletes (SQLite)
     /// what is past its class's limit, except what protected incidents
-    /// hold. `None` when another instance is doing this work.
+    /// hold, then removes the incidents past theirs. `None` when another
+    /// instance is doing this work.
     pub async fn expire_history(&self, now: Timestamp, limits: &Retention) -> Result<Option<Expiry>, sqlx::Error> {
         let released_before = now.minus(RELEASE_GRACE);
         let mut expiry = Expiry::default();
@@ -169,7 +183,7 @@ impl Database {
             Pools::Postgres(_) => {
                 for history in History::ALL {
                     for month in self.partitions(history).await? {
-                        if month.next().start().plus(limits.alerts) > now {
+                        if month.next().start().plus(history.limit(limits)) > now {
                             continue;
                         }
                         match self.drop_partition(history, month, now, released_before).await? {
@@ -184,8 +198,7 @@ impl Database {
                 }
             }
             Pools::Sqlite { .. } => {
-                let before = now.minus(limits.alerts);
-                self.write_missing_summaries(before).await?;
+                self.write_missing_summaries(now.minus(limits.alerts)).await?;
                 for history in History::ALL {
                     let sql = match history {
                         History::Alerts => concat!(
@@ -204,26 +217,25 @@ impl Database {
                             "DELETE FROM sign_in_failures WHERE rowid IN (SELECT rowid FROM sign_in_failures
                              WHERE at < $1 AND $2 = $2 LIMIT $3)"
                         }
+                        History::Messages => concat!(
+                            "DELETE FROM case_messages WHERE rowid IN (SELECT rowid FROM case_messages
+                             WHERE retained_from < $1 AND incident_id NOT IN (",
+                            protected_incidents!(),
+                            ") LIMIT $3)"
+                        ),
                     };
-                    let rows = self.delete_in_batches(sql, before, released_before).await?;
+                    let rows = self
+                        .delete_in_batches(sql, now.minus(history.limit(limits)), released_before)
+                        .await?;
                     expiry.count(class_of(history), rows);
                 }
             }
         }
-        let messages = self
-            .delete_in_batches(
-                concat!(
-                    "DELETE FROM case_messages WHERE id IN (SELECT id FROM case_messages WHERE created_at < $1
-                     AND incident_id NOT IN (",
-                    protected_incidents!(),
-                    ") LIMIT $3)"
-                ),
-                now.minus(limits.messages),
-                released_before,
-            )
-            .await?;
-        expiry.count("messages", messages);
         self.mask_campaigns(now.minus(limits.alerts), released_before).await?;
+        let incidents = self
+            .expire_incidents(now.minus(limits.incidents), released_before, now)
+            .await?;
+        expiry.count("incidents", incidents);
         Ok(Some(expiry))
     }
 
@@ -295,6 +307,12 @@ impl Database {
                 protected_incidents!()
             ),
             History::SignInFailures => String::new(),
+            History::Messages => format!(
+                "INSERT INTO case_messages (id, incident_id, author, agent, body, key_id, created_at, retained_from)
+                 SELECT id, incident_id, author, agent, body, key_id, created_at, $1 FROM {name}
+                 WHERE incident_id IN ({})",
+                protected_incidents!()
+            ),
         };
         let carried = if carry.is_empty() {
             0

@@ -1,5 +1,6 @@
 //! History at scale (SPEC §15): monthly partitions created ahead and
-//! dropped past retention, raw values gone and masked ones kept, legal holds.
+//! dropped past retention, raw values gone and masked ones kept, legal holds,
+//! holder messages by month and incidents gone whole after their limit.
 
 use std::time::Duration;
 
@@ -8,12 +9,18 @@ use holdfast::storage::{Expiry, History, Month};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestAgent, TestApp, assert_problem, eventually, on_both_backends, p3_login, spawn_app};
+use crate::helpers::{
+    Backend, TestAgent, TestApp, assert_problem, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app,
+    unique_name,
+};
+use crate::unfreeze::{answers_all, frozen_flow, verify_holder};
 
 on_both_backends!(
     raw_signal_values_expire_while_campaigns_keep_the_masked_value_and_incidents_their_summaries,
     a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every_limit_until_released,
     only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_with_their_reason,
+    a_month_of_messages_past_their_limit_goes_whole_sparing_a_held_incidents_and_newer_ones,
+    an_incident_closed_past_its_limit_goes_with_its_rows_once_its_timeline_is_archived_unless_held_or_open,
 );
 
 mod partitions_are_created_ahead_and_a_month_past_retention_is_dropped_with_nothing_else_lost {
@@ -64,6 +71,29 @@ async fn dismiss(app: &TestApp, agent: &TestAgent, incident: &str) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "dismissing {incident}");
+}
+
+/// A team message in the incident's case thread.
+async fn write_message(app: &TestApp, agent: &TestAgent, incident: &str) {
+    let reply = app
+        .post_as(agent, &format!("/v1/incidents/{incident}/messages"))
+        .json(&json!({"body": "We are looking into it."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED, "writing to {incident}");
+}
+
+/// The incident's case thread, as agents read it.
+async fn thread(app: &TestApp, agent: &TestAgent, incident: &str) -> Vec<Value> {
+    let response = app
+        .get_as(agent, &format!("/v1/incidents/{incident}/messages"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["messages"].as_array().unwrap().clone()
 }
 
 async fn legal_hold(app: &TestApp, lead: &TestAgent, incident: &str, action: &str, reason: &str) -> reqwest::Response {
@@ -395,4 +425,255 @@ async fn only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_wit
     // A new hold may be set after a release.
     let renewed = legal_hold(&app, &first, &incident, "set", "New subpoena").await;
     assert_eq!(renewed.status(), StatusCode::OK);
+}
+
+async fn a_month_of_messages_past_their_limit_goes_whole_sparing_a_held_incidents_and_newer_ones(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+    let closed = app.ingest_incident(&p3_login("re-closed", "acct-closed")).await;
+    let held = app.ingest_incident(&p3_login("re-held", "acct-held")).await;
+    for incident in [&closed, &held] {
+        write_message(&app, &analyst, incident).await;
+        dismiss(&app, &analyst, incident).await;
+    }
+    let lead = app.agent("lea", Role::Lead).await;
+    let set = legal_hold(&app, &lead, &held, "set", "Subpoena 2026-114").await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let written = thread(&app, &lead, &held).await;
+    let first_month = Month::of(app.clock.now());
+    let messages_of = |incident: &str| format!("SELECT COUNT(*) FROM case_messages WHERE incident_id = '{incident}'");
+
+    // Past the alerts' 90 days, within the messages' year.
+    app.clock.advance(150 * DAY);
+    let analyst = app.agent("ana-midway", Role::Analyst).await;
+    let midway = app.ingest_incident(&p3_login("re-midway", "acct-midway")).await;
+    write_message(&app, &analyst, &midway).await;
+    dismiss(&app, &analyst, &midway).await;
+    let expiry = retention_pass(&app).await;
+    assert_eq!(
+        count(&app, &messages_of(&closed)).await,
+        1,
+        "messages are kept for their own class's year, not the alerts' 90 days"
+    );
+    assert!(
+        !expiry
+            .partitions_dropped
+            .contains(&(History::Messages, first_month.partition(History::Messages))),
+        "{expiry:?}"
+    );
+
+    // Past the first month's end and the year after it.
+    app.clock.advance(300 * DAY);
+    let expiry = retention_pass(&app).await;
+
+    if backend.is_postgres() {
+        let old = first_month.partition(History::Messages);
+        assert!(
+            expiry.partitions_dropped.contains(&(History::Messages, old.clone())),
+            "{expiry:?}"
+        );
+        assert!(!partitions(&app, History::Messages).await.contains(&old));
+        let this_month = Month::of(app.clock.now()).partition(History::Messages);
+        assert_eq!(
+            count(
+                &app,
+                &format!("SELECT COUNT(*) FROM {this_month} WHERE incident_id = '{held}'")
+            )
+            .await,
+            1,
+            "the held incident's message is carried into this month"
+        );
+    } else {
+        assert!(
+            expiry.partitions_dropped.is_empty(),
+            "SQLite deletes instead: {expiry:?}"
+        );
+    }
+    assert!(expiry.rows_expired.contains(&("messages", 1)), "{expiry:?}");
+    assert_eq!(
+        count(&app, &messages_of(&closed)).await,
+        0,
+        "the closed incident's message is gone"
+    );
+    assert_eq!(count(&app, &messages_of(&held)).await, 1, "the held incident's stays");
+    assert_eq!(
+        count(&app, &messages_of(&midway)).await,
+        1,
+        "a message within its limit is untouched"
+    );
+    let lead = app.agent("lea-later", Role::Lead).await;
+    assert_eq!(
+        thread(&app, &lead, &held).await,
+        written,
+        "the carried message reads as it was written, with its time"
+    );
+}
+
+async fn an_incident_closed_past_its_limit_goes_with_its_rows_once_its_timeline_is_archived_unless_held_or_open(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+    let first = app.agent("lea", Role::Lead).await;
+    let second = app.agent("leo", Role::Lead).await;
+
+    // An incident with rows in most tables: contained by a run, written
+    // to, unfrozen by the holder's flow, held and released, resolved.
+    app.exchange.set_second_factor(Some("246810"));
+    let token = frozen_flow(&app, p3_login("re-gone", "acct-gone"), "acct-gone").await;
+    let gone = app.incident_of(&analyst, "acct-gone").await;
+    write_message(&app, &analyst, &gone).await;
+    verify_holder(&app, &token, "acct-gone").await;
+    let review = app.flow_status(&token).await;
+    let done = app.flow_post(&token, "activity", answers_all(&review, true)).await;
+    assert_eq!(done.json::<Value>().await.unwrap()["state"], "unfrozen");
+    app.exchange.wait_for_actions("acct-gone", "lift_hold", 2).await;
+    app.settle().await;
+    let set = legal_hold(&app, &first, &gone, "set", "Subpoena 2026-114").await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let released = legal_hold(&app, &second, &gone, "release", "Case closed by the court").await;
+    assert_eq!(released.status(), StatusCode::OK);
+    let resolved = app
+        .post_as(&first, &format!("/v1/incidents/{gone}/resolve"))
+        .json(&json!({"resolution": "user_error"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), StatusCode::OK);
+
+    let held = app.ingest_incident(&p3_login("re-held", "acct-held")).await;
+    dismiss(&app, &analyst, &held).await;
+    let set = legal_hold(&app, &first, &held, "set", "Subpoena 2026-115").await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let open = app.ingest_incident(&p3_login("re-open", "acct-open")).await;
+    let frozen = app.ingest_incident(&p1_withdrawal("re-frozen", "acct-frozen")).await;
+    app.settle().await;
+    let resolved = app
+        .post_as(&first, &format!("/v1/incidents/{frozen}/resolve"))
+        .json(&json!({"resolution": "confirmed_takeover"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), StatusCode::OK);
+
+    // A year later, one more, closed at once: its timeline is newer than
+    // the archive's cut below.
+    app.clock.advance(365 * DAY);
+    let analyst = app.agent("ana-later", Role::Analyst).await;
+    let live_log = app.ingest_incident(&p3_login("re-live-log", "acct-live-log")).await;
+    dismiss(&app, &analyst, &live_log).await;
+
+    let of_gone = [
+        ("incidents", format!("id = '{gone}'")),
+        ("alert_records", format!("incident_id = '{gone}'")),
+        ("holds", format!("incident_id = '{gone}'")),
+        ("runs", format!("incident_id = '{gone}'")),
+        (
+            "run_steps",
+            format!("run_id IN (SELECT id FROM runs WHERE incident_id = '{gone}')"),
+        ),
+        ("unfreeze_flows", format!("incident_id = '{gone}'")),
+        ("case_tokens", format!("incident_id = '{gone}'")),
+        ("legal_holds", format!("incident_id = '{gone}'")),
+    ];
+    for (table, filter) in &of_gone {
+        let rows = count(&app, &format!("SELECT COUNT(*) FROM {table} WHERE {filter}")).await;
+        assert!(rows > 0, "before: {table} holds rows of the incident");
+    }
+    let orphan_steps = "SELECT COUNT(*) FROM run_steps WHERE run_id NOT IN (SELECT id FROM runs)";
+    let steps = count(&app, "SELECT COUNT(*) FROM run_steps").await;
+    let steps_of_gone = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM run_steps WHERE run_id IN (SELECT id FROM runs WHERE incident_id = '{gone}')"),
+    )
+    .await;
+
+    // Six years after: every incident above closed past the five years,
+    // and the log archived up to a cut between the first ones and the last.
+    app.clock.advance(6 * 365 * DAY);
+    let cut = app.clock.now().minus(6 * 365 * DAY + 180 * DAY);
+    let out = std::env::temp_dir().join(format!("holdfast-retention-{}.jsonl", unique_name()));
+    let db = app.state.db();
+    let archived = holdfast::audit::archive::archive(
+        db,
+        db.audit_keys().unwrap(),
+        cut,
+        app.clock.now(),
+        app.state.config().retention.audit,
+        &out,
+    )
+    .await
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    assert!(archived.is_some());
+    let timeline_of = |incident: &str| format!("SELECT COUNT(*) FROM audit_log WHERE incident_id = '{incident}'");
+    assert_eq!(count(&app, &timeline_of(&gone)).await, 0, "archived");
+    assert!(count(&app, &timeline_of(&live_log)).await > 0, "still in the live log");
+
+    let expiry = retention_pass(&app).await;
+
+    assert!(expiry.rows_expired.contains(&("incidents", 1)), "{expiry:?}");
+    for (table, filter) in &of_gone {
+        let rows = count(&app, &format!("SELECT COUNT(*) FROM {table} WHERE {filter}")).await;
+        assert_eq!(rows, 0, "after: {table} holds no row of the incident");
+    }
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM run_steps").await,
+        steps - steps_of_gone,
+        "its runs' steps went with them, and no other"
+    );
+    assert_eq!(count(&app, orphan_steps).await, 0);
+    for table in [
+        "alerts",
+        "case_messages",
+        "holder_cases",
+        "campaign_incidents",
+        "campaign_signals",
+    ] {
+        let rows = count(
+            &app,
+            &format!("SELECT COUNT(*) FROM {table} WHERE incident_id = '{gone}'"),
+        )
+        .await;
+        assert_eq!(rows, 0, "after: {table} holds no row of the incident");
+    }
+    let lead = app.agent("lea-later", Role::Lead).await;
+    let response = app
+        .get_as(&lead, &format!("/v1/incidents/{gone}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::NOT_FOUND).await;
+    for (incident, status, why) in [
+        (&live_log, "dismissed", "its timeline is still in the live log"),
+        (&held, "dismissed", "it is under legal hold"),
+        (&open, "open", "it is open"),
+        (&frozen, "resolved", "its account's freeze is still in force"),
+    ] {
+        assert_eq!(app.incident(&lead, incident).await["status"], status, "{why}");
+    }
+
+    // Once the live log is archived past it too, the last one goes.
+    let out = std::env::temp_dir().join(format!("holdfast-retention-{}.jsonl", unique_name()));
+    let archived = holdfast::audit::archive::archive(
+        db,
+        db.audit_keys().unwrap(),
+        app.clock.now().minus(5 * 365 * DAY + DAY),
+        app.clock.now(),
+        app.state.config().retention.audit,
+        &out,
+    )
+    .await
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    assert!(archived.is_some());
+    let expiry = retention_pass(&app).await;
+    assert!(expiry.rows_expired.contains(&("incidents", 1)), "{expiry:?}");
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM incidents WHERE id = '{live_log}'")).await,
+        0
+    );
+    for (incident, status) in [(&held, "dismissed"), (&open, "open"), (&frozen, "resolved")] {
+        assert_eq!(app.incident(&lead, incident).await["status"], status);
+    }
 }

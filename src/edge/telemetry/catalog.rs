@@ -182,14 +182,14 @@ pub const METRICS: &[Metric] = &[
     metric(
         "holdfast_retention_rows_expired_total",
         Kind::Counter,
-        "Rows expired past their retention limit, by data class (alerts, sightings, sign_in_failures, messages).",
+        "Rows expired past their retention limit, by data class (alerts, sightings, sign_in_failures, messages; incidents counts incidents removed whole).",
     ),
 ];
 
 /// The tables retention drops partitions of, and its data classes: the
 /// label values of the retention counters.
-pub const RETENTION_TABLES: [&str; 3] = ["alerts", "campaign_signals", "sign_in_failures"];
-pub const RETENTION_CLASSES: [&str; 4] = ["alerts", "sightings", "sign_in_failures", "messages"];
+pub const RETENTION_TABLES: [&str; 4] = ["alerts", "campaign_signals", "sign_in_failures", "case_messages"];
+pub const RETENTION_CLASSES: [&str; 5] = ["alerts", "sightings", "sign_in_failures", "messages", "incidents"];
 
 /// Describes every metric to the installed recorder, so `/metrics` prints
 /// its help. Once per process, after the recorder is installed.

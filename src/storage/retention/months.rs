@@ -1,9 +1,13 @@
 //! The tables that grow with traffic and the calendar months they are
-//! partitioned by: partition names, bounds and the data class of each.
+//! partitioned by: partition names, bounds, and the data class and limit
+//! of each.
+
+use std::time::Duration;
 
 use chrono::{Datelike, TimeZone, Utc};
 
 use crate::domain::time::Timestamp;
+use crate::platform::config::Retention;
 
 /// A table that grows with traffic, partitioned by month on PostgreSQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,23 +18,39 @@ pub enum History {
     Sightings,
     /// Failed sign-ins (source addresses): the alerts class.
     SignInFailures,
+    /// Messages between the holder and the team: the messages class.
+    Messages,
 }
 
 impl History {
-    pub const ALL: [History; 3] = [History::Alerts, History::Sightings, History::SignInFailures];
+    pub const ALL: [History; 4] = [
+        History::Alerts,
+        History::Sightings,
+        History::SignInFailures,
+        History::Messages,
+    ];
 
     pub fn table(self) -> &'static str {
         match self {
             History::Alerts => "alerts",
             History::Sightings => "campaign_signals",
             History::SignInFailures => "sign_in_failures",
+            History::Messages => "case_messages",
+        }
+    }
+
+    /// How long the table's rows are kept: its data class's limit.
+    pub(super) fn limit(self, limits: &Retention) -> Duration {
+        match self {
+            History::Alerts | History::Sightings | History::SignInFailures => limits.alerts,
+            History::Messages => limits.messages,
         }
     }
 
     /// The partition key: when the row's retention starts counting.
     pub(super) fn key(self) -> &'static str {
         match self {
-            History::Alerts => "retained_from",
+            History::Alerts | History::Messages => "retained_from",
             History::Sightings => "recorded_at",
             History::SignInFailures => "at",
         }
@@ -107,6 +127,7 @@ pub(super) fn class_of(history: History) -> &'static str {
         History::Alerts => "alerts",
         History::Sightings => "sightings",
         History::SignInFailures => "sign_in_failures",
+        History::Messages => "messages",
     }
 }
 
@@ -127,5 +148,22 @@ mod tests {
         assert_eq!(Month::of_partition(History::Alerts, "alerts_default"), None);
         assert_eq!(Month::of_partition(History::Alerts, "alerts_p202613"), None);
         assert_eq!(Month::of_partition(History::Sightings, "alerts_p202612"), None);
+        assert_eq!(december.partition(History::Messages), "case_messages_p202612");
+    }
+
+    #[test]
+    fn each_table_is_kept_for_its_own_classs_limit() {
+        let day = Duration::from_secs(86_400);
+        let limits = Retention {
+            alerts: 90 * day,
+            messages: 365 * day,
+            incidents: 5 * 365 * day,
+            audit: 5 * 365 * day,
+        };
+        for history in [History::Alerts, History::Sightings, History::SignInFailures] {
+            assert_eq!(history.limit(&limits), 90 * day, "{history:?}");
+        }
+        assert_eq!(History::Messages.limit(&limits), 365 * day);
+        assert_eq!(class_of(History::Messages), "messages");
     }
 }
