@@ -115,7 +115,8 @@ if [ "${RECLAIM:-0}" = 1 ]; then
     sizes() { # moment: one JSON line per table (partitions summed into their parent)
         psql -At "$PG/$DB" -v moment="$1" <<'SQL'
 SELECT json_build_object('moment', :'moment', 'table', t, 'rows', r,
-                         'bytes', (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(t::regclass)))
+                         'bytes', COALESCE((SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(t::regclass)),
+                                           pg_total_relation_size(t::regclass)))
 FROM (VALUES ('alerts', (SELECT count(*) FROM alerts)),
              ('alert_records', (SELECT count(*) FROM alert_records)),
              ('campaign_signals', (SELECT count(*) FROM campaign_signals)),
@@ -129,17 +130,12 @@ SQL
     leaves() { psql -At "$PG/$DB" -c "SELECT count(*) FROM pg_partition_tree('alerts') WHERE isleaf"; }
     partitions=$(leaves)
     start=$(date +%s.%N)
-    (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT "$HOLDFAST" serve 2>>"$WORK/server.log") &
-    # The pass runs at start and drops the oldest month first; it is done
-    # when the count of months has stopped falling.
-    last=$partitions steady=0
-    while [ "$steady" -lt 5 ]; do
-        sleep 2
-        now=$(leaves)
-        if [ "$now" = "$last" ] && [ "$now" -lt "$partitions" ]; then steady=$((steady + 1)); else steady=0; fi
-        last=$now
-    done
-    echo "# retention dropped $((partitions - last)) of $partitions alerts partitions in about $(echo "$(date +%s.%N) - $start - 10" | bc) s" >&2
+    (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_LOG=info "$HOLDFAST" serve \
+        2>>"$WORK/reclaim.log") &
+    # The pass runs at start and logs when it is done.
+    until grep -q "retention pass done" "$WORK/reclaim.log" 2>/dev/null; do sleep 1; done
+    last=$(leaves)
+    echo "# retention dropped $((partitions - last)) of $partitions alerts partitions in $(echo "$(date +%s.%N) - $start" | bc) s" >&2
     kill $(jobs -p) 2>/dev/null || true
     wait 2>/dev/null || true
     sizes after

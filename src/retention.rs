@@ -34,13 +34,14 @@ pub async fn run_once(state: &AppState) -> Result<Option<Expiry>, sqlx::Error> {
     for (class, rows) in &expiry.rows_expired {
         metrics::counter!("holdfast_retention_rows_expired_total", "class" => *class).increment(*rows);
     }
-    if !expiry.partitions_dropped.is_empty() || expiry.rows_expired.iter().any(|(_, n)| *n > 0) {
-        tracing::info!(
-            partitions_dropped = expiry.partitions_dropped.len(),
-            rows_carried_forward = expiry.rows_carried_forward,
-            "retention expired history"
-        );
-    }
+    // Logged on every pass, expiring or not: once a day, and what tells an
+    // operator (and `load/history.sh`) that a pass has finished.
+    tracing::info!(
+        partitions_dropped = expiry.partitions_dropped.len(),
+        rows_expired = expiry.rows_expired.iter().map(|(_, rows)| rows).sum::<u64>(),
+        rows_carried_forward = expiry.rows_carried_forward,
+        "retention pass done"
+    );
     Ok(Some(expiry))
 }
 
