@@ -132,8 +132,12 @@ SQL
     start=$(date +%s.%N)
     (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_LOG=info "$HOLDFAST" serve \
         2>>"$WORK/reclaim.log") &
+    server=$!
     # The pass runs at start and logs when it is done.
-    until grep -q "retention pass done" "$WORK/reclaim.log" 2>/dev/null; do sleep 1; done
+    until grep -q "retention pass done" "$WORK/reclaim.log" 2>/dev/null; do
+        kill -0 "$server" 2>/dev/null || { echo "the server stopped before its pass:" >&2; tail "$WORK/reclaim.log" >&2; exit 1; }
+        sleep 1
+    done
     last=$(leaves)
     echo "# retention dropped $((partitions - last)) of $partitions alerts partitions in $(echo "$(date +%s.%N) - $start" | bc) s" >&2
     kill $(jobs -p) 2>/dev/null || true

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::domain::ids::AccountId;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::crypto::SecretBox;
@@ -158,13 +159,19 @@ impl AppState {
         Ok(())
     }
 
-    /// Brings cached state in line with a committed change.
-    async fn after_commit(&self, committed: Committed) {
-        let accounts = committed.accounts_with_changed_holds();
-        for account in &accounts {
+    /// Tells this instance's hold index and the shared hold cache that the
+    /// holds of `accounts` changed (a committed change, here or in the
+    /// database behind Holdfast's back).
+    pub async fn holds_changed(&self, accounts: &[AccountId]) {
+        for account in accounts {
             self.0.hold_index.announce(account);
         }
-        self.0.shared.invalidate_holds(&accounts).await;
+        self.0.shared.invalidate_holds(accounts).await;
+    }
+
+    /// Brings cached state in line with a committed change.
+    async fn after_commit(&self, committed: Committed) {
+        self.holds_changed(&committed.accounts_with_changed_holds()).await;
         if committed
             .effects
             .iter()

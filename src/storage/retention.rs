@@ -28,7 +28,6 @@ use crate::platform::config::Retention;
 
 mod months;
 
-use months::class_of;
 pub use months::{History, Month};
 
 /// How long an incident's data stays after its legal hold is released.
@@ -192,7 +191,7 @@ impl Database {
                             None => return Ok(None),
                             Some((expired, carried)) => {
                                 expiry.partitions_dropped.push((history, month.partition(history)));
-                                expiry.count(class_of(history), expired);
+                                expiry.count(history.class(), expired);
                                 expiry.rows_carried_forward += carried;
                             }
                         }
@@ -229,7 +228,7 @@ impl Database {
                     let rows = self
                         .delete_in_batches(sql, now.minus(history.limit(limits)), released_before)
                         .await?;
-                    expiry.count(class_of(history), rows);
+                    expiry.count(history.class(), rows);
                 }
             }
         }

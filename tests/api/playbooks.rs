@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with, unique_name,
+    Backend, TestAgent, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with,
+    unique_name,
 };
 
 on_both_backends!(
@@ -191,6 +192,21 @@ async fn spawn_with_playbooks(backend: Backend, dir: &PlaybookDir) -> TestApp {
     .await
 }
 
+/// Holdfast with the playbooks in `dir` after a P1 withdrawal for `acct-1`:
+/// asserts that it is contained with `login` and `withdrawal` held, and
+/// returns its id and the incident as an analyst reads it.
+async fn contain_a_p1_withdrawal(backend: Backend, dir: &PlaybookDir) -> (TestApp, TestAgent, String, Value) {
+    let app = spawn_with_playbooks(backend, dir).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+
+    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
+
+    assert_eq!(held_scopes(&app, "acct-1").await, ["login", "withdrawal"]);
+    let incident = app.incident(&analyst, &incident_id).await;
+    assert_eq!(incident["status"], "contained");
+    (app, analyst, incident_id, incident)
+}
+
 /// The scopes of an account's holds in force, sorted.
 async fn held_scopes(app: &TestApp, account: &str) -> Vec<String> {
     let holds = app.holds(account).await;
@@ -207,14 +223,8 @@ async fn held_scopes(app: &TestApp, account: &str) -> Vec<String> {
 async fn a_p1_with_no_containment_playbook_for_its_kind_still_gets_login_and_withdrawal_holds(backend: Backend) {
     let dir = PlaybookDir::copy_of_shipped();
     std::fs::remove_file(dir.file("contain-large-withdrawal.toml")).unwrap();
-    let app = spawn_with_playbooks(backend, &dir).await;
-    let analyst = app.agent("ana", Role::Analyst).await;
+    let (app, _, incident_id, incident) = contain_a_p1_withdrawal(backend, &dir).await;
 
-    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
-
-    assert_eq!(held_scopes(&app, "acct-1").await, ["login", "withdrawal"]);
-    let incident = app.incident(&analyst, &incident_id).await;
-    assert_eq!(incident["status"], "contained");
     assert!(incident["runs"].as_array().unwrap().is_empty(), "{incident}");
     let pushed = app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
     let mut keys: Vec<&str> = pushed.iter().map(|r| r.field("idempotency_key")).collect();
@@ -231,19 +241,16 @@ async fn a_p1_with_no_containment_playbook_for_its_kind_still_gets_login_and_wit
 async fn a_containment_playbook_that_freezes_less_is_topped_up_to_login_and_withdrawal(backend: Backend) {
     let dir = PlaybookDir::copy_of_shipped();
     let playbook = std::fs::read_to_string(dir.file("contain-large-withdrawal.toml")).unwrap();
+    let freezes_both = r#"scopes = ["withdrawal", "login"]"#;
+    assert!(playbook.contains(freezes_both), "the shipped playbook freezes both");
     std::fs::write(
         dir.file("contain-large-withdrawal.toml"),
-        playbook.replace(r#"scopes = ["withdrawal", "login"]"#, r#"scopes = ["withdrawal"]"#),
+        playbook.replace(freezes_both, r#"scopes = ["withdrawal"]"#),
     )
     .unwrap();
-    let app = spawn_with_playbooks(backend, &dir).await;
-    let analyst = app.agent("ana", Role::Analyst).await;
 
-    let incident_id = app.ingest_incident(&p1_withdrawal("re-1", "acct-1")).await;
+    let (app, analyst, incident_id, incident) = contain_a_p1_withdrawal(backend, &dir).await;
 
-    assert_eq!(held_scopes(&app, "acct-1").await, ["login", "withdrawal"]);
-    let incident = app.incident(&analyst, &incident_id).await;
-    assert_eq!(incident["status"], "contained");
     let run_id = incident["runs"][0]["run_id"].as_str().unwrap().to_owned();
     let run = app.wait_for_run(&analyst, &run_id, "succeeded").await;
     assert_eq!(run["playbook"]["id"], "contain-large-withdrawal");

@@ -120,26 +120,14 @@ fn each_latency_series_is_registered_once_and_counts_every_request() {
             .and_then(|line| line.rsplit(' ').next())
             .map(str::to_owned)
     };
-    assert_eq!(
-        count(r#"method="GET",route="/a",status="200""#).as_deref(),
-        Some("2"),
-        "{rendered}"
-    );
-    assert_eq!(
-        count(r#"method="GET",route="/a",status="404""#).as_deref(),
-        Some("1"),
-        "{rendered}"
-    );
-    assert_eq!(
-        count(r#"method="POST",route="/a",status="200""#).as_deref(),
-        Some("1"),
-        "{rendered}"
-    );
-    assert_eq!(
-        count(r#"method="GET",route="/b",status="200""#).as_deref(),
-        Some("1"),
-        "{rendered}"
-    );
+    for (labels, requests) in [
+        (r#"method="GET",route="/a",status="200""#, "2"),
+        (r#"method="GET",route="/a",status="404""#, "1"),
+        (r#"method="POST",route="/a",status="200""#, "1"),
+        (r#"method="GET",route="/b",status="200""#, "1"),
+    ] {
+        assert_eq!(count(labels).as_deref(), Some(requests), "{labels}: {rendered}");
+    }
     assert_eq!(series.by_route.read().unwrap().values().map(Vec::len).sum::<usize>(), 4);
 }
 

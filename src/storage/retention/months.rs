@@ -47,6 +47,16 @@ impl History {
         }
     }
 
+    /// The data class its rows belong to, as [`super::Expiry`] counts them.
+    pub(super) fn class(self) -> &'static str {
+        match self {
+            History::Alerts => "alerts",
+            History::Sightings => "sightings",
+            History::SignInFailures => "sign_in_failures",
+            History::Messages => "messages",
+        }
+    }
+
     /// The partition key: when the row's retention starts counting.
     pub(super) fn key(self) -> &'static str {
         match self {
@@ -121,16 +131,6 @@ impl Month {
     }
 }
 
-/// The data class a table's rows belong to, as [`super::Expiry`] counts them.
-pub(super) fn class_of(history: History) -> &'static str {
-    match history {
-        History::Alerts => "alerts",
-        History::Sightings => "sightings",
-        History::SignInFailures => "sign_in_failures",
-        History::Messages => "messages",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +164,6 @@ mod tests {
             assert_eq!(history.limit(&limits), 90 * day, "{history:?}");
         }
         assert_eq!(History::Messages.limit(&limits), 365 * day);
-        assert_eq!(class_of(History::Messages), "messages");
+        assert_eq!(History::Messages.class(), "messages");
     }
 }

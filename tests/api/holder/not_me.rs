@@ -82,12 +82,7 @@ async fn not_me_twice_changes_nothing_and_after_a_lift_freezes_again(backend: Ba
         .await
         .unwrap();
     // The lift went around Holdfast: tell every cache, as a lift would.
-    let account = AccountId::parse("acct-m2").unwrap();
-    app.state
-        .shared()
-        .invalidate_holds(std::slice::from_ref(&account))
-        .await;
-    app.state.hold_index().announce(&account);
+    app.state.holds_changed(&[AccountId::parse("acct-m2").unwrap()]).await;
     assert_eq!(
         app.case_post(&token, "not-me", json!({})).await.status(),
         StatusCode::OK
@@ -173,12 +168,7 @@ async fn not_me_on_an_ended_incident_opens_a_holder_report_incident(backend: Bac
         .execute("UPDATE holds SET lifted_at = placed_at, lifted_by = 'test'")
         .await
         .unwrap();
-    let account = AccountId::parse("acct-m4").unwrap();
-    app.state
-        .shared()
-        .invalidate_holds(std::slice::from_ref(&account))
-        .await;
-    app.state.hold_index().announce(&account);
+    app.state.holds_changed(&[AccountId::parse("acct-m4").unwrap()]).await;
 
     let response = app.case_post(&token, "not-me", json!({})).await;
 
