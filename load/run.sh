@@ -23,7 +23,9 @@
 # scripts/test sets up, and wrk (Debian's package). Knobs (load/README.md):
 # SECTIONS=baselines,postgres,mixes,campaigns,instances,sqlite,idle (default:
 # all) runs only some; HOLDFAST=<binary> measures another build of the server
-# (an earlier commit's, say) with the same generator and baselines.
+# (an earlier commit's, say) with the same generator and baselines;
+# PLAYBOOKS=<dir> runs other playbooks; MIXES="p3-new p1-new realistic" sets
+# what the `mixes` section measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,6 +57,10 @@ MASTER=$(head -c 32 /dev/urandom | base64)
 WORK=$(mktemp -d)
 OUT=${OUT:-$WORK/results.jsonl}
 SECTIONS=${SECTIONS:-all}
+# The playbooks the servers run (another set shows what a change to them is worth).
+PLAYBOOKS=${PLAYBOOKS:-$ROOT/playbooks}
+# The mixes the `mixes` section measures, each on a fresh server.
+MIXES=${MIXES:-p3-new p1-new}
 want() { [[ ",$SECTIONS," == *",all,"* || ",$SECTIONS," == *",$1,"* ]]; }
 SERVERS=()
 REDIS_PREFIX=""
@@ -78,7 +84,7 @@ serve() {
     for i in $(seq 0 $((instances - 1))); do
         (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$((PORT + i)) HOLDFAST_DATABASE_URL="$database" \
             ${redis:+HOLDFAST_REDIS_URL=$redis} HOLDFAST_REDIS_PREFIX="$REDIS_PREFIX" HOLDFAST_INGEST_KEYS="$KEY" \
-            HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="$rules" HOLDFAST_PLAYBOOKS="$ROOT/playbooks" \
+            HOLDFAST_MASTER_KEY="$MASTER" HOLDFAST_PRIORITY_RULES="$rules" HOLDFAST_PLAYBOOKS="$PLAYBOOKS" \
             HOLDFAST_DATABASE_MAX_CONNECTIONS=16 HOLDFAST_LOG=warn "$HOLDFAST" serve 2>>"$WORK/server.log") &
         SERVERS+=($!)
         for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$((PORT + i))/readyz >/dev/null && break; sleep 0.2; done
@@ -230,7 +236,7 @@ fi
 
 if want mixes; then
 echo "# PostgreSQL: the cheapest and the dearest alert, each on a fresh server"
-for mix in p3-new p1-new; do
+for mix in $MIXES; do
     fresh_pg; serve 1 "$PG/$DB"; warm 1 "$mix"
     record "intake ${mix%%-new} new accounts, PostgreSQL" "$(measure_intake 1 "$mix" "$mix")"
     stop

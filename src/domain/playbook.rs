@@ -4,9 +4,12 @@
 //! A playbook is a TOML file with `id`, `version`, `title`, `kind`
 //! (`containment`, `recovery` or `unfreeze`), `applies_to` (alert kinds) and
 //! ordered `[[steps]]`, each with a `name`, an `action`, its parameters, and
-//! the flags `automatic` and `mfa`. The verifier reports every problem as
-//! `step N: what is wrong`.
+//! the flags `automatic` and `mfa`. A step starts once every step before it
+//! took effect, unless it is a request to the exchange that names the steps
+//! it waits for in `after` (see [`Step::after`]). The verifier reports every
+//! problem as `step N: what is wrong`.
 
+use std::borrow::Borrow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +173,41 @@ pub struct Step {
     pub action: Action,
     pub automatic: bool,
     pub mfa: bool,
+    /// The names of the earlier steps this one waits for. `None`, which is
+    /// what a step that does not say gets (and every step stored before
+    /// the field existed), waits for every step before it. Only requests to
+    /// the exchange may name their own, and the verifier holds them to
+    /// waiting, directly or through the steps they name, for every hold and
+    /// every gate written before them: so requests that do not depend on
+    /// one another (cancel the pending withdrawals, sign out everywhere,
+    /// revoke the API keys) go out together once the freeze took effect,
+    /// each still verified before anything that waits for it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<String>>,
+}
+
+impl Step {
+    /// May name the steps it waits for: a request to the exchange that
+    /// needs no step-up (holds, gates and MFA steps wait for everything
+    /// before them, so nothing runs beside a gate that is still shut).
+    pub fn may_run_beside_others(&self) -> bool {
+        matches!(self.action, Action::Exchange { .. }) && !self.mfa
+    }
+}
+
+/// The positions (0-based) of the steps `steps[index]` waits for: those its
+/// `after` names, or every step before it.
+/// (`T` is a playbook's `Step` or a run's step, which holds one.)
+pub fn waits_for<T: Borrow<Step>>(steps: &[T], index: usize) -> Vec<usize> {
+    match &Borrow::<Step>::borrow(&steps[index]).after {
+        None => (0..index).collect(),
+        Some(names) => steps[..index]
+            .iter()
+            .enumerate()
+            .filter(|(_, step)| names.contains(&Borrow::<Step>::borrow(*step).name))
+            .map(|(position, _)| position)
+            .collect(),
+    }
 }
 
 /// A verified playbook.

@@ -1,6 +1,9 @@
 //! Playbook runs: their states and the gates that pause them.
 //!
-//! A run moves through its steps in order. A step is `pending` until the
+//! A run moves through its steps in order: a step starts once the steps it
+//! waits for are done (every step before it, unless it is a request to the
+//! exchange that names its own; see [`super::playbook::Step::after`]), so
+//! several requests may be in flight at once. A step is `pending` until the
 //! runner reaches it; an action with an effect (a hold, a request to the
 //! exchange) is `running` until its effect is verified, then `succeeded`; a
 //! gate (MFA, the holder's identity, a second lead's approval) is `waiting`
@@ -53,6 +56,12 @@ pub struct RunStep {
     pub finished_at: Option<Timestamp>,
     /// What the step did: holds placed, messages sent, why it failed.
     pub outcome: Option<StepOutcome>,
+}
+
+impl std::borrow::Borrow<Step> for RunStep {
+    fn borrow(&self) -> &Step {
+        &self.step
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -131,6 +140,14 @@ impl Run {
             return LiftCheck::Wait(Gate::Approval);
         }
         LiftCheck::Proceed
+    }
+
+    /// Whether step `index` may start: every step it waits for succeeded or
+    /// was skipped.
+    pub fn ready(&self, index: usize) -> bool {
+        super::playbook::waits_for(&self.steps, index)
+            .into_iter()
+            .all(|position| matches!(self.steps[position].status, StepStatus::Succeeded | StepStatus::Skipped))
     }
 
     /// Whether the playbook has an approval step at all.

@@ -1,8 +1,10 @@
 //! The run engine: moves a locked run forward as far as it can go, inside the
 //! caller's transaction.
 //!
-//! An action's effect is verified before the next step starts: a hold must be
-//! in the database and the exchange must have confirmed its push. Requests to
+//! An action's effect is verified before any step that waits for it starts
+//! (by default the next one; requests to the exchange may name what they
+//! wait for, and then go out together): a hold must be in the database and
+//! the exchange must have confirmed its push. Requests to
 //! the exchange go through the outbox with idempotency keys derived from the
 //! run and the step (`<run id>:<position>:<action>[:<scope>]`), so a step
 //! resumed after a crash re-queues nothing new and the exchange never sees
@@ -29,7 +31,7 @@ use crate::domain::time::Timestamp;
 use crate::holds::{self, Placement};
 use crate::outbox::{AccountRequest, queue_action};
 use crate::state::handles::LoadedPlaybook;
-use crate::storage::{OutboxStatus, WriteTx};
+use crate::storage::WriteTx;
 
 /// What a pass of the engine left for the caller: a run that finished in
 /// this pass must be reported to [`super::finish::run_finished`].
@@ -112,12 +114,21 @@ pub async fn advance(
     if run.status.is_finished() {
         return Ok(Progressed { finished: None });
     }
+    // Steps in file order: a step waits only for steps before it, so one
+    // pass starts everything that became ready during the pass.
+    let mut paused = None;
     for index in 0..run.steps.len() {
+        if !run.ready(index) {
+            continue;
+        }
         match step(tx, run, index, incident, now).await? {
             Step::Done => continue,
             Step::Paused(status) => {
-                run.pause(status, now);
-                return Ok(Progressed { finished: None });
+                // Confirming an effect outranks waiting at a gate: a `running`
+                // run is the one the sweeper picks up again after a restart.
+                if paused != Some(RunStatus::Running) {
+                    paused = Some(status);
+                }
             }
             Step::Failed(reason) => {
                 if run.steps[index].status != StepStatus::Failed {
@@ -133,6 +144,10 @@ pub async fn advance(
                 });
             }
         }
+    }
+    if let Some(status) = paused {
+        run.pause(status, now);
+        return Ok(Progressed { finished: None });
     }
     let event = run.succeed(now);
     record(tx, incident, event, now);
@@ -345,50 +360,6 @@ async fn execute(
     }
 }
 
-/// Checks a running step's effect: its holds are (or are no longer) in place
-/// and the exchange confirmed every message.
-async fn verify(
-    tx: &mut WriteTx,
-    run: &mut Run,
-    index: usize,
-    incident: &Incident,
-    now: Timestamp,
-) -> anyhow::Result<Step> {
-    let current = run.steps[index].clone();
-    let mut outcome = current.outcome.clone().unwrap_or_default();
-    let unlifted = tx.incident_holds_in_tx(&incident.id).await?;
-    let in_place = |scope: &HoldScope| unlifted.iter().any(|h| h.scope == *scope && h.in_force(now));
-    match &current.step.action {
-        Action::PlaceHold { scopes, .. } => {
-            if let Some(missing) = scopes.iter().find(|s| !in_place(s)) {
-                return Ok(Step::Failed(format!("the {missing} hold is not in place")));
-            }
-        }
-        Action::LiftHold { scopes } => {
-            if let Some(kept) = scopes
-                .iter()
-                .find(|s| unlifted.iter().any(|h| h.scope == **s && h.is_freeze()))
-            {
-                return Ok(Step::Failed(format!("the {kept} hold is still in place")));
-            }
-        }
-        _ => {}
-    }
-    let mut confirmed = Vec::new();
-    for key in outcome.messages() {
-        let message = tx.message_in_tx(key).await?;
-        match message.as_ref().map(|m| m.status) {
-            Some(OutboxStatus::Delivered) => confirmed.push(key.clone()),
-            Some(OutboxStatus::Failed) => {
-                let error = message.and_then(|m| m.last_error).unwrap_or_default();
-                return Ok(Step::Failed(format!("the exchange did not confirm {key}: {error}")));
-            }
-            Some(OutboxStatus::Pending) => return Ok(Step::Paused(RunStatus::Running)),
-            None => return Ok(Step::Failed(format!("the message {key} is missing"))),
-        }
-    }
-    outcome.confirmed = Some(confirmed);
-    let event = run.succeed_step(index, outcome, now);
-    record(tx, incident, event, now);
-    Ok(Step::Done)
-}
+mod verify;
+
+use verify::verify;

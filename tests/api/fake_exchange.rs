@@ -51,6 +51,8 @@ struct Behaviour {
     failures_left: usize,
     /// Hold account-control requests until released.
     stalled: bool,
+    /// Hold account-control requests of these actions until released.
+    stalled_actions: Vec<String>,
     /// The holder's own 2-step code; `None` answers `"status": "none"`.
     second_factor: Option<String>,
     /// Answer account-control requests with this 3xx, pointing at `/elsewhere`.
@@ -121,8 +123,16 @@ impl FakeExchange {
         self.inner.behaviour.lock().unwrap().stalled = true;
     }
 
+    /// Holds only requests whose `action` is one of `actions`, until released.
+    pub fn stall_actions(&self, actions: &[&str]) {
+        self.inner.behaviour.lock().unwrap().stalled_actions = actions.iter().map(|a| (*a).to_owned()).collect();
+    }
+
     pub fn release(&self) {
-        self.inner.behaviour.lock().unwrap().stalled = false;
+        let mut behaviour = self.inner.behaviour.lock().unwrap();
+        behaviour.stalled = false;
+        behaviour.stalled_actions.clear();
+        drop(behaviour);
         self.inner.released.notify_waiters();
     }
 
@@ -210,7 +220,12 @@ async fn account_control(State(inner): State<Arc<Inner>>, headers: HeaderMap, bo
     let request = record(&inner, "account_control", &headers, &body);
     loop {
         let released = inner.released.notified();
-        if !inner.behaviour.lock().unwrap().stalled {
+        let action = request.get("action").and_then(Value::as_str).unwrap_or_default();
+        let stalled = {
+            let behaviour = inner.behaviour.lock().unwrap();
+            behaviour.stalled || behaviour.stalled_actions.iter().any(|a| a == action)
+        };
+        if !stalled {
             break;
         }
         released.await;

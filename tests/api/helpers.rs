@@ -590,21 +590,31 @@ impl TestApp {
 
     /// Waits until the run reaches `status`; returns it.
     pub async fn wait_for_run(&self, agent: &TestAgent, run_id: &str, status: &str) -> Value {
-        eventually(
-            &format!("run {run_id} to be {status}"),
-            Duration::from_secs(15),
-            || async {
-                let run: Value = self
-                    .get_as(agent, &format!("/v1/runs/{run_id}"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                (run["status"] == status).then_some(run)
-            },
-        )
+        self.wait_for_run_until(agent, run_id, &format!("run {run_id} to be {status}"), |run| {
+            run["status"] == status
+        })
+        .await
+    }
+
+    /// Waits until `check` holds for the run (`GET /v1/runs/{id}`); returns it.
+    pub async fn wait_for_run_until(
+        &self,
+        agent: &TestAgent,
+        run_id: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(what, Duration::from_secs(15), || async {
+            let run: Value = self
+                .get_as(agent, &format!("/v1/runs/{run_id}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            check(&run).then_some(run)
+        })
         .await
     }
 }

@@ -10,6 +10,7 @@ on_both_backends!(
     a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end,
     an_analyst_contains_a_p3_incident_by_running_the_containment_playbook,
     each_step_waits_for_the_exchange_to_confirm_the_one_before,
+    requests_that_wait_only_for_the_freeze_go_out_together_once_it_took_effect,
     a_step_the_exchange_never_confirms_fails_the_run_visibly,
     a_recovery_run_moves_the_incident_to_recovering,
     a_step_needing_mfa_waits_for_a_fresh_step_up_and_resumes,
@@ -29,7 +30,7 @@ async fn a_p1_alert_runs_the_containment_playbooks_automatic_steps_to_the_end(ba
     let run = app.wait_for_run(&analyst, &run_id, "succeeded").await;
 
     assert_eq!(run["playbook"]["id"], "contain-large-withdrawal");
-    assert_eq!(run["playbook"]["version"], 1);
+    assert_eq!(run["playbook"]["version"], 2);
     assert_eq!(run["playbook"]["digest"].as_str().unwrap().len(), 64);
     assert_eq!(run["started_by"], "system");
     assert!(
@@ -119,6 +120,54 @@ async fn each_step_waits_for_the_exchange_to_confirm_the_one_before(backend: Bac
 
     app.exchange.release();
     app.wait_for_run(&analyst, run_id, "succeeded").await;
+}
+
+async fn requests_that_wait_only_for_the_freeze_go_out_together_once_it_took_effect(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let analyst = app.agent("ana", Role::Analyst).await;
+    let incident_id = app.ingest_incident(&p3_login("re-1", "acct-1")).await;
+    app.exchange.stall_actions(&["revoke_sessions"]);
+
+    let run: Value = app
+        .start_run(&analyst, &incident_id, "contain-suspicious-login")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["run_id"].as_str().unwrap();
+    // Signing out is not confirmed, yet revoking the API keys went out and was.
+    app.exchange.wait_for_actions("acct-1", "revoke_sessions", 1).await;
+    let run = app
+        .wait_for_run_until(&analyst, run_id, "revoking the API keys to be confirmed", |run| {
+            run["steps"][2]["status"] == "succeeded"
+        })
+        .await;
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["steps"][0]["status"], "succeeded");
+    assert_eq!(run["steps"][1]["status"], "running");
+    let order: Vec<String> = app
+        .exchange
+        .received()
+        .iter()
+        .filter(|r| r.endpoint == "account_control")
+        .map(|r| r.field("action").to_owned())
+        .collect();
+    assert_eq!(
+        order.iter().rposition(|a| a == "place_hold"),
+        Some(1),
+        "both holds were confirmed before either request went out: {order:?}"
+    );
+
+    app.exchange.release();
+    let run = app.wait_for_run(&analyst, run_id, "succeeded").await;
+    assert!(
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "succeeded"),
+        "{run}"
+    );
 }
 
 async fn a_step_the_exchange_never_confirms_fails_the_run_visibly(backend: Backend) {
@@ -217,22 +266,11 @@ async fn a_step_needing_mfa_waits_for_a_fresh_step_up_and_resumes(backend: Backe
 
     app.clock.advance(Duration::from_secs(6 * 60));
     app.exchange.release();
-    let waiting = crate::helpers::eventually(
-        "the credential reset to wait for MFA",
-        Duration::from_secs(15),
-        || async {
-            let run: Value = app
-                .get_as(&lead, &format!("/v1/runs/{run_id}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (run["steps"][3]["waiting_for"] == "mfa").then_some(run)
-        },
-    )
-    .await;
+    let waiting = app
+        .wait_for_run_until(&lead, &run_id, "the credential reset to wait for MFA", |run| {
+            run["steps"][3]["waiting_for"] == "mfa"
+        })
+        .await;
     assert_eq!(waiting["status"], "waiting");
 
     let resumed = app

@@ -1,8 +1,9 @@
 //! The static verifier every playbook passes before it may run: known
 //! actions and parameters (no unknown keys), every `hold.lift` preceded by
 //! identity verification and an approval, sensitive steps marked `mfa`,
-//! automatic steps limited to containment. Every problem is reported as
-//! `step N: what is wrong`, all at once.
+//! automatic steps limited to containment, and what each step waits for
+//! (`after`, in [`waits`]). Every problem is reported as `step N: what is
+//! wrong`, all at once.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -75,6 +76,7 @@ pub fn verify(file_stem: &str, text: &str) -> Result<Playbook, Vec<String>> {
     let steps = read_steps(&table, &mut problems);
     if let (Some(kind), Some(steps)) = (kind, &steps) {
         check_order_and_flags(kind, steps, &mut problems);
+        waits::check(steps, &mut problems);
     }
 
     match (id, version, title, kind, applies_to, steps) {
@@ -133,6 +135,7 @@ fn read_step(reader: &mut Reader<'_>) -> Option<Step> {
     let name = reader.string("name");
     let automatic = reader.optional_bool("automatic").unwrap_or(false);
     let mfa = reader.optional_bool("mfa").unwrap_or(false);
+    let after = reader.optional_strings("after");
     let action_name = reader.string("action")?;
     let (action, keys): (Option<Action>, &[&str]) = match action_name.as_str() {
         "hold.place" => {
@@ -215,7 +218,7 @@ fn read_step(reader: &mut Reader<'_>) -> Option<Step> {
             }
         },
     };
-    let mut allowed = vec!["name", "action", "automatic", "mfa"];
+    let mut allowed = vec!["name", "action", "automatic", "mfa", "after"];
     allowed.extend_from_slice(keys);
     reader.unknown_keys(&allowed);
     Some(Step {
@@ -223,6 +226,7 @@ fn read_step(reader: &mut Reader<'_>) -> Option<Step> {
         action: action?,
         automatic,
         mfa,
+        after,
     })
 }
 
@@ -368,6 +372,8 @@ impl Reader<'_> {
         }
     }
 }
+
+mod waits;
 
 #[cfg(test)]
 mod tests;

@@ -170,3 +170,68 @@ fn a_skipped_step_says_why_and_counts_as_done() {
         Some("not automatic")
     );
 }
+
+#[test]
+fn requests_that_name_the_freeze_are_ready_together_once_it_succeeded_and_not_before() {
+    use crate::domain::hold::HoldScope;
+    use crate::domain::playbook::{Action, ExchangeAction, Step};
+    let step = |name: &str, action: Action, after: Option<&[&str]>| Step {
+        name: name.into(),
+        action,
+        automatic: true,
+        mfa: false,
+        after: after.map(|names| names.iter().map(|n| (*n).to_owned()).collect()),
+    };
+    let freeze = Action::PlaceHold {
+        scopes: vec![HoldScope::Login],
+        reason: "r".into(),
+        cool_off_seconds: None,
+    };
+    let steps = [
+        step("freeze", freeze, None),
+        step(
+            "sign-out",
+            Action::Exchange {
+                request: ExchangeAction::RevokeSessions,
+            },
+            Some(&["freeze"]),
+        ),
+        step(
+            "keys",
+            Action::Exchange {
+                request: ExchangeAction::RevokeApiKeys,
+            },
+            Some(&["freeze"]),
+        ),
+        step(
+            "last",
+            Action::Exchange {
+                request: ExchangeAction::CancelPendingWithdrawals,
+            },
+            None,
+        ),
+    ];
+    let at = Timestamp::parse_rfc3339("2026-11-23T04:00:00Z").unwrap();
+    let mut run = Run::start(
+        "r".into(),
+        "i".into(),
+        run("a", &[]).playbook,
+        &steps,
+        Initiator::System,
+        at,
+    );
+    assert!(run.ready(0));
+    assert!(!run.ready(1) && !run.ready(2));
+
+    run.begin_step(0, StepOutcome::default(), at);
+    assert!(!run.ready(1) && !run.ready(2), "a running freeze is not yet in effect");
+
+    run.succeed_step(0, StepOutcome::default(), at);
+    assert!(run.ready(1) && run.ready(2));
+    assert!(!run.ready(3), "a step that does not say waits for every step before it");
+
+    run.succeed_step(2, StepOutcome::default(), at);
+    assert!(!run.ready(3));
+    run.skip_step(1, "by hand", at);
+    assert!(run.ready(3));
+}

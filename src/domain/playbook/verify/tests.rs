@@ -134,3 +134,96 @@ fn the_stored_form_of_a_step_round_trips() {
         assert_eq!(&serde_json::from_str::<Step>(&json).unwrap(), step);
     }
 }
+
+/// A containment playbook whose two requests wait for what the arguments say.
+fn contain(sign_out_after: &str, revoke_after: &str) -> String {
+    format!(
+        r#"
+id = "contain"
+version = 1
+title = "Contain"
+kind = "containment"
+applies_to = ["suspicious_login"]
+
+[[steps]]
+name = "freeze"
+action = "hold.place"
+scopes = ["login", "withdrawal"]
+reason = "Suspected takeover"
+automatic = true
+
+[[steps]]
+name = "sign-out"
+action = "exchange.revoke_sessions"
+automatic = true
+after = {sign_out_after}
+
+[[steps]]
+name = "revoke-keys"
+action = "exchange.revoke_api_keys"
+automatic = true
+after = {revoke_after}
+"#
+    )
+}
+
+#[test]
+fn exchange_requests_that_name_the_freeze_they_wait_for_verify_and_wait_for_it_alone() {
+    let playbook = verify("contain", &contain(r#"["freeze"]"#, r#"["freeze"]"#)).unwrap();
+    assert_eq!(playbook.steps[2].after, Some(vec!["freeze".to_owned()]));
+    assert_eq!(waits_for(&playbook.steps, 2), [0]);
+    assert_eq!(waits_for(&playbook.steps, 1), [0]);
+    let stored = serde_json::to_string(&playbook.steps[2]).unwrap();
+    assert_eq!(serde_json::from_str::<Step>(&stored).unwrap(), playbook.steps[2]);
+}
+
+#[test]
+fn a_step_that_does_not_say_waits_for_every_step_before_it() {
+    let playbook = verify("unfreeze", UNFREEZE).unwrap();
+    assert_eq!(waits_for(&playbook.steps, 3), [0, 1, 2]);
+    assert_eq!(waits_for(&playbook.steps, 0), Vec::<usize>::new());
+    let stored = serde_json::to_string(&playbook.steps[3]).unwrap();
+    assert!(!stored.contains("\"after\""), "{stored}");
+}
+
+#[test]
+fn after_must_name_a_step_written_before() {
+    let problems = verify("contain", &contain(r#"["revoke-keys"]"#, r#"["sign-out", "later"]"#)).unwrap_err();
+    assert!(
+        problems.contains(
+            &"step 2 (`sign-out`): `after` names `revoke-keys`, which is not a step before this one".to_owned()
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .contains(&"step 3 (`revoke-keys`): `after` names `later`, which is not a step before this one".to_owned()),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_request_may_not_run_ahead_of_the_freeze_before_it() {
+    let problems = verify("contain", &contain("[]", r#"["freeze"]"#)).unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "step 2 (`sign-out`): must wait for step 1 (`freeze`, hold.place), directly or through the steps named in `after`"
+        ]
+    );
+    // Waiting for a step that waits for the freeze is enough.
+    verify("contain", &contain(r#"["freeze"]"#, r#"["sign-out"]"#)).unwrap();
+}
+
+#[test]
+fn holds_gates_and_steps_needing_mfa_cannot_name_what_they_wait_for() {
+    let text = UNFREEZE.replace("mfa = true", "mfa = true\nafter = [\"holder-verified\"]");
+    let problems = verify("unfreeze", &text).unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "step 3 (`lift`): only requests to the exchange without `mfa` may say what they wait for (`after`); \
+          a hold.lift step waits for every step before it"
+        ]
+    );
+}
