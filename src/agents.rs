@@ -20,13 +20,16 @@ use crate::platform::crypto::{self, SecretBox};
 use crate::storage::{AgentRecord, Database, is_unique_violation};
 
 /// What a new agent is told once: never stored in the clear, never shown again.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "A new agent's credentials, shown once.")]
 pub struct Credentials {
     pub username: String,
     pub role: Role,
+    /// Shown once, never stored in the clear.
     pub password: String,
-    /// The TOTP seed, base32, for an authenticator app.
+    /// The TOTP seed, base32 (RFC 6238, SHA-1, 6 digits, 30 s). Shown once.
     pub totp_secret: String,
+    /// The seed as an `otpauth://` URI for an authenticator app.
     pub otpauth_uri: String,
 }
 

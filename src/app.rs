@@ -3,6 +3,7 @@
 //! (`application`). The state they share is [`crate::state`].
 
 mod application;
+pub mod openapi;
 
 pub use application::{Application, shutdown_signal};
 
@@ -20,7 +21,6 @@ use crate::console;
 use crate::edge::error::ApiError;
 use crate::edge::http::Routes;
 use crate::edge::middleware::Edge;
-use crate::edge::openapi;
 use crate::edge::pages;
 use crate::gauges;
 use crate::holder;
@@ -41,7 +41,7 @@ pub fn routes(state: &AppState) -> Routes {
         routes = routes.get("/metrics", metrics);
     }
     routes
-        .merge(openapi::routes())
+        .merge(crate::edge::openapi::routes(openapi::document()))
         .merge(alerts::api::routes())
         .merge(holds::api::routes())
         .merge(auth::api::routes())
@@ -90,18 +90,48 @@ pub fn admin_router(state: AppState) -> Router {
     crate::edge::middleware::stack(Router::new().route("/metrics", get(metrics)), &edge).with_state(state)
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// `GET /healthz`: the process answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    #[schema(inline)]
+    status: HealthStatus,
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum HealthStatus {
+    Ok,
+}
+
+/// `GET /readyz`: the databases answer too.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    #[schema(inline)]
+    status: ReadyStatus,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum ReadyStatus {
+    Ready,
+}
+
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health {
+        status: HealthStatus::Ok,
+    })
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Ready>, ApiError> {
     state
         .db()
         .ping()
         .await
         .map_err(|_| ApiError::Unavailable("the database does not answer".into()))?;
     state.shared().ping().await?;
-    Ok(axum::Json(serde_json::json!({"status": "ready"})))
+    Ok(axum::Json(Ready {
+        status: ReadyStatus::Ready,
+    }))
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

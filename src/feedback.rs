@@ -14,7 +14,8 @@
 //!   [`HolderSaid::NotMine`]. The rule is [`HolderSaid::after`]: "not mine"
 //!   wins and sticks, "mine" never replaces it.
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
@@ -55,31 +56,57 @@ pub async fn queue_disposition(
         &MessageId::new(),
         &key,
         Destination::RiskFeedback,
-        &body.to_string(),
+        &serde_json::to_string(&body).expect("a disposition serializes"),
         None,
         at,
     )
     .await
 }
 
-/// The body the risk engine receives (SPEC §14).
-fn disposition_body(
-    key: &str,
-    incident: &Incident,
+/// What was true about an incident, sent to the risk engine once when the incident is resolved or dismissed (SPEC §14). Signed like every request Holdfast sends (`X-Holdfast-Key-Id`, `X-Holdfast-Timestamp`, `X-Holdfast-Signature`), with `HOLDFAST_RISK_FEEDBACK_KEY`, never with the exchange's key. Retries carry the same `idempotency_key`.
+// The fields are in name order, the order the body had when it was a JSON
+// map, so a body queued before and after reads the same.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Disposition)]
+pub struct DispositionBody<'a> {
+    #[schema(value_type = String)]
+    account_id: &'a AccountId,
+    /// The incident's alerts, in the order they occurred.
+    alert_ids: &'a [String],
+    #[schema(inline)]
     disposition: Disposition,
-    alert_ids: &[String],
+    /// `not_mine` if the holder said so anywhere (not-me, a lock, an unfreeze answer `mine: false`); `mine` only after a verified unfreeze flow in which every activity was theirs; otherwise null.
+    #[schema(inline, required)]
     holder_said: Option<HolderSaid>,
-) -> Value {
-    json!({
-        "idempotency_key": key,
-        "incident_id": incident.id,
-        "account_id": incident.account_id,
-        "alert_ids": alert_ids,
-        "disposition": disposition,
-        "holder_said": holder_said,
-        "rules_fired": rules_fired(incident),
-        "resolved_at": incident.closed_at,
-    })
+    /// `disposition:<incident_id>`: the same on every retry.
+    idempotency_key: &'a str,
+    #[schema(value_type = String)]
+    incident_id: &'a IncidentId,
+    /// When the incident was resolved or dismissed.
+    #[schema(value_type = String, format = DateTime, required)]
+    resolved_at: Option<Timestamp>,
+    /// The priority rules that fired in the incident, each once.
+    rules_fired: Vec<String>,
+}
+
+/// The body the risk engine receives (SPEC §14).
+fn disposition_body<'a>(
+    key: &'a str,
+    incident: &'a Incident,
+    disposition: Disposition,
+    alert_ids: &'a [String],
+    holder_said: Option<HolderSaid>,
+) -> DispositionBody<'a> {
+    DispositionBody {
+        account_id: &incident.account_id,
+        alert_ids,
+        disposition,
+        holder_said,
+        idempotency_key: key,
+        incident_id: &incident.id,
+        resolved_at: incident.closed_at,
+        rules_fired: rules_fired(incident),
+    }
 }
 
 /// Records that the holder said `said` about the incident's activity, by the

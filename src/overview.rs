@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::CurrentAgent;
 use crate::domain::agent::Permission;
@@ -27,56 +28,72 @@ use crate::storage::WindowTimes;
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// The figures a lead watches.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Overview {
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
     /// Live incidents by priority, then status (every priority and live status, zeros included).
+    #[schema(inline)]
     pub open_incidents: Vec<OpenIncidents>,
+    #[schema(inline)]
     pub sla_breaches_today: Breaches,
     pub time_to_acknowledge: Windows,
     pub time_to_contain: Windows,
     pub time_to_resolve: Windows,
+    #[schema(inline)]
     pub reviews: Reviews,
-    /// The holders' ratings of their cases (SPEC §13), by when they answered.
+    #[schema(inline)]
     pub satisfaction: Satisfaction,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// Holders' ratings of their closed cases, by when they answered.
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Satisfaction {
+    #[schema(inline)]
     pub last_7d: Ratings,
+    #[schema(inline)]
     pub last_30d: Ratings,
 }
 
 /// The mean score (1 to 5; `null` when nobody answered) and how many answered.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Ratings {
+    #[schema(minimum = 1, maximum = 5, required)]
     pub mean: Option<f64>,
+    #[schema(minimum = 0)]
     pub answers: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct OpenIncidents {
     pub priority: Priority,
+    #[schema(minimum = 0)]
     pub total: i64,
+    #[schema(inline)]
     pub by_status: Vec<StatusCount>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct StatusCount {
     pub status: IncidentStatus,
+    #[schema(minimum = 0)]
     pub count: i64,
 }
 
-/// Deadlines found missed during the current UTC day.
-#[derive(Clone, Debug, Serialize)]
+/// Deadlines found missed since the start of the current UTC day.
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Breaches {
     /// The start of the UTC day counted.
+    #[schema(value_type = String, format = DateTime)]
     pub since: Timestamp,
+    #[schema(minimum = 0)]
     pub acknowledge: i64,
+    #[schema(minimum = 0)]
     pub contain: i64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = OverviewWindows)]
 pub struct Windows {
     pub last_24h: Percentiles,
     pub last_7d: Percentiles,
@@ -84,16 +101,24 @@ pub struct Windows {
 
 /// Response times of the incidents that reached the milestone in a window
 /// (nearest-rank percentiles; `null` when none did).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = OverviewPercentiles)]
 pub struct Percentiles {
+    /// Incidents that reached the milestone in the window.
+    #[schema(minimum = 0)]
     pub count: i64,
+    /// Nearest-rank; null when no incident reached the milestone in the window.
+    #[schema(minimum = 0, required)]
     pub median_seconds: Option<f64>,
+    /// Nearest-rank; null when no incident reached the milestone in the window.
+    #[schema(minimum = 0, required)]
     pub p90_seconds: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Reviews {
     /// Holders waiting for an agent's review.
+    #[schema(minimum = 0)]
     pub waiting: i64,
     /// What a holder joining the queue now would be told to expect.
     pub estimated_wait_seconds: u64,

@@ -32,8 +32,6 @@ pub mod web;
 
 /// The playbook that gives accounts back.
 pub const UNFREEZE_PLAYBOOK: &str = "unfreeze-account";
-/// The answer to every link request, whatever the account.
-pub const ACCEPTED_BODY: &str = r#"{"status":"accepted","detail":"If this account is frozen, a link to unfreeze it is on its way to its registered contact."}"#;
 
 pub fn routes(state: AppState) -> Routes {
     api::routes().merge(web::routes(state))

@@ -5,13 +5,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::{AddAgentError, Credentials, add, check_username};
 use crate::auth::CurrentAgent;
 use crate::domain::agent::{Permission, Role};
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
+use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
 use crate::edge::http::{FromJson, JsonBody, Routes};
@@ -24,7 +27,7 @@ pub fn routes() -> Routes {
         .post("/v1/agents/{username}/disable", disable_agent)
 }
 
-async fn list_agents(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+async fn list_agents(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<AgentList>, ApiError> {
     agent.require(Permission::ManageAgents)?;
     let now = state.clock().now();
     let mut agents = Vec::new();
@@ -32,19 +35,42 @@ async fn list_agents(State(state): State<AppState>, agent: CurrentAgent) -> Resu
         // Locks are per source; what concerns an admin is how hard the
         // username is being tried, and a lock that holds for every source.
         let failures = state.db().sign_in_failures(&a.username, "", now).await?;
-        agents.push(json!({
-            "username": a.username,
-            "role": a.role,
-            "created_at": a.created_at,
-            "disabled": a.disabled_at.is_some(),
-            "locked_until": failures.locked_for(now).map(|remaining| now.plus(remaining)),
-            "recent_failures": failures.from_everywhere.len(),
-        }));
+        agents.push(Agent {
+            username: a.username,
+            role: a.role,
+            created_at: a.created_at,
+            disabled: a.disabled_at.is_some(),
+            locked_until: failures.locked_for(now).map(|remaining| now.plus(remaining)),
+            recent_failures: failures.from_everywhere.len(),
+        });
     }
-    Ok(Json(json!({"agents": agents})))
+    Ok(Json(AgentList { agents }))
 }
 
-struct AddAgentRequest {
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    agents: Vec<Agent>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Agent {
+    username: String,
+    role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    disabled: bool,
+    /// Set while the username is locked for every source (a distributed attack: 50 failures within 15 minutes). A single source that fails five times is locked out on its own, without locking the agent.
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    locked_until: Option<Timestamp>,
+    /// Failed sign-ins and step-ups against this username in the last 30 minutes, from every source.
+    recent_failures: usize,
+}
+
+#[derive(ToSchema)]
+#[schema(as = NewAgentRequest)]
+pub struct AddAgentRequest {
+    /// 3 to 64 of `a-z 0-9 . _ -`, starting with a letter.
+    #[schema(pattern = "^[a-z][a-z0-9._-]{2,63}$")]
     username: String,
     role: Role,
 }
@@ -105,7 +131,7 @@ async fn disable_agent(
     mut agent: CurrentAgent,
     headers: HeaderMap,
     Path(username): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DisabledAgent>, ApiError> {
     agent.require(Permission::ManageAgents)?;
     agent
         .require_fresh_mfa(&state, crate::auth::otp_header(&headers))
@@ -127,5 +153,14 @@ async fn disable_agent(
             .detail(json!({"username": username, "sessions_revoked": revoked})),
     );
     tx.commit().await?.no_follow_up();
-    Ok(Json(json!({"username": username, "disabled": true})))
+    Ok(Json(DisabledAgent {
+        username,
+        disabled: true,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisabledAgent {
+    username: String,
+    disabled: bool,
 }

@@ -1,12 +1,18 @@
 //! `POST /v1/alerts`: a signed alert is checked, answered from the retry fast path when
 //! already stored, or handed to the intake queue and answered once committed.
 
+pub mod request;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::alert::Alert;
+use crate::domain::ids::IncidentId;
+use crate::domain::incident::IncidentStatus;
+use crate::domain::priority::Priority;
 use crate::edge::error::ApiError;
 use crate::edge::http::{Routes, Signed, parse_json, scope};
 use crate::state::AppState;
@@ -41,7 +47,7 @@ pub fn routes() -> Routes {
 async fn post_alert(
     State(state): State<AppState>,
     signed: Signed<scope::Intake>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AlertAccepted>), ApiError> {
     let alert = Alert::parse(&parse_json(&signed.body)?, state.clock().now())?;
     crate::drills::check_key_for_account(&alert.account_id, signed.scopes)?;
     tracing::Span::current().record("alert.id", alert.alert_id.as_str());
@@ -62,12 +68,24 @@ async fn post_alert(
     };
     Ok((
         status,
-        Json(json!({
-            "alert_id": ingested.alert_id,
-            "incident_id": ingested.incident_id,
-            "priority": ingested.priority,
-            "incident_status": ingested.incident_status,
-            "duplicate": ingested.duplicate,
-        })),
+        Json(AlertAccepted {
+            alert_id: ingested.alert_id,
+            incident_id: ingested.incident_id,
+            priority: ingested.priority,
+            incident_status: ingested.incident_status,
+            duplicate: ingested.duplicate,
+        }),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertAccepted {
+    alert_id: String,
+    /// The incident the alert belongs to.
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    priority: Priority,
+    incident_status: IncidentStatus,
+    /// True when this `alert_id` was seen before: no second alert, incident or side effect.
+    duplicate: bool,
 }

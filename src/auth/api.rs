@@ -4,11 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::session::{CurrentAgent, elevate, sign_out};
 use super::sign_in::sign_in;
-use crate::domain::agent::SESSION_IDLE_TIMEOUT;
+use crate::domain::agent::{Role, SESSION_IDLE_TIMEOUT};
+use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
 use crate::edge::http::ClientAddress;
@@ -23,9 +26,12 @@ pub fn routes() -> Routes {
         .post("/v1/auth/logout", logout)
 }
 
-struct LoginRequest {
+#[derive(ToSchema)]
+pub struct LoginRequest {
     username: String,
+    #[schema(format = Password)]
     password: String,
+    /// The current TOTP code.
     otp: String,
 }
 
@@ -44,7 +50,9 @@ impl FromJson for LoginRequest {
     }
 }
 
-struct StepUpRequest {
+#[derive(ToSchema)]
+pub struct StepUpRequest {
+    /// The current TOTP code (a code is accepted once).
     otp: String,
 }
 
@@ -63,14 +71,26 @@ async fn login(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Session>, ApiError> {
     let signed_in = sign_in(&state, &client, &request.username, &request.password, &request.otp).await?;
-    Ok(Json(json!({
-        "token": signed_in.token,
-        "expires_at": signed_in.expires_at,
-        "idle_timeout_seconds": SESSION_IDLE_TIMEOUT.as_secs(),
-        "role": signed_in.role,
-    })))
+    Ok(Json(Session {
+        token: signed_in.token,
+        expires_at: signed_in.expires_at,
+        idle_timeout_seconds: SESSION_IDLE_TIMEOUT.as_secs(),
+        role: signed_in.role,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Session {
+    /// The bearer token. Send it as `Authorization: Bearer <token>`.
+    token: String,
+    /// The session's absolute end (12 hours).
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: Timestamp,
+    /// The session ends after this long without a request.
+    idle_timeout_seconds: u64,
+    role: Role,
 }
 
 #[tracing::instrument(skip_all, fields(agent = %agent.username))]
@@ -79,10 +99,17 @@ async fn step_up(
     ClientAddress(client): ClientAddress,
     agent: CurrentAgent,
     JsonBody(request): JsonBody<StepUpRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Elevation>, ApiError> {
     state.shared().check(Limit::StepUp, &client).await?;
     let elevated_until = elevate(&state, &agent, &request.otp).await?;
-    Ok(Json(json!({"elevated_until": elevated_until})))
+    Ok(Json(Elevation { elevated_until }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Elevation {
+    /// Sensitive actions are allowed until then (five minutes).
+    #[schema(value_type = String, format = DateTime)]
+    elevated_until: Timestamp,
 }
 
 /// Signs the calling session out: its token stops working at once.

@@ -4,11 +4,17 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::CampaignView;
 use crate::auth::{CurrentAgent, otp_header};
-use crate::domain::ids::CampaignId;
+use crate::domain::campaign::SignalKind;
+use crate::domain::ids::{CampaignId, IncidentId, RunId};
+use crate::domain::incident::IncidentStatus;
+use crate::domain::priority::Priority;
+use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
 use crate::edge::http::{FromJson, JsonBody, Routes};
@@ -22,11 +28,17 @@ pub fn routes() -> Routes {
 }
 
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+async fn list(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<CampaignList>, ApiError> {
     let campaigns = super::list(&state, &agent).await?;
-    Ok(Json(
-        json!({"campaigns": campaigns.iter().map(campaign_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(CampaignList {
+        campaigns: campaigns.iter().map(Campaign::of).collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignList {
+    /// The newest activity first.
+    campaigns: Vec<Campaign>,
 }
 
 #[tracing::instrument(skip_all, fields(campaign.id = %id))]
@@ -34,12 +46,15 @@ async fn show(
     State(state): State<AppState>,
     agent: CurrentAgent,
     Path(id): Path<CampaignId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Campaign>, ApiError> {
     let campaign = super::show(&state, &agent, &id).await?;
-    Ok(Json(campaign_json(&campaign)))
+    Ok(Json(Campaign::of(&campaign)))
 }
 
-struct ContainRequest {
+#[derive(ToSchema)]
+#[schema(as = ContainCampaignRequest)]
+pub struct ContainRequest {
+    /// A verified containment playbook.
     playbook_id: String,
 }
 
@@ -60,33 +75,117 @@ async fn contain(
     headers: HeaderMap,
     Path(id): Path<CampaignId>,
     JsonBody(request): JsonBody<ContainRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CampaignContainment>, ApiError> {
     let done = super::contain(&state, &mut agent, &id, &request.playbook_id, otp_header(&headers)).await?;
-    Ok(Json(json!({
-        "runs": done.runs.iter().map(|(incident, run)| json!({"incident_id": incident, "run_id": run})).collect::<Vec<_>>(),
-        "skipped": done.skipped.iter().map(|(incident, status)| json!({"incident_id": incident, "status": status})).collect::<Vec<_>>(),
-    })))
+    Ok(Json(CampaignContainment {
+        runs: done
+            .runs
+            .into_iter()
+            .map(|(incident_id, run_id)| StartedRun { incident_id, run_id })
+            .collect(),
+        skipped: done
+            .skipped
+            .into_iter()
+            .map(|(incident_id, status)| Skipped { incident_id, status })
+            .collect(),
+    }))
 }
 
-/// A campaign as the API shows it.
-pub fn campaign_json(view: &CampaignView) -> Value {
-    let c = &view.campaign;
-    let mut incident_ids: Vec<&str> = view.incidents.iter().map(|m| m.incident_id.as_str()).collect();
-    incident_ids.dedup();
-    json!({
-        "id": c.id,
-        "signal": {"kind": c.kind, "value": view.shown_value(), "masked": c.value.is_none()},
-        "accounts": c.accounts,
-        "incident_ids": incident_ids,
-        "incidents": view.incidents.iter().map(|m| json!({
-            "id": m.incident_id,
-            "account_id": m.account_id,
-            "status": m.status,
-            "priority": m.priority,
-            "joined_at": m.joined_at,
-        })).collect::<Vec<_>>(),
-        "first_seen": c.first_seen,
-        "last_seen": c.last_seen,
-        "recognized_at": c.recognized_at,
-    })
+#[derive(Serialize, ToSchema)]
+pub struct CampaignContainment {
+    /// One run per incident that was not contained yet.
+    #[schema(inline)]
+    runs: Vec<StartedRun>,
+    /// Incidents already contained (or closed), with their status.
+    #[schema(inline)]
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct StartedRun {
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    #[schema(value_type = String)]
+    run_id: RunId,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Skipped {
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    status: IncidentStatus,
+}
+
+/// Incidents of different accounts sharing one attacker signal within a window.
+#[derive(Serialize, ToSchema)]
+pub struct Campaign {
+    #[schema(value_type = String)]
+    id: CampaignId,
+    #[schema(inline)]
+    signal: Signal,
+    /// How many distinct accounts share the signal.
+    #[schema(minimum = 0)]
+    accounts: i64,
+    incident_ids: Vec<String>,
+    incidents: Vec<CampaignIncident>,
+    #[schema(value_type = String, format = DateTime)]
+    first_seen: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    last_seen: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    recognized_at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Signal {
+    kind: SignalKind,
+    /// The shared value; masked once its retention period has passed.
+    value: String,
+    /// Whether `value` is masked.
+    masked: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignIncident {
+    #[schema(value_type = String)]
+    id: IncidentId,
+    #[schema(value_type = String)]
+    account_id: String,
+    status: IncidentStatus,
+    priority: Priority,
+    #[schema(value_type = String, format = DateTime)]
+    joined_at: Timestamp,
+}
+
+impl Campaign {
+    /// A campaign as the API shows it.
+    pub fn of(view: &CampaignView) -> Self {
+        let c = &view.campaign;
+        let mut incident_ids: Vec<String> = view.incidents.iter().map(|m| m.incident_id.to_string()).collect();
+        incident_ids.dedup();
+        Campaign {
+            id: c.id.clone(),
+            signal: Signal {
+                kind: c.kind,
+                value: view.shown_value().to_owned(),
+                masked: c.value.is_none(),
+            },
+            accounts: c.accounts,
+            incident_ids,
+            incidents: view
+                .incidents
+                .iter()
+                .map(|m| CampaignIncident {
+                    id: m.incident_id.clone(),
+                    account_id: m.account_id.to_string(),
+                    status: m.status,
+                    priority: m.priority,
+                    joined_at: m.joined_at,
+                })
+                .collect(),
+            first_seen: c.first_seen,
+            last_seen: c.last_seen,
+            recognized_at: c.recognized_at,
+        }
+    }
 }

@@ -16,8 +16,9 @@ pub const MAX_FUTURE_OCCURRED_AT: std::time::Duration = std::time::Duration::fro
 
 pub use super::ids::{AccountId, AlertId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "The kind of alert.")]
 pub enum AlertKind {
     SuspiciousLogin,
     LargeWithdrawal,
@@ -48,6 +49,23 @@ impl fmt::Display for AlertKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Decimal(String);
+
+/// In the API's description: the rule of [`Decimal::parse`].
+impl utoipa::PartialSchema for Decimal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some(
+                "A non-negative decimal amount as a string, kept exactly as sent: up to 30 integer and 18 \
+                 fractional digits, no sign, no exponent.",
+            ))
+            .pattern(Some(r"^[0-9]{1,30}(\.[0-9]{1,18})?$"))
+            .examples(["98000.00"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Decimal {}
 
 impl Decimal {
     /// Accepts up to 30 integer digits and 18 fractional digits, no sign, no exponent.

@@ -86,7 +86,7 @@ impl HolderAnswer {
 }
 
 /// Where the case stands, as the holder sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseState {
     WaitingForYou,
@@ -155,13 +155,19 @@ pub fn notice_due(freeze_added: bool, priority: Priority, notified: Option<Prior
 
 /// One activity as a notice and the case show it: never an IP address or a
 /// device id, and a destination only masked.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(description = "Never an IP address or a device id; a destination as its first 4 characters, `…`, its last 4.")]
 pub struct WhatHappened {
     pub kind: &'static str,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
+    #[schema(required)]
     pub country: Option<String>,
+    #[schema(required)]
     pub asset: Option<String>,
+    #[schema(required)]
     pub amount: Option<String>,
+    #[schema(required)]
     pub destination: Option<String>,
 }
 
@@ -183,10 +189,13 @@ impl WhatHappened {
 }
 
 /// One hold as the holder sees it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WhatWeDid {
+    #[schema(value_type = crate::domain::hold::HoldScope)]
     pub scope: &'static str,
+    #[schema(value_type = String, format = DateTime)]
     pub placed_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime, required)]
     pub expires_at: Option<Timestamp>,
 }
 

@@ -15,7 +15,7 @@ use super::incident::{Incident, IncidentStatus, Resolution};
 use super::unfreeze::Flow;
 
 /// How an incident ended, as the risk engine learns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Disposition {
     ConfirmedTakeover,
@@ -72,7 +72,7 @@ impl fmt::Display for Disposition {
 }
 
 /// What the account holder said about the incident's activity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HolderSaid {
     Mine,

@@ -8,8 +8,9 @@ use super::ids::{AccountId, HoldId, IncidentId};
 use super::time::Timestamp;
 
 /// What a hold stops the account holder from doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "What a hold stops the account holder from doing.")]
 pub enum HoldScope {
     Login,
     Withdrawal,
@@ -46,12 +47,16 @@ impl fmt::Display for HoldScope {
 }
 
 /// A hold as the exchange sees it on its hot path.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Hold {
     pub scope: HoldScope,
+    #[schema(value_type = String)]
     pub incident_id: IncidentId,
     pub reason: String,
+    #[schema(value_type = String, format = DateTime)]
     pub placed_at: Timestamp,
+    /// Set for a cool-off, which ends on its own; null for a freeze.
+    #[schema(value_type = Option<String>, format = DateTime, required)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -67,12 +72,15 @@ impl Hold {
 }
 
 /// The answer to "may this account act?".
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AccountHolds {
+    #[schema(value_type = String)]
     pub account_id: AccountId,
-    /// True while at least one hold without an expiry is in force. A cool-off
-    /// (a hold that expires on its own) restricts the account without freezing it.
+    // A cool-off (a hold that expires on its own) restricts the account
+    // without freezing it.
+    /// True while at least one hold without an expiry (a freeze) is in force.
     pub frozen: bool,
+    /// The holds in force.
     pub holds: Vec<Hold>,
 }
 

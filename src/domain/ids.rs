@@ -61,6 +61,20 @@ macro_rules! id {
                 $crate::domain::ids::check_identifier(text).map(|()| Self(text.to_owned()))
             }
         }
+
+        /// Every validated id is described as one schema, `Identifier`:
+        /// [`check_identifier`]'s rule.
+        impl ::utoipa::PartialSchema for $name {
+            fn schema() -> ::utoipa::openapi::RefOr<::utoipa::openapi::schema::Schema> {
+                $crate::domain::ids::identifier_schema()
+            }
+        }
+
+        impl ::utoipa::ToSchema for $name {
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                "Identifier".into()
+            }
+        }
     };
     (@common $(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -87,6 +101,19 @@ macro_rules! id {
     };
 }
 pub(crate) use id;
+
+/// The schema of a validated id, in the API's description.
+pub fn identifier_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(
+            "1 to 128 characters, with no whitespace, control characters or `/`.",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(MAX_IDENTIFIER_LEN))
+        .pattern(Some(r"^[^\s/\x00-\x1f\x7f-\x9f]+$"))
+        .into()
+}
 
 id!(
     generated

@@ -19,7 +19,7 @@ use super::alert::AlertKind;
 use super::hold::HoldScope;
 use super::priority::Priority;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlaybookKind {
     /// Restricts an account; may run automatically; never lifts a hold.

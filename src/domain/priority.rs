@@ -16,7 +16,8 @@ use super::alert::{Alert, AlertId, AlertKind, Signals};
 
 /// Incident priority, `P1` the most urgent. Ordered so that `P1 < P4`: the
 /// smaller of two priorities is the more urgent one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "Incident priority, `P1` the most urgent.")]
 pub enum Priority {
     P1,
     P2,
@@ -55,11 +56,14 @@ pub struct Sla {
 }
 
 /// One rule that fired, as listed in an incident's `priority_reasons`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PriorityReason)]
 pub struct Reason {
     pub rule: String,
     pub description: String,
     pub points: u32,
+    /// The alert that made the rule fire.
+    #[schema(value_type = String)]
     pub alert_id: AlertId,
 }
 

@@ -31,7 +31,7 @@ mod status;
 pub use status::*;
 
 /// The playbook a run follows, as it was when the run started.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlaybookRef {
     pub id: String,
     pub version: u32,

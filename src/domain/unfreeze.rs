@@ -48,8 +48,9 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// A link request for a live flow re-sends its link at most this often.
 pub const LINK_RESEND_INTERVAL: Duration = Duration::from_secs(60);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "The state of a holder's unfreeze request.")]
 pub enum FlowState {
     AwaitingCode,
     AwaitingSecondFactor,
@@ -117,10 +118,10 @@ impl FlowState {
 }
 
 /// The holder's answer about one flagged activity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Answer {
     pub alert_id: String,
-    /// "This was me".
+    /// True: "this was me".
     pub mine: bool,
 }
 

@@ -9,9 +9,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// One bad field: its dotted path (`login.failed_mfa_attempts`) and what is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field's dotted path, such as `login.failed_mfa_attempts` or `answers[0].mine`; `body` for the body itself.
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -12,15 +12,16 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
 
 use crate::domain::incident::IllegalTransition;
 use crate::domain::validation::FieldError;
 use crate::edge::web::Lang;
 use crate::state::ratelimit::Refusal;
 
+mod body;
 mod kinds;
 
+pub use body::{Problem, ProblemExtra};
 pub use kinds::{ProblemKind, ProblemText};
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -60,18 +61,14 @@ pub enum ApiError {
     Rejected {
         kind: ProblemKind,
         detail: String,
-        extra: Map<String, Value>,
+        extra: ProblemExtra,
     },
     /// 423: the agent is locked out for `retry_after` seconds.
     #[error("locked")]
     Locked { retry_after: u64 },
     /// 429: too many requests; try again in `retry_after` seconds.
     #[error("{detail}")]
-    TooManyRequests {
-        detail: String,
-        retry_after: u64,
-        extra: Map<String, Value>,
-    },
+    TooManyRequests { detail: String, retry_after: u64 },
     /// 429 without a retry: the holder used every try; the request is locked.
     #[error("{0}")]
     Exhausted(String),
@@ -163,16 +160,15 @@ impl ApiError {
 }
 
 /// Builds a problem response. Used for errors raised outside handlers too.
-pub fn problem(status: StatusCode, kind: ProblemKind, detail: &str, extra: Map<String, Value>) -> Response {
-    let mut body = json!({
-        "type": kind.uri(),
-        "title": kind.text(Lang::En).title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    if let Value::Object(map) = &mut body {
-        map.extend(extra);
-    }
+pub fn problem(status: StatusCode, kind: ProblemKind, detail: &str, extra: ProblemExtra) -> Response {
+    let body = Problem {
+        kind: kind.uri(),
+        title: kind.text(Lang::En).title,
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        errors: extra.errors,
+        tries_left: extra.tries_left,
+    };
     let mut response = (status, axum::Json(body)).into_response();
     response
         .headers_mut()
@@ -187,16 +183,14 @@ struct ServerErrorCause(Arc<anyhow::Error>);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut extra = Map::new();
-        match &self {
-            ApiError::Invalid(errors) => {
-                extra.insert("errors".into(), serde_json::to_value(errors).unwrap_or_default());
-            }
-            ApiError::Rejected { extra: more, .. } | ApiError::TooManyRequests { extra: more, .. } => {
-                extra.extend(more.clone());
-            }
-            _ => {}
-        }
+        let extra = match &self {
+            ApiError::Invalid(errors) => ProblemExtra {
+                errors: errors.clone(),
+                tries_left: None,
+            },
+            ApiError::Rejected { extra, .. } => extra.clone(),
+            _ => ProblemExtra::default(),
+        };
         let mut response = problem(status, self.kind(), &self.detail(), extra);
         match self {
             ApiError::Locked { retry_after } | ApiError::TooManyRequests { retry_after, .. } => {
@@ -245,7 +239,7 @@ pub fn problem_for_bare_error(response: Response) -> Response {
         s if s.is_server_error() => (ProblemKind::InternalError, "the server could not complete the request"),
         _ => (ProblemKind::BadRequest, "the request could not be processed"),
     };
-    let mut rebuilt = problem(status, kind, detail, Map::new());
+    let mut rebuilt = problem(status, kind, detail, ProblemExtra::default());
     if let Some(allow) = response.headers().get(header::ALLOW) {
         rebuilt.headers_mut().insert(header::ALLOW, allow.clone());
     }
@@ -273,7 +267,6 @@ impl From<Refusal> for ApiError {
             Refusal::Limited { retry_after, .. } => ApiError::TooManyRequests {
                 detail: refusal.to_string(),
                 retry_after,
-                extra: Map::new(),
             },
             Refusal::Unavailable(what) => ApiError::Unavailable(what.into()),
             Refusal::Failed(cause) => ApiError::Internal(cause),

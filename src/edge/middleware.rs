@@ -42,7 +42,6 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use serde_json::Map;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tracing::Instrument;
@@ -143,7 +142,7 @@ fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         ProblemKind::InternalError,
         error::INTERNAL_ERROR_DETAIL,
-        Map::new(),
+        error::ProblemExtra::default(),
     )
 }
 
@@ -273,7 +272,7 @@ impl TraceTrust {
                     StatusCode::REQUEST_TIMEOUT,
                     ProblemKind::Timeout,
                     "the request took too long",
-                    Map::new(),
+                    error::ProblemExtra::default(),
                 ));
             }
         };

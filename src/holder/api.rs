@@ -8,17 +8,21 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::case::{self, Case, CaseError, OpenCase};
+use super::lock_request::Locked;
 use super::{lock_request, messages, protect, report, satisfaction};
 use crate::auth::{ClientAddress, CurrentAgent};
 use crate::domain::agent::Permission;
 use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
+use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
 use crate::edge::http::{FromJson, JsonBody, Routes, Signed, parse_json, scope};
@@ -53,7 +57,6 @@ pub(super) fn problem(error: CaseError) -> Response {
         CaseError::TooMany => ApiError::TooManyRequests {
             detail: "at most 20 messages per case per hour; try again later".into(),
             retry_after: 60,
-            extra: Default::default(),
         }
         .into_response(),
         CaseError::Invalid(field, message) => ApiError::invalid(field, &message).into_response(),
@@ -129,7 +132,10 @@ async fn was_me(
 }
 
 /// A message body: `{"body"}`.
-pub(super) struct MessageRequest {
+#[derive(ToSchema)]
+pub struct MessageRequest {
+    /// 1 to 2,000 Unicode scalar values; no control or bidirectional-override characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
 }
 
@@ -161,8 +167,12 @@ async fn write(
 }
 
 /// `{"score": 1..5, "comment"?}`.
-pub(super) struct RatingRequest {
+#[derive(ToSchema)]
+#[schema(as = SatisfactionRequest)]
+pub struct RatingRequest {
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
+    #[schema(max_length = 500, nullable = false)]
     pub comment: Option<String>,
 }
 
@@ -218,18 +228,39 @@ async fn report_theft(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
     JsonBody(request): JsonBody<ReportRequest>,
-) -> Response {
+) -> (StatusCode, Json<ReportAccepted>) {
     report::accept_report(&state, &request.account_id, &client).await;
-    let mut response = (StatusCode::ACCEPTED, report::ACCEPTED_BODY).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    (StatusCode::ACCEPTED, Json(ReportAccepted::ANSWER))
+}
+
+/// The same answer for every account.
+#[derive(Serialize, ToSchema)]
+pub struct ReportAccepted {
+    #[schema(inline)]
+    status: Accepted,
+    detail: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Accepted {
+    Accepted,
+}
+
+impl ReportAccepted {
+    const ANSWER: ReportAccepted = ReportAccepted {
+        status: Accepted::Accepted,
+        detail: "If this account exists, a link to freeze it is on its way to its registered contact.",
+    };
 }
 
 /// `{"account_id", "request_id"}`.
-struct LockRequest {
+#[derive(ToSchema)]
+pub struct LockRequest {
+    /// Must be the account in the path.
+    #[schema(value_type = String, min_length = 1, max_length = 128)]
     account_id: AccountId,
+    #[schema(min_length = 1, max_length = 128)]
     request_id: String,
 }
 
@@ -252,7 +283,7 @@ async fn app_lock(
     State(state): State<AppState>,
     Path(account_id): Path<String>,
     signed: Signed<scope::Holder>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Locked>, ApiError> {
     let request = LockRequest::from_json(&parse_json(&signed.body)?).map_err(ApiError::Invalid)?;
     if request.account_id.as_str() != account_id {
         return Err(ApiError::invalid("account_id", "must be the account named in the path"));
@@ -269,7 +300,7 @@ async fn thread(
     State(state): State<AppState>,
     agent: CurrentAgent,
     Path(incident_id): Path<IncidentId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CaseThread>, ApiError> {
     agent.require(Permission::ReadIncidents)?;
     state
         .db()
@@ -277,18 +308,46 @@ async fn thread(
         .await?
         .ok_or_else(|| ApiError::not_found("the incident"))?;
     let thread = messages::thread(&state, &incident_id).await?;
-    let messages: Vec<Value> = thread
+    let messages = thread
         .into_iter()
-        .map(|message| {
-            json!({
-                "from": if message.from_holder { "holder" } else { "team" },
-                "agent": message.agent,
-                "body": message.body,
-                "at": message.at,
-            })
+        .map(|message| ThreadMessage {
+            from: if message.from_holder {
+                Writer::Holder
+            } else {
+                Writer::Team
+            },
+            agent: message.agent,
+            body: message.body,
+            at: message.at,
         })
         .collect();
-    Ok(Json(json!({"incident_id": incident_id, "messages": messages})))
+    Ok(Json(CaseThread { incident_id, messages }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseThread {
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    #[schema(inline)]
+    messages: Vec<ThreadMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ThreadMessage {
+    #[schema(inline)]
+    from: Writer,
+    #[schema(required)]
+    agent: Option<String>,
+    body: String,
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Writer {
+    Holder,
+    Team,
 }
 
 /// An agent answers the holder.

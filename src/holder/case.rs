@@ -9,6 +9,7 @@
 pub use super::error::CaseError;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::case::{CaseState, WhatHappened, WhatWeDid, case_ended, token_covers};
 use crate::domain::incident::Incident;
@@ -39,29 +40,45 @@ pub async fn open(state: &AppState, token: &str) -> Result<OpenCase, CaseError> 
 }
 
 /// One message as the holder sees it: agents are "the team".
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MessageView {
+    #[schema(schema_with = writers)]
     pub from: &'static str,
     pub body: String,
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
 }
 
-#[derive(Clone, Copy, Debug, Serialize)]
+/// Who may have written a message: the holder, or the team.
+fn writers() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["holder", "team"]))
+        .build()
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 pub struct SatisfactionView {
     pub asked: bool,
     pub answered: bool,
 }
 
 /// The case object (SPEC §13).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = HolderCase)]
 pub struct Case {
+    #[schema(inline)]
     pub state: CaseState,
     pub next_step: &'static str,
     pub what_happened: Vec<WhatHappened>,
     pub what_we_did: Vec<WhatWeDid>,
+    #[schema(minimum = 1, required)]
     pub queue_position: Option<u32>,
+    #[schema(required)]
     pub estimated_wait_seconds: Option<u64>,
+    #[schema(inline)]
     pub messages: Vec<MessageView>,
+    #[schema(inline)]
     pub satisfaction: SatisfactionView,
 }
 

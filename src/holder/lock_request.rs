@@ -3,7 +3,7 @@
 //! answer; a repeated `request_id` gets the first answer, kept sealed (it
 //! holds a case link).
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::case::CaseError;
 use super::protect;
@@ -16,21 +16,32 @@ fn context(request_id: &str) -> String {
     format!("holdfast:lock-request:{request_id}")
 }
 
+/// The answer to a lock: also what is kept, sealed, for a repeat of the request.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Locked {
+    pub account_id: String,
+    pub incident_id: String,
+    pub case_url: String,
+}
+
 /// Locks the account for request `request_id`, or answers the request's first answer.
-pub async fn lock(state: &AppState, account_id: &AccountId, request_id: &str) -> Result<Value, CaseError> {
+pub async fn lock(state: &AppState, account_id: &AccountId, request_id: &str) -> Result<Locked, CaseError> {
     if let Some(first) = first_answer(state, request_id).await? {
         return Ok(first);
     }
     let (incident, token) = protect::lock(state, account_id, IssuedAs::AppLock).await?;
-    let answer = json!({
-        "account_id": account_id,
-        "incident_id": incident.id,
-        "case_url": state.links().case_url(&token),
-    });
+    let answer = Locked {
+        account_id: account_id.to_string(),
+        incident_id: incident.id.to_string(),
+        case_url: state.links().case_url(&token),
+    };
     let now = state.clock().now();
     let (sealed, key_id) = state
         .secrets()
-        .seal(answer.to_string().as_bytes(), &context(request_id))
+        .seal(
+            &serde_json::to_vec(&answer).map_err(anyhow::Error::from)?,
+            &context(request_id),
+        )
         .map_err(anyhow::Error::from)?;
     let mut tx = state.db().begin().await?;
     match tx
@@ -48,7 +59,7 @@ pub async fn lock(state: &AppState, account_id: &AccountId, request_id: &str) ->
     Ok(answer)
 }
 
-async fn first_answer(state: &AppState, request_id: &str) -> Result<Option<Value>, CaseError> {
+async fn first_answer(state: &AppState, request_id: &str) -> Result<Option<Locked>, CaseError> {
     let mut tx = state.db().begin().await?;
     let Some((_, sealed, key_id)) = tx.lock_request(request_id).await? else {
         return Ok(None);

@@ -17,9 +17,6 @@ use crate::platform::crypto::{self, token_hash};
 use crate::state::AppState;
 use crate::state::shared::Limit;
 
-/// The answer to every report, whatever the account.
-pub const ACCEPTED_BODY: &str = r#"{"status":"accepted","detail":"If this account exists, a link to freeze it is on its way to its registered contact."}"#;
-
 /// Takes a report: the work happens on a background task, unless the
 /// client's address is over its limit (dropped; the same answer either way).
 pub async fn accept_report(state: &AppState, account_id: &AccountId, client: &str) {

@@ -2,13 +2,17 @@
 //! the agents' decisions, each a thin translation to [`super`]'s functions
 //! (a legal hold's, SPEC §15, to `legal_holds`').
 
+pub mod alerts;
+pub mod bodies;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::Decision;
 use crate::auth::{CurrentAgent, otp_header};
@@ -117,7 +121,7 @@ async fn list(
     State(state): State<AppState>,
     agent: CurrentAgent,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::IncidentPage>, ApiError> {
     agent.require(Permission::ReadIncidents)?;
     let filter = query.filter()?;
     let mut page = state.db().incidents(&filter).await?;
@@ -125,8 +129,8 @@ async fn list(
         .then(|| page.last().map(encode_cursor))
         .flatten();
     page.sort_by_key(|a| (a.priority, a.deadlines.acknowledge_by));
-    let incidents: Vec<Value> = page.iter().map(summary).collect();
-    Ok(Json(json!({"incidents": incidents, "next_cursor": next_cursor})))
+    let incidents = page.iter().map(bodies::IncidentSummary::of).collect();
+    Ok(Json(bodies::IncidentPage { incidents, next_cursor }))
 }
 
 #[tracing::instrument(skip_all, fields(incident.id = %id))]
@@ -134,9 +138,9 @@ async fn show(
     State(state): State<AppState>,
     agent: CurrentAgent,
     Path(id): Path<IncidentId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let dossier = incidents::dossier(&state, &agent, &id).await?;
-    Ok(Json(dossier_json(&state, dossier)))
+    Ok(Json(bodies::Incident::of(dossier, state.clock().now())))
 }
 
 /// Claims the most urgent unassigned incident; two agents never get the same one.
@@ -149,7 +153,9 @@ async fn claim_next(State(state): State<AppState>, agent: CurrentAgent) -> Resul
 }
 
 /// An optional free-text note.
-struct NoteRequest {
+#[derive(ToSchema)]
+pub struct NoteRequest {
+    #[schema(max_length = 4000)]
     note: Option<String>,
 }
 
@@ -169,8 +175,10 @@ fn note(fields: &mut Fields, map: &serde_json::Map<String, Value>) -> Option<Str
     Some(note.to_owned())
 }
 
-struct ResolveRequest {
+#[derive(ToSchema)]
+pub struct ResolveRequest {
     resolution: Resolution,
+    #[schema(max_length = 4000)]
     note: Option<String>,
 }
 
@@ -195,7 +203,7 @@ async fn acknowledge(
     agent: CurrentAgent,
     Path(id): Path<IncidentId>,
     OptionalJsonBody(request): OptionalJsonBody<NoteRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let decision = Decision::Acknowledge { note: request.note };
     let incident = incidents::decide(&state, &agent, &id, decision).await?;
     Ok(Json(detail(&state, &incident).await?))
@@ -207,7 +215,7 @@ async fn resolve(
     agent: CurrentAgent,
     Path(id): Path<IncidentId>,
     OptionalJsonBody(request): OptionalJsonBody<ResolveRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let decision = Decision::Resolve {
         resolution: request.resolution,
         note: request.note,
@@ -222,14 +230,17 @@ async fn dismiss(
     agent: CurrentAgent,
     Path(id): Path<IncidentId>,
     OptionalJsonBody(request): OptionalJsonBody<NoteRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let decision = Decision::Dismiss { note: request.note };
     let incident = incidents::decide(&state, &agent, &id, decision).await?;
     Ok(Json(detail(&state, &incident).await?))
 }
 
 /// Why a legal hold is set or released.
-struct LegalHoldRequest {
+#[derive(ToSchema)]
+pub struct LegalHoldRequest {
+    /// Why (audited): a non-blank text of at most 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     reason: String,
 }
 
@@ -254,7 +265,7 @@ async fn set_legal_hold(
     headers: HeaderMap,
     Path(id): Path<IncidentId>,
     JsonBody(request): JsonBody<LegalHoldRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let incident = crate::legal_holds::set(&state, &mut agent, &id, &request.reason, otp_header(&headers)).await?;
     Ok(Json(detail(&state, &incident).await?))
 }
@@ -266,124 +277,13 @@ async fn release_legal_hold(
     headers: HeaderMap,
     Path(id): Path<IncidentId>,
     JsonBody(request): JsonBody<LegalHoldRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<bodies::Incident>, ApiError> {
     let incident = crate::legal_holds::release(&state, &mut agent, &id, &request.reason, otp_header(&headers)).await?;
     Ok(Json(detail(&state, &incident).await?))
 }
 
-fn sla(incident: &Incident) -> Value {
-    json!({
-        "acknowledge_by": incident.deadlines.acknowledge_by,
-        "contain_by": incident.deadlines.contain_by,
-        "breached": incident.sla_breached(),
-        "acknowledge_breached_at": incident.acknowledge_breached_at,
-        "contain_breached_at": incident.contain_breached_at,
-    })
-}
-
-pub fn summary(incident: &Incident) -> Value {
-    json!({
-        "id": incident.id,
-        "account_id": incident.account_id,
-        "drill": incident.is_drill(),
-        "status": incident.status,
-        "priority": incident.priority,
-        "score": incident.score,
-        "sla": sla(incident),
-        "assignee": incident.assignee,
-        "opened_at": incident.opened_at,
-        "updated_at": incident.updated_at,
-    })
-}
-
 /// The incident as `GET /v1/incidents/{id}` shows it.
-pub async fn detail(state: &AppState, incident: &Incident) -> Result<Value, ApiError> {
+pub async fn detail(state: &AppState, incident: &Incident) -> Result<bodies::Incident, ApiError> {
     let dossier = incidents::dossier_of(state, incident.clone()).await?;
-    Ok(dossier_json(state, dossier))
-}
-
-fn dossier_json(state: &AppState, dossier: incidents::Dossier) -> Value {
-    let incidents::Dossier {
-        incident,
-        alerts,
-        holds,
-        timeline,
-        runs,
-        flows,
-        campaigns,
-        legal_hold,
-    } = dossier;
-    let now = state.clock().now();
-    let alerts: Vec<Value> = alerts
-        .into_iter()
-        .map(|row| {
-            let mut alert = serde_json::to_value(&row.alert).unwrap_or_default();
-            alert["received_at"] = json!(row.received_at);
-            alert["summary"] = json!(row.alert.summary());
-            alert
-        })
-        .collect();
-    let holds: Vec<Value> = holds
-        .iter()
-        .map(|hold| {
-            let mut value = serde_json::to_value(hold).unwrap_or_default();
-            value["in_force"] = json!(hold.in_force(now));
-            value
-        })
-        .collect();
-    let timeline: Vec<Value> = timeline
-        .into_iter()
-        .map(|entry| {
-            json!({
-                "at": entry.at,
-                "actor": entry.actor,
-                "event": entry.action,
-                "detail": entry.detail_value(),
-            })
-        })
-        .collect();
-    let runs: Vec<Value> = runs
-        .iter()
-        .map(|run| json!({"run_id": run.id, "playbook_id": run.playbook.id, "status": run.status, "created_at": run.created_at}))
-        .collect();
-    let unfreeze: Vec<Value> = flows
-        .iter()
-        .map(|flow| {
-            json!({
-                "state": flow.state,
-                "created_at": flow.created_at,
-                "verified_at": flow.verified_at,
-                "queued_at": flow.queued_at,
-                "answers": flow.answers,
-                "decided_at": flow.decided_at,
-                "decided_by": flow.decided_by,
-                "decision_reason": flow.decision_reason,
-                "run_id": flow.run_id,
-            })
-        })
-        .collect();
-    let mut body = summary(&incident);
-    let extra = json!({
-        "priority_reasons": incident.priority_reasons,
-        "campaign_id": campaigns.first(),
-        "campaign_ids": campaigns,
-        "acknowledged_at": incident.acknowledged_at,
-        "contained_at": incident.contained_at,
-        "closed_at": incident.closed_at,
-        "resolution": incident.resolution,
-        "resolution_note": incident.resolution_note,
-        "alerts": alerts,
-        "holds": holds,
-        "runs": runs,
-        "unfreeze_requests": unfreeze,
-        "timeline": timeline,
-        "legal_hold": legal_hold.as_ref().filter(|h| h.released_at.is_none()).map(|h| {
-            json!({"set_by": h.set_by, "set_at": h.set_at, "reason": h.reason})
-        }),
-        "legal_hold_released_at": legal_hold.as_ref().and_then(|h| h.released_at),
-    });
-    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
-        body.extend(extra);
-    }
-    body
+    Ok(bodies::Incident::of(dossier, state.clock().now()))
 }

@@ -5,13 +5,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::agent_actions;
 use crate::auth::{CurrentAgent, otp_header};
 use crate::domain::agent::Permission;
 use crate::domain::ids::{IncidentId, RunId};
-use crate::domain::run::Run;
+use crate::domain::run::{Gate, PlaybookRef, Run, RunStatus, StepOutcome, StepStatus};
+use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
 use crate::edge::error::ApiError;
 use crate::edge::http::{FromJson, JsonBody, Routes};
@@ -25,7 +28,9 @@ pub fn routes() -> Routes {
         .post("/v1/runs/{id}/resume", resume_run)
 }
 
-struct StartRequest {
+#[derive(ToSchema)]
+#[schema(as = StartRunRequest)]
+pub struct StartRequest {
     playbook_id: String,
 }
 
@@ -46,7 +51,7 @@ async fn start_run(
     headers: HeaderMap,
     Path(incident_id): Path<IncidentId>,
     JsonBody(request): JsonBody<StartRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let run = agent_actions::start(
         &state,
         &mut agent,
@@ -55,7 +60,7 @@ async fn start_run(
         otp_header(&headers),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(run_json(&run))))
+    Ok((StatusCode::CREATED, Json(RunView::of(&run))))
 }
 
 #[tracing::instrument(skip_all, fields(run.id = %run_id))]
@@ -63,14 +68,14 @@ async fn show_run(
     State(state): State<AppState>,
     agent: CurrentAgent,
     Path(run_id): Path<RunId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunView>, ApiError> {
     agent.require(Permission::ReadIncidents)?;
     let run = state
         .db()
         .run(&run_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the run"))?;
-    Ok(Json(run_json(&run)))
+    Ok(Json(RunView::of(&run)))
 }
 
 /// A second lead's approval. The agent who started the run never counts.
@@ -80,9 +85,9 @@ async fn approve_run(
     mut agent: CurrentAgent,
     headers: HeaderMap,
     Path(run_id): Path<RunId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunView>, ApiError> {
     let run = agent_actions::approve(&state, &mut agent, &run_id, otp_header(&headers)).await?;
-    Ok(Json(run_json(&run)))
+    Ok(Json(RunView::of(&run)))
 }
 
 /// Gives a waiting run a fresh MFA (for a step marked `mfa` reached after
@@ -93,35 +98,103 @@ async fn resume_run(
     mut agent: CurrentAgent,
     headers: HeaderMap,
     Path(run_id): Path<RunId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunView>, ApiError> {
     let run = agent_actions::resume(&state, &mut agent, &run_id, otp_header(&headers)).await?;
-    Ok(Json(run_json(&run)))
+    Ok(Json(RunView::of(&run)))
 }
 
-pub fn run_json(run: &Run) -> Value {
-    json!({
-        "run_id": run.id,
-        "incident_id": run.incident_id,
-        "status": run.status,
-        "playbook": run.playbook,
-        "started_by": run.started_by_name,
-        "automatic_only": run.automatic_only,
-        "created_at": run.created_at,
-        "updated_at": run.updated_at,
-        "finished_at": run.finished_at,
-        "failure": run.failure,
-        "approvals": run.approvals.iter().map(|a| json!({"agent": a.username, "approved_at": a.approved_at})).collect::<Vec<_>>(),
-        "steps": run.steps.iter().map(|step| json!({
-            "position": step.position,
-            "name": step.step.name,
-            "action": step.step.action.name(),
-            "automatic": step.step.automatic,
-            "mfa": step.step.mfa,
-            "status": step.status,
-            "waiting_for": step.waiting_for,
-            "started_at": step.started_at,
-            "finished_at": step.finished_at,
-            "outcome": step.outcome,
-        })).collect::<Vec<_>>(),
-    })
+/// A playbook run and the state of each of its steps.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Run)]
+pub struct RunView {
+    #[schema(value_type = String)]
+    run_id: RunId,
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    status: RunStatus,
+    playbook: PlaybookRef,
+    /// `agent:<username>`, `system` or `holder`.
+    started_by: String,
+    automatic_only: bool,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    finished_at: Option<Timestamp>,
+    #[schema(required)]
+    failure: Option<String>,
+    approvals: Vec<ApprovalView>,
+    steps: Vec<RunStepView>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Approval)]
+pub struct ApprovalView {
+    /// The approving lead's username.
+    agent: String,
+    #[schema(value_type = String, format = DateTime)]
+    approved_at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = RunStep)]
+pub struct RunStepView {
+    #[schema(minimum = 1)]
+    position: u32,
+    name: String,
+    action: String,
+    automatic: bool,
+    mfa: bool,
+    status: StepStatus,
+    #[schema(required)]
+    waiting_for: Option<Gate>,
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    finished_at: Option<Timestamp>,
+    /// What the step did and which exchange confirmations it waited for; null before it ran.
+    #[schema(value_type = Option<Value>, nullable, required)]
+    outcome: Option<StepOutcome>,
+}
+
+impl RunView {
+    pub fn of(run: &Run) -> Self {
+        RunView {
+            run_id: run.id.clone(),
+            incident_id: run.incident_id.clone(),
+            status: run.status,
+            playbook: run.playbook.clone(),
+            started_by: run.started_by_name.clone(),
+            automatic_only: run.automatic_only,
+            created_at: run.created_at,
+            updated_at: run.updated_at,
+            finished_at: run.finished_at,
+            failure: run.failure.clone(),
+            approvals: run
+                .approvals
+                .iter()
+                .map(|a| ApprovalView {
+                    agent: a.username.clone(),
+                    approved_at: a.approved_at,
+                })
+                .collect(),
+            steps: run
+                .steps
+                .iter()
+                .map(|step| RunStepView {
+                    position: step.position,
+                    name: step.step.name.clone(),
+                    action: step.step.action.name(),
+                    automatic: step.step.automatic,
+                    mfa: step.step.mfa,
+                    status: step.status,
+                    waiting_for: step.waiting_for,
+                    started_at: step.started_at,
+                    finished_at: step.finished_at,
+                    outcome: step.outcome.clone(),
+                })
+                .collect(),
+        }
+    }
 }

@@ -3,21 +3,23 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::error::HolderError;
 use super::flow;
 use super::status::{self, FlowStatus};
-use super::{ACCEPTED_BODY, link, review};
+use super::{link, review};
 use crate::auth::{ClientAddress, CurrentAgent};
 use crate::domain::alert::AccountId;
 use crate::domain::ids::IncidentId;
-use crate::domain::unfreeze::{Answer, StepError, decision_reason};
+use crate::domain::time::Timestamp;
+use crate::domain::unfreeze::{Answer, FlowState, ReviewReason, StepError, decision_reason};
 use crate::domain::validation::{FieldError, Fields};
-use crate::edge::error::{ApiError, ProblemKind};
+use crate::edge::error::{ApiError, ProblemExtra, ProblemKind};
 use crate::edge::http::{FromJson, JsonBody, Routes};
 use crate::state::AppState;
 use crate::state::shared::Limit;
@@ -41,28 +43,22 @@ impl From<HolderError> for ApiError {
                 ApiError::NotFound("this link is not valid; it may have been replaced by a newer one".into())
             }
             HolderError::Expired => ApiError::Gone("this request has expired; ask for a new link".into()),
-            HolderError::Step(StepError::Wrong { tries_left }) => {
-                let mut extra = Map::new();
-                extra.insert("tries_left".into(), json!(tries_left));
-                extra.insert("errors".into(), json!([{"field": "code", "message": "is not right"}]));
-                ApiError::Rejected {
-                    kind: ProblemKind::WrongCode,
-                    detail: format!("the code is not right; {tries_left} tries left"),
-                    extra,
-                }
-            }
-            HolderError::Step(StepError::CodeExpired) => {
-                let mut extra = Map::new();
-                extra.insert(
-                    "errors".into(),
-                    json!([{"field": "code", "message": "has expired; ask for a new one"}]),
-                );
-                ApiError::Rejected {
-                    kind: ProblemKind::CodeExpired,
-                    detail: "the code has expired; ask for a new one".into(),
-                    extra,
-                }
-            }
+            HolderError::Step(StepError::Wrong { tries_left }) => ApiError::Rejected {
+                kind: ProblemKind::WrongCode,
+                detail: format!("the code is not right; {tries_left} tries left"),
+                extra: ProblemExtra {
+                    errors: vec![FieldError::new("code", "is not right")],
+                    tries_left: Some(tries_left),
+                },
+            },
+            HolderError::Step(StepError::CodeExpired) => ApiError::Rejected {
+                kind: ProblemKind::CodeExpired,
+                detail: "the code has expired; ask for a new one".into(),
+                extra: ProblemExtra {
+                    errors: vec![FieldError::new("code", "has expired; ask for a new one")],
+                    tries_left: None,
+                },
+            },
             HolderError::Step(StepError::Locked) => {
                 ApiError::Exhausted("too many wrong codes: this request is locked; ask for a new link later".into())
             }
@@ -84,15 +80,16 @@ impl From<HolderError> for ApiError {
     }
 }
 
-struct LinkRequest {
+#[derive(ToSchema)]
+pub struct UnfreezeLinkRequest {
     account_id: AccountId,
 }
 
-impl FromJson for LinkRequest {
+impl FromJson for UnfreezeLinkRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
         Fields::read_object(value, |fields, map| {
             let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
-            Some(LinkRequest { account_id })
+            Some(UnfreezeLinkRequest { account_id })
         })
     }
 }
@@ -101,14 +98,31 @@ impl FromJson for LinkRequest {
 async fn request_link(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
-    JsonBody(request): JsonBody<LinkRequest>,
-) -> Result<Response, ApiError> {
+    JsonBody(request): JsonBody<UnfreezeLinkRequest>,
+) -> Result<(StatusCode, Json<UnfreezeAccepted>), ApiError> {
     link::accept_link_request(&state, &request.account_id, &client).await;
-    let mut response = (StatusCode::ACCEPTED, ACCEPTED_BODY).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(response)
+    Ok((StatusCode::ACCEPTED, Json(UnfreezeAccepted::ANSWER)))
+}
+
+/// The same answer for every account, frozen or not, known or not.
+#[derive(Serialize, ToSchema)]
+pub struct UnfreezeAccepted {
+    #[schema(inline)]
+    status: Accepted,
+    detail: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Accepted {
+    Accepted,
+}
+
+impl UnfreezeAccepted {
+    const ANSWER: UnfreezeAccepted = UnfreezeAccepted {
+        status: Accepted::Accepted,
+        detail: "If this account is frozen, a link to unfreeze it is on its way to its registered contact.",
+    };
 }
 
 #[tracing::instrument(skip_all)]
@@ -116,7 +130,8 @@ async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Resul
     Ok(Json(status::status(&state, &token).await?))
 }
 
-struct CodeRequest {
+#[derive(ToSchema)]
+pub struct CodeRequest {
     code: String,
 }
 
@@ -130,7 +145,9 @@ impl FromJson for CodeRequest {
     }
 }
 
-struct ActivityRequest {
+#[derive(ToSchema)]
+pub struct ActivityRequest {
+    /// One answer for every flagged activity.
     answers: Vec<Answer>,
 }
 
@@ -212,28 +229,54 @@ async fn submit_activity(
 
 /// The agents' queue of holders waiting for a decision, oldest first.
 #[tracing::instrument(skip_all)]
-async fn review_queue(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<Value>, ApiError> {
+async fn review_queue(State(state): State<AppState>, agent: CurrentAgent) -> Result<Json<ReviewQueue>, ApiError> {
     let now = state.clock().now();
     let flows = review::waiting(&state, &agent).await?;
-    let reviews: Vec<Value> = flows
+    let reviews = flows
         .iter()
         .enumerate()
-        .map(|(position, flow)| {
-            json!({
-                "incident_id": flow.incident_id,
-                "account_id": flow.account_id,
-                "queue_position": position + 1,
-                "queued_at": flow.queued_at,
-                "waiting_seconds": flow.queued_at.map(|at| now.since(at).as_secs()),
-                "answers": flow.answers,
-                "review_reasons": flow.review_reasons().iter().map(|reason| reason.code()).collect::<Vec<_>>(),
-            })
+        .map(|(position, flow)| Review {
+            incident_id: flow.incident_id.clone(),
+            account_id: flow.account_id.clone(),
+            queue_position: position + 1,
+            queued_at: flow.queued_at,
+            waiting_seconds: flow.queued_at.map(|at| now.since(at).as_secs()),
+            answers: flow.answers.clone(),
+            review_reasons: flow.review_reasons(),
         })
         .collect();
-    Ok(Json(json!({"reviews": reviews})))
+    Ok(Json(ReviewQueue { reviews }))
 }
 
-struct RejectRequest {
+#[derive(Serialize, ToSchema)]
+pub struct ReviewQueue {
+    /// Oldest first.
+    reviews: Vec<Review>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Review {
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    #[schema(value_type = String)]
+    account_id: AccountId,
+    #[schema(minimum = 1)]
+    queue_position: usize,
+    #[schema(value_type = Option<String>, format = DateTime, required)]
+    queued_at: Option<Timestamp>,
+    #[schema(required)]
+    waiting_seconds: Option<u64>,
+    #[schema(required)]
+    answers: Option<Vec<Answer>>,
+    /// Why the request needs a person, as far as the request itself says: `no_second_factor` (one proof of identity only), `disowned_activity`.
+    #[schema(inline)]
+    review_reasons: Vec<ReviewReason>,
+}
+
+#[derive(ToSchema)]
+pub struct RejectRequest {
+    /// 1 to 1000 characters; the holder reads it.
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
@@ -254,9 +297,20 @@ async fn reject(
     agent: CurrentAgent,
     Path(incident_id): Path<IncidentId>,
     JsonBody(request): JsonBody<RejectRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Rejection>, ApiError> {
     let flow = review::reject(&state, &agent, &incident_id, &request.reason).await?;
-    Ok(Json(
-        json!({"incident_id": incident_id, "state": flow.state, "reason": flow.decision_reason}),
-    ))
+    Ok(Json(Rejection {
+        incident_id,
+        state: flow.state,
+        reason: flow.decision_reason,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rejection {
+    #[schema(value_type = String)]
+    incident_id: IncidentId,
+    state: FlowState,
+    #[schema(required)]
+    reason: Option<String>,
 }

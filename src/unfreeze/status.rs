@@ -3,6 +3,7 @@
 //! flagged activities once the holder proved who they are.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::error::HolderError;
 use super::notify::{next_steps, queue_estimate};
@@ -12,34 +13,56 @@ use crate::domain::unfreeze::{Answer, Flow, FlowState};
 use crate::platform::crypto::token_hash;
 use crate::state::AppState;
 
-/// What the holder sees of their request.
-#[derive(Clone, Debug, Serialize)]
+/// What the holder sees of their unfreeze request.
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct FlowStatus {
     pub state: FlowState,
-    pub steps: Vec<StepView>,
+    pub steps: Vec<FlowStep>,
+    /// While `in_review`: the place in the agents' queue.
+    #[schema(minimum = 1, required)]
     pub queue_position: Option<u32>,
+    /// While `in_review`: the estimated wait.
+    #[schema(required)]
     pub estimated_wait_seconds: Option<u64>,
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: Timestamp,
-    /// The flagged activities, shown once the holder proved who they are.
+    /// The flagged activities, once the holder passed the code and the second factor.
     pub activities: Vec<Activity>,
     pub code_attempts_left: u32,
     pub second_factor_attempts_left: u32,
+    /// Null until the exchange said whether the holder has a 2-step method.
+    #[schema(required)]
     pub second_factor_required: Option<bool>,
+    #[schema(required)]
     pub answers: Option<Vec<Answer>>,
+    /// Why an agent rejected the request.
+    #[schema(required)]
     pub decision_reason: Option<String>,
+    /// What the holder can do after `rejected`, `locked` or `expired`.
+    #[schema(required)]
     pub next_steps: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
-pub struct StepView {
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct FlowStep {
+    #[schema(schema_with = step_names)]
     pub name: &'static str,
     pub done: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// The names [`Flow::steps`] gives, in order.
+fn step_names() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["code", "second_factor", "activity_review", "unfreeze"]))
+        .build()
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Activity {
     pub alert_id: String,
     pub kind: AlertKind,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
     pub summary: String,
 }
@@ -85,7 +108,7 @@ async fn flow_status(state: &AppState, mut flow: Flow) -> Result<FlowStatus, Hol
         steps: flow
             .steps()
             .iter()
-            .map(|(name, done)| StepView { name, done: *done })
+            .map(|(name, done)| FlowStep { name, done: *done })
             .collect(),
         queue_position,
         estimated_wait_seconds,

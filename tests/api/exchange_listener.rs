@@ -115,7 +115,7 @@ fn signed_operations(document: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_exchange_listener_serves_exactly_the_signed_operations_and_the_health_checks() {
-    let document: Value = serde_json::from_str(holdfast::edge::openapi::DOCUMENT).unwrap();
+    let document: Value = serde_json::from_str(holdfast::app::openapi::document()).unwrap();
     let mut expected = signed_operations(&document);
     assert!(
         expected.contains(&("GET".into(), "/v1/accounts/{account_id}/holds".into())),

@@ -58,11 +58,11 @@ async fn every_api_route_is_documented_and_every_documented_operation_is_served(
     let missing: Vec<_> = documented.difference(&served).collect();
     assert!(
         undocumented.is_empty(),
-        "served but not in src/edge/openapi.json: {undocumented:?}"
+        "served but not in src/edge/openapi/paths.json: {undocumented:?}"
     );
     assert!(
         missing.is_empty(),
-        "in src/edge/openapi.json but not served: {missing:?}"
+        "in src/edge/openapi/paths.json but not served: {missing:?}"
     );
     assert!(served.len() > 25, "the route table lists the API: {served:?}");
 }

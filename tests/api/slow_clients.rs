@@ -228,7 +228,7 @@ async fn a_connection_is_read_at_most_one_request_ahead_of_the_response_it_is_wr
     .await as usize;
     // Each response handed to the socket, the one in the connection's write
     // buffer, and at most one more request read and answered behind it.
-    let bound = kernel_capacity(receive_buffer) / holdfast::edge::openapi::DOCUMENT.len() + 2;
+    let bound = kernel_capacity(receive_buffer) / holdfast::app::openapi::document().len() + 2;
     assert!(served >= 1, "the first requests were answered");
     assert!(
         served <= bound,

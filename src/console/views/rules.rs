@@ -32,11 +32,11 @@ fn table(lang: Lang, id: &str, heading: &str, lines: &[Line]) -> Markup {
                         @for line in lines {
                             tr {
                                 th scope="row" { code { (line.name) } }
-                                td { (line.outcomes.fired) }
-                                td { (line.outcomes.confirmed_takeover) }
-                                td { (line.outcomes.false_positive) }
-                                td { (line.outcomes.user_error) }
-                                td { (line.outcomes.dismissed) }
+                                td { (line.fired) }
+                                td { (line.confirmed_takeover) }
+                                td { (line.false_positive) }
+                                td { (line.user_error) }
+                                td { (line.dismissed) }
                                 td { (line.open) }
                             }
                         }
@@ -56,9 +56,9 @@ fn named(lang: Lang, quality: &RuleQuality, name: &str) -> Markup {
             code { (name) }
             @if let Some(line) = line {
                 " — " (t.with("rules-verdict-counts", [
-                    ("fired", line.outcomes.fired.into()),
-                    ("takeovers", line.outcomes.confirmed_takeover.into()),
-                    ("noise", line.outcomes.noise().into()),
+                    ("fired", line.fired.into()),
+                    ("takeovers", line.confirmed_takeover.into()),
+                    ("noise", line.outcomes().noise().into()),
                 ]))
             }
         }

@@ -11,8 +11,9 @@ use super::Priority;
 use crate::domain::time::parse_duration;
 
 /// Which attacker signal a campaign shares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(description = "The shared signal: `login.ip`, `login.device_id` or `withdrawal.destination`.")]
 pub enum SignalKind {
     /// `login.ip`
     Ip,

@@ -81,7 +81,8 @@ impl Flow {
 pub const HOLDER_DECIDER: &str = "holder";
 
 /// Why a flow waits for an agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ReviewReason {
     /// The holder has no 2-step method: one proof of identity only.
     NoSecondFactor,
