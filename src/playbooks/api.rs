@@ -63,6 +63,10 @@ pub struct PlaybookStep {
     action: String,
     automatic: bool,
     mfa: bool,
+    /// The earlier steps this one waits for, when the playbook names them;
+    /// absent, it waits for every step before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<Vec<String>>,
 }
 
 impl Playbook {
@@ -87,6 +91,7 @@ impl Playbook {
                         action: s.action.name(),
                         automatic: s.automatic,
                         mfa: s.mfa,
+                        after: s.after.clone(),
                     })
                     .collect()
             }),

@@ -13,6 +13,7 @@ use super::agent_actions;
 use crate::auth::{CurrentAgent, otp_header};
 use crate::domain::agent::Permission;
 use crate::domain::ids::{IncidentId, RunId};
+use crate::domain::playbook::waits_for;
 use crate::domain::run::{Gate, PlaybookRef, Run, RunStatus, StepOutcome, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::domain::validation::{FieldError, Fields};
@@ -146,6 +147,9 @@ pub struct RunStepView {
     action: String,
     automatic: bool,
     mfa: bool,
+    /// The positions of the steps this one starts after: every step before
+    /// it, unless the playbook names fewer (`after`).
+    waits_for: Vec<u32>,
     status: StepStatus,
     #[schema(required)]
     waiting_for: Option<Gate>,
@@ -182,12 +186,17 @@ impl RunView {
             steps: run
                 .steps
                 .iter()
-                .map(|step| RunStepView {
+                .enumerate()
+                .map(|(index, step)| RunStepView {
                     position: step.position,
                     name: step.step.name.clone(),
                     action: step.step.action.name(),
                     automatic: step.step.automatic,
                     mfa: step.step.mfa,
+                    waits_for: waits_for(&run.steps, index)
+                        .into_iter()
+                        .map(|earlier| run.steps[earlier].position)
+                        .collect(),
                     status: step.status,
                     waiting_for: step.waiting_for,
                     started_at: step.started_at,

@@ -3,7 +3,7 @@ use std::process::Command;
 
 use holdfast::domain::agent::Role;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{
     Backend, TestAgent, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with,
@@ -76,6 +76,11 @@ async fn the_shipped_playbooks_are_listed_verified_with_their_digests(backend: B
             "unfreeze-account"
         ]
     );
+    // The sign-in containment's two requests name the freeze they wait for.
+    let steps = &listed["playbooks"][1]["steps"];
+    assert!(steps[0].get("after").is_none(), "{steps}");
+    assert_eq!(steps[1]["after"], json!(["freeze-login-and-withdrawals"]));
+    assert_eq!(steps[2]["after"], json!(["freeze-login-and-withdrawals"]));
 }
 
 async fn with_signing_keys_only_correctly_signed_playbooks_run(backend: Backend) {

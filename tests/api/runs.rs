@@ -145,6 +145,9 @@ async fn requests_that_wait_only_for_the_freeze_go_out_together_once_it_took_eff
     assert_eq!(run["status"], "running");
     assert_eq!(run["steps"][0]["status"], "succeeded");
     assert_eq!(run["steps"][1]["status"], "running");
+    assert_eq!(run["steps"][0]["waits_for"], json!([]));
+    assert_eq!(run["steps"][1]["waits_for"], json!([1]));
+    assert_eq!(run["steps"][2]["waits_for"], json!([1]));
     let order: Vec<String> = app
         .exchange
         .received()
