@@ -60,9 +60,14 @@ use crate::storage::Database;
 /// How many accounts (and alert ids) the in-process caches remember.
 const LOCAL_CAPACITY: usize = 100_000;
 /// How long this process serves an account's holds from memory without
-/// Redis. Its own changes invalidate at once; this bounds how long a change
-/// committed by another instance on the same database goes unseen.
-const LOCAL_HOLDS_MAX_AGE: Duration = Duration::from_secs(1);
+/// Redis. What keeps them current is not this age but the change feed: its
+/// own changes invalidate at once, another instance's as soon as
+/// PostgreSQL's notification arrives (milliseconds), and while the feed is
+/// lost every check reads the database. A freeze already rests on the feed
+/// alone (an account the index calls free is never read), so a lift may as
+/// well: the age is a backstop, long enough that a warm account's check is
+/// not a database read every second (load/REPORT.md, "The holds check").
+const LOCAL_HOLDS_MAX_AGE: Duration = Duration::from_secs(30);
 /// How long Redis keeps an account's cached holds.
 const HOLDS_TTL_SECONDS: u64 = 60;
 /// How long Redis keeps the version of an account's holds.

@@ -57,6 +57,36 @@ async fn without_redis_a_freeze_through_one_instance_is_seen_by_another_within_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_redis_a_lift_by_another_instance_is_seen_within_a_second_though_the_holds_were_cached() {
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_app_on(&a, |_| {}).await;
+    a.ingest(&p1_withdrawal("re-1", "acct-1")).await;
+    eventually("b to see the freeze", Duration::from_millis(1000), || async {
+        (b.holds("acct-1").await["frozen"] == true).then_some(())
+    })
+    .await;
+    assert_eq!(b.holds("acct-1").await["frozen"], true, "b caches the freeze");
+
+    // Another instance lifts the holds: its commit announces the account.
+    a.db.execute(
+        "WITH lifted AS (
+             UPDATE holds SET lifted_at = now(), lifted_by = 'another instance'
+             WHERE account_id = 'acct-1' AND lifted_at IS NULL RETURNING account_id
+         )
+         SELECT pg_notify('holdfast_holds_changed', 'acct-1') FROM lifted LIMIT 1",
+    )
+    .await
+    .unwrap();
+
+    // B's cached holds are dropped when the announcement arrives, long
+    // before they would have aged out.
+    eventually("b to see the lift", Duration::from_millis(1000), || async {
+        (b.holds("acct-1").await["frozen"] == false).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limits_are_shared_between_instances() {
     let a = spawn_app(Backend::PostgresWithRedis).await;
     let b = spawn_app_on(&a, |_| {}).await;
