@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use crate::domain::audit::Chain;
 use crate::domain::audit::checkpoint::{Checkpoint, CheckpointChain, genesis, history_problems, marker_problem};
-use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, Heads, StoredEntry};
+use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, Heads};
 use crate::platform::crypto::AuditKeys;
 use crate::storage::{ChainHeadRow, Database};
 
@@ -249,9 +249,8 @@ async fn walk(
         let page = db.audit_page(head.chain, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        for row in page.into_iter().take_while(|row| row.seq <= head.seq) {
-            let key = row.key_id.as_deref().and_then(|id| keys.find(id));
-            let entry = StoredEntry::from(row);
+        for entry in page.into_iter().take_while(|entry| entry.seq <= head.seq) {
+            let key = entry.key_id.as_deref().and_then(|id| keys.find(id));
             let problem = match verifier.check(&entry, key) {
                 Err(problem) => Some(problem),
                 Ok(()) => {

@@ -17,6 +17,8 @@
 //! To add a page: a handler in its own file here, a view in `views/`, its
 //! words in `locales/*/console.ftl`, and a route below.
 
+use std::collections::HashMap;
+
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -141,6 +143,11 @@ impl Done {
 
     pub fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|done| done.code() == code)
+    }
+
+    /// What a page's `?done=` says was just done, if anything it knows.
+    pub fn from_query(query: &HashMap<String, String>) -> Option<Self> {
+        query.get("done").and_then(|code| Self::parse(code))
     }
 
     pub fn message(self, lang: Lang) -> &'static str {

@@ -11,8 +11,10 @@ use crate::domain::agent::Permission;
 use crate::domain::audit::{AuditAction, AuditRecord};
 use crate::domain::ids::IncidentId;
 use crate::domain::incident::Incident;
+use crate::domain::time::Timestamp;
 use crate::edge::error::ApiError;
 use crate::state::AppState;
+use crate::storage::WriteTx;
 
 /// The longest reason kept, in characters.
 pub const MAX_REASON: usize = 2000;
@@ -28,6 +30,25 @@ pub fn check_reason(reason: &str) -> Result<(), &'static str> {
     }
 }
 
+/// What setting and releasing both begin with: a lead's fresh step-up, then
+/// the incident locked in a new transaction, and the time they happen at.
+async fn locked_for_lead(
+    state: &AppState,
+    agent: &mut CurrentAgent,
+    id: &IncidentId,
+    otp: Option<&str>,
+) -> Result<(WriteTx, Incident, Timestamp), ApiError> {
+    agent.require(Permission::HoldLegally)?;
+    agent.require_fresh_mfa(state, otp).await?;
+    let now = state.clock().now();
+    let mut tx = state.db().begin().await?;
+    let incident = tx
+        .lock_incident(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("incident"))?;
+    Ok((tx, incident, now))
+}
+
 /// Sets a legal hold on the incident (409 when one already holds);
 /// returns the incident.
 #[tracing::instrument(skip_all, fields(agent = %agent.username, incident.id = %id))]
@@ -38,14 +59,7 @@ pub async fn set(
     reason: &str,
     otp: Option<&str>,
 ) -> Result<Incident, ApiError> {
-    agent.require(Permission::HoldLegally)?;
-    agent.require_fresh_mfa(state, otp).await?;
-    let now = state.clock().now();
-    let mut tx = state.db().begin().await?;
-    let incident = tx
-        .lock_incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("incident"))?;
+    let (mut tx, incident, now) = locked_for_lead(state, agent, id, otp).await?;
     if !tx.set_legal_hold(id, &agent.actor(), reason, now).await? {
         return Err(ApiError::Conflict("the incident is already under legal hold".into()));
     }
@@ -68,14 +82,7 @@ pub async fn release(
     reason: &str,
     otp: Option<&str>,
 ) -> Result<Incident, ApiError> {
-    agent.require(Permission::HoldLegally)?;
-    agent.require_fresh_mfa(state, otp).await?;
-    let now = state.clock().now();
-    let mut tx = state.db().begin().await?;
-    let incident = tx
-        .lock_incident(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("incident"))?;
+    let (mut tx, incident, now) = locked_for_lead(state, agent, id, otp).await?;
     let hold = tx
         .legal_hold_in_force(id)
         .await?

@@ -134,6 +134,12 @@ impl AppState {
         &self.0.public_url
     }
 
+    /// Whether Holdfast is reached over HTTPS, so its cookies are `Secure`
+    /// and its pages send HSTS.
+    pub fn https(&self) -> bool {
+        self.0.public_url.starts_with("https://")
+    }
+
     /// What case links are built and sealed with.
     pub fn links(&self) -> Links<'_> {
         Links {

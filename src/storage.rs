@@ -120,6 +120,19 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Runs one statement on either backend with `$value`s bound to `$1`, `$2`,
+/// … in order; answers how many rows it changed.
+macro_rules! execute {
+    ($target:expr, $sql:expr $(, $value:expr)* $(,)?) => {
+        $crate::storage::on_backend!($target, c => sqlx::query($sql)
+            $(.bind($value))*
+            .execute(c)
+            .await
+            .map(|done| done.rows_affected()))
+    };
+}
+pub(crate) use execute;
+
 /// Something that is one of the two backends: a pool, a connection, a transaction.
 pub enum Backend<P, S> {
     Postgres(P),

@@ -21,7 +21,7 @@ use crate::domain::audit::Chain;
 use crate::domain::audit::checkpoint::{
     ARCHIVE_FORMAT, ArchiveLine, ArchivedEntry, Checkpoint, CheckpointChain, SegmentStart, genesis,
 };
-use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier, StoredEntry};
+use crate::domain::audit::verify::{ChainBreak, ChainHead, ChainVerifier};
 use crate::domain::time::Timestamp;
 use crate::platform::crypto::AuditKeys;
 use crate::storage::{ChainHeadRow, Database};
@@ -206,11 +206,10 @@ async fn write_segment(
         if page.is_empty() {
             break;
         }
-        for row in page {
-            if row.seq > head.seq || row.record.at >= cut {
+        for entry in page {
+            if entry.seq > head.seq || entry.record.at >= cut {
                 break 'pages;
             }
-            let entry = StoredEntry::from(row);
             let key = entry.key_id.as_deref().and_then(|id| keys.find(id));
             verifier.check(&entry, key).map_err(refuse)?;
             out.write(&ArchiveLine::Entry(ArchivedEntry::from(&entry)))?;

@@ -39,14 +39,9 @@ pub const LOGIN_PATH: &str = "/console/login";
 /// The cookie remembering the language chosen with the switch.
 const LANG_COOKIE: &str = "holdfast_lang";
 
-/// Whether Holdfast is reached over HTTPS (its public URL says so).
-pub fn https(state: &AppState) -> bool {
-    state.public_url().starts_with("https://")
-}
-
 /// The session cookie's name: `__Host-` bound to this origin over HTTPS.
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if https(state) {
+    if state.https() {
         "__Host-holdfast_session"
     } else {
         "holdfast_session"
@@ -56,7 +51,7 @@ pub fn session_cookie_name(state: &AppState) -> &'static str {
 /// A cookie for the whole console: `HttpOnly`, `SameSite=Strict`, `Path=/`,
 /// and `Secure` over HTTPS. `max_age` of `None` makes a browser-session cookie.
 pub fn cookie(state: &AppState, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
-    let secure = if https(state) { "; Secure" } else { "" };
+    let secure = if state.https() { "; Secure" } else { "" };
     let age = max_age
         .map(|seconds| format!("; Max-Age={seconds}"))
         .unwrap_or_default();
@@ -109,7 +104,7 @@ pub async fn security_headers(State(state): State<AppState>, request: Request, n
         .remove("lang")
         .filter(|lang| Lang::from_code(lang).is_some());
     let mut response = next.run(request).await;
-    web::secure(&mut response, CSP_OWN_SCRIPT, https(&state));
+    web::secure(&mut response, CSP_OWN_SCRIPT, state.https());
     if let Some(lang) = chosen {
         let value = cookie(&state, LANG_COOKIE, &lang, Some(365 * 24 * 3600));
         response.headers_mut().append(header::SET_COOKIE, value);

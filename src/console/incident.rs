@@ -53,7 +53,7 @@ pub async fn page(
     Path(id): Path<IncidentId>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let done = query.get("done").and_then(|d| Done::parse(d));
+    let done = Done::from_query(&query);
     let notice = done.map(|d| d.message(console.lang));
     show(&state, &console.agent, console.lang, &console.csrf, &id, notice, None).await
 }

@@ -112,7 +112,7 @@ pub async fn page(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let choice = Choice::from_query(&query);
-    let done = query.get("done").and_then(|d| Done::parse(d));
+    let done = Done::from_query(&query);
     show(&state, &console, &choice, done.map(|d| d.message(console.lang)), None).await
 }
 

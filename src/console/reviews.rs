@@ -44,7 +44,7 @@ pub async fn page(
     console: ConsoleAgent,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let done = query.get("done").and_then(|d| Done::parse(d));
+    let done = Done::from_query(&query);
     show(
         &state,
         &console.agent,

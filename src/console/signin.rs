@@ -34,7 +34,7 @@ use crate::state::AppState;
 const FORM_TOKEN_SECONDS: u64 = 3600;
 
 fn form_cookie_name(state: &AppState) -> &'static str {
-    if guard::https(state) {
+    if state.https() {
         "__Host-holdfast_login"
     } else {
         "holdfast_login"

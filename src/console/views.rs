@@ -12,7 +12,7 @@ use crate::domain::incident::{Incident, IncidentStatus};
 use crate::domain::time::Timestamp;
 use crate::edge::error::{ApiError, ProblemKind};
 use crate::edge::l10n::Text;
-use crate::edge::web::Lang;
+use crate::edge::web::{self, Lang};
 
 pub mod campaigns;
 pub mod case;
@@ -62,10 +62,7 @@ pub fn layout(lang: Lang, title: &str, section: Section, viewer: Option<&Viewer>
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · Holdfast" }
+                (web::head_start(title))
                 link rel="stylesheet" href="/console/assets/console.css";
                 script src="/console/assets/console.js" defer {}
             }

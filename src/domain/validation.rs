@@ -72,6 +72,16 @@ impl Fields {
         }
     }
 
+    /// Reads a body that is a single required string field `path`, which
+    /// `parse` accepts.
+    pub fn read_one<T, E: Into<String>>(
+        value: &Value,
+        path: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, Vec<FieldError>> {
+        Self::read_object(value, |fields, map| fields.required_parsed(map, path, parse))
+    }
+
     /// A required string field that `parse` accepts; its error message is recorded otherwise.
     pub fn required_parsed<T, E: Into<String>>(
         &mut self,

@@ -6,29 +6,22 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 
 use crate::edge::error::{ApiError, ProblemKind};
 use crate::edge::http::Routes;
 use crate::edge::l10n::Text;
-use crate::edge::web::{self, CSP_NO_SCRIPT, Lang};
+use crate::edge::web::{self, Lang};
 use crate::state::AppState;
-
-/// Adds the security headers to every problem page: no script at all.
-async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    web::secure(&mut response, CSP_NO_SCRIPT, state.public_url().starts_with("https://"));
-    response
-}
 
 pub fn routes(state: AppState) -> Routes {
     Routes::new()
         .get("/problems/{kind}", problem_page)
-        .layer(middleware::from_fn_with_state(state, security_headers))
+        .layer(middleware::from_fn_with_state(state, web::no_script_headers))
 }
 
 /// The page a problem's `type` resolves to; an unknown kind is a 404 problem.

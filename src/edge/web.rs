@@ -9,10 +9,17 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
 use maud::{DOCTYPE, Markup, html};
 use ring::hmac;
+
+use crate::platform::crypto;
+use crate::state::AppState;
 
 /// A page's language: English or Korean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +106,17 @@ pub const PUBLIC_STYLESHEET: &str = "/unfreeze/assets/style.css";
 pub const CSP_NO_SCRIPT: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// What every page's `head` starts with: the charset, the viewport, no
+/// referrer (URLs may hold tokens) and the title.
+pub fn head_start(title: &str) -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        meta name="referrer" content="no-referrer";
+        title { (title) " · Holdfast" }
+    }
+}
+
 /// The document every public page shares: the head (with `stylesheet`),
 /// the brand and the language switch, then `main`, then `footer`.
 pub fn document(lang: Lang, title: &str, stylesheet: &str, main: Markup, footer: Markup) -> Markup {
@@ -107,10 +125,7 @@ pub fn document(lang: Lang, title: &str, stylesheet: &str, main: Markup, footer:
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
-                title { (title) " · Holdfast" }
+                (head_start(title))
                 link rel="stylesheet" href=(stylesheet);
             }
             body {
@@ -129,6 +144,14 @@ pub fn document(lang: Lang, title: &str, stylesheet: &str, main: Markup, footer:
 /// (the console): no inline script or style, no other origin.
 pub const CSP_OWN_SCRIPT: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds the security headers of a page with no script at all (the holder's
+/// pages, the problem pages).
+pub async fn no_script_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    secure(&mut response, CSP_NO_SCRIPT, state.https());
+    response
+}
 
 pub fn html_response(status: StatusCode, markup: Markup) -> Response {
     (status, Html(markup.into_string())).into_response()
@@ -150,6 +173,41 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The cookie repeating a form's CSRF token for the forms under `path` only
+/// (`HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS); `None` for a path
+/// that cannot stand in a cookie.
+pub fn csrf_cookie(name: &str, csrf: &str, path: &str, max_age: u64, https: bool) -> Option<HeaderValue> {
+    if path.contains([';', ',']) {
+        return None;
+    }
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{name}={csrf}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).ok()
+}
+
+/// A fresh random token for a form that no link names (it needs a cookie
+/// kept for an hour), and the cookie carrying it.
+pub fn fresh_form_token(name: &str, path: &str, https: bool) -> anyhow::Result<(String, HeaderValue)> {
+    let csrf = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()?);
+    let cookie = csrf_cookie(name, &csrf, path, 3600, https).context("Failed to build a form's cookie")?;
+    Ok((csrf, cookie))
+}
+
+/// The CSRF token of the forms on a link's pages: an HMAC of the link's
+/// token under `key`, so it needs no storage.
+pub fn link_csrf(key: &[u8], token: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    let tag = hmac::sign(&key, &crypto::token_hash(token));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+/// Whether a post of a [`fresh_form_token`] form carries its cookie's token
+/// and came from our own page.
+pub fn fresh_form_allowed(public_url: &str, headers: &HeaderMap, name: &str, submitted: &str) -> bool {
+    let csrf_ok = cookie(headers, name).is_some_and(|expected| constant_time_eq(&expected, submitted));
+    csrf_ok && same_origin(public_url, headers)
 }
 
 /// Whether a form post came from Holdfast's own pages at `public_url`:

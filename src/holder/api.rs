@@ -216,10 +216,7 @@ struct ReportRequest {
 
 impl FromJson for ReportRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        Fields::read_object(value, |fields, map| {
-            let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
-            Some(ReportRequest { account_id })
-        })
+        Fields::read_one(value, "account_id", AccountId::parse).map(|account_id| ReportRequest { account_id })
     }
 }
 

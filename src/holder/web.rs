@@ -22,6 +22,7 @@ use crate::edge::l10n::Text;
 use crate::edge::web::{Lang, html_response};
 use crate::platform::crypto::token_hash;
 use crate::state::AppState;
+use crate::unfreeze::web::guard::{LinkPage, account_form_post};
 
 pub mod guard;
 pub mod views;
@@ -44,7 +45,7 @@ pub fn routes(state: AppState) -> Routes {
         .get("/holder/flows/{flow_token}/case", case_of_flow)
         .layer(middleware::from_fn_with_state(
             state,
-            crate::unfreeze::web::guard::security_headers,
+            crate::edge::web::no_script_headers,
         ))
 }
 
@@ -106,26 +107,14 @@ fn with_link_cookie(state: &AppState, mut page: Response, path: &str, csrf: &str
 }
 
 #[tracing::instrument(skip_all)]
-async fn case_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
+async fn case_page(State(state): State<AppState>, LinkPage { token, lang, query }: LinkPage) -> Response {
     let done = query.get("done").and_then(|code| Done::parse(code));
     show_case(&state, lang, &token, done, None, StatusCode::OK).await
 }
 
 /// Mail gateways fetch links: showing the button changes nothing.
 #[tracing::instrument(skip_all)]
-async fn not_me_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
+async fn not_me_page(State(state): State<AppState>, LinkPage { token, lang, .. }: LinkPage) -> Response {
     if let Err(error) = case::open(&state, &token).await {
         return failed(lang, error);
     }
@@ -232,16 +221,16 @@ async fn report_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::pick(&form, &headers);
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    if !guard::report_form_allowed(&state, &headers, field("csrf")) {
-        return html_response(StatusCode::FORBIDDEN, views::refused(lang));
-    }
-    // An unusable ID gets the same answer as an unknown account.
-    if let Ok(account_id) = crate::domain::alert::AccountId::parse(field("account_id").trim()) {
-        report::accept_report(&state, &account_id, &client).await;
-    }
-    html_response(StatusCode::ACCEPTED, views::report_sent(lang))
+    let accept = async |account_id| report::accept_report(&state, &account_id, &client).await;
+    account_form_post(
+        &state,
+        &headers,
+        &form,
+        guard::REPORT_CSRF_COOKIE,
+        accept,
+        views::report_sent,
+    )
+    .await
 }
 
 fn lock_path(token: &str) -> String {
@@ -249,13 +238,7 @@ fn lock_path(token: &str) -> String {
 }
 
 #[tracing::instrument(skip_all)]
-async fn lock_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
+async fn lock_page(State(state): State<AppState>, LinkPage { token, lang, .. }: LinkPage) -> Response {
     let now = state.clock().now();
     match state.db().lock_link_account(&token_hash(&token), now).await {
         Ok(Some(_)) => {

@@ -205,8 +205,7 @@ async fn acknowledge(
     OptionalJsonBody(request): OptionalJsonBody<NoteRequest>,
 ) -> Result<Json<bodies::Incident>, ApiError> {
     let decision = Decision::Acknowledge { note: request.note };
-    let incident = incidents::decide(&state, &agent, &id, decision).await?;
-    Ok(Json(detail(&state, &incident).await?))
+    decided(&state, &agent, &id, decision).await
 }
 
 #[tracing::instrument(skip_all, fields(incident.id = %id))]
@@ -220,8 +219,7 @@ async fn resolve(
         resolution: request.resolution,
         note: request.note,
     };
-    let incident = incidents::decide(&state, &agent, &id, decision).await?;
-    Ok(Json(detail(&state, &incident).await?))
+    decided(&state, &agent, &id, decision).await
 }
 
 #[tracing::instrument(skip_all, fields(incident.id = %id))]
@@ -232,8 +230,7 @@ async fn dismiss(
     OptionalJsonBody(request): OptionalJsonBody<NoteRequest>,
 ) -> Result<Json<bodies::Incident>, ApiError> {
     let decision = Decision::Dismiss { note: request.note };
-    let incident = incidents::decide(&state, &agent, &id, decision).await?;
-    Ok(Json(detail(&state, &incident).await?))
+    decided(&state, &agent, &id, decision).await
 }
 
 /// Why a legal hold is set or released.
@@ -283,6 +280,17 @@ async fn release_legal_hold(
 }
 
 /// The incident as `GET /v1/incidents/{id}` shows it.
+/// Applies an agent's decision and answers the incident as it now stands.
+async fn decided(
+    state: &AppState,
+    agent: &CurrentAgent,
+    id: &IncidentId,
+    decision: Decision,
+) -> Result<Json<bodies::Incident>, ApiError> {
+    let incident = incidents::decide(state, agent, id, decision).await?;
+    Ok(Json(detail(state, &incident).await?))
+}
+
 pub async fn detail(state: &AppState, incident: &Incident) -> Result<bodies::Incident, ApiError> {
     let dossier = incidents::dossier_of(state, incident.clone()).await?;
     Ok(bodies::Incident::of(dossier, state.clock().now()))

@@ -1,6 +1,6 @@
 //! Agents and their sessions.
 
-use super::{Database, WriteTx, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, execute, on_backend, parsed, select_locked};
 use crate::domain::agent::{FAILURE_MEMORY, FailureHistory, Role};
 use crate::domain::ids::{AgentId, SessionId};
 use crate::domain::time::Timestamp;
@@ -73,20 +73,18 @@ macro_rules! agent_columns {
 
 impl WriteTx {
     pub async fn insert_agent(&mut self, agent: &AgentRecord) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "INSERT INTO agents (id, username, role, password_hash, totp_secret, totp_key_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&agent.id)
-        .bind(&agent.username)
-        .bind(agent.role.as_str())
-        .bind(&agent.password_hash)
-        .bind(&agent.totp_secret)
-        .bind(&agent.totp_key_id)
-        .bind(agent.created_at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            &agent.id,
+            &agent.username,
+            agent.role.as_str(),
+            &agent.password_hash,
+            &agent.totp_secret,
+            &agent.totp_key_id,
+            agent.created_at
+        )?;
         Ok(())
     }
 
@@ -138,81 +136,78 @@ impl WriteTx {
     /// step accepted before: a compare-and-set, so of two requests carrying
     /// the same code exactly one wins.
     pub async fn accept_totp_step(&mut self, agent_id: &AgentId, step: i64) -> Result<bool, sqlx::Error> {
-        let updated = on_backend!(self.conn(), c => sqlx::query(
+        let updated = execute!(
+            self.conn(),
             "UPDATE agents SET last_totp_step = $2 WHERE id = $1 AND last_totp_step < $2",
-        )
-        .bind(agent_id)
-        .bind(step)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            agent_id,
+            step
+        )?;
         Ok(updated == 1)
     }
 
     pub async fn insert_session(&mut self, session: &SessionRecord, token_hash: &[u8]) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "INSERT INTO sessions (id, token_hash, agent_id, created_at, last_seen_at, expires_at, elevated_until)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&session.id)
-        .bind(token_hash)
-        .bind(&session.agent_id)
-        .bind(session.created_at)
-        .bind(session.last_seen_at)
-        .bind(session.expires_at)
-        .bind(session.elevated_until)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            &session.id,
+            token_hash,
+            &session.agent_id,
+            session.created_at,
+            session.last_seen_at,
+            session.expires_at,
+            session.elevated_until
+        )?;
         Ok(())
     }
 
     pub async fn elevate_session(&mut self, session_id: &SessionId, until: Timestamp) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET elevated_until = $2 WHERE id = $1")
-            .bind(session_id)
-            .bind(until)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE sessions SET elevated_until = $2 WHERE id = $1",
+            session_id,
+            until
+        )?;
         Ok(())
     }
 
     pub async fn touch_session(&mut self, session_id: &SessionId, at: Timestamp) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2")
-            .bind(session_id)
-            .bind(at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2",
+            session_id,
+            at
+        )?;
         Ok(())
     }
 
     /// Ends one session (signing out); false when it had already ended.
     pub async fn revoke_session(&mut self, session_id: &SessionId, at: Timestamp) -> Result<bool, sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(session_id)
-            .bind(at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected() == 1))
+        execute!(
+            self.conn(),
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            session_id,
+            at
+        )
+        .map(|rows| rows == 1)
     }
 
     pub async fn revoke_sessions_of(&mut self, agent_id: &AgentId, at: Timestamp) -> Result<u64, sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL")
-            .bind(agent_id)
-            .bind(at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))
+        execute!(
+            self.conn(),
+            "UPDATE sessions SET revoked_at = $2 WHERE agent_id = $1 AND revoked_at IS NULL",
+            agent_id,
+            at
+        )
     }
 
     pub async fn disable_agent(&mut self, agent_id: &AgentId, at: Timestamp) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE agents SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
-            .bind(agent_id)
-            .bind(at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE agents SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
+            agent_id,
+            at
+        )?;
         Ok(())
     }
 
@@ -233,13 +228,13 @@ impl WriteTx {
         sealed: &[u8],
         key_id: &str,
     ) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE agents SET totp_secret = $2, totp_key_id = $3 WHERE id = $1")
-            .bind(agent_id)
-            .bind(sealed)
-            .bind(key_id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE agents SET totp_secret = $2, totp_key_id = $3 WHERE id = $1",
+            agent_id,
+            sealed,
+            key_id
+        )?;
         Ok(())
     }
 }

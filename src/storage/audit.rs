@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, on_backend};
-use crate::domain::audit::verify::StoredEntry;
 use crate::domain::audit::{AuditRecord, Chain, Link, chain, chain_of};
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::time::Timestamp;
@@ -20,29 +19,14 @@ use crate::platform::crypto::AuditKeys;
 mod checkpoints;
 mod left_waiting;
 
-/// An audit entry as stored.
-#[derive(Clone, Debug)]
-pub struct AuditRow {
-    pub chain: u16,
-    pub seq: i64,
-    pub record: AuditRecord,
-    pub prev_hash: Vec<u8>,
-    pub hash: Vec<u8>,
-    pub key_id: Option<String>,
-}
+/// An audit entry as stored: what the chain's verifier reads.
+pub use crate::domain::audit::verify::StoredEntry as AuditRow;
 
-impl From<AuditRow> for StoredEntry {
-    fn from(row: AuditRow) -> Self {
-        StoredEntry {
-            chain: row.chain,
-            seq: row.seq,
-            record: row.record,
-            prev_hash: row.prev_hash,
-            hash: row.hash,
-            key_id: row.key_id,
-        }
-    }
-}
+/// Up to `$3` entries of chain `$1` after seq `$2`, in order: one page of a
+/// walk along the chain, outside a transaction or inside one.
+const AUDIT_PAGE: &str =
+    "SELECT chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
+     FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// A chain's head as stored.
 #[derive(Clone, Debug)]
@@ -353,10 +337,7 @@ impl Database {
 
     /// Up to `limit` entries of `chain` after `after_seq`, in order, for walking it.
     pub async fn audit_page(&self, chain: u16, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
-        on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(
-            "SELECT chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
-             FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+        on_backend!(self.reader(), pool => sqlx::query_as::<_, AuditRow>(AUDIT_PAGE)
         .bind(chain as i16)
         .bind(after_seq)
         .bind(limit)

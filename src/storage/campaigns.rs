@@ -11,7 +11,7 @@
 //!
 //! The sightings and the per-signal locks are in `sightings`.
 
-use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, from_row, on_backend, parsed};
+use super::{Backend, Database, SQLITE_ROWS_PER_INSERT, WriteTx, execute, from_row, on_backend, parsed};
 use crate::domain::alert::AlertId;
 use crate::domain::campaign::{Sighting, Signal, SignalKind};
 use crate::domain::ids::{AccountId, CampaignId, IncidentId};
@@ -196,17 +196,15 @@ impl WriteTx {
     ) -> Result<Vec<IncidentId>, sqlx::Error> {
         let mut added = Vec::new();
         for (incident_id, account_id) in members {
-            let inserted = on_backend!(self.conn(), c => sqlx::query(
+            let inserted = execute!(
+                self.conn(),
                 "INSERT INTO campaign_incidents (campaign_id, incident_id, account_id, joined_at)
                  VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id, incident_id) DO NOTHING",
-            )
-            .bind(campaign_id)
-            .bind(incident_id)
-            .bind(account_id)
-            .bind(at)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+                campaign_id,
+                incident_id,
+                account_id,
+                at
+            )?;
             if inserted == 1 {
                 added.push(incident_id.clone());
             }

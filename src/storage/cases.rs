@@ -2,7 +2,7 @@
 //! sealed), what the holder was told and said, the message thread (texts
 //! sealed), the rating. Lock links are in `lock_links`.
 
-use super::{Database, WriteTx, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, execute, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::case::{HolderAnswer, IssuedAs};
 use crate::domain::ids::{AccountId, IncidentId};
@@ -170,14 +170,12 @@ impl WriteTx {
 
     /// Ends the case; `false` when it had already ended.
     pub async fn end_case(&mut self, incident_id: &IncidentId, at: Timestamp) -> Result<bool, sqlx::Error> {
-        let done = on_backend!(self.conn(), c => sqlx::query(
+        let done = execute!(
+            self.conn(),
             "UPDATE holder_cases SET ended_at = $2 WHERE incident_id = $1 AND ended_at IS NULL",
-        )
-        .bind(incident_id)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            incident_id,
+            at
+        )?;
         Ok(done == 1)
     }
 
@@ -311,18 +309,8 @@ impl WriteTx {
         comment: Option<(&[u8], &str)>,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE holder_cases SET satisfaction_score = $2, satisfaction_comment = $3, comment_key_id = $4, satisfied_at = $5
-             WHERE incident_id = $1 AND satisfied_at IS NULL",
-        )
-        .bind(incident_id)
-        .bind(score)
-        .bind(comment.map(|(sealed, _)| sealed))
-        .bind(comment.map(|(_, key_id)| key_id))
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+        let done = execute!(self.conn(), "UPDATE holder_cases SET satisfaction_score = $2, satisfaction_comment = $3, comment_key_id = $4, satisfied_at = $5
+             WHERE incident_id = $1 AND satisfied_at IS NULL", incident_id, score, comment.map(|(sealed, _)| sealed), comment.map(|(_, key_id)| key_id), at)?;
         Ok(done == 1)
     }
 }

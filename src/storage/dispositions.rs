@@ -2,7 +2,7 @@
 //! written apart from the rest of the incident: `save_incident` never writes
 //! it, so a copy of an incident loaded earlier can never undo it.
 
-use super::{WriteTx, on_backend, parsed};
+use super::{WriteTx, execute, on_backend, parsed};
 use crate::domain::disposition::HolderSaid;
 use crate::domain::ids::IncidentId;
 
@@ -24,12 +24,12 @@ impl WriteTx {
     /// Stores what the holder said; the rule deciding it is the caller's
     /// (`feedback::record_holder_said`).
     pub async fn set_holder_said(&mut self, incident_id: &IncidentId, said: HolderSaid) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE incidents SET holder_said = $2 WHERE id = $1")
-            .bind(incident_id)
-            .bind(said.as_str())
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE incidents SET holder_said = $2 WHERE id = $1",
+            incident_id,
+            said.as_str()
+        )?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Database, WriteTx, json, live_flow, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, execute, json, live_flow, on_backend, parsed, select_locked};
 use crate::domain::ids::{AccountId, FlowId, IncidentId, RunId};
 use crate::domain::time::Timestamp;
 use crate::domain::unfreeze::{Flow, FlowState};
@@ -48,25 +48,9 @@ macro_rules! columns {
 
 impl WriteTx {
     pub async fn insert_flow(&mut self, flow: &Flow, token_hash: &[u8]) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO unfreeze_flows (id, token_hash, account_id, incident_id, state, created_at, updated_at, expires_at,
+        execute!(self.conn(), "INSERT INTO unfreeze_flows (id, token_hash, account_id, incident_id, state, created_at, updated_at, expires_at,
                                          code_attempts_left, codes_sent, second_factor_attempts_left)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&flow.id)
-        .bind(token_hash)
-        .bind(&flow.account_id)
-        .bind(&flow.incident_id)
-        .bind(flow.state.as_str())
-        .bind(flow.created_at)
-        .bind(flow.updated_at)
-        .bind(flow.expires_at)
-        .bind(flow.code_attempts_left as i32)
-        .bind(flow.codes_sent as i32)
-        .bind(flow.second_factor_attempts_left as i32)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", &flow.id, token_hash, &flow.account_id, &flow.incident_id, flow.state.as_str(), flow.created_at, flow.updated_at, flow.expires_at, flow.code_attempts_left as i32, flow.codes_sent as i32, flow.second_factor_attempts_left as i32)?;
         Ok(())
     }
 
@@ -81,53 +65,25 @@ impl WriteTx {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| sqlx::Error::Encode(e.into()))?;
-        on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE unfreeze_flows SET state = $2, updated_at = $3, expires_at = $4, code_hash = $5, code_expires_at = $6,
+        execute!(self.conn(), "UPDATE unfreeze_flows SET state = $2, updated_at = $3, expires_at = $4, code_hash = $5, code_expires_at = $6,
                     code_attempts_left = $7, codes_sent = $8, code_verified_at = $9, second_factor_attempts_left = $10,
                     second_factor_required = $11, second_factor_verified_at = $12, answers = $13, verified_at = $14,
                     queued_at = $15, decided_at = $16, decided_by = $17, decision_reason = $18, run_id = $19,
                     link_sent_at = $20, code_key_id = $21
-             WHERE id = $1",
-        )
-        .bind(&flow.id)
-        .bind(flow.state.as_str())
-        .bind(flow.updated_at)
-        .bind(flow.expires_at)
-        .bind(&flow.code_hash)
-        .bind(flow.code_expires_at)
-        .bind(flow.code_attempts_left as i32)
-        .bind(flow.codes_sent as i32)
-        .bind(flow.code_verified_at)
-        .bind(flow.second_factor_attempts_left as i32)
-        .bind(flow.second_factor_required)
-        .bind(flow.second_factor_verified_at)
-        .bind(answers)
-        .bind(flow.verified_at)
-        .bind(flow.queued_at)
-        .bind(flow.decided_at)
-        .bind(&flow.decided_by)
-        .bind(&flow.decision_reason)
-        .bind(&flow.run_id)
-        .bind(flow.link_sent_at)
-        .bind(&flow.code_key_id)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+             WHERE id = $1", &flow.id, flow.state.as_str(), flow.updated_at, flow.expires_at, &flow.code_hash, flow.code_expires_at, flow.code_attempts_left as i32, flow.codes_sent as i32, flow.code_verified_at, flow.second_factor_attempts_left as i32, flow.second_factor_required, flow.second_factor_verified_at, answers, flow.verified_at, flow.queued_at, flow.decided_at, &flow.decided_by, &flow.decision_reason, &flow.run_id, flow.link_sent_at, &flow.code_key_id)?;
         Ok(())
     }
 
     /// Keeps the flow's token sealed under the master key, so the same link
     /// can be sent again.
     pub async fn store_link_token(&mut self, flow_id: &FlowId, sealed: &[u8], key_id: &str) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "UPDATE unfreeze_flows SET link_token_sealed = $2, link_token_key_id = $3 WHERE id = $1",
-        )
-        .bind(flow_id)
-        .bind(sealed)
-        .bind(key_id)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            flow_id,
+            sealed,
+            key_id
+        )?;
         Ok(())
     }
 
@@ -154,16 +110,14 @@ impl WriteTx {
 
     /// Records a wrong one-time code (`code`) or 2-step code (`second_factor`).
     pub async fn record_flow_failure(&mut self, flow: &Flow, kind: &str, at: Timestamp) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "INSERT INTO unfreeze_failures (account_id, flow_id, kind, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&flow.account_id)
-        .bind(&flow.id)
-        .bind(kind)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            &flow.account_id,
+            &flow.id,
+            kind,
+            at
+        )?;
         Ok(())
     }
 

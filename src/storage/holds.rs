@@ -1,7 +1,7 @@
 //! Holds. A hold in force is one not lifted and not past its expiry; at most
 //! one unlifted hold exists per incident and scope.
 
-use super::{Database, WriteTx, on_backend, parsed};
+use super::{Database, WriteTx, execute, on_backend, parsed};
 use crate::domain::hold::{Hold, HoldRecord, HoldScope, NewHold};
 use crate::domain::ids::{AccountId, HoldId, IncidentId};
 use crate::domain::time::Timestamp;
@@ -38,17 +38,15 @@ impl WriteTx {
         at: Timestamp,
     ) -> Result<Option<HoldId>, sqlx::Error> {
         if hold.expires_at.is_some() {
-            on_backend!(self.conn(), c => sqlx::query(
+            execute!(
+                self.conn(),
                 "UPDATE holds SET lifted_at = $3, lifted_by = $4
                  WHERE incident_id = $1 AND scope = $2 AND lifted_at IS NULL AND expires_at IS NOT NULL",
-            )
-            .bind(&hold.incident_id)
-            .bind(hold.scope.as_str())
-            .bind(at)
-            .bind(&hold.placed_by)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+                &hold.incident_id,
+                hold.scope.as_str(),
+                at,
+                &hold.placed_by
+            )?;
         }
         let inserted = on_backend!(self.conn(), c => sqlx::query(
             "INSERT INTO holds (id, account_id, incident_id, scope, reason, placed_by, placed_at, expires_at)

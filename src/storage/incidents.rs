@@ -2,7 +2,7 @@
 //! dismissed); a partial unique index enforces it, so concurrent alerts of one
 //! account can never open two.
 
-use super::{Database, WriteTx, json, live_incident, not_drill, on_backend, parsed, select_locked};
+use super::{Database, WriteTx, execute, json, live_incident, not_drill, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::{Deadlines, Incident, IncidentStatus, Milestones, Resolution};
@@ -167,35 +167,33 @@ impl WriteTx {
         }
         let micros =
             |duration: Option<std::time::Duration>| duration.map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "UPDATE incidents SET status = $2, priority = $3, score = $4, priority_reasons = $5, updated_at = $6,
                     acknowledge_by = $7, contain_by = $8, acknowledge_breached_at = $9, contain_breached_at = $10,
                     assignee = $11, acknowledged_at = $12, contained_at = $13, closed_at = $14, resolution = $15,
                     resolution_note = $16, acknowledge_micros = $17, contain_micros = $18, resolve_micros = $19
              WHERE id = $1",
-        )
-        .bind(&incident.id)
-        .bind(incident.status.as_str())
-        .bind(incident.priority.as_str())
-        .bind(i64::from(incident.score))
-        .bind(&reasons)
-        .bind(incident.updated_at)
-        .bind(incident.deadlines.acknowledge_by)
-        .bind(incident.deadlines.contain_by)
-        .bind(incident.acknowledge_breached_at)
-        .bind(incident.contain_breached_at)
-        .bind(&incident.assignee)
-        .bind(incident.acknowledged_at)
-        .bind(incident.contained_at)
-        .bind(incident.closed_at)
-        .bind(incident.resolution.map(Resolution::as_str))
-        .bind(&incident.resolution_note)
-        .bind(micros(incident.counted_time_to_acknowledge()))
-        .bind(micros(incident.counted_time_to_contain()))
-        .bind(micros(incident.counted_time_to_resolve()))
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            &incident.id,
+            incident.status.as_str(),
+            incident.priority.as_str(),
+            i64::from(incident.score),
+            &reasons,
+            incident.updated_at,
+            incident.deadlines.acknowledge_by,
+            incident.deadlines.contain_by,
+            incident.acknowledge_breached_at,
+            incident.contain_breached_at,
+            &incident.assignee,
+            incident.acknowledged_at,
+            incident.contained_at,
+            incident.closed_at,
+            incident.resolution.map(Resolution::as_str),
+            &incident.resolution_note,
+            micros(incident.counted_time_to_acknowledge()),
+            micros(incident.counted_time_to_contain()),
+            micros(incident.counted_time_to_resolve())
+        )?;
         Ok(())
     }
 

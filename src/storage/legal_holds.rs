@@ -1,6 +1,6 @@
 //! Legal holds on incidents (SPEC §15): set by one lead, released by another.
 
-use super::{Database, WriteTx, from_row, on_backend};
+use super::{Database, WriteTx, execute, from_row, on_backend};
 use crate::domain::ids::{IncidentId, new_id};
 use crate::domain::time::Timestamp;
 
@@ -67,18 +67,16 @@ impl WriteTx {
         reason: &str,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_backend!(self.conn(), c => sqlx::query(
+        let done = execute!(
+            self.conn(),
             "INSERT INTO legal_holds (id, incident_id, set_by, set_at, reason) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (incident_id) WHERE released_at IS NULL DO NOTHING",
-        )
-        .bind(new_id())
-        .bind(incident_id)
-        .bind(set_by)
-        .bind(at)
-        .bind(reason)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            new_id(),
+            incident_id,
+            set_by,
+            at,
+            reason
+        )?;
         Ok(done == 1)
     }
 
@@ -90,17 +88,15 @@ impl WriteTx {
         reason: &str,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let done = on_backend!(self.conn(), c => sqlx::query(
+        let done = execute!(
+            self.conn(),
             "UPDATE legal_holds SET released_by = $2, released_at = $3, release_reason = $4
              WHERE id = $1 AND released_at IS NULL",
-        )
-        .bind(id)
-        .bind(released_by)
-        .bind(at)
-        .bind(reason)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            id,
+            released_by,
+            at,
+            reason
+        )?;
         Ok(done == 1)
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::{Backend, Database, WriteTx, on_backend, parsed};
+use super::{Backend, Database, WriteTx, execute, on_backend, parsed};
 use crate::domain::exchange::Destination;
 use crate::domain::ids::{MessageId, RunId};
 use crate::domain::time::Timestamp;
@@ -216,25 +216,23 @@ impl WriteTx {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query(
+        execute!(
+            self.conn(),
             "UPDATE outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(next_attempt_at)
-        .bind(error)
-        .execute(c)
-        .await
-        .map(|done| done.rows_affected()))?;
+            id,
+            next_attempt_at,
+            error
+        )?;
         Ok(())
     }
 
     /// Replaces a settled message's body, which carried a secret, with a note.
     pub async fn redact_message(&mut self, id: &MessageId) -> Result<(), sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query("UPDATE outbox SET body = '{\"redacted\": true}' WHERE id = $1")
-            .bind(id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected()))?;
+        execute!(
+            self.conn(),
+            "UPDATE outbox SET body = '{\"redacted\": true}' WHERE id = $1",
+            id
+        )?;
         Ok(())
     }
 

@@ -135,16 +135,10 @@ impl Database {
             wanted.dedup();
             let existing = self.partitions(history).await?;
             for month in wanted.into_iter().filter(|m| !existing.contains(m)) {
-                let mut tx = pool.begin().await?;
-                if !locked(&mut tx).await? {
+                let Some((mut tx, name, present)) = locked_partition(pool, history, month).await? else {
                     return Ok(None);
-                }
-                let name = month.partition(history);
-                let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-                    .bind(&name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if present.is_some() {
+                };
+                if present {
                     continue;
                 }
                 let (table, key) = (history.table(), history.key());
@@ -253,16 +247,10 @@ impl Database {
         let Pools::Postgres(pool) = &self.pools else {
             return Ok(Some((0, 0)));
         };
-        let mut tx = pool.begin().await?;
-        if !locked(&mut tx).await? {
+        let Some((mut tx, name, present)) = locked_partition(pool, history, month).await? else {
             return Ok(None);
-        }
-        let name = month.partition(history);
-        let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
-            .bind(&name)
-            .fetch_one(&mut *tx)
-            .await?;
-        if present.is_none() {
+        };
+        if !present {
             return Ok(Some((0, 0)));
         }
         // Dropping a partition locks its table whole; taken first, so no
@@ -364,6 +352,26 @@ impl Database {
             }
         }
     }
+}
+
+/// A transaction holding the retention lock, the name of `month`'s
+/// partition of `history` and whether it exists; `None` while another
+/// instance holds the lock.
+async fn locked_partition(
+    pool: &sqlx::PgPool,
+    history: History,
+    month: Month,
+) -> Result<Option<(sqlx::Transaction<'static, sqlx::Postgres>, String, bool)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    if !locked(&mut tx).await? {
+        return Ok(None);
+    }
+    let name = month.partition(history);
+    let present: Option<String> = sqlx::query_scalar("SELECT to_regclass($1)::text")
+        .bind(&name)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(Some((tx, name, present.is_some())))
 }
 
 /// Takes the retention lock for the transaction; `false` when another

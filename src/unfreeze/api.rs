@@ -87,10 +87,7 @@ pub struct UnfreezeLinkRequest {
 
 impl FromJson for UnfreezeLinkRequest {
     fn from_json(value: &Value) -> Result<Self, Vec<FieldError>> {
-        Fields::read_object(value, |fields, map| {
-            let account_id = fields.required_parsed(map, "account_id", AccountId::parse)?;
-            Some(UnfreezeLinkRequest { account_id })
-        })
+        Fields::read_one(value, "account_id", AccountId::parse).map(|account_id| UnfreezeLinkRequest { account_id })
     }
 }
 

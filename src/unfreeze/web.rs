@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, middleware};
@@ -27,7 +27,7 @@ use crate::state::AppState;
 pub mod guard;
 pub mod views;
 
-use guard::FlowForm;
+use guard::{FlowForm, LinkPage};
 
 pub fn routes(state: AppState) -> Routes {
     Routes::new()
@@ -39,7 +39,10 @@ pub fn routes(state: AppState) -> Routes {
         .post("/unfreeze/{token}/resend", resend_submit)
         .post("/unfreeze/{token}/second-factor", second_factor_submit)
         .post("/unfreeze/{token}/activity", activity_submit)
-        .layer(middleware::from_fn_with_state(state, guard::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state,
+            crate::edge::web::no_script_headers,
+        ))
 }
 
 async fn stylesheet() -> Response {
@@ -68,26 +71,12 @@ async fn request_submit(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = Lang::pick(&form, &headers);
-    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
-    if !guard::request_form_allowed(&state, &headers, field("csrf")) {
-        return html_response(StatusCode::FORBIDDEN, views::refused(lang));
-    }
-    // An unusable ID gets the same answer as an unknown account.
-    if let Ok(account_id) = crate::domain::alert::AccountId::parse(field("account_id").trim()) {
-        link::accept_link_request(&state, &account_id, &client).await;
-    }
-    html_response(StatusCode::ACCEPTED, views::link_sent(lang))
+    let accept = async |account_id| link::accept_link_request(&state, &account_id, &client).await;
+    guard::account_form_post(&state, &headers, &form, guard::CSRF_COOKIE, accept, views::link_sent).await
 }
 
 #[tracing::instrument(skip_all)]
-async fn flow_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = Lang::pick(&query, &headers);
+async fn flow_page(State(state): State<AppState>, LinkPage { token, lang, .. }: LinkPage) -> Response {
     match status::status(&state, &token).await {
         Ok(status) => show_flow(&state, lang, &token, &status, None, StatusCode::OK),
         Err(error) => error_page(lang, error),

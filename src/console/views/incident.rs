@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 pub use self::history::answers;
-use self::history::{flows, timeline};
+use self::history::{flows, readable_pairs, timeline};
 use self::runs::run_view;
 use super::{Section, Viewer, field_error, layout, notice, priority, sla, status, step_up_field, time};
 use crate::domain::ids::RunId;
@@ -130,20 +130,9 @@ fn summary(lang: Lang, viewer: &Viewer, incident: &Incident) -> Markup {
 fn signals(alert: &crate::domain::alert::Alert) -> Markup {
     let value = serde_json::to_value(alert).unwrap_or(Value::Null);
     let group = value.get("login").or_else(|| value.get("withdrawal"));
-    let entries: Vec<(String, String)> = group
-        .and_then(Value::as_object)
-        .map(|map| {
-            map.iter()
-                .filter(|(_, v)| !matches!(v, Value::Null | Value::Bool(false)))
-                .map(|(k, v)| {
-                    (
-                        k.replace('_', " "),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let entries = readable_pairs(group.and_then(Value::as_object), |v| {
+        !matches!(v, Value::Null | Value::Bool(false))
+    });
     html! {
         @if !entries.is_empty() || alert.risk_score.is_some() {
             ul class="signals" {

@@ -6,6 +6,7 @@ use ring::hmac;
 use super::{AuditRecord, Chain, ENTRY_REFUSED, GENESIS, entry_mac, legacy_entry_mac};
 
 /// An entry as stored, for verification.
+#[derive(Clone, Debug)]
 pub struct StoredEntry {
     pub chain: u16,
     pub seq: i64,

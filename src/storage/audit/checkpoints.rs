@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::super::{Backend, Database, WriteTx, on_backend, on_backend_sql};
-use super::{AuditRow, ChainHeadRow, chain_on_postgres, chain_on_sqlite};
+use super::{AUDIT_PAGE, AuditRow, ChainHeadRow, chain_on_postgres, chain_on_sqlite};
 use crate::domain::audit::Chain;
 use crate::domain::audit::checkpoint::{Checkpoint, CheckpointChain};
 use crate::domain::time::Timestamp;
@@ -80,10 +80,7 @@ impl WriteTx {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>, sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query_as::<_, AuditRow>(
-            "SELECT chain, seq, at, actor, action, incident_id, account_id, detail, prev_hash, hash, key_id
-             FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+        on_backend!(self.conn(), c => sqlx::query_as::<_, AuditRow>(AUDIT_PAGE)
         .bind(chain as i16)
         .bind(after_seq)
         .bind(limit)

@@ -1,5 +1,4 @@
-//! What stands between a form post and the flow: the holder pages' security
-//! headers, CSRF tokens, the same-origin check, and the per-address rate
+//! What stands between a form post and the flow: CSRF tokens, the same-origin check, and the per-address rate
 //! limit on the holder's steps.
 //!
 //! Every form is a double submit: its token is in a hidden field and in a
@@ -12,75 +11,93 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use ring::hmac;
+use maud::Markup;
 
 use super::views;
 use crate::auth::ClientAddress;
-use crate::edge::web::{self, CSP_NO_SCRIPT, Lang, constant_time_eq, html_response};
-use crate::platform::crypto;
+use crate::domain::alert::AccountId;
+use crate::edge::web::{self, Lang, constant_time_eq, html_response};
 use crate::state::AppState;
 use crate::state::shared::Limit;
 
 /// The cookie carrying the request form's CSRF token.
-const CSRF_COOKIE: &str = "hf_csrf";
+pub const CSRF_COOKIE: &str = "hf_csrf";
 /// The cookie carrying a flow page's CSRF token (under the flow's path).
 const FLOW_CSRF_COOKIE: &str = "hf_flow_csrf";
 /// How long a flow page's cookie lives: as long as a flow.
 const FLOW_CSRF_SECONDS: u64 = 24 * 3600;
 
-/// Adds the security headers to every holder page: no script at all.
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    web::secure(&mut response, CSP_NO_SCRIPT, state.public_url().starts_with("https://"));
-    response
-}
-
 /// The CSRF token of a flow's forms: an HMAC of the flow token, so it needs no storage.
 pub fn csrf_for_flow(state: &AppState, token: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, &state.config().master_key.derive("holdfast csrf v1"));
-    let tag = hmac::sign(&key, &crypto::token_hash(token));
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    web::link_csrf(&state.config().master_key.derive("holdfast csrf v1"), token)
 }
 
 /// The cookie repeating a flow page's CSRF token, for that flow's forms
 /// only; `None` for a token that cannot be a cookie's path.
 pub fn flow_cookie(state: &AppState, token: &str, csrf: &str) -> Option<HeaderValue> {
-    let secure = if state.public_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    if token.contains([';', ',']) {
-        return None;
-    }
-    let cookie = format!(
-        "{FLOW_CSRF_COOKIE}={csrf}; Path=/unfreeze/{token}; HttpOnly; SameSite=Strict; Max-Age={FLOW_CSRF_SECONDS}{secure}"
-    );
-    HeaderValue::from_str(&cookie).ok()
+    web::csrf_cookie(
+        FLOW_CSRF_COOKIE,
+        csrf,
+        &format!("/unfreeze/{token}"),
+        FLOW_CSRF_SECONDS,
+        state.https(),
+    )
 }
 
 /// A fresh token for the request form, and the cookie that carries it.
 pub fn request_form_token(state: &AppState) -> anyhow::Result<(String, HeaderValue)> {
-    let csrf = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crypto::random_bytes::<16>()?);
-    let secure = if state.public_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!("{CSRF_COOKIE}={csrf}; Path=/unfreeze; HttpOnly; SameSite=Strict; Max-Age=3600{secure}");
-    Ok((csrf, HeaderValue::from_str(&cookie)?))
+    web::fresh_form_token(CSRF_COOKIE, "/unfreeze", state.https())
 }
 
-/// Whether a request form post carries the token of its cookie and came from our own page.
-pub fn request_form_allowed(state: &AppState, headers: &HeaderMap, submitted: &str) -> bool {
-    let csrf_ok = web::cookie(headers, CSRF_COOKIE).is_some_and(|expected| constant_time_eq(&expected, submitted));
-    csrf_ok && web::same_origin(state.public_url(), headers)
+/// Answers a form naming an account (the unfreeze request, the holder's
+/// report) after its CSRF and origin checks: `accept` is told of the account
+/// and every holder sees the same `sent` page, so the answer never says
+/// whether the account exists. `cookie` carries the form's token.
+pub(crate) async fn account_form_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+    cookie: &str,
+    accept: impl AsyncFnOnce(AccountId),
+    sent: fn(Lang) -> Markup,
+) -> Response {
+    let lang = Lang::pick(form, headers);
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    if !web::fresh_form_allowed(state.public_url(), headers, cookie, field("csrf")) {
+        return html_response(StatusCode::FORBIDDEN, views::refused(lang));
+    }
+    // An unusable ID gets the same answer as an unknown account.
+    if let Ok(account_id) = AccountId::parse(field("account_id").trim()) {
+        accept(account_id).await;
+    }
+    html_response(StatusCode::ACCEPTED, sent(lang))
+}
+
+/// A holder's page under a link (a flow's, a case's, a lock's): the link's
+/// token, the page's language (`?lang=`, then `Accept-Language`) and its query.
+pub struct LinkPage {
+    pub token: String,
+    pub lang: Lang,
+    pub query: HashMap<String, String>,
+}
+
+impl FromRequestParts<AppState> for LinkPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(token) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let lang = Lang::pick(&query, &parts.headers);
+        Ok(LinkPage { token, lang, query })
+    }
 }
 
 /// A holder's form post on a flow page, already checked: its CSRF token, that

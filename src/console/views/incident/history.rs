@@ -2,7 +2,7 @@
 //! the whole timeline, each audit action said in words.
 
 use maud::{Markup, html};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::super::time;
 use crate::domain::unfreeze::Flow;
@@ -70,22 +70,29 @@ pub(super) fn timeline(lang: Lang, dossier: &Dossier) -> Markup {
     }
 }
 
+/// The members of a JSON object that `shown` keeps, as readable `(key,
+/// value)` pairs: underscores in keys become spaces, strings lose their quotes.
+pub(super) fn readable_pairs(
+    map: Option<&Map<String, Value>>,
+    shown: impl Fn(&Value) -> bool,
+) -> Vec<(String, String)> {
+    map.map(|map| {
+        map.iter()
+            .filter(|(_, v)| shown(v))
+            .map(|(k, v)| {
+                (
+                    k.replace('_', " "),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// An audit entry's detail, as short `key: value` pairs.
 fn detail(value: &Value) -> Markup {
-    let pairs: Vec<(String, String)> = value
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| {
-                    (
-                        k.replace('_', " "),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = readable_pairs(value.as_object(), |v| !v.is_null());
     html! {
         @if !pairs.is_empty() {
             span class="detail" {
