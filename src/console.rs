@@ -150,6 +150,11 @@ impl Done {
         query.get("done").and_then(|code| Self::parse(code))
     }
 
+    /// The notice a page shows for its `?done=`, in `lang`.
+    pub fn notice(query: &HashMap<String, String>, lang: Lang) -> Option<&'static str> {
+        Self::from_query(query).map(|done| done.message(lang))
+    }
+
     pub fn message(self, lang: Lang) -> &'static str {
         let t = Text::of(lang);
         match self {

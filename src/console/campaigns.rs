@@ -42,20 +42,19 @@ pub async fn page(
     Path(id): Path<CampaignId>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let done = Done::from_query(&query);
-    let notice = done.map(|d| d.message(console.lang));
-    show(&state, &console.agent, console.lang, &console.csrf, &id, notice, None).await
+    let notice = Done::notice(&query, console.lang);
+    show(&state, &console, &id, notice, None).await
 }
 
 async fn show(
     state: &AppState,
-    agent: &crate::auth::CurrentAgent,
-    lang: crate::edge::web::Lang,
-    csrf: &str,
+    console: &ConsoleAgent,
     id: &CampaignId,
     notice: Option<&str>,
     refusal: Option<(StatusCode, String)>,
 ) -> Response {
+    let ConsoleAgent { agent, lang, csrf } = console;
+    let lang = *lang;
     let campaign = match campaigns::show(state, agent, id).await {
         Ok(campaign) => campaign,
         Err(error) => return guard::error_page(lang, &error),
@@ -99,16 +98,7 @@ pub async fn contain(State(state): State<AppState>, Path(id): Path<CampaignId>, 
         .into_response(),
         Err(error) => {
             let message = views::problem_message(form.lang, &error);
-            show(
-                &state,
-                &form.agent,
-                form.lang,
-                &form.csrf,
-                &id,
-                None,
-                Some((error.status(), message)),
-            )
-            .await
+            show(&state, &form.viewer(), &id, None, Some((error.status(), message))).await
         }
     }
 }

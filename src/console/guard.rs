@@ -180,6 +180,15 @@ pub struct ConsoleForm {
 }
 
 impl ConsoleForm {
+    /// The signed-in agent, as a page shown in answer to the form sees them.
+    pub fn viewer(&self) -> ConsoleAgent {
+        ConsoleAgent {
+            agent: self.agent.clone(),
+            lang: self.lang,
+            csrf: self.csrf.clone(),
+        }
+    }
+
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map(String::as_str).unwrap_or("")
     }

@@ -18,12 +18,11 @@ use super::Done;
 use super::guard::{self, ConsoleAgent, ConsoleForm};
 pub use super::views::incident::{Action, Refusal};
 use super::views::{self, Viewer};
-use crate::auth::CurrentAgent;
 use crate::domain::ids::{IncidentId, RunId};
 use crate::domain::incident::{Resolution, check_note};
 use crate::domain::playbook::Playbook;
 use crate::edge::error::ApiError;
-use crate::edge::web::{Lang, html_response};
+use crate::edge::web::html_response;
 use crate::incidents::{self, Decision, Dossier};
 use crate::runs::agent_actions;
 use crate::state::AppState;
@@ -53,20 +52,19 @@ pub async fn page(
     Path(id): Path<IncidentId>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let done = Done::from_query(&query);
-    let notice = done.map(|d| d.message(console.lang));
-    show(&state, &console.agent, console.lang, &console.csrf, &id, notice, None).await
+    let notice = Done::notice(&query, console.lang);
+    show(&state, &console, &id, notice, None).await
 }
 
 async fn show(
     state: &AppState,
-    agent: &CurrentAgent,
-    lang: Lang,
-    csrf: &str,
+    console: &ConsoleAgent,
     id: &IncidentId,
     notice: Option<&str>,
     refusal: Option<(StatusCode, Refusal)>,
 ) -> Response {
+    let ConsoleAgent { agent, lang, csrf } = console;
+    let lang = *lang;
     let dossier = match incidents::dossier(state, agent, id).await {
         Ok(dossier) => dossier,
         Err(error) => return guard::error_page(lang, &error),
@@ -107,16 +105,7 @@ async fn answer(
                 action,
                 message: views::problem_message(form.lang, &error),
             };
-            show(
-                state,
-                &form.agent,
-                form.lang,
-                &form.csrf,
-                id,
-                None,
-                Some((error.status(), refusal)),
-            )
-            .await
+            show(state, &form.viewer(), id, None, Some((error.status(), refusal))).await
         }
     }
 }

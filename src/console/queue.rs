@@ -112,8 +112,8 @@ pub async fn page(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let choice = Choice::from_query(&query);
-    let done = Done::from_query(&query);
-    show(&state, &console, &choice, done.map(|d| d.message(console.lang)), None).await
+    let notice = Done::notice(&query, console.lang);
+    show(&state, &console, &choice, notice, None).await
 }
 
 async fn show(
@@ -172,15 +172,10 @@ pub async fn take_next(State(state): State<AppState>, form: ConsoleForm) -> Resp
         Ok(Some(incident)) => Redirect::to(&format!("/console/incidents/{}?done=claimed", incident.id)).into_response(),
         Ok(None) => Redirect::to("/console/?done=nothing_waiting").into_response(),
         Err(error) => {
-            let console = ConsoleAgent {
-                agent: form.agent.clone(),
-                lang: form.lang,
-                csrf: form.csrf.clone(),
-            };
             let message = views::problem_message(form.lang, &error);
             show(
                 &state,
-                &console,
+                &form.viewer(),
                 &Choice::default(),
                 None,
                 Some((error.status(), message)),

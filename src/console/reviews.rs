@@ -19,7 +19,7 @@ use crate::auth::CurrentAgent;
 use crate::domain::ids::IncidentId;
 use crate::domain::unfreeze::decision_reason;
 use crate::edge::error::ApiError;
-use crate::edge::web::{Lang, html_response};
+use crate::edge::web::html_response;
 use crate::runs::agent_actions;
 use crate::state::AppState;
 use crate::unfreeze::{UNFREEZE_PLAYBOOK, review};
@@ -44,26 +44,18 @@ pub async fn page(
     console: ConsoleAgent,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let done = Done::from_query(&query);
-    show(
-        &state,
-        &console.agent,
-        console.lang,
-        &console.csrf,
-        done.map(|d| d.message(console.lang)),
-        None,
-    )
-    .await
+    let notice = Done::notice(&query, console.lang);
+    show(&state, &console, notice, None).await
 }
 
 async fn show(
     state: &AppState,
-    agent: &CurrentAgent,
-    lang: Lang,
-    csrf: &str,
+    console: &ConsoleAgent,
     notice: Option<&str>,
     refusal: Option<(StatusCode, Refusal)>,
 ) -> Response {
+    let ConsoleAgent { agent, lang, csrf } = console;
+    let lang = *lang;
     let reviews = match load(state, agent).await {
         Ok(reviews) => reviews,
         Err(error) => return guard::error_page(lang, &error),
@@ -89,15 +81,7 @@ async fn refused(state: &AppState, form: &ConsoleForm, incident_id: IncidentId, 
         incident_id,
         message: views::problem_message(form.lang, &error),
     };
-    show(
-        state,
-        &form.agent,
-        form.lang,
-        &form.csrf,
-        None,
-        Some((error.status(), refusal)),
-    )
-    .await
+    show(state, &form.viewer(), None, Some((error.status(), refusal))).await
 }
 
 /// Starts `unfreeze-account` on the request's incident (sensitive).
