@@ -145,14 +145,10 @@ impl Done {
         Self::ALL.into_iter().find(|done| done.code() == code)
     }
 
-    /// What a page's `?done=` says was just done, if anything it knows.
-    pub fn from_query(query: &HashMap<String, String>) -> Option<Self> {
-        query.get("done").and_then(|code| Self::parse(code))
-    }
-
-    /// The notice a page shows for its `?done=`, in `lang`.
+    /// The notice a page shows for what its `?done=` says was just done,
+    /// in `lang`; none for a code it does not know.
     pub fn notice(query: &HashMap<String, String>, lang: Lang) -> Option<&'static str> {
-        Self::from_query(query).map(|done| done.message(lang))
+        query.get("done").and_then(|code| Self::parse(code)).map(|done| done.message(lang))
     }
 
     pub fn message(self, lang: Lang) -> &'static str {

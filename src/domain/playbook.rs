@@ -196,18 +196,14 @@ impl Step {
 }
 
 /// The positions (0-based) of the steps `steps[index]` waits for: those its
-/// `after` names, or every step before it.
-/// (`T` is a playbook's `Step` or a run's step, which holds one.)
-pub fn waits_for<T: Borrow<Step>>(steps: &[T], index: usize) -> Vec<usize> {
-    match &Borrow::<Step>::borrow(&steps[index]).after {
-        None => (0..index).collect(),
-        Some(names) => steps[..index]
-            .iter()
-            .enumerate()
-            .filter(|(_, step)| names.contains(&Borrow::<Step>::borrow(*step).name))
-            .map(|(position, _)| position)
-            .collect(),
-    }
+/// `after` names, or every step before it. (`T` is a playbook's `Step` or a
+/// run's step, which holds one.)
+pub fn waits_for<T: Borrow<Step>>(steps: &[T], index: usize) -> impl Iterator<Item = usize> + '_ {
+    let after = &Borrow::<Step>::borrow(&steps[index]).after;
+    (0..index).filter(move |&position| match after {
+        None => true,
+        Some(names) => names.contains(&Borrow::<Step>::borrow(&steps[position]).name),
+    })
 }
 
 /// A verified playbook.

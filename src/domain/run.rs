@@ -145,9 +145,7 @@ impl Run {
     /// Whether step `index` may start: every step it waits for succeeded or
     /// was skipped.
     pub fn ready(&self, index: usize) -> bool {
-        super::playbook::waits_for(&self.steps, index)
-            .into_iter()
-            .all(|position| matches!(self.steps[position].status, StepStatus::Succeeded | StepStatus::Skipped))
+        super::playbook::waits_for(&self.steps, index).all(|position| self.steps[position].status.is_done())
     }
 
     /// Whether the playbook has an approval step at all.

@@ -194,7 +194,6 @@ impl RunView {
                     automatic: step.step.automatic,
                     mfa: step.step.mfa,
                     waits_for: waits_for(&run.steps, index)
-                        .into_iter()
                         .map(|earlier| run.steps[earlier].position)
                         .collect(),
                     status: step.status,

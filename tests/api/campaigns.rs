@@ -116,14 +116,9 @@ async fn three_accounts_signing_in_from_one_ip_within_the_hour_form_a_campaign_t
     assert_eq!(list[0]["accounts"], 4);
     assert_eq!(list[0]["incident_ids"].as_array().unwrap().len(), 4);
 
-    let shown: Value = app
-        .get_as(&analyst, &format!("/v1/campaigns/{}", campaign["id"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = app
+        .get_json_as(&analyst, &format!("/v1/campaigns/{}", campaign["id"].as_str().unwrap()))
+        .await;
     assert_eq!(shown, list[0]);
     assert_eq!(
         app.db

@@ -8,7 +8,7 @@ use std::time::Duration;
 use holdfast::domain::agent::Role;
 use holdfast::platform::signing::SigningKey;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fake_risk_engine::FakeRiskEngine;
 use crate::helpers::{
@@ -103,30 +103,14 @@ async fn a_drill_wave_reaches_nothing_outside_counts_in_no_figure_and_is_reporte
         .await;
     assert_eq!(drill_incident, 4);
     // The team works one of the wave's incidents and resolves the takeover.
-    let listed: Value = app
-        .get_as(&lead, &format!("/v1/incidents?account_id=drill-{stuffing}-0001"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let worked = listed["incidents"][0]["id"].as_str().unwrap().to_owned();
+    let worked = app.incident_of(&lead, &format!("drill-{stuffing}-0001")).await;
     let acknowledged = app
         .post_as(&lead, &format!("/v1/incidents/{worked}/acknowledge"))
         .send()
         .await
         .unwrap();
     assert_eq!(acknowledged.status(), StatusCode::OK);
-    let taken: Value = app
-        .get_as(&lead, &format!("/v1/incidents?account_id=drill-{takeover}-0001"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let taken_id = taken["incidents"][0]["id"].as_str().unwrap().to_owned();
+    let taken_id = app.incident_of(&lead, &format!("drill-{takeover}-0001")).await;
     let detail = app.incident(&lead, &taken_id).await;
     assert_eq!(detail["drill"], true);
     assert_eq!(detail["status"], "contained");
@@ -161,14 +145,7 @@ async fn a_drill_wave_reaches_nothing_outside_counts_in_no_figure_and_is_reporte
         )
         .await;
     assert!(sunk >= 3, "holds and the disposition went to the drill sink: {sunk}");
-    let overview: Value = app
-        .get_as(&lead, "/v1/overview")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let overview = app.get_json_as(&lead, "/v1/overview").await;
     let open_total: i64 = overview["open_incidents"]
         .as_array()
         .unwrap()

@@ -566,6 +566,11 @@ impl TestApp {
         self.client.get(self.url(path)).bearer_auth(&agent.token)
     }
 
+    /// `GET path` as `agent`, its body as JSON.
+    pub async fn get_json_as(&self, agent: &TestAgent, path: &str) -> Value {
+        self.get_as(agent, path).send().await.unwrap().json().await.unwrap()
+    }
+
     pub fn post_as(&self, agent: &TestAgent, path: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(path)).bearer_auth(&agent.token)
     }
@@ -605,14 +610,7 @@ impl TestApp {
         check: impl Fn(&Value) -> bool,
     ) -> Value {
         eventually(what, Duration::from_secs(15), || async {
-            let run: Value = self
-                .get_as(agent, &format!("/v1/runs/{run_id}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let run = self.get_json_as(agent, &format!("/v1/runs/{run_id}")).await;
             check(&run).then_some(run)
         })
         .await
@@ -711,14 +709,9 @@ fn forget_redis_keys(prefix: &str) {
 impl TestApp {
     /// The id of the live incident of `account`.
     pub async fn incident_of(&self, agent: &TestAgent, account: &str) -> String {
-        let page: Value = self
-            .get_as(agent, &format!("/v1/incidents?account_id={account}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = self
+            .get_json_as(agent, &format!("/v1/incidents?account_id={account}"))
+            .await;
         page["incidents"][0]["id"].as_str().unwrap().to_owned()
     }
 

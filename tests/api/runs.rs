@@ -99,14 +99,7 @@ async fn each_step_waits_for_the_exchange_to_confirm_the_one_before(backend: Bac
     let run_id = run["run_id"].as_str().unwrap();
     app.exchange.wait_for_actions("acct-1", "place_hold", 2).await;
 
-    let waiting: Value = app
-        .get_as(&analyst, &format!("/v1/runs/{run_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let waiting = app.get_json_as(&analyst, &format!("/v1/runs/{run_id}")).await;
     assert_eq!(waiting["status"], "running");
     assert_eq!(waiting["steps"][0]["status"], "running");
     assert_eq!(waiting["steps"][1]["status"], "pending");

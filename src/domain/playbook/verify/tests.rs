@@ -171,8 +171,8 @@ after = {revoke_after}
 fn exchange_requests_that_name_the_freeze_they_wait_for_verify_and_wait_for_it_alone() {
     let playbook = verify("contain", &contain(r#"["freeze"]"#, r#"["freeze"]"#)).unwrap();
     assert_eq!(playbook.steps[2].after, Some(vec!["freeze".to_owned()]));
-    assert_eq!(waits_for(&playbook.steps, 2), [0]);
-    assert_eq!(waits_for(&playbook.steps, 1), [0]);
+    assert_eq!(waits_for(&playbook.steps, 2).collect::<Vec<_>>(), [0]);
+    assert_eq!(waits_for(&playbook.steps, 1).collect::<Vec<_>>(), [0]);
     let stored = serde_json::to_string(&playbook.steps[2]).unwrap();
     assert_eq!(serde_json::from_str::<Step>(&stored).unwrap(), playbook.steps[2]);
 }
@@ -180,8 +180,8 @@ fn exchange_requests_that_name_the_freeze_they_wait_for_verify_and_wait_for_it_a
 #[test]
 fn a_step_that_does_not_say_waits_for_every_step_before_it() {
     let playbook = verify("unfreeze", UNFREEZE).unwrap();
-    assert_eq!(waits_for(&playbook.steps, 3), [0, 1, 2]);
-    assert_eq!(waits_for(&playbook.steps, 0), Vec::<usize>::new());
+    assert_eq!(waits_for(&playbook.steps, 3).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(waits_for(&playbook.steps, 0).count(), 0);
     let stored = serde_json::to_string(&playbook.steps[3]).unwrap();
     assert!(!stored.contains("\"after\""), "{stored}");
 }

@@ -48,7 +48,7 @@ pub(super) fn check(steps: &[Step], problems: &mut Vec<String>) {
 /// Which steps before `index` it waits for, directly or through others.
 fn reached_from(steps: &[Step], index: usize) -> Vec<bool> {
     let mut reached = vec![false; index];
-    let mut next = waits_for(steps, index);
+    let mut next: Vec<usize> = waits_for(steps, index).collect();
     while let Some(position) = next.pop() {
         if !std::mem::replace(&mut reached[position], true) {
             next.extend(waits_for(steps, position));
