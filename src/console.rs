@@ -148,7 +148,10 @@ impl Done {
     /// The notice a page shows for what its `?done=` says was just done,
     /// in `lang`; none for a code it does not know.
     pub fn notice(query: &HashMap<String, String>, lang: Lang) -> Option<&'static str> {
-        query.get("done").and_then(|code| Self::parse(code)).map(|done| done.message(lang))
+        query
+            .get("done")
+            .and_then(|code| Self::parse(code))
+            .map(|done| done.message(lang))
     }
 
     pub fn message(self, lang: Lang) -> &'static str {
