@@ -152,8 +152,11 @@ psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)" -c "CREA
 HOLDFAST_DATABASE_URL=$PG/$EMPTY "$HOLDFAST" migrate >/dev/null
 trap 'cleanup; psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $EMPTY WITH (FORCE)" >/dev/null' EXIT
 compare() { # label database
+    # Keeping everything, as the latency run does: a pass with the default
+    # limits at start would drop the history being measured against.
     (cd "$WORK" && exec env HOLDFAST_LISTEN=127.0.0.1:$PORT HOLDFAST_DATABASE_URL="$PG/$2" \
-        HOLDFAST_MAX_CONNECTIONS_PER_CLIENT=4096 "$HOLDFAST" serve 2>>"$WORK/server.log") &
+        HOLDFAST_RETENTION_ALERTS="${RETAIN_ALERTS:-10y}" HOLDFAST_MAX_CONNECTIONS_PER_CLIENT=4096 \
+        "$HOLDFAST" serve 2>>"$WORK/server.log") &
     local server=$!
     for _ in $(seq 1 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.2; done
     "$LOAD" --key "$INGEST" --url "$URL" --seconds 5 intake --run "warm$RANDOM" >/dev/null

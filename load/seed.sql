@@ -97,7 +97,7 @@ FROM (
 SET TIME ZONE 'UTC';
 SELECT format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
               t || '_p' || to_char(m, 'YYYYMM'), t, m, m + interval '1 month')
-FROM unnest(ARRAY['alerts', 'campaign_signals', 'sign_in_failures']) AS t,
+FROM unnest(ARRAY['alerts', 'campaign_signals', 'sign_in_failures', 'audit_log']) AS t,
      generate_series(date_trunc('month', :'until'::timestamptz - :days * interval '1 day'),
                      date_trunc('month', :'until'::timestamptz) + interval '2 months', interval '1 month') AS m
 WHERE to_regclass(t || '_p' || to_char(m, 'YYYYMM')) IS NULL \gexec

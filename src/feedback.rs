@@ -21,11 +21,11 @@ use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::disposition::{Disposition, HolderSaid, rules_fired};
 use crate::domain::exchange::Destination;
-use crate::domain::ids::{AccountId, IncidentId, MessageId};
+use crate::domain::ids::{AccountId, IncidentId};
 use crate::domain::incident::Incident;
 use crate::domain::time::Timestamp;
 use crate::platform::config::Config;
-use crate::storage::WriteTx;
+use crate::storage::{Queued, WriteTx};
 
 /// The idempotency key of an incident's disposition: one per incident.
 pub fn disposition_key(incident_id: &IncidentId) -> String {
@@ -52,15 +52,15 @@ pub async fn queue_disposition(
     let holder_said = tx.holder_said(&incident.id).await?;
     let key = disposition_key(&incident.id);
     let body = disposition_body(&key, incident, disposition, &alert_ids, holder_said);
-    tx.enqueue(
-        &MessageId::new(),
-        &key,
-        Destination::RiskFeedback,
-        &serde_json::to_string(&body).expect("a disposition serializes"),
-        None,
-        at,
-    )
-    .await
+    let body = serde_json::to_string(&body).expect("a disposition serializes");
+    let message = Queued {
+        idempotency_key: &key,
+        destination: Destination::RiskFeedback,
+        body: &body,
+        run_id: None,
+        incident_id: Some(&incident.id),
+    };
+    tx.enqueue(&message, at).await
 }
 
 /// What was true about an incident, sent to the risk engine once when the incident is resolved or dismissed (SPEC §14). Signed like every request Holdfast sends (`X-Holdfast-Key-Id`, `X-Holdfast-Timestamp`, `X-Holdfast-Signature`), with `HOLDFAST_RISK_FEEDBACK_KEY`, never with the exchange's key. Retries carry the same `idempotency_key`.

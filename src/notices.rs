@@ -99,6 +99,7 @@ pub async fn send(
     let notification = Notification {
         idempotency_key,
         account_id: &incident.account_id,
+        incident_id: Some(&incident.id),
         template,
         data,
     };

@@ -100,6 +100,7 @@ pub async fn escalate_overdue(state: &AppState) -> anyhow::Result<usize> {
             let notification = Notification {
                 idempotency_key: &key,
                 account_id: &incident.account_id,
+                incident_id: Some(&incident.id),
                 template: "sla_breach",
                 data: json!({
                     "audience": "leads",

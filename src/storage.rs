@@ -64,7 +64,7 @@ pub use incidents::{Claimed, IncidentFilter, LiveIncident, QueueFilter, QueuePos
 pub use intake::CorrelationWindow;
 pub use legal_holds::LegalHoldRow;
 pub use lock_links::LockLinkRow;
-pub use outbox::{OutboxMessage, OutboxStatus};
+pub use outbox::{Confirmed, OutboxMessage, OutboxStatus, Queued};
 pub use overview::WindowTimes;
 use pools::Pools;
 pub use replay::ReplayRow;

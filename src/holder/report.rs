@@ -94,6 +94,8 @@ pub async fn send_lock_link(state: &AppState, account_id: &AccountId) -> anyhow:
     let notification = Notification {
         idempotency_key: &key,
         account_id,
+        // About the account, before any incident.
+        incident_id: None,
         template: "lock_link",
         data: json!({"lock_url": lock_url(state, &token)}),
     };

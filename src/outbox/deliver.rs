@@ -18,13 +18,13 @@ use super::messages::{is_sealed, open_sealed};
 use crate::domain::audit::AuditAction;
 use crate::domain::audit::AuditRecord;
 use crate::domain::exchange::Destination;
-use crate::domain::ids::{AccountId, MessageId};
+use crate::domain::ids::AccountId;
 use crate::domain::time::Timestamp;
 use crate::platform::config::RetryPolicy;
 use crate::platform::exchange::{DeliveryError, confirms};
 use crate::platform::trace_context::TraceContext;
 use crate::state::AppState;
-use crate::storage::{OutboxMessage, OutboxStatus};
+use crate::storage::{Confirmed, OutboxMessage};
 use tracing::Instrument;
 
 /// How many messages one pass claims.
@@ -163,11 +163,16 @@ async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
     let mut tx = state.db().begin().await?;
     let mut gave_up = 0;
     // Confirmations, the usual outcome, are recorded in one statement.
-    let mut answers: Vec<(&MessageId, String)> = Vec::new();
+    let mut answers: Vec<Confirmed> = Vec::new();
     let mut failures: Vec<(&Sent, &DeliveryError)> = Vec::new();
     for attempt in &sent {
         match &attempt.outcome {
-            Ok(answer) => answers.push((&attempt.message.id, answer.to_string())),
+            Ok(answer) => answers.push(Confirmed {
+                id: &attempt.message.id,
+                response: answer.to_string(),
+                // The code or token it carried is no longer needed: keep no copy.
+                redact: attempt.sealed,
+            }),
             Err(error) => failures.push((attempt, error)),
         }
     }
@@ -178,11 +183,13 @@ async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
         if message.attempts >= policy.max_attempts as i32 {
             tracing::warn!(idempotency_key = %message.idempotency_key, attempts = message.attempts, error = %error, "delivery to the exchange failed for good");
             tx.audit(failure_record(message, error, now));
-            let failed = tx
-                .settle_message(&message.id, OutboxStatus::Failed, None, Some(&error.to_string()), now)
-                .await?;
+            let failed = tx.fail_message(&message.id, &error.to_string(), now).await?;
             gave_up += u64::from(failed);
             if failed {
+                if attempt.sealed {
+                    // Given up on, it will never be sent: keep no copy of its secret.
+                    tx.redact_message(&message.id).await?;
+                }
                 settled.push(attempt);
             }
         } else {
@@ -194,10 +201,6 @@ async fn record(state: &AppState, mut sent: Vec<Sent>) -> anyhow::Result<()> {
     }
     let mut settled_runs = Vec::new();
     for attempt in settled {
-        if attempt.sealed {
-            // The code or token it carried is no longer needed: keep no copy.
-            tx.redact_message(&attempt.message.id).await?;
-        }
         if let Some(run_id) = &attempt.message.run_id {
             settled_runs.push(run_id.clone());
         }

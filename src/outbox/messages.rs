@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use crate::domain::exchange::{AccountAction, Destination};
 use crate::domain::hold::HoldScope;
-use crate::domain::ids::{AccountId, IncidentId, MessageId, RunId};
+use crate::domain::ids::{AccountId, IncidentId, RunId};
 use crate::domain::time::Timestamp;
 use crate::platform::crypto::SecretBox;
-use crate::storage::{OutboxMessage, WriteTx};
+use crate::storage::{OutboxMessage, Queued, WriteTx};
 
 /// A request to the exchange's account control (SPEC §6), to queue in a transaction.
 pub struct AccountRequest<'a> {
@@ -37,26 +37,39 @@ pub async fn queue_action(tx: &mut WriteTx, request: &AccountRequest<'_>, at: Ti
     if let Some(scope) = request.scope {
         body["scope"] = json!(scope);
     }
-    tx.enqueue(
-        &MessageId::new(),
-        &request.idempotency_key,
-        Destination::AccountControl,
-        &body.to_string(),
-        request.run_id,
-        at,
-    )
-    .await
+    let body = body.to_string();
+    let message = Queued {
+        idempotency_key: &request.idempotency_key,
+        destination: Destination::AccountControl,
+        body: &body,
+        run_id: request.run_id,
+        incident_id: Some(request.incident_id),
+    };
+    tx.enqueue(&message, at).await
 }
 
 /// A notification for the notification service (SPEC §8).
 pub struct Notification<'a> {
     pub idempotency_key: &'a str,
     pub account_id: &'a AccountId,
+    /// The incident it is about, if any: a legal hold keeps its delivery.
+    pub incident_id: Option<&'a IncidentId>,
     pub template: &'a str,
     pub data: Value,
 }
 
 impl Notification<'_> {
+    /// The message to queue with `body` (plain or sealed).
+    fn queued<'b>(&'b self, body: &'b str) -> Queued<'b> {
+        Queued {
+            idempotency_key: self.idempotency_key,
+            destination: Destination::Notify,
+            body,
+            run_id: None,
+            incident_id: self.incident_id,
+        }
+    }
+
     fn body(&self) -> Value {
         json!({
             "idempotency_key": self.idempotency_key,
@@ -74,15 +87,7 @@ pub async fn queue_notification(
     at: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let body = notification.body().to_string();
-    tx.enqueue(
-        &MessageId::new(),
-        notification.idempotency_key,
-        Destination::Notify,
-        &body,
-        None,
-        at,
-    )
-    .await
+    tx.enqueue(&notification.queued(&body), at).await
 }
 
 /// Queues a notification whose data holds a secret (SPEC §8 `unfreeze_link`,
@@ -99,9 +104,7 @@ pub async fn queue_secret_notification(
         "{SEALED_PREFIX}{key_id}:{}",
         base64::engine::general_purpose::STANDARD.encode(sealed)
     );
-    Ok(tx
-        .enqueue(&MessageId::new(), key, Destination::Notify, &stored, None, at)
-        .await?)
+    Ok(tx.enqueue(&notification.queued(&stored), at).await?)
 }
 
 const SEALED_PREFIX: &str = "sealed:v1:";

@@ -2,7 +2,10 @@
 //! transaction as the change that calls for them and delivered afterwards.
 //!
 //! A message keeps its idempotency key and exact body for every attempt, so
-//! the exchange can recognise a retry. A delivery claims the message for a
+//! the exchange can recognise a retry; a key is never queued twice. Once
+//! the exchange confirms it, the message moves to `outbox_delivered`
+//! (partitioned by month on PostgreSQL and expired by retention), leaving
+//! the outbox to what waits and what was given up on. A delivery claims the message for a
 //! lease; if the instance dies mid-delivery the lease runs out and another
 //! delivery (with the same key) follows.
 
@@ -10,7 +13,7 @@ use std::time::Duration;
 
 use super::{Backend, Database, WriteTx, execute, on_backend, parsed};
 use crate::domain::exchange::Destination;
-use crate::domain::ids::{MessageId, RunId};
+use crate::domain::ids::{IncidentId, MessageId, RunId};
 use crate::domain::time::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,39 +80,61 @@ macro_rules! columns {
     };
 }
 
+/// A message to queue.
+pub struct Queued<'a> {
+    pub idempotency_key: &'a str,
+    pub destination: Destination,
+    /// The exact JSON body to send on every attempt (or its sealed form).
+    pub body: &'a str,
+    /// The playbook run to wake when the message is settled.
+    pub run_id: Option<&'a RunId>,
+    /// The incident the message is about: a legal hold keeps its delivery.
+    pub incident_id: Option<&'a IncidentId>,
+}
+
+/// The exchange's confirmation of a message.
+pub struct Confirmed<'a> {
+    pub id: &'a MessageId,
+    /// The answer, kept with the delivered message.
+    pub response: String,
+    /// The message carried a secret: its body is not kept.
+    pub redact: bool,
+}
+
+/// What a settled message carrying a secret keeps of its body.
+const REDACTED: &str = "{\"redacted\": true}";
+
 impl WriteTx {
-    /// Queues a message in this transaction's trace; a message with the same
-    /// idempotency key is kept as is.
-    pub async fn enqueue(
-        &mut self,
-        id: &MessageId,
-        idempotency_key: &str,
-        destination: Destination,
-        body: &str,
-        run_id: Option<&RunId>,
-        at: Timestamp,
-    ) -> Result<bool, sqlx::Error> {
-        let traceparent = self.stored_trace();
-        let inserted = on_backend!(self.conn(), c => sqlx::query(
-            "INSERT INTO outbox (id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, run_id,
-                                 traceparent)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6, $7)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(id)
-        .bind(idempotency_key)
-        .bind(destination.as_str())
-        .bind(body)
-        .bind(at)
-        .bind(run_id)
-        .bind(&traceparent)
-        .execute(c)
-        .await?
-        .rows_affected());
-        if inserted == 1 {
-            self.record(super::Effect::MessageQueued);
+    /// Queues a message in this transaction's trace, unless a message with
+    /// the same idempotency key was ever queued (whatever became of it).
+    /// Returns whether it was queued.
+    pub async fn enqueue(&mut self, message: &Queued<'_>, at: Timestamp) -> Result<bool, sqlx::Error> {
+        let new_key = execute!(
+            self.conn(),
+            "INSERT INTO outbox_keys (idempotency_key, queued_at) VALUES ($1, $2) ON CONFLICT (idempotency_key) DO NOTHING",
+            message.idempotency_key,
+            at
+        )?;
+        if new_key == 0 {
+            return Ok(false);
         }
-        Ok(inserted == 1)
+        let traceparent = self.stored_trace();
+        execute!(
+            self.conn(),
+            "INSERT INTO outbox (id, idempotency_key, destination, body, created_at, status, attempts, next_attempt_at, run_id,
+                                 traceparent, incident_id)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, $6, $7, $8)",
+            MessageId::new(),
+            message.idempotency_key,
+            message.destination.as_str(),
+            message.body,
+            at,
+            message.run_id,
+            &traceparent,
+            message.incident_id
+        )?;
+        self.record(super::Effect::MessageQueued);
+        Ok(true)
     }
 
     /// Claims up to `limit` due messages for `lease`, counting the attempt.
@@ -142,37 +167,26 @@ impl WriteTx {
         ) => sqlx::query_as(sql).bind(now).bind(lease_until).bind(limit).fetch_all(c).await)
     }
 
-    /// Records the exchange's confirmation. Returns false when the message was
-    /// already settled (another delivery won).
-    pub async fn settle_message(
-        &mut self,
-        id: &MessageId,
-        status: OutboxStatus,
-        response: Option<&str>,
-        error: Option<&str>,
-        at: Timestamp,
-    ) -> Result<bool, sqlx::Error> {
-        let updated = on_backend!(self.conn(), c => sqlx::query(
-            "UPDATE outbox SET status = $2, response = $3, last_error = $4, delivered_at = $5
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .bind(status.as_str())
-        .bind(response)
-        .bind(error)
-        .bind(at)
-        .execute(c)
-        .await?
-        .rows_affected());
+    /// Gives up on a message for good. Returns false when it was already
+    /// settled (another delivery won).
+    pub async fn fail_message(&mut self, id: &MessageId, error: &str, at: Timestamp) -> Result<bool, sqlx::Error> {
+        let updated = execute!(
+            self.conn(),
+            "UPDATE outbox SET status = 'failed', last_error = $2, delivered_at = $3 WHERE id = $1 AND status = 'pending'",
+            id,
+            error,
+            at
+        )?;
         Ok(updated == 1)
     }
 
-    /// Records the exchange's confirmations of several messages: one
-    /// statement on PostgreSQL. Returns the ids it settled, leaving out
-    /// messages already settled (another delivery won).
+    /// Records the exchange's confirmations: each confirmed message moves
+    /// from the outbox to the delivered ones (one statement on PostgreSQL).
+    /// Returns the ids it settled, leaving out messages already settled
+    /// (another delivery won).
     pub async fn settle_delivered(
         &mut self,
-        confirmed: &[(&MessageId, String)],
+        confirmed: &[Confirmed<'_>],
         at: Timestamp,
     ) -> Result<Vec<MessageId>, sqlx::Error> {
         if confirmed.is_empty() {
@@ -180,28 +194,48 @@ impl WriteTx {
         }
         match self.conn() {
             Backend::Postgres(c) => {
-                let (ids, responses): (Vec<&MessageId>, Vec<&str>) =
-                    confirmed.iter().map(|(id, response)| (*id, response.as_str())).unzip();
+                let ids: Vec<&MessageId> = confirmed.iter().map(|m| m.id).collect();
+                let responses: Vec<&str> = confirmed.iter().map(|m| m.response.as_str()).collect();
+                let redact: Vec<bool> = confirmed.iter().map(|m| m.redact).collect();
                 sqlx::query_scalar(
-                    "UPDATE outbox SET status = 'delivered', response = u.response, last_error = NULL, delivered_at = $3
-                     FROM UNNEST($1::text[], $2::text[]) AS u(id, response)
-                     WHERE outbox.id = u.id AND outbox.status = 'pending'
-                     RETURNING outbox.id",
+                    "WITH moved AS (
+                         DELETE FROM outbox o USING UNNEST($1::text[], $2::text[], $3::bool[]) AS u(id, response, redact)
+                         WHERE o.id = u.id AND o.status = 'pending'
+                         RETURNING o.id, o.idempotency_key, o.destination, CASE WHEN u.redact THEN $5 ELSE o.body END AS body,
+                                   o.created_at, o.attempts, u.response, o.run_id, o.traceparent, o.incident_id)
+                     INSERT INTO outbox_delivered (id, idempotency_key, destination, body, created_at, attempts, delivered_at,
+                                                   response, run_id, traceparent, incident_id, retained_from)
+                     SELECT id, idempotency_key, destination, body, created_at, attempts, $4,
+                            response, run_id, traceparent, incident_id, $4 FROM moved
+                     RETURNING id",
                 )
                 .bind(ids)
                 .bind(responses)
+                .bind(redact)
                 .bind(at)
+                .bind(REDACTED)
                 .fetch_all(c)
                 .await
             }
             Backend::Sqlite(_) => {
                 let mut settled = Vec::with_capacity(confirmed.len());
-                for (id, response) in confirmed {
-                    if self
-                        .settle_message(id, OutboxStatus::Delivered, Some(response), None, at)
-                        .await?
-                    {
-                        settled.push((*id).clone());
+                for message in confirmed {
+                    let moved = execute!(
+                        self.conn(),
+                        "INSERT INTO outbox_delivered (id, idempotency_key, destination, body, created_at, attempts, delivered_at,
+                                                       response, run_id, traceparent, incident_id, retained_from)
+                         SELECT id, idempotency_key, destination, CASE WHEN $3 THEN $5 ELSE body END, created_at, attempts, $4,
+                                $2, run_id, traceparent, incident_id, $4
+                         FROM outbox WHERE id = $1 AND status = 'pending'",
+                        message.id,
+                        &message.response,
+                        message.redact,
+                        at,
+                        REDACTED
+                    )?;
+                    if moved == 1 {
+                        execute!(self.conn(), "DELETE FROM outbox WHERE id = $1", message.id)?;
+                        settled.push(message.id.clone());
                     }
                 }
                 Ok(settled)
@@ -226,21 +260,31 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Replaces a settled message's body, which carried a secret, with a note.
+    /// Replaces the body of a message given up on, which carried a secret,
+    /// with a note (a delivered one is redacted as it is settled).
     pub async fn redact_message(&mut self, id: &MessageId) -> Result<(), sqlx::Error> {
-        execute!(
-            self.conn(),
-            "UPDATE outbox SET body = '{\"redacted\": true}' WHERE id = $1",
-            id
-        )?;
+        execute!(self.conn(), "UPDATE outbox SET body = $2 WHERE id = $1", id, REDACTED)?;
         Ok(())
     }
 
-    pub async fn message_in_tx(&mut self, idempotency_key: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
-        on_backend!(self.conn(), c => sqlx::query_as(concat!("SELECT ", columns!(), " FROM outbox WHERE idempotency_key = $1"))
-            .bind(idempotency_key)
-            .fetch_optional(c)
-            .await)
+    /// Where the message queued under `idempotency_key` stands, and why it
+    /// was given up on if it was; `None` when no such message was queued.
+    pub async fn message_status(
+        &mut self,
+        idempotency_key: &str,
+    ) -> Result<Option<(OutboxStatus, Option<String>)>, sqlx::Error> {
+        let found: Option<(String, Option<String>)> = on_backend!(self.conn(), c => sqlx::query_as(
+            "SELECT status, last_error FROM outbox WHERE idempotency_key = $1
+             UNION ALL
+             SELECT 'delivered', NULL FROM outbox_keys k WHERE k.idempotency_key = $1
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = $1)",
+        )
+        .bind(idempotency_key)
+        .fetch_optional(c)
+        .await)?;
+        found
+            .map(|(status, error)| Ok((parsed("status", status, OutboxStatus::parse)?, error)))
+            .transpose()
     }
 }
 

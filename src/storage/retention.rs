@@ -1,14 +1,16 @@
 //! Retention (SPEC §15): the tables that grow with traffic, by month, and
 //! incidents past their own limit.
 //!
-//! On PostgreSQL `alerts`, `campaign_signals`, `sign_in_failures` and
-//! `case_messages` are range-partitioned by month (`<table>_pYYYYMM`,
-//! bounds at UTC month starts, and a `<table>_default` for a month not
-//! created yet). A month is expired by dropping its partition once its end
-//! is past its table's class limit; first, in the same transaction, what
-//! must outlive the raw values is written (alert summaries) and the rows of
-//! protected incidents (live, under legal hold, or released from one less
-//! than [`RELEASE_GRACE`] ago) are carried forward into the current month.
+//! On PostgreSQL `alerts`, `campaign_signals`, `sign_in_failures`,
+//! `case_messages`, `outbox_delivered` and `audit_log` are range-partitioned by month
+//! (`<table>_pYYYYMM`, bounds at UTC month starts, and a `<table>_default`
+//! for a month not created yet). The audit log's months are only ever
+//! dropped by its archive (`storage::audit::checkpoints`). Another month is
+//! expired by dropping its partition once its end is past its table's class
+//! limit; first, in the same transaction, what must outlive the raw values
+//! is written (alert summaries) and the rows of protected incidents (live,
+//! under legal hold, or released from one less than [`RELEASE_GRACE`] ago)
+//! are carried forward into the current month.
 //! On SQLite the same limits are applied by deleting rows in batches.
 //! Incidents themselves go whole, on both backends (`incidents`).
 //!
@@ -71,7 +73,7 @@ pub struct Expiry {
     /// The partitions dropped, by table.
     pub partitions_dropped: Vec<(History, String)>,
     /// Rows expired by data class (`alerts`, `sightings`,
-    /// `sign_in_failures`, `messages`; `incidents` counts the incidents
+    /// `sign_in_failures`, `messages`, `deliveries`; `incidents` counts the incidents
     /// removed, not their rows); carried-forward rows not counted.
     pub rows_expired: Vec<(&'static str, u64)>,
     /// Rows of protected incidents carried into the current month.
@@ -93,19 +95,7 @@ impl Database {
         let Pools::Postgres(pool) = &self.pools else {
             return Ok(Vec::new());
         };
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT c.relname::text FROM pg_inherits i
-             JOIN pg_class c ON c.oid = i.inhrelid
-             JOIN pg_class p ON p.oid = i.inhparent
-             WHERE p.relname = $1 AND p.relnamespace = c.relnamespace
-               AND p.relnamespace = to_regnamespace(current_schema())::oid",
-        )
-        .bind(history.table())
-        .fetch_all(pool)
-        .await?;
-        let mut months: Vec<Month> = names.iter().filter_map(|n| Month::of_partition(history, n)).collect();
-        months.sort();
-        Ok(months)
+        partitions_in(&mut *pool.acquire().await?, history).await
     }
 
     /// Creates the partitions of `now`'s month and the `ahead` months
@@ -148,9 +138,12 @@ impl Database {
                 // the month any more, and indexes follow the parent's. The
                 // table is locked first: a write routed to the default
                 // partition meanwhile would fail the attach (or itself,
-                // routed by the partitions it saw before).
+                // routed by the partitions it saw before). The audit log's
+                // guard lets entries leave its default partition only in a
+                // transaction that says it is moving them.
                 for sql in [
                     format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+                    format!("SELECT set_config('holdfast.moving', '{table}_default', true)"),
                     format!("CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"),
                     format!(
                         "WITH moved AS (DELETE FROM {table}_default WHERE {key} >= {from} AND {key} < {to} RETURNING *)
@@ -176,7 +169,7 @@ impl Database {
         let mut expiry = Expiry::default();
         match &self.pools {
             Pools::Postgres(_) => {
-                for history in History::ALL {
+                for history in History::EXPIRING {
                     for month in self.partitions(history).await? {
                         if month.next().start().plus(history.limit(limits)) > now {
                             continue;
@@ -194,7 +187,7 @@ impl Database {
             }
             Pools::Sqlite { .. } => {
                 self.write_missing_summaries(now.minus(limits.alerts)).await?;
-                for history in History::ALL {
+                for history in History::EXPIRING {
                     let sql = match history {
                         History::Alerts => concat!(
                             "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE retained_from < $1
@@ -218,6 +211,14 @@ impl Database {
                             protected_incidents!(),
                             ") LIMIT $3)"
                         ),
+                        History::Deliveries => concat!(
+                            "DELETE FROM outbox_delivered WHERE rowid IN (SELECT rowid FROM outbox_delivered
+                             WHERE retained_from < $1 AND (incident_id IS NULL OR incident_id NOT IN (",
+                            protected_incidents!(),
+                            ")) LIMIT $3)"
+                        ),
+                        // Not expiring: only `holdfast audit archive` removes entries.
+                        History::AuditLog => continue,
                     };
                     let rows = self
                         .delete_in_batches(sql, now.minus(history.limit(limits)), released_before)
@@ -295,7 +296,16 @@ impl Database {
                  WHERE incident_id IN ({})",
                 protected_incidents!()
             ),
-            History::SignInFailures => String::new(),
+            History::Deliveries => format!(
+                "INSERT INTO outbox_delivered (id, idempotency_key, destination, body, created_at, attempts, delivered_at,
+                                               response, run_id, traceparent, incident_id, retained_from)
+                 SELECT id, idempotency_key, destination, body, created_at, attempts, delivered_at,
+                        response, run_id, traceparent, incident_id, $1 FROM {name}
+                 WHERE incident_id IN ({})",
+                protected_incidents!()
+            ),
+            // Nothing of an incident in them; the audit log is never dropped here.
+            History::SignInFailures | History::AuditLog => String::new(),
             History::Messages => format!(
                 "INSERT INTO case_messages (id, incident_id, author, agent, body, key_id, created_at, retained_from)
                  SELECT id, incident_id, author, agent, body, key_id, created_at, $1 FROM {name}
@@ -352,6 +362,23 @@ impl Database {
             }
         }
     }
+}
+
+/// The monthly partitions of `history`, oldest first, as `c` sees them.
+pub(super) async fn partitions_in(c: &mut sqlx::PgConnection, history: History) -> Result<Vec<Month>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid
+         JOIN pg_class p ON p.oid = i.inhparent
+         WHERE p.relname = $1 AND p.relnamespace = c.relnamespace
+           AND p.relnamespace = to_regnamespace(current_schema())::oid",
+    )
+    .bind(history.table())
+    .fetch_all(c)
+    .await?;
+    let mut months: Vec<Month> = names.iter().filter_map(|n| Month::of_partition(history, n)).collect();
+    months.sort();
+    Ok(months)
 }
 
 /// A transaction holding the retention lock, the name of `month`'s

@@ -31,6 +31,7 @@ pub(super) async fn send_code(
     let notification = Notification {
         idempotency_key: &key,
         account_id: &flow.account_id,
+        incident_id: Some(&flow.incident_id),
         template: "unfreeze_code",
         data: json!({"code": code}),
     };

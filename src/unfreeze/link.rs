@@ -165,6 +165,7 @@ async fn send_link(
     let notification = Notification {
         idempotency_key: &link_key,
         account_id: &flow.account_id,
+        incident_id: Some(&flow.incident_id),
         template: "unfreeze_link",
         data: json!({"flow_token": token, "url": url}),
     };

@@ -71,6 +71,7 @@ pub async fn record_change(
         let notification = Notification {
             idempotency_key: &key,
             account_id: &flow.account_id,
+            incident_id: Some(&flow.incident_id),
             template,
             data,
         };
@@ -80,6 +81,7 @@ pub async fn record_change(
     let notification = Notification {
         idempotency_key: &key,
         account_id: &flow.account_id,
+        incident_id: Some(&flow.incident_id),
         template,
         data,
     };

@@ -10,8 +10,9 @@ use holdfast::domain::audit::AuditRecord;
 use holdfast::domain::ids::AccountId;
 use holdfast::domain::time::Timestamp;
 use holdfast::platform::clock::Clock;
+use holdfast::storage::{History, Month};
 
-use crate::helpers::{Backend, TestApp, on_both_backends, p1_withdrawal, p3_login, spawn_app, unique_name};
+use crate::helpers::{Backend, TestApp, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app, unique_name};
 
 on_both_backends!(
     an_archive_followed_by_verify_passes_and_counts_each_chain,
@@ -513,6 +514,70 @@ async fn appends_while_the_log_is_archived_keep_every_chain_whole(backend: Backe
         .count("SELECT COUNT(*) FROM audit_log WHERE action = 'alert.received'")
         .await;
     assert_eq!(received, 30, "every alert's entry is chained, once");
+    intact(holdfast(&app, &["audit", "verify"]));
+    intact(verify_archive(&app, &out));
+}
+
+/// Old entries in two months: one wholly before the cut, one the cut falls
+/// in. Once their partitions exist (moved out of the default partition, as
+/// the service does), the archive drops the first month whole and deletes
+/// the second's archived entries, and both verifications pass.
+#[tokio::test]
+async fn on_postgres_an_archive_drops_the_months_it_covers_whole() {
+    let app = spawn_app(Backend::Postgres).await;
+    let now = Clock::system().now();
+    let cut = cut();
+    let cut_month = Month::of(cut);
+    let whole_month = Month::of(now.minus(6 * YEAR));
+    write_old_entries(&app, 3).await;
+    let mut tx = app.state.db().begin().await.unwrap();
+    for i in 0..2 {
+        let mut record = AuditRecord::with_action_text(cut_month.start(), "system", format!("test.cut_month{i}"));
+        record.account_id = Some(AccountId::parse("acct-old-1").unwrap());
+        tx.audit(record);
+    }
+    tx.commit().await.unwrap().no_follow_up();
+    let partition_exists = |name: String| {
+        let app = &app;
+        async move {
+            app.db
+                .count(&format!("SELECT COUNT(*) FROM pg_class WHERE relname = '{name}'"))
+                .await
+                == 1
+        }
+    };
+
+    eventually("the months' partitions", Duration::from_secs(30), || async {
+        app.state.db().create_partitions(now, 2).await.unwrap()
+    })
+    .await;
+    assert!(partition_exists(whole_month.partition(History::AuditLog)).await);
+    assert!(partition_exists(cut_month.partition(History::AuditLog)).await);
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM audit_log_default").await, 0);
+    let out = archive_path();
+    let output = archive(&app, cut, &out);
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        !partition_exists(whole_month.partition(History::AuditLog)).await,
+        "the month before the cut's goes whole"
+    );
+    assert!(
+        partition_exists(cut_month.partition(History::AuditLog)).await,
+        "the cut's month stays for what came after the cut"
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'test.%'")
+            .await,
+        0,
+        "every archived entry left the live log"
+    );
+    assert_eq!(
+        lines_of(&out).len(),
+        9 + 2 + 2,
+        "a header, eleven entries and the checkpoint"
+    );
     intact(holdfast(&app, &["audit", "verify"]));
     intact(verify_archive(&app, &out));
 }

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::fake_risk_engine::FakeRiskEngine;
-use crate::helpers::{Backend, TestApp, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, MESSAGES, TestApp, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_with,
+};
 use crate::holder::notice_token;
 use crate::unfreeze::{answers_all, frozen_flow, verify_holder};
 
@@ -188,7 +190,9 @@ async fn nothing_is_queued_for_the_risk_engine_without_its_url(backend: Backend)
     app.settle().await;
     assert_eq!(
         app.db
-            .count("SELECT COUNT(*) FROM outbox WHERE destination = 'risk_feedback'")
+            .count(&format!(
+                "SELECT COUNT(*) FROM {MESSAGES} WHERE destination = 'risk_feedback'"
+            ))
             .await,
         0
     );

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::fake_risk_engine::FakeRiskEngine;
 use crate::helpers::{
-    Backend, TestApp, assert_problem, eventually, on_both_backends, p3_login, random_base64, signing_key_of,
+    Backend, MESSAGES, TestApp, assert_problem, eventually, on_both_backends, p3_login, random_base64, signing_key_of,
     spawn_app_with,
 };
 
@@ -140,7 +140,7 @@ async fn a_drill_wave_reaches_nothing_outside_counts_in_no_figure_and_is_reporte
     let sunk = app
         .db
         .count(
-            "SELECT COUNT(*) FROM outbox WHERE body LIKE '%\"account_id\":\"drill-%' AND status = 'delivered'
+            "SELECT COUNT(*) FROM outbox_delivered WHERE body LIKE '%\"account_id\":\"drill-%'
              AND response LIKE '%drill_sink%'",
         )
         .await;
@@ -267,7 +267,9 @@ async fn drill_incidents_close_by_themselves_after_a_day_without_a_disposition(b
     );
     assert_eq!(
         app.db
-            .count("SELECT COUNT(*) FROM outbox WHERE destination = 'risk_feedback'")
+            .count(&format!(
+                "SELECT COUNT(*) FROM {MESSAGES} WHERE destination = 'risk_feedback'"
+            ))
             .await,
         0
     );

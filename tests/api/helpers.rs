@@ -403,6 +403,11 @@ impl Drop for TestApp {
     }
 }
 
+/// Every message kept, as one table to count in: those waiting or given up
+/// on (the outbox) and those delivered.
+pub const MESSAGES: &str = "(SELECT idempotency_key, destination, body, status, response FROM outbox
+     UNION ALL SELECT idempotency_key, destination, body, 'delivered', response FROM outbox_delivered) AS messages";
+
 /// Polls `check` until it returns `Some`, failing the test after `timeout`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

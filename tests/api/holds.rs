@@ -91,8 +91,7 @@ async fn a_failing_exchange_is_retried_with_the_same_idempotency_key(backend: Ba
         "both pushes recorded as delivered",
         std::time::Duration::from_secs(10),
         || async {
-            let sql =
-                "SELECT COUNT(*) FROM outbox WHERE status = 'delivered' AND idempotency_key LIKE '%:place_hold:%'";
+            let sql = "SELECT COUNT(*) FROM outbox_delivered WHERE idempotency_key LIKE '%:place_hold:%'";
             (app.db.count(sql).await == 2).then_some(())
         },
     )

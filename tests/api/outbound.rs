@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{Backend, eventually, p1_withdrawal, spawn_app_with};
+use crate::helpers::{Backend, MESSAGES, eventually, p1_withdrawal, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redirect_from_the_exchange_is_a_failed_delivery_and_is_never_followed() {
@@ -20,7 +20,9 @@ async fn a_redirect_from_the_exchange_is_a_failed_delivery_and_is_never_followed
         eventually("the containment pushes to give up", Duration::from_secs(15), || async {
             let unfinished = app
                 .db
-                .count("SELECT COUNT(*) FROM outbox WHERE destination = 'account_control' AND status <> 'failed'")
+                .count(&format!(
+                    "SELECT COUNT(*) FROM {MESSAGES} WHERE destination = 'account_control' AND status <> 'failed'"
+                ))
                 .await;
             (unfinished == 0).then_some(())
         })
@@ -34,7 +36,7 @@ async fn a_redirect_from_the_exchange_is_a_failed_delivery_and_is_never_followed
         assert!(attempts >= 2, "{status}: each push was tried: {attempts} requests");
         assert_eq!(
             app.db
-                .count("SELECT COUNT(*) FROM outbox WHERE destination = 'account_control' AND status = 'delivered'")
+                .count("SELECT COUNT(*) FROM outbox_delivered WHERE destination = 'account_control'")
                 .await,
             0,
             "{status}: nothing confirmed"

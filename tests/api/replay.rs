@@ -13,7 +13,16 @@ use crate::helpers::{
 
 on_both_backends!(a_replay_reports_what_a_candidate_would_change_the_same_way_twice_and_writes_nothing);
 
-const TABLES: [&str; 6] = ["alerts", "incidents", "outbox", "audit_log", "campaigns", "holds"];
+const TABLES: [&str; 8] = [
+    "alerts",
+    "incidents",
+    "outbox",
+    "outbox_keys",
+    "outbox_delivered",
+    "audit_log",
+    "campaigns",
+    "holds",
+];
 
 async fn row_counts(app: &TestApp) -> Vec<i64> {
     let mut counts = Vec::new();

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use holdfast::domain::agent::Role;
+use holdfast::domain::exchange::Destination;
 use holdfast::domain::time::Timestamp;
-use holdfast::storage::{Expiry, History, Month};
+use holdfast::storage::{Expiry, History, Month, Queued};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -21,6 +22,7 @@ on_both_backends!(
     a_legal_hold_keeps_an_incidents_alerts_messages_and_timeline_past_every_limit_until_released,
     only_a_second_lead_releases_a_legal_hold_and_both_steps_are_audited_with_their_reason,
     a_month_of_messages_past_their_limit_goes_whole_sparing_a_held_incidents_and_newer_ones,
+    a_month_of_deliveries_past_their_limit_goes_whole_sparing_a_held_incidents_and_every_key_stays_known,
     an_incident_closed_past_its_limit_goes_with_its_rows_once_its_timeline_is_archived_unless_held_or_open,
 );
 
@@ -664,4 +666,104 @@ async fn an_incident_closed_past_its_limit_goes_with_its_rows_once_its_timeline_
     for (incident, status) in [(&held, "dismissed"), (&open, "open"), (&frozen, "resolved")] {
         assert_eq!(app.incident(&lead, incident).await["status"], status);
     }
+}
+
+/// Delivered messages (here each incident's freeze requests and notices)
+/// are kept for their own class's year, then go with their month, except a
+/// held incident's; the idempotency key of a message gone stays known, so
+/// a retry of it is still not sent twice.
+async fn a_month_of_deliveries_past_their_limit_goes_whole_sparing_a_held_incidents_and_every_key_stays_known(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let lead = app.agent("lea", Role::Lead).await;
+    // A P1 freezes at once, so the holder is told (and later told the case closed).
+    let closed = app.ingest_incident(&p1_withdrawal("re-closed", "acct-closed")).await;
+    let held = app.ingest_incident(&p1_withdrawal("re-held", "acct-held")).await;
+    app.settle().await;
+    for incident in [&closed, &held] {
+        resolve(&app, &lead, incident, "confirmed_takeover").await;
+    }
+    let set = legal_hold(&app, &lead, &held, "set", "Subpoena 2026-115").await;
+    assert_eq!(set.status(), StatusCode::OK);
+    app.settle().await;
+    let delivered_of =
+        |incident: &str| format!("SELECT COUNT(*) FROM outbox_delivered WHERE incident_id = '{incident}'");
+    let closed_notice = format!("SELECT COUNT(*) FROM outbox_delivered WHERE idempotency_key = 'case_closed:{closed}'");
+    assert_eq!(count(&app, &closed_notice).await, 1, "the closing notice was delivered");
+    let held_delivered = count(&app, &delivered_of(&held)).await;
+    assert!(held_delivered >= 1, "the held incident's closing notice was delivered");
+    let keys = count(&app, "SELECT COUNT(*) FROM outbox_keys").await;
+    let first_month = Month::of(app.clock.now());
+
+    // Within the year: nothing goes.
+    app.clock.advance(200 * DAY);
+    retention_pass(&app).await;
+    assert_eq!(count(&app, &closed_notice).await, 1, "kept for their class's year");
+
+    // Past the first month's end and the year after it.
+    app.clock.advance(200 * DAY);
+    let expiry = retention_pass(&app).await;
+
+    if backend.is_postgres() {
+        let old = first_month.partition(History::Deliveries);
+        assert!(
+            expiry.partitions_dropped.contains(&(History::Deliveries, old.clone())),
+            "{expiry:?}"
+        );
+        assert!(!partitions(&app, History::Deliveries).await.contains(&old));
+        let this_month = Month::of(app.clock.now()).partition(History::Deliveries);
+        assert_eq!(
+            count(
+                &app,
+                &format!("SELECT COUNT(*) FROM {this_month} WHERE incident_id = '{held}'")
+            )
+            .await,
+            held_delivered,
+            "the held incident's deliveries are carried into this month"
+        );
+    } else {
+        assert!(
+            expiry.partitions_dropped.is_empty(),
+            "SQLite deletes instead: {expiry:?}"
+        );
+    }
+    assert!(
+        expiry
+            .rows_expired
+            .iter()
+            .any(|(class, rows)| *class == "deliveries" && *rows >= 1),
+        "{expiry:?}"
+    );
+    assert_eq!(
+        count(&app, &delivered_of(&closed)).await,
+        0,
+        "the closed incident's are gone"
+    );
+    assert_eq!(
+        count(&app, &delivered_of(&held)).await,
+        held_delivered,
+        "the held incident's stay"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM outbox_keys").await,
+        keys,
+        "every key stays known"
+    );
+    let key = format!("case_closed:{closed}");
+    let mut tx = app.state.db().begin().await.unwrap();
+    let queued = tx
+        .enqueue(
+            &Queued {
+                idempotency_key: &key,
+                destination: Destination::Notify,
+                body: "{}",
+                run_id: None,
+                incident_id: None,
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(!queued, "a retry of a message whose delivery expired is not sent again");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::fake_exchange::Received;
 use crate::helpers::{
-    Backend, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on,
+    Backend, MESSAGES, TestApp, assert_problem, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on,
 };
 
 on_both_backends!(
@@ -616,7 +616,7 @@ async fn codes_and_tokens_are_not_kept_in_the_clear(backend: Backend) {
     let stored = app
         .db
         .count(&format!(
-            "SELECT COUNT(*) FROM outbox WHERE body LIKE '%{token}%' OR body LIKE '%\"{code}\"%'"
+            "SELECT COUNT(*) FROM {MESSAGES} WHERE body LIKE '%{token}%' OR body LIKE '%\"{code}\"%'"
         ))
         .await;
     let audited = app

@@ -48,6 +48,7 @@ async fn queue_elsewhere(app: &TestApp, writer: &Database, account: &str) {
     let notification = Notification {
         idempotency_key: &key,
         account_id: &account_id,
+        incident_id: None,
         template: "sla_breach",
         data: json!({"audience": "leads"}),
     };

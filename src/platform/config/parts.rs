@@ -69,6 +69,11 @@ pub struct Retention {
     pub alerts: Duration,
     /// The holder's messages: `HOLDFAST_RETENTION_MESSAGES`, a year.
     pub messages: Duration,
+    /// What was delivered to the exchange, the notification service and
+    /// the risk engine, with their answers: `HOLDFAST_RETENTION_DELIVERIES`,
+    /// a year (the incident's timeline and its runs keep that each was sent
+    /// and confirmed).
+    pub deliveries: Duration,
     /// Incidents and their timelines: `HOLDFAST_RETENTION_INCIDENTS`, 5 years.
     pub incidents: Duration,
     /// The audit log (archived, never expired by the retention task):
@@ -94,6 +99,7 @@ impl Retention {
         Ok(Retention {
             alerts: class("HOLDFAST_RETENTION_ALERTS", "90d")?,
             messages: class("HOLDFAST_RETENTION_MESSAGES", "365d")?,
+            deliveries: class("HOLDFAST_RETENTION_DELIVERIES", "365d")?,
             incidents: class("HOLDFAST_RETENTION_INCIDENTS", "5y")?,
             audit: class("HOLDFAST_RETENTION_AUDIT", "5y")?,
         })

@@ -57,6 +57,7 @@ fn retention_defaults_follow_the_spec_and_bad_durations_name_their_variable() {
     let days = |n: u64| Duration::from_secs(n * 86_400);
     assert_eq!(config.retention.alerts, days(90));
     assert_eq!(config.retention.messages, days(365));
+    assert_eq!(config.retention.deliveries, days(365));
     assert_eq!(config.retention.incidents, days(5 * 365));
     assert_eq!(config.retention.audit, days(5 * 365));
     let config = with(&vars, "HOLDFAST_RETENTION_AUDIT", "7y").unwrap();

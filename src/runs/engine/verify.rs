@@ -42,14 +42,13 @@ pub(super) async fn verify(
     }
     let mut confirmed = Vec::new();
     for key in outcome.messages() {
-        let message = tx.message_in_tx(key).await?;
-        match message.as_ref().map(|m| m.status) {
-            Some(OutboxStatus::Delivered) => confirmed.push(key.clone()),
-            Some(OutboxStatus::Failed) => {
-                let error = message.and_then(|m| m.last_error).unwrap_or_default();
+        match tx.message_status(key).await? {
+            Some((OutboxStatus::Delivered, _)) => confirmed.push(key.clone()),
+            Some((OutboxStatus::Failed, error)) => {
+                let error = error.unwrap_or_default();
                 return Ok(Step::Failed(format!("the exchange did not confirm {key}: {error}")));
             }
-            Some(OutboxStatus::Pending) => return Ok(Step::Paused(RunStatus::Running)),
+            Some((OutboxStatus::Pending, _)) => return Ok(Step::Paused(RunStatus::Running)),
             None => return Ok(Step::Failed(format!("the message {key} is missing"))),
         }
     }

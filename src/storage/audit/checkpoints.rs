@@ -4,12 +4,18 @@
 //! The archive locks every chain's head first, in chain order as appends do,
 //! so appends wait for it rather than fork a chain; it reads the entries
 //! before the cut, chains the checkpoint's entry into every chain, records
-//! the checkpoint and deletes the archived entries by chain and sequence
-//! number (`audit_log`'s delete trigger allows only entries a recorded
-//! checkpoint covers), all before one commit.
+//! the checkpoint and removes the archived entries, all before one commit.
+//! On PostgreSQL a month of the log wholly before the cut whose every entry
+//! the checkpoints cover goes as one partition; what is left of the
+//! archived entries (the cut's own month, and SQLite's log) is deleted by
+//! chain and sequence number, which `audit_log`'s delete trigger allows
+//! only for entries a recorded checkpoint covers.
 
 use std::collections::BTreeMap;
 
+use sqlx::AssertSqlSafe;
+
+use super::super::retention::{History, Month, partitions_in};
 use super::super::{Backend, Database, WriteTx, on_backend, on_backend_sql};
 use super::{AUDIT_PAGE, AuditRow, ChainHeadRow, chain_on_postgres, chain_on_sqlite};
 use crate::domain::audit::Chain;
@@ -89,7 +95,7 @@ impl WriteTx {
     }
 
     /// Chains `checkpoint`'s entry into each of its chains, then records it
-    /// and deletes the entries it archived.
+    /// and removes the entries it archived.
     pub async fn record_audit_checkpoint(&mut self, checkpoint: &Checkpoint) -> Result<(), sqlx::Error> {
         let of = self.audit_chain_count().await?;
         let keys = self
@@ -142,7 +148,12 @@ impl WriteTx {
             .execute(c)
             .await
             .map(drop))?;
-            // By chain and sequence number, whatever the table's layout.
+        }
+        if let Backend::Postgres(c) = self.conn() {
+            drop_archived_months(c, checkpoint.cut).await?;
+        }
+        for archived in &checkpoint.chains {
+            // What no dropped month took, by chain and sequence number.
             on_backend!(self.conn(), c => sqlx::query(
                 "DELETE FROM audit_log WHERE chain = $1 AND seq > $2 AND seq <= $3",
             )
@@ -155,6 +166,46 @@ impl WriteTx {
         }
         Ok(())
     }
+}
+
+/// Drops each month of the log that ends by `cut` and holds only entries
+/// the recorded checkpoints cover (a month the cut falls in, or one with an
+/// entry a checkpoint does not reach, keeps its partition). Returns the
+/// partitions dropped.
+async fn drop_archived_months(c: &mut sqlx::PgConnection, cut: Timestamp) -> Result<Vec<String>, sqlx::Error> {
+    let months: Vec<Month> = partitions_in(c, History::AuditLog)
+        .await?
+        .into_iter()
+        .filter(|month| month.next().start() <= cut)
+        .collect();
+    if months.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Dropping a partition locks the log whole; taken once, first. Appends
+    // wait on the chains' heads, which this transaction already holds, and
+    // lock the log only after them, so nothing holding it waits for us.
+    sqlx::query("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *c)
+        .await?;
+    let mut dropped = Vec::new();
+    for month in months {
+        let name = month.partition(History::AuditLog);
+        let uncovered: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM {name} a
+                 LEFT JOIN (SELECT chain, MAX(through_seq) AS through_seq FROM audit_checkpoint_chains GROUP BY chain) c
+                     USING (chain)
+                 WHERE a.seq > COALESCE(c.through_seq, 0))"
+        )))
+        .fetch_one(&mut *c)
+        .await?;
+        if !uncovered {
+            sqlx::query(AssertSqlSafe(format!("DROP TABLE {name}")))
+                .execute(&mut *c)
+                .await?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
 }
 
 impl Database {

@@ -29,10 +29,10 @@ const BATCH: usize = 100;
 
 /// Removes what belongs to the incident `$1`, children before parents so
 /// every foreign key holds at each step. In the partitioned tables
-/// (alerts, sightings, messages) there is normally nothing left: their
+/// (alerts, sightings, messages, deliveries) there is normally nothing left: their
 /// months were dropped long before; what remains was carried forward while
 /// the incident was protected, into months not yet past their limit.
-const REMOVE_ONE: [&str; 15] = [
+const REMOVE_ONE: [&str; 17] = [
     "DELETE FROM run_steps WHERE run_id IN (SELECT id FROM runs WHERE incident_id = $1)",
     "DELETE FROM run_approvals WHERE run_id IN (SELECT id FROM runs WHERE incident_id = $1)",
     "DELETE FROM runs WHERE incident_id = $1",
@@ -42,6 +42,9 @@ const REMOVE_ONE: [&str; 15] = [
     "DELETE FROM unfreeze_flows WHERE incident_id = $1",
     "DELETE FROM holds WHERE incident_id = $1",
     "DELETE FROM case_messages WHERE incident_id = $1",
+    "DELETE FROM outbox_delivered WHERE incident_id = $1",
+    // Only what waits or was given up on: a small table.
+    "DELETE FROM outbox WHERE incident_id = $1",
     "DELETE FROM case_tokens WHERE incident_id = $1",
     "DELETE FROM holder_cases WHERE incident_id = $1",
     "DELETE FROM campaign_incidents WHERE incident_id = $1",

@@ -20,14 +20,32 @@ pub enum History {
     SignInFailures,
     /// Messages between the holder and the team: the messages class.
     Messages,
+    /// Messages delivered to the exchange (and their answers): the
+    /// deliveries class.
+    Deliveries,
+    /// The audit log: never expired here, only archived
+    /// (`holdfast audit archive`, which drops the months it archived).
+    AuditLog,
 }
 
 impl History {
-    pub const ALL: [History; 4] = [
+    /// Every partitioned table, whose months are created ahead.
+    pub const ALL: [History; 6] = [
         History::Alerts,
         History::Sightings,
         History::SignInFailures,
         History::Messages,
+        History::Deliveries,
+        History::AuditLog,
+    ];
+
+    /// The tables whose months retention drops.
+    pub const EXPIRING: [History; 5] = [
+        History::Alerts,
+        History::Sightings,
+        History::SignInFailures,
+        History::Messages,
+        History::Deliveries,
     ];
 
     pub fn table(self) -> &'static str {
@@ -36,6 +54,8 @@ impl History {
             History::Sightings => "campaign_signals",
             History::SignInFailures => "sign_in_failures",
             History::Messages => "case_messages",
+            History::Deliveries => "outbox_delivered",
+            History::AuditLog => "audit_log",
         }
     }
 
@@ -44,6 +64,8 @@ impl History {
         match self {
             History::Alerts | History::Sightings | History::SignInFailures => limits.alerts,
             History::Messages => limits.messages,
+            History::Deliveries => limits.deliveries,
+            History::AuditLog => limits.audit,
         }
     }
 
@@ -54,15 +76,17 @@ impl History {
             History::Sightings => "sightings",
             History::SignInFailures => "sign_in_failures",
             History::Messages => "messages",
+            History::Deliveries => "deliveries",
+            History::AuditLog => "audit",
         }
     }
 
     /// The partition key: when the row's retention starts counting.
     pub(super) fn key(self) -> &'static str {
         match self {
-            History::Alerts | History::Messages => "retained_from",
+            History::Alerts | History::Messages | History::Deliveries => "retained_from",
             History::Sightings => "recorded_at",
-            History::SignInFailures => "at",
+            History::SignInFailures | History::AuditLog => "at",
         }
     }
 }
@@ -112,7 +136,7 @@ impl Month {
     }
 
     /// The month of a partition's name, if it is one of `history`'s months.
-    pub(super) fn of_partition(history: History, name: &str) -> Option<Self> {
+    pub(in crate::storage) fn of_partition(history: History, name: &str) -> Option<Self> {
         let digits = name.strip_prefix(history.table())?.strip_prefix("_p")?;
         if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -149,6 +173,11 @@ mod tests {
         assert_eq!(Month::of_partition(History::Alerts, "alerts_p202613"), None);
         assert_eq!(Month::of_partition(History::Sightings, "alerts_p202612"), None);
         assert_eq!(december.partition(History::Messages), "case_messages_p202612");
+        assert_eq!(december.partition(History::AuditLog), "audit_log_p202612");
+        assert_eq!(
+            Month::of_partition(History::AuditLog, "audit_log_p202612"),
+            Some(december)
+        );
     }
 
     #[test]
@@ -157,6 +186,7 @@ mod tests {
         let limits = Retention {
             alerts: 90 * day,
             messages: 365 * day,
+            deliveries: 365 * day,
             incidents: 5 * 365 * day,
             audit: 5 * 365 * day,
         };
@@ -165,5 +195,6 @@ mod tests {
         }
         assert_eq!(History::Messages.limit(&limits), 365 * day);
         assert_eq!(History::Messages.class(), "messages");
+        assert_eq!(History::Deliveries.limit(&limits), 365 * day);
     }
 }

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::fake_exchange::FakeExchange;
 use crate::helpers::{
-    Backend, TestDatabase, assert_problem, eventually, on_both_backends, p1_withdrawal, random_base64, spawn_app,
+    Backend, MESSAGES, TestDatabase, assert_problem, eventually, on_both_backends, p1_withdrawal, random_base64,
+    spawn_app,
 };
 use crate::holder::{notice_token, sent};
 
@@ -137,7 +138,7 @@ async fn the_holder_and_the_team_write_in_one_thread_sealed_at_rest(backend: Bac
     );
     assert_eq!(
         app.db
-            .count(&format!("SELECT COUNT(*) FROM outbox WHERE body LIKE '%{needle}%'"))
+            .count(&format!("SELECT COUNT(*) FROM {MESSAGES} WHERE body LIKE '%{needle}%'"))
             .await,
         0
     );

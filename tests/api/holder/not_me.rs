@@ -7,7 +7,9 @@ use holdfast::domain::ids::AccountId;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on};
+use crate::helpers::{
+    Backend, MESSAGES, eventually, on_both_backends, p1_withdrawal, p3_login, spawn_app, spawn_app_on,
+};
 use crate::holder::{EVERY_SCOPE, notice_token, sent};
 
 on_both_backends!(
@@ -64,7 +66,7 @@ async fn not_me_twice_changes_nothing_and_after_a_lift_freezes_again(backend: Ba
     );
     app.settle().await;
     let holds = app.db.count("SELECT COUNT(*) FROM holds").await;
-    let messages = app.db.count("SELECT COUNT(*) FROM outbox").await;
+    let messages = app.db.count(&format!("SELECT COUNT(*) FROM {MESSAGES}")).await;
 
     assert_eq!(
         app.case_post(&token, "not-me", json!({})).await.status(),
@@ -73,7 +75,7 @@ async fn not_me_twice_changes_nothing_and_after_a_lift_freezes_again(backend: Ba
 
     assert_eq!(app.db.count("SELECT COUNT(*) FROM holds").await, holds, "no new hold");
     assert_eq!(
-        app.db.count("SELECT COUNT(*) FROM outbox").await,
+        app.db.count(&format!("SELECT COUNT(*) FROM {MESSAGES}")).await,
         messages,
         "nothing new sent"
     );

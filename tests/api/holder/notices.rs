@@ -1,7 +1,7 @@
 //! Risk notices: one per change that adds a freeze or first brings an
 //! incident to P2 or P1, with nothing a notice must not carry.
 
-use crate::helpers::{Backend, on_both_backends, p1_withdrawal, p3_login, spawn_app};
+use crate::helpers::{Backend, MESSAGES, on_both_backends, p1_withdrawal, p3_login, spawn_app};
 use crate::holder::{case_token, sent};
 
 on_both_backends!(
@@ -68,7 +68,7 @@ async fn a_p1_alert_sends_one_risk_notice_with_nothing_it_must_not_carry(backend
     let raw = app
         .db
         .count(&format!(
-            "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'risk_notice:{incident}:1' AND body LIKE '%{token}%'"
+            "SELECT COUNT(*) FROM {MESSAGES} WHERE idempotency_key = 'risk_notice:{incident}:1' AND body LIKE '%{token}%'"
         ))
         .await;
     assert_eq!(raw, 0, "the case link is sealed in the outbox");
