@@ -3,6 +3,7 @@
 //! values once their retention period has passed.
 
 use super::*;
+use crate::domain::alert::MAX_FUTURE_OCCURRED_AT;
 
 /// The first key of the advisory locks on signals (PostgreSQL's two-key
 /// form, so they never meet a one-key lock such as the migrations').
@@ -132,12 +133,18 @@ impl WriteTx {
                 let values: Vec<&str> = ranges.iter().map(|(s, _, _)| s.value.as_str()).collect();
                 let from: Vec<Timestamp> = ranges.iter().map(|(_, from, _)| *from).collect();
                 let until: Vec<Timestamp> = ranges.iter().map(|(_, _, until)| *until).collect();
+                // A sighting is recorded at its alert's arrival or later, at
+                // most MAX_FUTURE_OCCURRED_AT before it was seen: `kept_from`
+                // lets each range read only the months it can be in.
+                let kept_from: Vec<Timestamp> = from.iter().map(|at| at.minus(MAX_FUTURE_OCCURRED_AT)).collect();
                 sqlx::query_as(
                     "SELECT s.kind, s.value, s.account_id, s.incident_id, s.alert_id, s.seen_at
-                     FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(kind, value, lo, hi)
+                     FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $6::timestamptz[])
+                         AS q(kind, value, lo, hi, kept_from)
                      CROSS JOIN LATERAL (
                          SELECT * FROM campaign_signals s
                          WHERE s.kind = q.kind AND s.value = q.value AND s.seen_at BETWEEN q.lo AND q.hi
+                           AND s.recorded_at >= q.kept_from
                          ORDER BY s.seen_at DESC LIMIT $5
                      ) s",
                 )
@@ -146,6 +153,7 @@ impl WriteTx {
                 .bind(from)
                 .bind(until)
                 .bind(SIGHTINGS_LIMIT)
+                .bind(kept_from)
                 .fetch_all(c)
                 .await?
             }

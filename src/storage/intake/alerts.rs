@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::super::{Backend, WriteTx, json};
-use crate::domain::alert::Alert;
+use crate::domain::alert::{Alert, MAX_FUTURE_OCCURRED_AT};
 use crate::domain::ids::IncidentId;
 use crate::domain::time::Timestamp;
 
@@ -148,11 +148,17 @@ impl WriteTx {
         let rows: Vec<(IncidentId, String)> = match self.conn() {
             Backend::Postgres(c) => {
                 sqlx::query_as(
+                    // An alert is retained from its arrival or later, and
+                    // arrived at most MAX_FUTURE_OCCURRED_AT before it
+                    // occurred: `kept_from` lets each window read only the
+                    // months it can be in (pruned as the statement runs).
                     "SELECT w.incident_id, a.body
-                     FROM UNNEST($1::text[], $2::timestamptz[], $3::timestamptz[]) AS w(incident_id, from_at, until_at)
+                     FROM UNNEST($1::text[], $2::timestamptz[], $3::timestamptz[], $5::timestamptz[])
+                         AS w(incident_id, from_at, until_at, kept_from)
                      CROSS JOIN LATERAL (
                          SELECT body FROM alerts
                          WHERE incident_id = w.incident_id AND occurred_at BETWEEN w.from_at AND w.until_at
+                           AND retained_from >= w.kept_from
                          ORDER BY occurred_at DESC LIMIT $4
                      ) AS a",
                 )
@@ -160,6 +166,12 @@ impl WriteTx {
                 .bind(windows.iter().map(|w| w.from).collect::<Vec<_>>())
                 .bind(windows.iter().map(|w| w.until).collect::<Vec<_>>())
                 .bind(limit)
+                .bind(
+                    windows
+                        .iter()
+                        .map(|w| w.from.minus(MAX_FUTURE_OCCURRED_AT))
+                        .collect::<Vec<_>>(),
+                )
                 .fetch_all(c)
                 .await?
             }
