@@ -2,7 +2,7 @@
 //! sealed), what the holder was told and said, the message thread (texts
 //! sealed), the rating. Lock links are in `lock_links`.
 
-use super::{Database, WriteTx, execute, on_backend, on_backend_sql, parsed, select_locked};
+use super::{Database, WriteTx, execute, on_backend, parsed, select_locked};
 use crate::domain::alert::Alert;
 use crate::domain::case::{HolderAnswer, IssuedAs};
 use crate::domain::ids::{AccountId, IncidentId};
@@ -227,10 +227,12 @@ impl WriteTx {
 
     /// The incident's alerts, as this transaction sees them.
     pub async fn incident_alerts_in_tx(&mut self, incident_id: &IncidentId) -> Result<Vec<Alert>, sqlx::Error> {
-        let bodies: Vec<String> = on_backend_sql!(self.conn(), c, sql = (
-            concat!("SELECT body FROM alerts WHERE incident_id = $1 AND ", super::alerts::in_its_months!(), " ORDER BY occurred_at, alert_id"),
-            "SELECT body FROM alerts WHERE incident_id = $1 ORDER BY occurred_at, alert_id"
-        ) => sqlx::query_scalar(sql).bind(incident_id).fetch_all(c).await)?;
+        let bodies: Vec<String> = on_backend!(self.conn(), c => sqlx::query_scalar(
+            "SELECT body FROM alerts WHERE incident_id = $1 ORDER BY occurred_at, alert_id",
+        )
+        .bind(incident_id)
+        .fetch_all(c)
+        .await)?;
         bodies.into_iter().map(|body| super::json("body", body)).collect()
     }
 
