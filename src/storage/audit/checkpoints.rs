@@ -170,16 +170,15 @@ impl WriteTx {
 
 /// Drops each month of the log that ends by `cut` and holds only entries
 /// the recorded checkpoints cover (a month the cut falls in, or one with an
-/// entry a checkpoint does not reach, keeps its partition). Returns the
-/// partitions dropped.
-async fn drop_archived_months(c: &mut sqlx::PgConnection, cut: Timestamp) -> Result<Vec<String>, sqlx::Error> {
+/// entry a checkpoint does not reach, keeps its partition).
+async fn drop_archived_months(c: &mut sqlx::PgConnection, cut: Timestamp) -> Result<(), sqlx::Error> {
     let months: Vec<Month> = partitions_in(c, History::AuditLog)
         .await?
         .into_iter()
         .filter(|month| month.next().start() <= cut)
         .collect();
     if months.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     // Dropping a partition locks the log whole; taken once, first. Appends
     // wait on the chains' heads, which this transaction already holds, and
@@ -187,7 +186,6 @@ async fn drop_archived_months(c: &mut sqlx::PgConnection, cut: Timestamp) -> Res
     sqlx::query("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *c)
         .await?;
-    let mut dropped = Vec::new();
     for month in months {
         let name = month.partition(History::AuditLog);
         let uncovered: bool = sqlx::query_scalar(AssertSqlSafe(format!(
@@ -202,10 +200,9 @@ async fn drop_archived_months(c: &mut sqlx::PgConnection, cut: Timestamp) -> Res
             sqlx::query(AssertSqlSafe(format!("DROP TABLE {name}")))
                 .execute(&mut *c)
                 .await?;
-            dropped.push(name);
         }
     }
-    Ok(dropped)
+    Ok(())
 }
 
 impl Database {
